@@ -1,2 +1,53 @@
-"""offcourse: find wrong turns in GPS watch data."""
+"""offcourse: find wrong turns in GPS watch data.
+
+Pipeline, one module each: :mod:`offcourse.read` → :mod:`offcourse.project` →
+:mod:`offcourse.model` (route with distance along it) → match → detect → report.
+
+>>> import offcourse
+>>> route = offcourse.Route.from_arrays(lon=[7.0, 7.01], lat=[46.0, 46.0])
+>>> round(route.length_m)
+775
+"""
+
+from .errors import (
+    CorruptFileError,
+    FileTooLargeError,
+    InvalidRouteError,
+    InvalidTrackError,
+    NoGeometryError,
+    OffcourseError,
+    ProjectionError,
+    ReadError,
+    TruncatedFileError,
+    UnknownFormatError,
+)
+from .model import Checkpoint, Metadata, ParsedFile, Route, Track, Waypoint
+from .project import LocalProjection
+from .read import detect_format, read_file, read_route, read_track
+
 __version__ = "0.1.0"
+
+__all__ = [
+    "Checkpoint",
+    "CorruptFileError",
+    "FileTooLargeError",
+    "InvalidRouteError",
+    "InvalidTrackError",
+    "LocalProjection",
+    "Metadata",
+    "NoGeometryError",
+    "OffcourseError",
+    "ParsedFile",
+    "ProjectionError",
+    "ReadError",
+    "Route",
+    "Track",
+    "TruncatedFileError",
+    "UnknownFormatError",
+    "Waypoint",
+    "__version__",
+    "detect_format",
+    "read_file",
+    "read_route",
+    "read_track",
+]

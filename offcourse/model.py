@@ -13,7 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Metadata", "Waypoint", "Track", "ParsedFile", "FloatArray", "IntArray"]
+from .errors import InvalidRouteError
+from .project import LocalProjection, check_lonlat
+
+__all__ = ["Checkpoint", "FloatArray", "IntArray", "Metadata", "ParsedFile", "Route", "Track", "Waypoint"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -143,6 +146,26 @@ class Track:
         """True when at least one fix has an elevation."""
         return bool(np.isfinite(self.ele_m).any())
 
+    def step_m(self) -> FloatArray:
+        """Geodesic distance (WGS84) from each fix to the next, metres; 0 across segment breaks.
+
+        >>> Track.from_arrays(lon=[0.0, 0.001, 0.002], lat=[0.0, 0.0, 0.0], segment_starts=[0, 2]).step_m().round(1)
+        array([111.3,   0. ])
+        """
+        if len(self) < 2:
+            return np.zeros(0)
+        from pyproj import Geod
+
+        _, _, dist = Geod(ellps="WGS84").inv(self.lon[:-1], self.lat[:-1], self.lon[1:], self.lat[1:])
+        step = np.asarray(dist, dtype=np.float64)
+        breaks = self.segment_starts[(self.segment_starts > 0) & (self.segment_starts < len(self))]
+        step[breaks - 1] = 0.0
+        return step
+
+    def length_m(self) -> float:
+        """Geodesic length along the fixes, segment gaps excluded, metres."""
+        return float(self.step_m().sum())
+
 
 @dataclass(frozen=True, eq=False)
 class ParsedFile:
@@ -150,3 +173,147 @@ class ParsedFile:
 
     track: Track
     waypoints: tuple[Waypoint, ...] = ()
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A named point of the route, located by its distance along the route."""
+
+    name: str
+    lon: float
+    lat: float
+    route_m: float
+    """Distance along the route from the start, metres."""
+    offset_m: float
+    """Distance from the named point to the route line, metres."""
+    kind: str | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Route:
+    """The official route: a polyline in degrees and in the route's own metric projection.
+
+    Build it with :meth:`from_track` (any track can serve as a route) or with
+    :func:`offcourse.read_route`. Consecutive duplicate vertices are dropped; a
+    route with fewer than two distinct points is rejected.
+
+    Attributes
+    ----------
+    lon, lat, ele_m : ndarray of float64
+        Vertices (degrees, metres; elevation ``NaN`` where absent).
+    x, y : ndarray of float64
+        Vertices in metres in :attr:`projection`.
+    cum_m : ndarray of float64
+        Distance along the route at each vertex, metres; ``cum_m[0] == 0``.
+    checkpoints : tuple of Checkpoint
+        Named points located along the route, in order along the route.
+
+    Examples
+    --------
+    >>> r = Route.from_arrays(lon=[0.0, 0.0, 0.001], lat=[0.0, 0.0, 0.0])
+    >>> len(r), round(r.length_m, 1)
+    (2, 111.3)
+    """
+
+    lon: FloatArray
+    lat: FloatArray
+    ele_m: FloatArray
+    x: FloatArray
+    y: FloatArray
+    cum_m: FloatArray
+    checkpoints: tuple[Checkpoint, ...]
+    projection: LocalProjection
+    meta: Metadata
+
+    @classmethod
+    def from_track(
+        cls, track: Track, waypoints: tuple[Waypoint, ...] = (), *, projection: LocalProjection | None = None
+    ) -> Route:
+        """Use a track's points (all segments, in order) as a route; locate ``waypoints`` on it."""
+        lon, lat, ele = track.lon, track.lat, track.ele_m
+        if len(lon) == 0:
+            raise InvalidRouteError("route has no points", path=track.meta.path)
+        check_lonlat(lon, lat)
+        keep = np.ones(len(lon), dtype=bool)
+        keep[1:] = (np.diff(lon) != 0) | (np.diff(lat) != 0)
+        lon, lat, ele = lon[keep], lat[keep], ele[keep]
+        if len(lon) < 2:
+            raise InvalidRouteError("route has fewer than two distinct points", path=track.meta.path)
+        proj = projection or LocalProjection.centred_on(lon, lat)
+        x, y = proj.forward(lon, lat)
+        step = np.hypot(np.diff(x), np.diff(y))
+        cum = np.concatenate(([0.0], np.cumsum(step)))
+        meta = track.meta
+        route = cls(lon=lon, lat=lat, ele_m=ele, x=x, y=y, cum_m=cum, checkpoints=(), projection=proj, meta=meta)
+        if waypoints:
+            object.__setattr__(route, "checkpoints", route._locate(waypoints))
+        return route
+
+    @classmethod
+    def from_arrays(cls, *, lon: Any, lat: Any, ele_m: Any = None, name: str | None = None) -> Route:
+        """Build a route from coordinate arrays in degrees."""
+        return cls.from_track(Track.from_arrays(lon=lon, lat=lat, ele_m=ele_m, meta=Metadata("memory", name=name)))
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+    @property
+    def length_m(self) -> float:
+        """Total length along the route, metres."""
+        return float(self.cum_m[-1])
+
+    @property
+    def name(self) -> str | None:
+        """The route's name from its file, if any."""
+        return self.meta.name
+
+    def elevation_profile(self) -> tuple[FloatArray, FloatArray]:
+        """Distance along the route (m) and elevation (m) at each vertex."""
+        return self.cum_m, self.ele_m
+
+    def climb_m(self) -> tuple[float, float]:
+        """Total ascent and descent in metres (0 when the route has no elevation)."""
+        ele = self.ele_m[np.isfinite(self.ele_m)]
+        d = np.diff(ele)
+        return float(d[d > 0].sum()), float(-d[d < 0].sum())
+
+    def point_at(self, route_m: Any) -> tuple[FloatArray, FloatArray]:
+        """Projected (x, y) at distances along the route, metres (clamped to the route)."""
+        s = np.clip(np.asarray(route_m, dtype=np.float64), 0.0, self.length_m)
+        return np.interp(s, self.cum_m, self.x), np.interp(s, self.cum_m, self.y)
+
+    def lonlat_at(self, route_m: Any) -> tuple[FloatArray, FloatArray]:
+        """(lon, lat) at distances along the route."""
+        return self.projection.inverse(*self.point_at(route_m))
+
+    def nearest(self, x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
+        """Globally nearest point of the route for each (x, y): distance along it and offset, metres.
+
+        This ignores the runner's history and is *not* how tracks are matched;
+        it serves checkpoints and diagnostics.
+        """
+        px = np.atleast_1d(np.asarray(x, dtype=np.float64))
+        py = np.atleast_1d(np.asarray(y, dtype=np.float64))
+        ax, ay = self.x[:-1], self.y[:-1]
+        dx, dy = np.diff(self.x), np.diff(self.y)
+        seg2 = dx * dx + dy * dy
+        out_s = np.empty(len(px))
+        out_d = np.empty(len(px))
+        for i in range(len(px)):  # vectorised over segments; points are few
+            t = np.clip(((px[i] - ax) * dx + (py[i] - ay) * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0, 1.0)
+            d = np.hypot(ax + t * dx - px[i], ay + t * dy - py[i])
+            k = int(np.argmin(d))
+            out_s[i] = self.cum_m[k] + t[k] * np.sqrt(seg2[k])
+            out_d[i] = d[k]
+        return out_s, out_d
+
+    def _locate(self, waypoints: tuple[Waypoint, ...]) -> tuple[Checkpoint, ...]:
+        wlon = np.array([w.lon for w in waypoints])
+        wlat = np.array([w.lat for w in waypoints])
+        check_lonlat(wlon, wlat)
+        s, d = self.nearest(*self.projection.forward(wlon, wlat))
+        cps = [
+            Checkpoint(name=w.name, lon=w.lon, lat=w.lat, route_m=float(si), offset_m=float(di), kind=w.kind)
+            for w, si, di in zip(waypoints, s, d, strict=True)
+        ]
+        return tuple(sorted(cps, key=lambda c: c.route_m))

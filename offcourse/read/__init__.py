@@ -17,14 +17,13 @@ Examples
 
 from __future__ import annotations
 
-import gzip
 import io
 import os
 import re
 import zlib
 
-from ..errors import FileTooLargeError, OffcourseError, ReadError, UnknownFormatError
-from ..model import ParsedFile, Track
+from ..errors import FileTooLargeError, NoGeometryError, OffcourseError, ReadError, UnknownFormatError
+from ..model import ParsedFile, Route, Track
 
 __all__ = [
     "MAX_BYTES",
@@ -32,6 +31,7 @@ __all__ = [
     "load_bytes",
     "parse_bytes",
     "read_file",
+    "read_route",
     "read_track",
 ]
 
@@ -39,6 +39,7 @@ MAX_BYTES = 512 * 1024 * 1024
 """Largest file, or decompressed gzip content, that is read (bytes)."""
 
 _SNIFF = 4096
+_GEOJSON_TYPE = re.compile(rb'"(Feature|FeatureCollection|LineString|MultiLineString|Point|GeometryCollection)"')
 _XML_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(gpx|TrainingCenterDatabase)\b")
 
 
@@ -59,17 +60,14 @@ def detect_format(head: bytes) -> str:
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
         # UTF-16 XML: re-encode the sniffed part to find the root element
-        try:
-            text = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore").lstrip()
-        except Exception:  # pragma: no cover - decode with errors="ignore" does not raise
-            pass
+        text = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore").lstrip()
     if text.startswith(b"<"):
         m = _XML_ROOT.search(text)
         if m is None:
             raise UnknownFormatError("XML, but neither GPX nor TCX")
         return "gpx" if m.group(1) == b"gpx" else "tcx"
     if text.startswith((b"{", b"[")):
-        if b'"type"' in text and re.search(rb'"(Feature|FeatureCollection|LineString|MultiLineString|Point|GeometryCollection)"', text):
+        if b'"type"' in text and _GEOJSON_TYPE.search(text):
             return "geojson"
         return "json"
     if not head:
@@ -183,3 +181,26 @@ def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Pa
 def read_track(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Track:
     """Read a watch recording (or any file with points) as a :class:`~offcourse.model.Track`."""
     return read_file(path, max_bytes=max_bytes).track
+
+
+def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Route:
+    """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
+    or any recording used as a route. Named points (``wpt``, course points, Point features)
+    become checkpoints located along it.
+
+    Raises
+    ------
+    NoGeometryError
+        The file has no track or route points.
+    InvalidRouteError
+        Fewer than two distinct points.
+    """
+    spath = os.fsdecode(path)
+    parsed = read_file(path, max_bytes=max_bytes)
+    if len(parsed.track) == 0:
+        extra = f" (only {len(parsed.waypoints)} waypoints)" if parsed.waypoints else ""
+        raise NoGeometryError(f"no track or route points{extra}", path=spath)
+    try:
+        return Route.from_track(parsed.track, parsed.waypoints)
+    except OffcourseError as exc:
+        raise exc.with_path(spath) from None

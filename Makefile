@@ -1,0 +1,37 @@
+# offcourse — find wrong turns in GPS watch data.
+# Every target that needs Python creates .venv and installs what it needs first.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo test lint bench clean
+
+help: ## show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+install: $(STAMP) ## create .venv and install offcourse with test and dev tools
+
+demo: $(STAMP) ## run offcourse on the bundled route and sample
+	$(VENV)/bin/offcourse info routes/allermuir-hill-race.gpx samples/mansfield-double-up-2017.gpx
+
+test: $(STAMP) ## run the test suite
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff and mypy --strict
+	$(VENV)/bin/ruff check offcourse tests bench
+	$(VENV)/bin/mypy --strict offcourse
+
+bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
+	$(PY) bench/bench_fit.py
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

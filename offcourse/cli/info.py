@@ -1,0 +1,143 @@
+"""``offcourse info FILE...``: what a route or recording file holds."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from ..errors import OffcourseError
+from ..model import ParsedFile, Route
+from ..read import read_file
+
+__all__ = ["describe", "register"]
+
+
+def _iso(epoch_s: float) -> str | None:
+    if not math.isfinite(epoch_s):
+        return None
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def _num(v: float, nd: int = 1) -> float | None:
+    return round(float(v), nd) if math.isfinite(v) else None
+
+
+def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
+    """A JSON-ready summary of a parsed file: format, points, length, times, extent, checkpoints."""
+    t = parsed.track
+    n = len(t)
+    info: dict[str, Any] = {
+        "path": path,
+        "format": t.meta.format,
+        "kind": t.meta.kind,
+        "name": t.meta.name,
+        "device": t.meta.device,
+        "sport": t.meta.sport,
+        "points": n,
+        "segments": len(t.segment_starts),
+        "length_m": _num(t.length_m()),
+    }
+    times = t.epoch_s[np.isfinite(t.epoch_s)]
+    info["start_time"] = _iso(float(times.min())) if times.size else None
+    info["end_time"] = _iso(float(times.max())) if times.size else None
+    info["duration_s"] = _num(float(times.max() - times.min()), 0) if times.size else None
+    info["bbox"] = (
+        [
+            _num(float(t.lon.min()), 6),
+            _num(float(t.lat.min()), 6),
+            _num(float(t.lon.max()), 6),
+            _num(float(t.lat.max()), 6),
+        ]
+        if n
+        else None
+    )
+    ele = t.ele_m[np.isfinite(t.ele_m)]
+    info["elevation_m"] = [_num(float(ele.min())), _num(float(ele.max()))] if ele.size else None
+    checkpoints: list[dict[str, Any]] = []
+    if parsed.waypoints and n >= 2:
+        try:
+            route = Route.from_track(t, parsed.waypoints)
+            checkpoints = [
+                {"name": c.name, "route_m": _num(c.route_m), "offset_m": _num(c.offset_m), "lon": c.lon, "lat": c.lat}
+                for c in route.checkpoints
+            ]
+        except OffcourseError:
+            checkpoints = []
+    if not checkpoints:
+        checkpoints = [
+            {"name": w.name, "route_m": None, "offset_m": None, "lon": w.lon, "lat": w.lat} for w in parsed.waypoints
+        ]
+    info["checkpoints"] = checkpoints
+    return info
+
+
+def _fmt_duration(s: float) -> str:
+    s = round(s)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _text(info: dict[str, Any]) -> str:
+    lines = [info["path"]]
+    what = info["format"].upper() + (f" {info['kind']}" if info["kind"] else "")
+    lines.append(f"  format       {what}")
+    for key in ("name", "device", "sport"):
+        if info[key]:
+            lines.append(f"  {key:<12} {info[key]}")
+    lines.append(f"  points       {info['points']} in {info['segments']} segment(s)")
+    lines.append(f"  length       {info['length_m'] / 1000:.2f} km")
+    if info["start_time"]:
+        lines.append(f"  time         {info['start_time']} → {info['end_time']} ({_fmt_duration(info['duration_s'])})")
+    else:
+        lines.append("  time         none")
+    if info["bbox"]:
+        w, s, e, n = info["bbox"]
+        lines.append(f"  bbox         lon {w} … {e}, lat {s} … {n}")
+    if info["elevation_m"]:
+        lines.append(f"  elevation    {info['elevation_m'][0]:.0f} … {info['elevation_m'][1]:.0f} m")
+    if info["checkpoints"]:
+        lines.append(f"  checkpoints  {len(info['checkpoints'])}")
+        for c in info["checkpoints"]:
+            where = f"km {c['route_m'] / 1000:7.2f}" if c["route_m"] is not None else "         "
+            lines.append(f"    {where}  {c['name']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import error_line
+
+    results: list[dict[str, Any]] = []
+    status = 0
+    for path in args.files:
+        spath = os.fsdecode(path)
+        try:
+            info = describe(read_file(path), spath)
+        except OffcourseError as exc:
+            error_line(str(exc.with_path(spath)))
+            status = 2
+            if args.format == "json":
+                results.append({"path": spath, "error": str(exc.message)})
+            continue
+        results.append(info)
+        if args.format == "text":
+            print(_text(info))
+    if args.format == "json":
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    return status
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "info",
+        help="describe route and recording files",
+        description="Print what each file holds: format, point count, length, time span and duration, "
+        "bounding box, elevation range and checkpoints.",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE", help="FIT, GPX, TCX, GeoJSON or LiveTrail file (maybe .gz)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    p.set_defaults(run=run)
