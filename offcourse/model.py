@@ -250,9 +250,18 @@ class Route:
         return route
 
     @classmethod
-    def from_arrays(cls, *, lon: Any, lat: Any, ele_m: Any = None, name: str | None = None) -> Route:
+    def from_arrays(
+        cls,
+        *,
+        lon: Any,
+        lat: Any,
+        ele_m: Any = None,
+        name: str | None = None,
+        projection: LocalProjection | None = None,
+    ) -> Route:
         """Build a route from coordinate arrays in degrees."""
-        return cls.from_track(Track.from_arrays(lon=lon, lat=lat, ele_m=ele_m, meta=Metadata("memory", name=name)))
+        track = Track.from_arrays(lon=lon, lat=lat, ele_m=ele_m, meta=Metadata("memory", name=name))
+        return cls.from_track(track, projection=projection)
 
     def __len__(self) -> int:
         return len(self.lon)

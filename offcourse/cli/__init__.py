@@ -20,7 +20,7 @@ EXIT_BAD_INPUT = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import info
+    from . import check, info
 
     parser = argparse.ArgumentParser(
         prog="offcourse",
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"offcourse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     info.register(sub)
+    check.register(sub)
     return parser
 
 

@@ -1,0 +1,86 @@
+"""``offcourse check ROUTE TRACK`` and ``offcourse replay ROUTE TRACK``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import fields
+from typing import Any
+
+from ..detect import Monitor, Options
+from ..read import read_route, read_track
+from ..report import check, fixes_of, iso_utc, report_to_dict, report_to_text
+
+__all__ = ["options_from_args", "register"]
+
+
+def _add_option_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("detector options (defaults tuned on the benchmark)")
+    g.add_argument("--threshold-m", dest="off_threshold_m", type=float, help="alias of --off-threshold-m")
+    for f in fields(Options):
+        flag = "--" + f.name.replace("_", "-")
+        kind = int if f.type in ("int", int) else float
+        g.add_argument(flag, dest=f.name, type=kind, default=None, help=f"default {f.default}")
+
+
+def options_from_args(args: argparse.Namespace) -> Options:
+    """Options from the command line's detector flags (unset flags keep their defaults)."""
+    given = {f.name: getattr(args, f.name) for f in fields(Options) if getattr(args, f.name, None) is not None}
+    try:
+        return Options(**given)
+    except ValueError as exc:
+        from ..errors import OffcourseError
+
+        raise OffcourseError(f"bad option: {exc}") from None
+
+
+def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    return read_route(args.route), read_track(args.track)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    route, track = _load(args)
+    report = check(route, track, options)
+    if args.format == "json":
+        print(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False))
+    else:
+        print(report_to_text(report))
+    return 0
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    options = options_from_args(args)
+    route, track = _load(args)
+    monitor = Monitor(route, options)
+
+    def emit(events: list[Any]) -> None:
+        for e in events:
+            if args.format == "jsonl":
+                print(json.dumps({"time": iso_utc(e.epoch_s), **e.to_dict()}, ensure_ascii=False))
+            else:
+                detail = ", ".join(
+                    f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in e.to_dict().items()
+                    if k not in ("kind", "epoch_s")
+                )
+                print(f"{iso_utc(e.epoch_s)}  {e.kind:<20} {detail}")
+
+    for fix in fixes_of(track):
+        emit(monitor.push(fix))
+    emit(monitor.close())
+    return 0
+
+
+def register(sub: Any) -> None:
+    for name, fn, help_text, formats in (
+        ("check", run_check, "report the wrong turns of a recording against the route", ("text", "json")),
+        ("replay", run_replay, "print the events as the live engine would have raised them", ("text", "jsonl")),
+    ):
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")
+        p.add_argument("track", metavar="TRACK", type=os.fsencode, help="watch recording (FIT, GPX, TCX)")
+        p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default: {formats[0]})")
+        _add_option_flags(p)
+        p.set_defaults(run=fn)

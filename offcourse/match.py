@@ -1,0 +1,196 @@
+"""Progress along the route: where on the route is each fix, given where the runner was.
+
+:class:`RouteIndex` prepares a :class:`~offcourse.model.Route` for matching: its
+segments in metres and a uniform grid over them. Two queries serve the
+detector:
+
+- :meth:`RouteIndex.nearest_in_window` — the nearest point of the route among
+  the segments between two distances along it. The detector asks it for a
+  window around the runner's current progress, so that where the route comes
+  back near itself (out-and-back, laps, switchbacks 15 m apart) the fix is
+  matched to the pass the runner is on, never simply to the globally nearest
+  point.
+- :meth:`RouteIndex.passes_near` — every distinct pass of the route within a
+  radius of a point, one nearest point per pass. The detector uses it to
+  acquire the route at the start, to find where a runner who left the route
+  rejoins it, and to notice that the runner is on another part of the route
+  (a skipped section, a loop run the wrong way).
+
+Examples
+--------
+>>> import numpy as np
+>>> from offcourse.model import Route
+>>> from offcourse.project import LocalProjection
+>>> p = LocalProjection(7.0, 46.0)
+>>> lon, lat = p.inverse(np.array([0.0, 1000.0, 1000.0, 0.0]), np.array([0.0, 0.0, 20.0, 20.0]))
+>>> idx = RouteIndex(Route.from_arrays(lon=lon, lat=lat, projection=p))   # out 1 km, back 20 m to the side
+>>> s, d, _ = idx.nearest_in_window(100.0, 12.0, 0.0, 500.0)   # on the way out
+>>> round(s), round(d)
+(100, 12)
+>>> [(round(s), round(d)) for s, d, _ in idx.passes_near(100.0, 12.0, 30.0)]
+[(100, 12), (1920, 8)]
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+import numpy as np
+
+from .model import Route
+
+__all__ = ["RouteIndex"]
+
+
+class RouteIndex:
+    """A route's segments in metres with a grid index, built once per route and shared.
+
+    Parameters
+    ----------
+    route : Route
+    cell_m : float
+        Grid cell size in metres.
+    """
+
+    def __init__(self, route: Route, cell_m: float = 100.0) -> None:
+        self.route = route
+        self.cell_m = float(cell_m)
+        x, y, cum = route.x, route.y, route.cum_m
+        self.ax = x[:-1].copy()
+        self.ay = y[:-1].copy()
+        self.dx = np.diff(x)
+        self.dy = np.diff(y)
+        self.seg_len = np.hypot(self.dx, self.dy)
+        self.cum = cum
+        self.length_m = float(cum[-1])
+        self._cum_list: list[float] = cum.tolist()
+        ele = route.ele_m
+        if np.isfinite(ele).any():
+            idx = np.arange(len(ele))
+            ok = np.isfinite(ele)
+            ele = np.interp(idx, idx[ok], ele[ok])
+            self.cum_ascent_m = np.concatenate(([0.0], np.cumsum(np.maximum(np.diff(ele), 0.0))))
+        else:
+            self.cum_ascent_m = np.zeros(len(cum))
+        self._nseg = len(self.ax)
+        # uniform grid: every segment is listed in each cell its bounding box touches
+        c = self.cell_m
+        x0 = np.minimum(x[:-1], x[1:])
+        x1 = np.maximum(x[:-1], x[1:])
+        y0 = np.minimum(y[:-1], y[1:])
+        y1 = np.maximum(y[:-1], y[1:])
+        ix0 = np.floor(x0 / c).astype(np.int64)
+        ix1 = np.floor(x1 / c).astype(np.int64)
+        iy0 = np.floor(y0 / c).astype(np.int64)
+        iy1 = np.floor(y1 / c).astype(np.int64)
+        grid: dict[tuple[int, int], list[int]] = {}
+        for k in range(self._nseg):
+            for gx in range(int(ix0[k]), int(ix1[k]) + 1):
+                for gy in range(int(iy0[k]), int(iy1[k]) + 1):
+                    grid.setdefault((gx, gy), []).append(k)
+        self._grid = {key: np.array(v, dtype=np.int64) for key, v in grid.items()}
+
+    # -- scalar helpers -------------------------------------------------------------------------
+    def seg_at(self, s: float) -> int:
+        """Index of the segment holding distance ``s`` along the route (clamped)."""
+        k = bisect.bisect_right(self._cum_list, s) - 1
+        return min(max(k, 0), self._nseg - 1)
+
+    def _nearest_on(self, segs: Any, x: float, y: float) -> tuple[Any, Any, Any]:
+        ax, ay, dx, dy, ln = self.ax[segs], self.ay[segs], self.dx[segs], self.dy[segs], self.seg_len[segs]
+        l2 = ln * ln
+        t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
+        d = np.hypot(ax + t * dx - x, ay + t * dy - y)
+        s = self.cum[segs] + t * ln
+        return s, d, segs
+
+    # -- queries --------------------------------------------------------------------------------
+    def nearest_in_window(
+        self, x: float, y: float, s_lo: float, s_hi: float, s_pred: float = 0.0, weight: float = 0.0
+    ) -> tuple[float, float, int]:
+        """Best point of the route between distances ``s_lo`` and ``s_hi`` along it.
+
+        The best point minimises ``offset + weight * |route_m - s_pred|``: with
+        ``weight=0`` it is the nearest point; a small weight keeps the match on the
+        pass the runner is expected on where two passes are almost equally near
+        (switchbacks). Returns ``(route_m, offset_m, segment)``; ties go to the
+        segment nearest the start of the window.
+        """
+        k0 = self.seg_at(s_lo)
+        k1 = self.seg_at(s_hi)
+        if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
+            best_c = math.inf
+            best_d = 0.0
+            best_s = 0.0
+            best_k = k0
+            ax, ay, dx, dy, ln, cum = self.ax, self.ay, self.dx, self.dy, self.seg_len, self.cum
+            for k in range(k0, k1 + 1):
+                l2 = ln[k] * ln[k]
+                t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
+                t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+                d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
+                sk = cum[k] + t * ln[k]
+                c = d + weight * abs(sk - s_pred)
+                if c < best_c:
+                    best_c, best_d, best_s, best_k = c, d, sk, k
+            return float(best_s), float(best_d), int(best_k)
+        s, d, segs = self._nearest_on(np.arange(k0, k1 + 1), x, y)
+        i = int(np.argmin(d + weight * np.abs(s - s_pred))) if weight else int(np.argmin(d))
+        return float(s[i]), float(d[i]), int(segs[i])
+
+    def ascent_between(self, s0: float, s1: float) -> float:
+        """Climb in metres along the route from ``s0`` to ``s1`` (0 without elevation)."""
+        a0, a1 = np.interp([s0, s1], self.cum, self.cum_ascent_m)
+        return float(max(a1 - a0, 0.0))
+
+    def segments_near(self, x: float, y: float, radius_m: float) -> Any:
+        """Indices of segments in the grid cells within ``radius_m`` of (x, y), sorted, unique."""
+        c = self.cell_m
+        gx0, gx1 = math.floor((x - radius_m) / c), math.floor((x + radius_m) / c)
+        gy0, gy1 = math.floor((y - radius_m) / c), math.floor((y + radius_m) / c)
+        found = [
+            self._grid[(gx, gy)]
+            for gx in range(gx0, gx1 + 1)
+            for gy in range(gy0, gy1 + 1)
+            if (gx, gy) in self._grid
+        ]
+        if not found:
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+
+    def passes_near(self, x: float, y: float, radius_m: float, gap_m: float | None = None) -> list[tuple[float, float, int]]:
+        """Every distinct pass of the route within ``radius_m`` of (x, y), in order along the route.
+
+        Segments within the radius whose nearest points are no more than
+        ``gap_m`` apart along the route (default ``2 * radius_m``) form one pass;
+        each pass gives its nearest point ``(route_m, offset_m, segment)``.
+        """
+        segs = self.segments_near(x, y, radius_m)
+        if len(segs) == 0:
+            return []
+        s, d, segs = self._nearest_on(segs, x, y)
+        keep = d <= radius_m
+        if not keep.any():
+            return []
+        s, d, segs = s[keep], d[keep], segs[keep]
+        gap = 2.0 * radius_m if gap_m is None else gap_m
+        out: list[tuple[float, float, int]] = []
+        start = 0
+        for i in range(1, len(segs) + 1):
+            if i == len(segs) or s[i] - s[i - 1] > gap:
+                j = start + int(np.argmin(d[start:i]))
+                out.append((float(s[j]), float(d[j]), int(segs[j])))
+                start = i
+        return out
+
+    def nearest_global(self, x: float, y: float, max_radius_m: float = 51_200.0) -> tuple[float, float, int] | None:
+        """Globally nearest point of the route, searching outwards up to ``max_radius_m``; None when farther."""
+        r = self.cell_m
+        while r <= max_radius_m:
+            passes = self.passes_near(x, y, r)
+            if passes:
+                return min(passes, key=lambda p: p[1])
+            r *= 2.0
+        return None

@@ -1,0 +1,239 @@
+"""Read GPX 1.0 and 1.1: tracks (``trk``), routes (``rte``) and waypoints (``wpt``).
+
+Each ``trkseg`` (and each ``trk``) starts a segment of the returned track. Route
+points are used only when the file has no track points; each ``rte`` is then a
+segment. Extensions of any namespace are ignored: positions,
+times, elevations and HDOP come from the standard elements only.
+
+See :mod:`offcourse.read._xml` for the hardening (no entities, no external
+references) and the tolerance (byte-order marks, leading whitespace, undeclared
+namespace prefixes).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, BinaryIO
+
+from ..errors import CorruptFileError, NoGeometryError
+from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._xml import Scanner, parse_float, parse_time, scan
+
+__all__ = ["parse_gpx"]
+
+_NAN = math.nan
+
+
+def coordinate(raw: str | None, attr: str, what: str, path: str | None) -> float:
+    """Check a ``lat``/``lon`` attribute value, raising :class:`CorruptFileError` when missing or out of range."""
+    if raw is None:
+        raise CorruptFileError(f"{what} without a {attr} attribute", path=path)
+    try:
+        v = float(raw)
+    except ValueError:
+        raise CorruptFileError(f"{what} has a non-numeric {attr} {raw.strip()[:40]!r}", path=path) from None
+    bound = 90.0 if attr == "lat" else 180.0
+    if not -bound <= v <= bound:  # also refuses NaN
+        name = "latitude" if attr == "lat" else "longitude"
+        raise CorruptFileError(f"{what} has {name} {raw.strip()[:40]} outside [{-bound:g}, {bound:g}]", path=path)
+    return v
+
+
+class _Points:
+    """Columns of one kind of point (track or route) being collected."""
+
+    def __init__(self) -> None:
+        self.lon: list[float] = []
+        self.lat: list[float] = []
+        self.ele: list[float] = []
+        self.time: list[float] = []
+        self.hdop: list[float] = []
+        self.starts: list[int] = []
+        self.new_segment = True
+
+    def __len__(self) -> int:
+        return len(self.lon)
+
+
+class _GpxScanner(Scanner):
+    START_TAGS = frozenset({"trkpt", "rtept", "wpt", "trkseg", "trk", "rte"})
+    TEXT_TAGS = frozenset({"ele", "time", "hdop", "name", "type", "sym"})
+    END_TAGS = frozenset({"trkpt", "rtept", "wpt"})
+
+    def __init__(self, path: str | None) -> None:
+        super().__init__(path)
+        self.trk = _Points()
+        self.rte = _Points()
+        self.wpts: list[Waypoint] = []
+        self.doc_name: str | None = None
+        self.trk_name: str | None = None
+        self.rte_name: str | None = None
+        self.sport: str | None = None
+        self.n_trk = self.n_rte = 0
+        self.bad_times = 0
+        # the point being read: its depth in the stack, its kind, and its fields
+        self._depth = 0
+        self._kind = ""
+        self._lat = self._lon = self._ele = self._time = self._hdop = _NAN
+        self._name = ""
+        self._type: str | None = None
+        self._sym: str | None = None
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        stack = self.stack
+        parent = stack[-2] if len(stack) > 1 else ""
+        if tag == "trkpt" or tag == "rtept" or tag == "wpt":
+            if self._depth or parent != {"trkpt": "trkseg", "rtept": "rte", "wpt": "gpx"}[tag]:
+                if not (tag == "trkpt" and parent == "trk"):  # tolerate trkpt without trkseg
+                    return  # an extension element that happens to share the name
+            self._depth = len(stack)
+            self._kind = tag
+            self._lat = coordinate(attrs.get("lat"), "lat", tag, self.path)
+            self._lon = coordinate(attrs.get("lon"), "lon", tag, self.path)
+            self._ele = self._time = self._hdop = _NAN
+            self._name = ""
+            self._type = self._sym = None
+        elif tag == "trkseg" or tag == "trk":
+            self.trk.new_segment = True
+            if tag == "trk" and parent == "gpx":
+                self.n_trk += 1
+        elif tag == "rte" and parent == "gpx":
+            self.rte.new_segment = True
+            self.n_rte += 1
+
+    def text(self, tag: str, text: str) -> None:
+        depth = len(self.stack)
+        if self._depth and depth == self._depth:  # a child of the point being read
+            if tag == "ele":
+                self._ele = parse_float(text)
+            elif tag == "time":
+                if text.strip():
+                    self._time = parse_time(text)
+                    if self._time != self._time:
+                        self.bad_times += 1
+            elif tag == "hdop":
+                self._hdop = parse_float(text)
+            elif tag == "name":
+                self._name = text.strip()
+            elif tag == "type":
+                self._type = text.strip() or None
+            elif tag == "sym":
+                self._sym = text.strip() or None
+            return
+        if self._depth:
+            return  # inside a point's extensions
+        parent = self.stack[-1] if self.stack else ""
+        if tag == "name":
+            name = text.strip() or None
+            if parent == "metadata" or (parent == "gpx" and depth == 1):  # GPX 1.1 / GPX 1.0
+                self.doc_name = self.doc_name or name
+            elif parent == "trk":
+                self.trk_name = self.trk_name or name
+            elif parent == "rte":
+                self.rte_name = self.rte_name or name
+        elif tag == "type" and parent == "trk":
+            self.sport = self.sport or text.strip() or None
+
+    def end(self, tag: str) -> None:
+        if not self._depth or len(self.stack) + 1 != self._depth:
+            return
+        self._depth = 0
+        if self._kind == "wpt":
+            self.wpts.append(
+                Waypoint(
+                    lon=self._lon,
+                    lat=self._lat,
+                    name=self._name,
+                    ele_m=self._ele,
+                    epoch_s=self._time,
+                    kind=self._type or self._sym,
+                )
+            )
+            return
+        pts = self.trk if self._kind == "trkpt" else self.rte
+        if pts.new_segment:
+            pts.starts.append(len(pts.lon))
+            pts.new_segment = False
+        pts.lon.append(self._lon)
+        pts.lat.append(self._lat)
+        pts.ele.append(self._ele)
+        pts.time.append(self._time)
+        pts.hdop.append(self._hdop)
+
+    def result(self) -> ParsedFile:
+        path = self.path
+        if self.root != "gpx":
+            raise CorruptFileError(f"root element is <{self.root}>, not <gpx>", path=path)
+        attrs = self.root_attrs
+        creator = (attrs.get("creator") or "").strip() or None
+        extra: dict[str, Any] = {
+            "version": (attrs.get("version") or "").strip() or None,
+            "tracks": self.n_trk,
+            "routes": self.n_rte,
+        }
+        trk, rte = self.trk, self.rte
+        sport = self.sport
+        if len(trk):
+            pts, kind, name = trk, "track", self.doc_name or self.trk_name or self.rte_name
+            if len(rte):
+                extra["ignored_route_points"] = len(rte)
+        elif len(rte):
+            pts, kind, name = rte, "route", self.doc_name or self.rte_name or self.trk_name
+            sport = None
+        elif self.wpts:
+            pts, kind, name = trk, "waypoints", self.doc_name or self.trk_name or self.rte_name
+        else:
+            raise NoGeometryError("GPX file has no track points, route points or waypoints", path=path)
+        if self.bad_times:
+            extra["unparsed_times"] = self.bad_times
+        meta = Metadata(format="gpx", path=path, name=name, sport=sport, creator=creator, kind=kind, extra=extra)
+        track = Track.from_arrays(
+            lon=pts.lon,
+            lat=pts.lat,
+            epoch_s=pts.time,
+            ele_m=pts.ele,
+            hdop=pts.hdop,
+            segment_starts=pts.starts,
+            meta=meta,
+        )
+        return ParsedFile(track=track, waypoints=tuple(self.wpts))
+
+
+def parse_gpx(stream: BinaryIO, path: str | None = None) -> ParsedFile:
+    """Read a GPX 1.0 or 1.1 document.
+
+    Parameters
+    ----------
+    stream : binary file object
+        The (decompressed) GPX content.
+    path : str, optional
+        File name, used in error messages and :attr:`Metadata.path`.
+
+    Returns
+    -------
+    ParsedFile
+        The track points (or route points when the file has no track points) as a
+        :class:`~offcourse.model.Track`, and the ``wpt`` elements as waypoints.
+        A file with waypoints only gives an empty track with ``kind="waypoints"``.
+
+    Raises
+    ------
+    CorruptFileError
+        Malformed XML, entity declarations, a root element other than ``gpx``, or a
+        point with a missing, non-numeric or out-of-range ``lat``/``lon``.
+    NoGeometryError
+        A valid GPX document without any point.
+
+    Examples
+    --------
+    >>> import io
+    >>> doc = b'''<gpx version="1.1" creator="me"><trk><trkseg>
+    ...   <trkpt lat="45.5" lon="6.5"><ele>1000</ele><time>1970-01-01T00:00:10Z</time></trkpt>
+    ...   <trkpt lat="45.6" lon="6.6"/></trkseg></trk></gpx>'''
+    >>> t = parse_gpx(io.BytesIO(doc)).track
+    >>> t.lat.tolist(), t.ele_m.tolist(), t.epoch_s.tolist(), t.meta.creator
+    ([45.5, 45.6], [1000.0, nan], [10.0, nan], 'me')
+    """
+    scanner = _GpxScanner(path)
+    scan(stream, scanner)
+    return scanner.result()
