@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## create .venv and install offcourse with test and dev tools
 
 demo: $(STAMP) ## run offcourse on the bundled route and sample
-	$(VENV)/bin/offcourse info routes/allermuir-hill-race.gpx samples/mansfield-double-up-2017.gpx
+	$(VENV)/bin/offcourse info routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
+	$(VENV)/bin/offcourse check routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
 
 test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q

@@ -109,11 +109,13 @@ class Options:
     window_back_m, window_ahead_m : float
         The part of the route searched around the current progress (plus ``max_speed_mps`` times
         the time since the last fix ahead).
-    continuity_weight : float
-        Metres of offset traded per metre of distance from the expected progress when choosing
-        between passes in the window (keeps switchback legs apart).
-    start_radius_m, start_zone_m : float
-        The route is acquired when a fix is this near it within ``start_zone_m`` of its start.
+    continuity_weight, continuity_back_weight : float
+        Metres of offset traded per metre of distance ahead of (behind) the expected progress when
+        choosing between passes in the window: keeps switchback legs apart and the runner on the
+        return leg after the turn of an out-and-back.
+    start_zone_m : float
+        The route is acquired when a fix is within the back-on threshold of its first ``start_zone_m``;
+        elsewhere only once the runner has moved forward along it for ``relock_time_s``.
     finish_radius_m : float
         Progress this near the end of the route, on course and in the right direction, is the finish.
     skip_min_m : float
@@ -139,8 +141,8 @@ class Options:
     spike_slack_m: float = 40.0
     window_back_m: float = 60.0
     window_ahead_m: float = 120.0
-    continuity_weight: float = 0.1
-    start_radius_m: float = 100.0
+    continuity_weight: float = 0.3
+    continuity_back_weight: float = 1.0
     start_zone_m: float = 500.0
     finish_radius_m: float = 100.0
     skip_min_m: float = 200.0
@@ -569,7 +571,7 @@ class Monitor:
     # phases
     def _acquire(self, t: float, x: float, y: float, events: list[Event]) -> None:
         st, o = self._st, self.options
-        passes = self.index.passes_near(x, y, o.start_radius_m)
+        passes = self.index.passes_near(x, y, o.back_on_threshold_m)
         near_start = [p for p in passes if p[0] <= o.start_zone_m]
         if not near_start:
             self._late_start(t, x, y, passes, events)
@@ -619,7 +621,11 @@ class Monitor:
             lo, hi = st.s - ahead, st.s + o.window_back_m
         else:
             lo, hi = st.s - o.window_back_m, st.s + ahead
-        s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, o.continuity_weight)
+        fw, bw = (o.continuity_back_weight, o.continuity_weight) if st.wrong_way else (
+            o.continuity_weight,
+            o.continuity_back_weight,
+        )
+        s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, fw, bw)
         st.d = d
         if st.phase == "on":
             if d <= off_thr:
@@ -713,7 +719,7 @@ class Monitor:
             others = [
                 p
                 for p in self.index.passes_near(x, y, back_thr)
-                if abs(p[0] - here) > o.window_back_m + o.window_ahead_m
+                if abs(p[0] - here) > o.window_back_m
             ]
             if not others:
                 return False
@@ -830,6 +836,8 @@ class Monitor:
         route_d = rejoin_s - st.exit_s
         extra = distance - route_d
         duration = rejoin_t - st.exit_t
+        # the runner left the route before the exit fix and reached it after the rejoin fix
+        duration += (st.exit_d + back_d) / st.speed_mps if st.speed_mps > 0 else 0.0
         time_lost = duration - route_d / st.speed_mps if st.speed_mps > 0 else duration
         extra_climb = (climb - st.exit_climb) - self.index.ascent_between(st.exit_s, rejoin_s)
         elon, elat = self.route.projection.inverse([st.exit_x, rx], [st.exit_y, ry])

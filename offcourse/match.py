@@ -108,16 +108,25 @@ class RouteIndex:
 
     # -- queries --------------------------------------------------------------------------------
     def nearest_in_window(
-        self, x: float, y: float, s_lo: float, s_hi: float, s_pred: float = 0.0, weight: float = 0.0
+        self,
+        x: float,
+        y: float,
+        s_lo: float,
+        s_hi: float,
+        s_pred: float = 0.0,
+        weight: float = 0.0,
+        back_weight: float | None = None,
     ) -> tuple[float, float, int]:
         """Best point of the route between distances ``s_lo`` and ``s_hi`` along it.
 
-        The best point minimises ``offset + weight * |route_m - s_pred|``: with
-        ``weight=0`` it is the nearest point; a small weight keeps the match on the
+        The best point minimises ``offset + weight * (route_m - s_pred)`` ahead of
+        ``s_pred`` and ``offset + back_weight * (s_pred - route_m)`` behind it: with
+        zero weights it is the nearest point; small weights keep the match on the
         pass the runner is expected on where two passes are almost equally near
-        (switchbacks). Returns ``(route_m, offset_m, segment)``; ties go to the
+        (switchbacks, the turn of an out-and-back). Returns ``(route_m, offset_m, segment)``; ties go to the
         segment nearest the start of the window.
         """
+        bw = weight if back_weight is None else back_weight
         k0 = self.seg_at(s_lo)
         k1 = self.seg_at(s_hi)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
@@ -132,12 +141,16 @@ class RouteIndex:
                 t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
                 d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
                 sk = cum[k] + t * ln[k]
-                c = d + weight * abs(sk - s_pred)
+                c = d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk))
                 if c < best_c:
                     best_c, best_d, best_s, best_k = c, d, sk, k
             return float(best_s), float(best_d), int(best_k)
         s, d, segs = self._nearest_on(np.arange(k0, k1 + 1), x, y)
-        i = int(np.argmin(d + weight * np.abs(s - s_pred))) if weight else int(np.argmin(d))
+        if weight or bw:
+            ds = s - s_pred
+            i = int(np.argmin(d + np.where(ds >= 0, weight * ds, -bw * ds)))
+        else:
+            i = int(np.argmin(d))
         return float(s[i]), float(d[i]), int(segs[i])
 
     def ascent_between(self, s0: float, s1: float) -> float:

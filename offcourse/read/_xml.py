@@ -20,7 +20,7 @@ Files that real software writes but strict XML parsers refuse are still read:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO
 from xml.parsers import expat
 from xml.parsers.expat import errors as expat_errors
@@ -39,7 +39,7 @@ _BOM8 = b"\xef\xbb\xbf"
 _NO_ELEMENTS = expat_errors.codes[expat_errors.XML_ERROR_NO_ELEMENTS]
 _UNCLOSED_TOKEN = expat_errors.codes[expat_errors.XML_ERROR_UNCLOSED_TOKEN]
 _PARTIAL_CHAR = expat_errors.codes[expat_errors.XML_ERROR_PARTIAL_CHAR]
-_UTC = timezone.utc
+_UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _NAN = float("nan")
 
@@ -246,4 +246,3 @@ def scan(stream: BinaryIO, scanner: Scanner) -> None:
         raise _corrupt(exc, path, None if offset is None else offset + skipped) from None
     except RecursionError:  # pragma: no cover - expat does not recurse in Python
         raise CorruptFileError("XML nested too deeply", path=path) from None
-

@@ -246,7 +246,9 @@ class _Decoder:
         """Record a problem: raise it in strict mode, else remember it as a warning."""
         if self.strict:
             raise problem
-        self.warnings.append(str(problem.message) + (f" (at byte {problem.offset})" if problem.offset is not None else ""))
+        self.warnings.append(
+            str(problem.message) + (f" (at byte {problem.offset})" if problem.offset is not None else "")
+        )
         if self.problem is None:
             self.problem = problem
 
@@ -285,7 +287,16 @@ class _Decoder:
                     after = self._walk(body, end, tracking=True)
             except _Problem as p:
                 self.crc_ok = None if self.crc_ok is not False else False
-                self._note(p.error)
+                err = p.error
+                if end > n and not isinstance(err, TruncatedFileError):
+                    # the header declares more data than the file holds: whatever went wrong, it is
+                    # most likely because the file was cut short
+                    err = TruncatedFileError(
+                        f"file is {end + 2 - n} bytes shorter than its header declares ({err.message})",
+                        path=self.path,
+                        offset=err.offset,
+                    )
+                self._note(err)
                 return
             # the file CRC follows the last message (fitdecode reads it there too)
             if after + 2 > n:
@@ -763,9 +774,7 @@ def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> Pa
         if dec.problem is not None:
             raise dec.problem
         what = f"file type: {kind}" if kind else "no file type"
-        raise NoGeometryError(
-            f"no record with a position ({what}; {len(lat_raw)} record messages)", path=path
-        )
+        raise NoGeometryError(f"no record with a position ({what}; {len(lat_raw)} record messages)", path=path)
     ts = cols["ts"][mask]
     epoch = np.where(ts != _INVALID_UINT32, ts.astype(np.float64) + FIT_EPOCH_OFFSET, np.nan)
     ealt = cols["ealt"][mask]

@@ -22,6 +22,8 @@ from ._xml import Scanner, parse_float, parse_time, scan
 __all__ = ["parse_gpx"]
 
 _NAN = math.nan
+# Where each kind of point may appear (a trkpt directly in a trk, without trkseg, is tolerated).
+_PARENTS = {"trkpt": ("trkseg", "trk"), "rtept": ("rte",), "wpt": ("gpx",)}
 
 
 def coordinate(raw: str | None, attr: str, what: str, path: str | None) -> float:
@@ -83,9 +85,8 @@ class _GpxScanner(Scanner):
         stack = self.stack
         parent = stack[-2] if len(stack) > 1 else ""
         if tag == "trkpt" or tag == "rtept" or tag == "wpt":
-            if self._depth or parent != {"trkpt": "trkseg", "rtept": "rte", "wpt": "gpx"}[tag]:
-                if not (tag == "trkpt" and parent == "trk"):  # tolerate trkpt without trkseg
-                    return  # an extension element that happens to share the name
+            if self._depth or parent not in _PARENTS[tag]:
+                return  # an extension element that happens to share the name
             self._depth = len(stack)
             self._kind = tag
             self._lat = coordinate(attrs.get("lat"), "lat", tag, self.path)

@@ -1,0 +1,229 @@
+"""The streaming engine on tiny synthetic geometry in metres, with exact expected events."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from offcourse.detect import (
+    BackOnCourse,
+    Finished,
+    Fix,
+    Monitor,
+    NeverRejoined,
+    OffCourse,
+    Options,
+    SkippedSection,
+    Started,
+    WrongDirection,
+    WrongDirectionEnd,
+)
+from tests.synth import fixes, route, walk
+
+STRAIGHT = route([(0, 0), (2000, 0)])
+
+
+def run(r, rows, options=None):  # type: ignore[no-untyped-def]
+    m = Monitor(r, options)
+    events = [e for f in fixes(rows) for e in m.push(f)]
+    return m, events + m.close()
+
+
+def kinds(events) -> list[str]:  # type: ignore[no-untyped-def]
+    return [type(e).__name__ for e in events]
+
+
+def test_clean_run_starts_and_finishes_with_nothing_else() -> None:
+    m, ev = run(STRAIGHT, walk([(0, 0), (2000, 0)]))
+    assert kinds(ev) == ["Started", "Finished"]
+    assert m.covered_m() == pytest.approx(1900, abs=5)
+
+
+@pytest.mark.parametrize(("offset_m", "alert"), [(44.0, False), (46.0, True)])
+def test_off_threshold_plus_minus_one_metre(offset_m: float, alert: bool) -> None:
+    """A runner parallel to the route at threshold ± 1 m (default off threshold 45 m)."""
+    assert Options().off_threshold_m == 45.0
+    rows = walk([(0, 0), (500, 0), (500, offset_m), (1500, offset_m), (1500, 0), (2000, 0)])
+    _, ev = run(STRAIGHT, rows)
+    assert ("OffCourse" in kinds(ev)) is alert
+
+
+def test_detour_out_and_back_same_way_costs_its_length() -> None:
+    _, ev = run(STRAIGHT, walk([(0, 0), (600, 0), (600, 200), (600, 0), (2000, 0)]))
+    assert kinds(ev) == ["Started", "OffCourse", "BackOnCourse", "Finished"]
+    off, back = ev[1], ev[2]
+    assert isinstance(off, OffCourse) and isinstance(back, BackOnCourse)
+    assert off.exit_route_m == pytest.approx(600, abs=1)
+    assert back.rejoin_route_m == pytest.approx(600, abs=1)
+    assert back.max_offset_m == pytest.approx(200, abs=3)
+    assert back.extra_distance_m == pytest.approx(400, abs=20)
+    t0 = 1_700_000_000.0
+    departed, passed_50_m = t0 + 200.0, t0 + 200.0 + 50.0 / 3.0
+    assert 0 <= off.exit_epoch_s - departed <= 6  # the last fix within exit_offset_m (15 m)
+    # the alert: min_off_time_s (8 s) after the first fix beyond 45 m, i.e. within 10 s of passing 50 m
+    assert 0 < off.epoch_s - passed_50_m <= 10
+    assert back.time_lost_s == pytest.approx(400 / 3, abs=10)
+
+
+def test_detour_rejoining_further_on() -> None:
+    _, ev = run(STRAIGHT, walk([(0, 0), (600, 0), (600, 150), (1200, 150), (1200, 0), (2000, 0)]))
+    back = next(e for e in ev if isinstance(e, BackOnCourse))
+    assert back.exit_route_m == pytest.approx(600, abs=1)
+    assert back.rejoin_route_m == pytest.approx(1200, abs=1)
+    assert back.extra_distance_m == pytest.approx(300, abs=20)  # 150 + 600 + 150 - 600
+
+
+def test_shortcut_across_a_bend_has_negative_extra_distance() -> None:
+    bend = route([(0, 0), (1000, 0), (1000, 600), (2000, 600)])
+    _, ev = run(bend, walk([(0, 0), (700, 0), (1000, 300), (1000, 600), (2000, 600)]))
+    back = next(e for e in ev if isinstance(e, BackOnCourse))
+    true_extra = math.hypot(300, 300) - 600  # the hypotenuse instead of two legs
+    assert back.extra_distance_m == pytest.approx(true_extra, abs=40)
+    assert back.extra_distance_m < 0
+
+
+def test_never_came_back() -> None:
+    _, ev = run(STRAIGHT, walk([(0, 0), (800, 0), (800, 900)]))
+    assert kinds(ev) == ["Started", "OffCourse", "NeverRejoined"]
+    nr = ev[-1]
+    assert isinstance(nr, NeverRejoined)
+    assert nr.exit_route_m == pytest.approx(800, abs=1)
+    assert nr.distance_m == pytest.approx(900, abs=20)
+
+
+def test_single_fix_spike_of_300_m_is_ignored() -> None:
+    rows = walk([(0, 0), (2000, 0)])
+    rows[300, 2] = 300.0
+    m, ev = run(STRAIGHT, rows)
+    assert kinds(ev) == ["Started", "Finished"]
+    assert m.ignored_fixes == 1
+
+
+def test_multipath_drift_40_m_for_30_s_is_no_alarm() -> None:
+    rows = walk([(0, 0), (2000, 0)])
+    rows[300:330, 2] = 40.0 * np.sin(np.linspace(0, np.pi, 30))
+    _, ev = run(STRAIGHT, rows)
+    assert kinds(ev) == ["Started", "Finished"]
+
+
+def test_dropout_of_five_minutes_then_on_route_is_no_alarm() -> None:
+    rows = walk([(0, 0), (2000, 0)])
+    rows = np.delete(rows, np.s_[100:400], axis=0)
+    _, ev = run(STRAIGHT, rows)
+    assert kinds(ev) == ["Started", "Finished"]
+
+
+def test_first_fixes_at_null_island_and_far_away_are_ignored() -> None:
+    m = Monitor(STRAIGHT)
+    assert m.push(Fix(1.0, 0.0, 0.0)) == []
+    assert m.push(Fix(2.0, 120.0, -30.0)) == []
+    ev = [e for f in fixes(walk([(0, 0), (2000, 0)]), t0=10.0) for e in m.push(f)]
+    assert kinds(ev) == ["Started", "Finished"]
+
+
+def test_walk_to_the_start_is_not_an_excursion() -> None:
+    rows = walk([(-300, 400), (0, 0), (2000, 0)])
+    _, ev = run(STRAIGHT, rows)
+    assert kinds(ev) == ["Started", "Finished"]
+    assert isinstance(ev[0], Started) and ev[0].route_m < 100
+
+
+def test_out_and_back_turning_early_is_a_skipped_section() -> None:
+    ob = route([(0, 0), (1000, 0), (1000, 10), (0, 10)])
+    _, ev = run(ob, walk([(0, 0), (600, 0), (600, 10), (0, 10)]))
+    assert kinds(ev) == ["Started", "SkippedSection", "Finished"]
+    sk = ev[1]
+    assert isinstance(sk, SkippedSection)
+    assert sk.from_route_m == pytest.approx(600, abs=15)
+    assert sk.to_route_m == pytest.approx(1410, abs=15)  # 1000 + 10 + 400
+
+
+def test_out_and_back_run_in_full_has_no_wrong_way() -> None:
+    ob = route([(0, 0), (1000, 0), (1000, 10), (0, 10)])
+    _, ev = run(ob, walk([(0, 0), (1000, 0), (1000, 10), (0, 10)]))
+    assert kinds(ev) == ["Started", "Finished"]
+
+
+LOLLIPOP = route([(0, 0), (500, 0), (500, -200), (900, -200), (900, 200), (500, 200), (500, 0), (0, 0)])
+
+
+def test_lollipop_loop_run_the_wrong_way() -> None:
+    _, ev = run(LOLLIPOP, walk([(0, 0), (500, 0), (500, 200), (900, 200), (900, -200), (500, -200), (500, 0), (0, 0)]))
+    assert "WrongDirection" in kinds(ev) and "WrongDirectionEnd" in kinds(ev)
+    assert "SkippedSection" not in kinds(ev) and "OffCourse" not in kinds(ev)
+    end = next(e for e in ev if isinstance(e, WrongDirectionEnd))
+    assert end.from_route_m == pytest.approx(500, abs=80)
+    assert end.to_route_m == pytest.approx(2100, abs=80)
+    assert any(isinstance(e, WrongDirection) for e in ev)
+
+
+def test_lollipop_cutting_the_loop_is_a_skipped_section() -> None:
+    _, ev = run(LOLLIPOP, walk([(0, 0), (500, 0), (0, 0)]))
+    assert kinds(ev) == ["Started", "SkippedSection", "Finished"]
+    sk = ev[1]
+    assert isinstance(sk, SkippedSection)
+    assert sk.from_route_m == pytest.approx(500, abs=20)
+    assert sk.to_route_m == pytest.approx(2100, abs=60)
+
+
+def test_switchbacks_15_m_apart_progress_never_goes_back() -> None:
+    pts: list[tuple[float, float]] = []
+    for i in range(10):
+        pts += [(0, i * 15), (60, i * 15)] if i % 2 == 0 else [(60, i * 15), (0, i * 15)]
+    sb = route(pts)
+    m = Monitor(sb)
+    peak = 0.0
+    for f in fixes(walk(pts, 1.5)):
+        ev = m.push(f)
+        assert not any(isinstance(e, OffCourse | WrongDirection | SkippedSection) for e in ev)
+        assert m.route_m >= peak - 15.0
+        peak = max(peak, m.route_m)
+    assert isinstance(ev[-1] if ev else None, Finished | type(None))
+    assert peak > sb.length_m - 100
+
+
+def test_out_of_order_duplicate_and_invalid_fixes_are_ignored() -> None:
+    m = Monitor(STRAIGHT)
+    fs = fixes(walk([(0, 0), (300, 0)]))
+    for f in fs[:50]:
+        m.push(f)
+    assert m.push(fs[10]) == []  # back in time
+    assert m.push(fs[49]) == []  # duplicate time
+    assert m.push(Fix(fs[50].epoch_s, float("nan"), 46.0)) == []
+    assert m.push(Fix(fs[51].epoch_s, 7.0, 95.0)) == []
+    assert m.ignored_fixes == 4
+
+
+def test_options_are_frozen_and_validated() -> None:
+    o = Options()
+    with pytest.raises(AttributeError):
+        o.off_threshold_m = 10.0  # type: ignore[misc]
+    with pytest.raises(ValueError, match="hysteresis"):
+        Options(off_threshold_m=20.0, back_on_threshold_m=30.0)
+
+
+def test_state_save_and_restore_at_every_fix_gives_identical_events() -> None:
+    rows = walk([(0, 0), (600, 0), (600, 200), (600, 0), (1200, 0), (1200, 150), (1600, 150), (1600, 0), (2000, 0)])
+    fs = fixes(rows)
+    reference = Monitor(STRAIGHT)
+    expected = [e for f in fs for e in reference.push(f)] + reference.close()
+    m = Monitor(STRAIGHT)
+    got = []
+    for f in fs:
+        m = Monitor.restore(STRAIGHT, json.loads(json.dumps(m.state())))
+        got.extend(m.push(f))
+    m = Monitor.restore(STRAIGHT, json.loads(json.dumps(m.state())))
+    got.extend(m.close())
+    assert got == expected
+    assert kinds(expected).count("BackOnCourse") == 2
+
+
+def test_restore_rejects_state_of_another_route() -> None:
+    from offcourse.errors import InvalidTrackError
+
+    m = Monitor(STRAIGHT)
+    with pytest.raises(InvalidTrackError):
+        Monitor.restore(route([(0, 0), (10, 0), (10, 10)]), m.state())
