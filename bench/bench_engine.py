@@ -1,0 +1,92 @@
+"""Engine speed: ``check`` throughput and ``push()`` latency beside the naive shapely detector.
+
+A synthetic 100 km wandering route and a 100,000-fix run along it (1 s fixes, Gauss-Markov
+GPS error sigma 5 m, one 400 m detour). Prints fixes/s for the whole check (matching and
+detection, after reading), push() latency percentiles, and the naive detector (global
+distance to the route with shapely, vectorised) on the same fixes.
+
+Run: ``.venv/bin/python bench/bench_engine.py [--fixes N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+
+import numpy as np
+import shapely
+
+from offcourse.detect import Fix, Monitor
+from offcourse.match import RouteIndex
+from offcourse.model import Route, Track
+from offcourse.project import LocalProjection
+from offcourse.report import check
+
+
+def make(n_fix: int, seed: int = 1) -> tuple[Route, Track]:
+    rng = np.random.default_rng(seed)
+    proj = LocalProjection(7.0, 46.0)
+    # wandering route: vertices every ~20 m, heading random walk
+    n_v = 5000
+    heading = np.cumsum(rng.normal(0, 0.15, n_v))
+    step = 20.0
+    x = np.concatenate(([0.0], np.cumsum(step * np.cos(heading))))
+    y = np.concatenate(([0.0], np.cumsum(step * np.sin(heading))))
+    lon, lat = proj.inverse(x, y)
+    route = Route.from_arrays(lon=lon, lat=lat, projection=proj)
+    s = np.linspace(0, route.length_m, n_fix)
+    px, py = route.point_at(s)
+    # a 400 m detour at 30 % of the way
+    k0 = int(0.3 * n_fix)
+    k = np.arange(300)
+    px[k0 : k0 + 300] += 200.0 * np.sin(np.pi * k / 300)
+    a = np.exp(-1 / 30)
+    e = np.zeros((n_fix, 2))
+    noise = rng.normal(0, 5.0 * np.sqrt(1 - a * a), (n_fix, 2))
+    for i in range(1, n_fix):
+        e[i] = a * e[i - 1] + noise[i]
+    lon, lat = proj.inverse(px + e[:, 0], py + e[:, 1])
+    track = Track.from_arrays(lon=lon, lat=lat, epoch_s=1.7e9 + np.arange(n_fix, dtype=float))
+    return route, track
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--fixes", type=int, default=100_000)
+    args = ap.parse_args()
+    route, track = make(args.fixes)
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
+    print(f"route {route.length_m / 1000:.1f} km, {len(route)} vertices; track {len(track)} fixes")
+    t0 = time.perf_counter()
+    index = RouteIndex(route)
+    t_index = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rep = check(route, track, index=index)
+    t_check = time.perf_counter() - t0
+    print(f"route index build        {t_index * 1000:8.1f} ms")
+    print(f"offcourse check          {len(track) / t_check:10,.0f} fixes/s  ({t_check:.2f} s, "
+          f"{len(rep.excursions)} excursion(s))")
+    # push() latency
+    m = Monitor(route, index=index)
+    fixes = [Fix(float(t), float(lo), float(la)) for t, lo, la in zip(track.epoch_s, track.lon, track.lat, strict=True)]
+    lat_ns = np.empty(len(fixes))
+    for i, f in enumerate(fixes):
+        a = time.perf_counter_ns()
+        m.push(f)
+        lat_ns[i] = time.perf_counter_ns() - a
+    p50, p99, pmax = np.percentile(lat_ns, [50, 99, 100]) / 1000
+    print(f"push() latency           median {p50:6.1f} µs   p99 {p99:6.1f} µs   max {pmax:8.1f} µs")
+    # naive shapely detector: global distance to the route, vectorised
+    t0 = time.perf_counter()
+    line = shapely.LineString(np.column_stack([route.x, route.y]))
+    x, y = route.projection.forward(track.lon, track.lat)
+    d = shapely.distance(line, shapely.points(x, y))
+    off = d > 50.0
+    t_naive = time.perf_counter() - t0
+    print(f"naive shapely distance   {len(track) / t_naive:10,.0f} fixes/s  ({int(off.sum())} fixes > 50 m)")
+    print("reproduce: .venv/bin/python bench/bench_engine.py --fixes", args.fixes)
+
+
+if __name__ == "__main__":
+    main()
