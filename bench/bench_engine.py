@@ -65,8 +65,10 @@ def main() -> None:
     rep = check(route, track, index=index)
     t_check = time.perf_counter() - t0
     print(f"route index build        {t_index * 1000:8.1f} ms")
-    print(f"offcourse check          {len(track) / t_check:10,.0f} fixes/s  ({t_check:.2f} s, "
-          f"{len(rep.excursions)} excursion(s))")
+    print(
+        f"offcourse check          {len(track) / t_check:10,.0f} fixes/s  ({t_check:.2f} s, "
+        f"{len(rep.excursions)} excursion(s))"
+    )
     # push() latency
     m = Monitor(route, index=index)
     fixes = [Fix(float(t), float(lo), float(la)) for t, lo, la in zip(track.epoch_s, track.lon, track.lat, strict=True)]

@@ -488,9 +488,10 @@ class Monitor:
         """
         if state.get("version") != 1:
             raise InvalidTrackError("saved monitor state has an unknown version")
-        if len(route) != state.get("route_vertices") or abs(float(state.get("route_length_m", -1)) - float(
-            route.cum_m[-1]
-        )) > 1e-6:
+        if (
+            len(route) != state.get("route_vertices")
+            or abs(float(state.get("route_length_m", -1)) - float(route.cum_m[-1])) > 1e-6
+        ):
             raise InvalidTrackError("saved monitor state belongs to another route")
         m = cls(route, Options(**state["options"]), index=index)
         data = dict(state["state"])
@@ -570,7 +571,7 @@ class Monitor:
 
     # phases
     def _acquire(self, t: float, x: float, y: float, events: list[Event]) -> None:
-        st, o = self._st, self.options
+        _st, o = self._st, self.options
         passes = self.index.passes_near(x, y, o.back_on_threshold_m)
         near_start = [p for p in passes if p[0] <= o.start_zone_m]
         if not near_start:
@@ -621,9 +622,13 @@ class Monitor:
             lo, hi = st.s - ahead, st.s + o.window_back_m
         else:
             lo, hi = st.s - o.window_back_m, st.s + ahead
-        fw, bw = (o.continuity_back_weight, o.continuity_weight) if st.wrong_way else (
-            o.continuity_weight,
-            o.continuity_back_weight,
+        fw, bw = (
+            (o.continuity_back_weight, o.continuity_weight)
+            if st.wrong_way
+            else (
+                o.continuity_weight,
+                o.continuity_back_weight,
+            )
         )
         s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, fw, bw)
         st.d = d
@@ -716,11 +721,7 @@ class Monitor:
         st, o = self._st, self.options
         if not st.alt_active:
             here = st.s
-            others = [
-                p
-                for p in self.index.passes_near(x, y, back_thr)
-                if abs(p[0] - here) > o.window_back_m
-            ]
+            others = [p for p in self.index.passes_near(x, y, back_thr) if abs(p[0] - here) > o.window_back_m]
             if not others:
                 return False
             s, _, _ = min(others, key=lambda p: p[1])
@@ -789,7 +790,7 @@ class Monitor:
 
     def _while_off(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
         st, o = self._st, self.options
-        off_thr, back_thr = self._thresholds(grow)
+        _off_thr, back_thr = self._thresholds(grow)
         if st.back_count == 0:
             passes = self.index.passes_near(x, y, back_thr)
             if not passes:

@@ -164,16 +164,15 @@ class RouteIndex:
         gx0, gx1 = math.floor((x - radius_m) / c), math.floor((x + radius_m) / c)
         gy0, gy1 = math.floor((y - radius_m) / c), math.floor((y + radius_m) / c)
         found = [
-            self._grid[(gx, gy)]
-            for gx in range(gx0, gx1 + 1)
-            for gy in range(gy0, gy1 + 1)
-            if (gx, gy) in self._grid
+            self._grid[(gx, gy)] for gx in range(gx0, gx1 + 1) for gy in range(gy0, gy1 + 1) if (gx, gy) in self._grid
         ]
         if not found:
             return np.zeros(0, dtype=np.int64)
         return np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
 
-    def passes_near(self, x: float, y: float, radius_m: float, gap_m: float | None = None) -> list[tuple[float, float, int]]:
+    def passes_near(
+        self, x: float, y: float, radius_m: float, gap_m: float | None = None
+    ) -> list[tuple[float, float, int]]:
         """Every distinct pass of the route within ``radius_m`` of (x, y), in order along the route.
 
         Segments within the radius whose nearest points are no more than

@@ -106,9 +106,7 @@ class Report:
 
     @property
     def skipped_m(self) -> float:
-        return sum(
-            (e.rejoin_route_m or 0.0) - e.exit_route_m for e in self.excursions if e.kind == "skipped_section"
-        )
+        return sum((e.rejoin_route_m or 0.0) - e.exit_route_m for e in self.excursions if e.kind == "skipped_section")
 
     @property
     def wrong_way_m(self) -> float:
@@ -366,10 +364,10 @@ def report_to_text(report: Report) -> str:
                 f"{when}: {e.distance_m or 0:.0f} m run the wrong way"
             )
         else:
-            length = (e.rejoin_route_m or 0.0) - e.exit_route_m
+            to_m = e.rejoin_route_m or 0.0
             lines.append(
-                f"{i}. Skipped the route from km {e.exit_route_m / 1000:.2f} to km {(e.rejoin_route_m or 0) / 1000:.2f} "
-                f"({length:.0f} m), {when}"
+                f"{i}. Skipped the route from km {e.exit_route_m / 1000:.2f} to km {to_m / 1000:.2f} "
+                f"({to_m - e.exit_route_m:.0f} m), {when}"
             )
     s = d["summary"]
     lines += [

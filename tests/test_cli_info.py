@@ -19,7 +19,9 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_info_json_on_bundled_route_and_sample(capsys: pytest.CaptureFixture[str]) -> None:
-    status = main(["info", "--format", "json", "routes/allermuir-hill-race.gpx", "samples/mansfield-double-up-2017.gpx"])
+    status = main(
+        ["info", "--format", "json", "routes/allermuir-hill-race.gpx", "samples/mansfield-double-up-2017.gpx"]
+    )
     assert status == 0
     route, track = json.loads(capsys.readouterr().out)
     assert route["format"] == "gpx" and route["points"] == 826
