@@ -9,6 +9,20 @@ Pipeline, one module each: :mod:`offcourse.read` â†’ :mod:`offcourse.project` â†
 775
 """
 
+from .detect import (
+    BackOnCourse,
+    Event,
+    Finished,
+    Fix,
+    Monitor,
+    NeverRejoined,
+    OffCourse,
+    Options,
+    SkippedSection,
+    Started,
+    WrongDirection,
+    WrongDirectionEnd,
+)
 from .errors import (
     CorruptFileError,
     FileTooLargeError,
@@ -24,11 +38,27 @@ from .errors import (
 from .model import Checkpoint, Metadata, ParsedFile, Route, Track, Waypoint
 from .project import LocalProjection
 from .read import detect_format, read_file, read_route, read_track
+from .report import Excursion, Report, check
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "BackOnCourse",
     "Checkpoint",
+    "Event",
+    "Excursion",
+    "Finished",
+    "Fix",
+    "Monitor",
+    "NeverRejoined",
+    "OffCourse",
+    "Options",
+    "Report",
+    "SkippedSection",
+    "Started",
+    "WrongDirection",
+    "WrongDirectionEnd",
+    "check",
     "CorruptFileError",
     "FileTooLargeError",
     "InvalidRouteError",

@@ -227,3 +227,12 @@ def test_restore_rejects_state_of_another_route() -> None:
     m = Monitor(STRAIGHT)
     with pytest.raises(InvalidTrackError):
         Monitor.restore(route([(0, 0), (10, 0), (10, 10)]), m.state())
+
+
+def test_engine_imports_without_the_cli() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, offcourse.detect; print(sorted(m for m in sys.modules if m.startswith(('offcourse.cli', 'matplotlib'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
