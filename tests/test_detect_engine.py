@@ -233,6 +233,9 @@ def test_engine_imports_without_the_cli() -> None:
     import subprocess
     import sys
 
-    code = "import sys, offcourse.detect; print(sorted(m for m in sys.modules if m.startswith(('offcourse.cli', 'matplotlib'))))"
+    code = (
+        "import sys, offcourse.detect; "
+        "print(sorted(m for m in sys.modules if m.startswith(('offcourse.cli', 'matplotlib'))))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
