@@ -103,7 +103,8 @@ def heading_curve(start: FloatArray, heading: FloatArray, step: float) -> FloatA
     dx = step * np.cos(heading)
     dy = step * np.sin(heading)
     pts = np.column_stack([np.concatenate([[0.0], np.cumsum(dx)]), np.concatenate([[0.0], np.cumsum(dy)])])
-    return pts + np.asarray(start, dtype=float)
+    out: FloatArray = pts + np.asarray(start, dtype=float)
+    return out
 
 
 def smooth_curve(
@@ -184,9 +185,9 @@ def _seg_dist(p: FloatArray, a: FloatArray, b: FloatArray) -> FloatArray:
     ab = b - a
     den = float(ab @ ab)
     if den == 0.0:
-        return np.hypot(*(p - a).T)
+        return np.asarray(np.hypot(*(p - a).T), dtype=float)
     t = np.clip(((p - a) @ ab) / den, 0.0, 1.0)
-    return np.hypot(*(p - (a + t[:, None] * ab)).T)
+    return np.asarray(np.hypot(*(p - (a + t[:, None] * ab)).T), dtype=float)
 
 
 def dp_indices(xy: FloatArray, tol: float) -> NDArray[np.int64]:

@@ -177,13 +177,14 @@ def ruler(route_path: Path, track_path: Path) -> dict[str, Any]:
     from polyline_ruler import PolylineRuler
 
     g = _Geo(route_path, track_path)
-    coords = np.ascontiguousarray(np.column_stack([g.route.lon, g.route.lat, np.zeros(len(g.route))]))
+    coords: Any = np.ascontiguousarray(np.column_stack([g.route.lon, g.route.lat, np.zeros(len(g.route))]))
     pr = PolylineRuler(coords, is_wgs84=True)
     n = len(g.track)
     q = np.empty((n, 2))
     r = np.empty(n)
     for i in range(n):
-        p, seg, tt = pr.pointOnLine(np.array([g.track.lon[i], g.track.lat[i], 0.0]))
+        fix: Any = np.array([g.track.lon[i], g.track.lat[i], 0.0])
+        p, seg, tt = pr.pointOnLine(fix)
         q[i] = p[0], p[1]
         r[i] = pr.range(segment_index=int(seg), t=float(tt))
     qx, qy = g.frame.to_xy(q[:, 0], q[:, 1])

@@ -785,9 +785,9 @@ def compute_truth(course: Course, pub: Published, run: Run, t0: float, frame: Fr
                                   "start_epoch": t0 + t_dep, "end_epoch": t0 + end})
         elif leg.kind == "course" and "skip_from" in leg.tag:
             m0, m1 = float(pub.route_m(leg.tag["skip_from"])), float(pub.route_m(leg.tag["skip_to"]))
-            tt = float(run.t[leg.i0])
+            t_skip = float(run.t[leg.i0])
             skipped.append({"id": len(skipped), "kind": "skipped_section", "pattern": leg.tag["pattern"],
-                            "time": _iso(t0, tt), "epoch": t0 + tt, "exit_route_m": round(m0, 1),
+                            "time": _iso(t0, t_skip), "epoch": t0 + t_skip, "exit_route_m": round(m0, 1),
                             "rejoin_route_m": round(m1, 1), "length_m": round(m1 - m0, 1)})
         elif leg.kind == "course" and leg.tag.get("wrong_way"):
             m0, m1 = float(pub.route_m(leg.s1)), float(pub.route_m(leg.s0))
