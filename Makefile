@@ -32,7 +32,11 @@ lint: $(STAMP) ## ruff and mypy --strict
 	$(VENV)/bin/mypy --strict offcourse
 
 bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
+	@command -v gpsbabel >/dev/null || (apt-get update -qq && apt-get install -y -qq gpsbabel) \
+		|| echo "gpsbabel not installed: its peer is skipped"
 	$(PY) bench/bench_fit.py
+	$(PY) bench/bench_engine.py
+	$(PY) bench/run.py
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
