@@ -36,7 +36,6 @@ from .detect import (
     Fix,
     Monitor,
     NeverRejoined,
-    OffCourse,
     Options,
     SkippedSection,
     Started,
@@ -129,12 +128,9 @@ def fixes_of(track: Track) -> Iterator[Fix]:
 
 def _excursions(events: list[Event]) -> list[Excursion]:
     out: list[Excursion] = []
-    alert: OffCourse | None = None
     wrong: WrongDirection | None = None
     for e in events:
-        if isinstance(e, OffCourse):
-            alert = e
-        elif isinstance(e, BackOnCourse):
+        if isinstance(e, BackOnCourse):
             out.append(
                 Excursion(
                     "off_course",
@@ -152,7 +148,6 @@ def _excursions(events: list[Event]) -> list[Excursion]:
                     (e.rejoin_lon, e.rejoin_lat),
                 )
             )
-            alert = None
         elif isinstance(e, NeverRejoined):
             out.append(
                 Excursion(
@@ -171,7 +166,6 @@ def _excursions(events: list[Event]) -> list[Excursion]:
                     None,
                 )
             )
-            alert = None
         elif isinstance(e, WrongDirection):
             wrong = e
         elif isinstance(e, WrongDirectionEnd):
@@ -211,7 +205,6 @@ def _excursions(events: list[Event]) -> list[Excursion]:
                     None,
                 )
             )
-    del alert
     return out
 
 
