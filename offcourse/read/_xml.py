@@ -31,7 +31,7 @@ from defusedxml.expatreader import DefusedExpatParser
 
 from ..errors import CorruptFileError, TruncatedFileError
 
-__all__ = ["Scanner", "parse_float", "parse_time", "scan"]
+__all__ = ["PointColumns", "Scanner", "parse_float", "parse_time", "scan"]
 
 _CHUNK = 64 * 1024
 _WS = b" \t\r\n"
@@ -86,6 +86,23 @@ def parse_float(text: str | None) -> float:
     except ValueError:
         return _NAN
     return v if v - v == 0.0 else _NAN
+
+
+class PointColumns:
+    """Columns of one kind of point (track, route, course) being collected by a scanner."""
+
+    def __init__(self) -> None:
+        self.lon: list[float] = []
+        self.lat: list[float] = []
+        self.ele: list[float] = []
+        self.time: list[float] = []
+        self.hdop: list[float] = []
+        self.starts: list[int] = []
+        self.new_segment = True
+        self.without_position = 0
+
+    def __len__(self) -> int:
+        return len(self.lon)
 
 
 class Scanner:

@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
-from ._xml import Scanner, parse_float, parse_time, scan
+from ._xml import PointColumns, Scanner, parse_float, parse_time, scan
 
 __all__ = ["parse_gpx"]
 
@@ -41,22 +41,6 @@ def coordinate(raw: str | None, attr: str, what: str, path: str | None) -> float
     return v
 
 
-class _Points:
-    """Columns of one kind of point (track or route) being collected."""
-
-    def __init__(self) -> None:
-        self.lon: list[float] = []
-        self.lat: list[float] = []
-        self.ele: list[float] = []
-        self.time: list[float] = []
-        self.hdop: list[float] = []
-        self.starts: list[int] = []
-        self.new_segment = True
-
-    def __len__(self) -> int:
-        return len(self.lon)
-
-
 class _GpxScanner(Scanner):
     START_TAGS = frozenset({"trkpt", "rtept", "wpt", "trkseg", "trk", "rte"})
     TEXT_TAGS = frozenset({"ele", "time", "hdop", "name", "type", "sym"})
@@ -64,8 +48,8 @@ class _GpxScanner(Scanner):
 
     def __init__(self, path: str | None) -> None:
         super().__init__(path)
-        self.trk = _Points()
-        self.rte = _Points()
+        self.trk = PointColumns()
+        self.rte = PointColumns()
         self.wpts: list[Waypoint] = []
         self.doc_name: str | None = None
         self.trk_name: str | None = None

@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
-from ._xml import Scanner, parse_float, parse_time, scan
+from ._xml import PointColumns, Scanner, parse_float, parse_time, scan
 
 __all__ = ["parse_tcx"]
 
@@ -34,20 +34,6 @@ def _degrees(text: str, tag: str, path: str | None) -> float:
     return v
 
 
-class _Points:
-    def __init__(self) -> None:
-        self.lon: list[float] = []
-        self.lat: list[float] = []
-        self.ele: list[float] = []
-        self.time: list[float] = []
-        self.starts: list[int] = []
-        self.new_segment = True
-        self.without_position = 0
-
-    def __len__(self) -> int:
-        return len(self.lon)
-
-
 class _TcxScanner(Scanner):
     START_TAGS = frozenset({"Trackpoint", "CoursePoint", "Track", "Activity", "Course", "Position"})
     TEXT_TAGS = frozenset({"Time", "LatitudeDegrees", "LongitudeDegrees", "AltitudeMeters", "Name", "PointType", "Id"})
@@ -55,8 +41,8 @@ class _TcxScanner(Scanner):
 
     def __init__(self, path: str | None) -> None:
         super().__init__(path)
-        self.activity = _Points()
-        self.course = _Points()
+        self.activity = PointColumns()
+        self.course = PointColumns()
         self.course_points: list[Waypoint] = []
         self.sport: str | None = None
         self.device: str | None = None
