@@ -287,7 +287,6 @@ class _State:
     t: float = _NAN
     x: float = _NAN
     y: float = _NAN
-    ele: float = _NAN
     spike_t: float = _NAN
     spike_x: float = _NAN
     spike_y: float = _NAN
