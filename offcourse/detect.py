@@ -124,6 +124,9 @@ class Options:
         Progress falling by this much while on the route is running it the wrong way.
     relock_time_s, relock_progress_m : float
         Evidence needed before following the runner onto another part of the route.
+    relock_quick_time_s, relock_quick_progress_m : float
+        Less evidence, enough when the runner is off the expected pass and moves forward along
+        another part of the route.
     exit_offset_m : float
         After the fact, the runner left the route at the last fix nearer than this before the alert.
     jitter_m : float
@@ -149,6 +152,8 @@ class Options:
     wrong_way_min_m: float = 150.0
     relock_time_s: float = 30.0
     relock_progress_m: float = 60.0
+    relock_quick_time_s: float = 10.0
+    relock_quick_progress_m: float = 20.0
     exit_offset_m: float = 15.0
     jitter_m: float = 8.0
 
@@ -634,8 +639,13 @@ class Monitor:
         if st.phase == "on":
             if d <= off_thr:
                 self._progress(t, s, events)
-                if self._backwards_evidence():
-                    self._seek_other_part(t, x, y, back_thr, events, moving_back=True)
+                if st.phase != "on":
+                    return
+                backwards = self._backwards_evidence()
+                if backwards or d > back_thr:
+                    self._seek_other_part(t, x, y, back_thr, events, moving_back=backwards)
+                else:
+                    st.alt_active = False  # plainly on the expected pass: forget any other part
                 return
             # first fix off: suspect; estimate where the runner left
             st.phase = "suspect"
@@ -643,8 +653,7 @@ class Monitor:
             st.off_count = 1
             st.max_off_m = d
             self._estimate_exit(t, x, y)
-            st.alt_active = False
-            self._seek_other_part(t, x, y, back_thr, events, moving_back=False)
+            self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=True)
             return
         # suspect
         if d <= back_thr:
@@ -652,7 +661,7 @@ class Monitor:
             st.alt_active = False
             self._progress(t, s, events)
             return
-        if self._seek_other_part(t, x, y, back_thr, events, moving_back=False):
+        if self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=d > off_thr):
             return
         if d > off_thr:
             st.off_count += 1
@@ -711,7 +720,15 @@ class Monitor:
         return st.wrong_way or st.s_peak - st.s >= 0.2 * self.options.wrong_way_min_m
 
     def _seek_other_part(
-        self, t: float, x: float, y: float, back_thr: float, events: list[Event], *, moving_back: bool
+        self,
+        t: float,
+        x: float,
+        y: float,
+        back_thr: float,
+        events: list[Event],
+        *,
+        moving_back: bool,
+        far_off: bool = False,
     ) -> bool:
         """Is the runner moving along another part of the route? Follow them there once it is certain.
 
@@ -736,7 +753,10 @@ class Monitor:
             return False
         st.alt_s = s
         moved = s - st.alt_start_s
-        if t - st.alt_start_t < o.relock_time_s or abs(moved) < o.relock_progress_m:
+        sure = t - st.alt_start_t >= o.relock_time_s and abs(moved) >= o.relock_progress_m
+        # off the expected pass and moving forward along another part: follow sooner
+        quick = far_off and t - st.alt_start_t >= o.relock_quick_time_s and moved >= o.relock_quick_progress_m
+        if not (sure or quick):
             return False
         if moving_back and moved < 0:
             return False  # the other part runs the same way: no better explanation than the current pass
