@@ -809,15 +809,18 @@ class Monitor:
 
     def _while_off(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
         st, o = self._st, self.options
-        _off_thr, back_thr = self._thresholds(grow)
+        off_thr, back_thr = self._thresholds(grow)
         if st.back_count == 0:
-            passes = self.index.passes_near(x, y, back_thr)
-            if not passes:
-                st.d = self._offset_anywhere(x, y, st.d)
+            passes = self.index.passes_near(x, y, off_thr)
+            nearest = min((p[1] for p in passes), default=math.inf)
+            if nearest > back_thr:
+                st.d = nearest if passes else self._offset_anywhere(x, y, st.d)
                 st.max_off_m = max(st.max_off_m, st.d)
                 return
-            ahead = [p for p in passes if p[0] >= st.exit_s - o.window_back_m]
-            s, d, _ = min(ahead, key=lambda p: p[0]) if ahead else max(passes, key=lambda p: p[0])
+            # among the passes about as near as the nearest (laps of one loop, out-and-back), the one
+            # nearest the exit along the route; going back costs a little more than going on
+            passes = [p for p in passes if p[1] <= nearest + back_thr]
+            s, d, _ = min(passes, key=lambda p: p[0] - st.exit_s if p[0] >= st.exit_s else 1.5 * (st.exit_s - p[0]))
             st.back_count = 1
             st.back_since_t = t
             st.back_s, st.back_x, st.back_y = s, x, y
