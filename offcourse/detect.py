@@ -127,15 +127,19 @@ class Options:
     relock_quick_time_s, relock_quick_progress_m : float
         Less evidence, enough when the runner is off the expected pass and moves forward along
         another part of the route.
+    noise_gain, noise_floor_m, noise_time_s : float
+        The off threshold grows by ``noise_gain`` times the RMS offset of the fixes on the route over
+        the last ``noise_time_s`` seconds, less ``noise_floor_m``: under canopy the threshold rises
+        with the noise it must ignore.
     exit_offset_m : float
         After the fact, the runner left the route at the last fix nearer than this before the alert.
     jitter_m : float
         Distances are counted only in steps of at least this much (robust to GPS jitter).
     """
 
-    off_threshold_m: float = 45.0
+    off_threshold_m: float = 50.0
     back_on_threshold_m: float = 25.0
-    min_off_time_s: float = 8.0
+    min_off_time_s: float = 4.0
     min_off_fixes: int = 3
     min_back_on_time_s: float = 5.0
     min_back_on_fixes: int = 3
@@ -155,6 +159,9 @@ class Options:
     relock_quick_time_s: float = 10.0
     relock_quick_progress_m: float = 20.0
     exit_offset_m: float = 15.0
+    noise_gain: float = 3.0
+    noise_floor_m: float = 25.0
+    noise_time_s: float = 60.0
     jitter_m: float = 8.0
 
     def __post_init__(self) -> None:
@@ -307,6 +314,7 @@ class _State:
     s_peak: float = 0.0
     t_peak: float = _NAN
     speed_mps: float = 3.0  # recent on-route progress speed, for time lost
+    noise_ms: float = 0.0  # running mean of the squared offset while on the route (m^2)
     speed_t: float = _NAN
     speed_s: float = 0.0
     wrong_way: bool = False
@@ -542,7 +550,16 @@ class Monitor:
                 st.climb_anchor = ele
 
     def _thresholds(self, grow: float) -> tuple[float, float]:
-        return self.options.off_threshold_m + grow, self.options.back_on_threshold_m + grow
+        o = self.options
+        noisy = max(0.0, o.noise_gain * math.sqrt(self._st.noise_ms) - o.noise_floor_m)
+        return o.off_threshold_m + grow + noisy, o.back_on_threshold_m + grow
+
+    def _learn_noise(self, d: float, dt: float) -> None:
+        """Offsets while on the route measure the GPS error (and the drawing's bias) right now."""
+        st = self._st
+        a = 1.0 - math.exp(-max(dt, 0.0) / self.options.noise_time_s)
+        d = min(d, self.options.back_on_threshold_m)  # only what looks like noise, never a drift away
+        st.noise_ms += a * (d * d - st.noise_ms)
 
     # coverage of the route
     def _intervals(self) -> list[list[float]]:
@@ -620,8 +637,8 @@ class Monitor:
         st, o = self._st, self.options
         off_thr, back_thr = self._thresholds(grow)
         ahead = o.window_ahead_m + o.max_speed_mps * dt
-        direction = -1.0 if st.wrong_way else 1.0
-        s_pred = st.s + direction * st.speed_mps * dt
+        # the current progress anchors the continuity cost: a runner who stands still stays put
+        s_pred = st.s
         if st.wrong_way:
             lo, hi = st.s - ahead, st.s + o.window_back_m
         else:
@@ -638,6 +655,7 @@ class Monitor:
         st.d = d
         if st.phase == "on":
             if d <= off_thr:
+                self._learn_noise(d, dt)
                 self._progress(t, s, events)
                 if st.phase != "on":
                     return

@@ -42,13 +42,26 @@ def test_clean_run_starts_and_finishes_with_nothing_else() -> None:
     assert m.covered_m() == pytest.approx(1900, abs=5)
 
 
-@pytest.mark.parametrize(("offset_m", "alert"), [(44.0, False), (46.0, True)])
+@pytest.mark.parametrize(("offset_m", "alert"), [(49.0, False), (51.0, True)])
 def test_off_threshold_plus_minus_one_metre(offset_m: float, alert: bool) -> None:
-    """A runner parallel to the route at threshold ± 1 m (default off threshold 45 m)."""
-    assert Options().off_threshold_m == 45.0
+    """A runner parallel to the route at threshold ± 1 m (off threshold 50 m, noise adaptation off)."""
+    options = Options(noise_gain=0.0)
+    assert options.off_threshold_m == 50.0
     rows = walk([(0, 0), (500, 0), (500, offset_m), (1500, offset_m), (1500, 0), (2000, 0)])
-    _, ev = run(STRAIGHT, rows)
+    _, ev = run(STRAIGHT, rows, options)
     assert ("OffCourse" in kinds(ev)) is alert
+
+
+def test_noisy_fixes_raise_the_off_threshold() -> None:
+    """Offsets of ±24 m on the route (canopy) raise the threshold: a 60 m excursion then is noise."""
+    rows = walk([(0, 0), (2000, 0)])
+    rows[:, 2] = np.where(np.arange(len(rows)) % 2 == 0, 24.0, -24.0)
+    detour = (rows[:, 1] > 1000) & (rows[:, 1] < 1300)
+    rows[detour, 2] = 60.0
+    _, plain = run(STRAIGHT, rows, Options(noise_gain=0.0))
+    _, adaptive = run(STRAIGHT, rows)
+    assert "OffCourse" in kinds(plain)
+    assert kinds(adaptive) == ["Started", "Finished"]
 
 
 def test_detour_out_and_back_same_way_costs_its_length() -> None:
@@ -63,7 +76,7 @@ def test_detour_out_and_back_same_way_costs_its_length() -> None:
     t0 = 1_700_000_000.0
     departed, passed_50_m = t0 + 200.0, t0 + 200.0 + 50.0 / 3.0
     assert 0 <= off.exit_epoch_s - departed <= 6  # the last fix within exit_offset_m (15 m)
-    # the alert: min_off_time_s (8 s) after the first fix beyond 45 m, i.e. within 10 s of passing 50 m
+    # the alert: min_off_time_s (4 s) after the first fix beyond 50 m
     assert 0 < off.epoch_s - passed_50_m <= 10
     assert back.time_lost_s == pytest.approx(400 / 3, abs=10)
 
