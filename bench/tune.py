@@ -15,12 +15,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import ensure_scenarios  # noqa: E402
-from scenarios import parse_seeds  # noqa: E402
-from score import Detector, aggregate, format_metrics, load_scenarios, run_detector  # noqa: E402
+from run import ensure_scenarios
+from scenarios import parse_seeds
+from score import Detector, aggregate, format_metrics, load_scenarios, run_detector
 
-from offcourse import Options, check, read_route, read_track  # noqa: E402
-from offcourse.report import report_to_dict  # noqa: E402
+from offcourse import Options, check, read_route, read_track
+from offcourse.report import report_to_dict
 
 
 def detector(options: Options) -> Detector:
