@@ -159,7 +159,7 @@ class Options:
     relock_quick_time_s: float = 10.0
     relock_quick_progress_m: float = 20.0
     exit_offset_m: float = 15.0
-    noise_gain: float = 3.0
+    noise_gain: float = 5.0
     noise_floor_m: float = 25.0
     noise_time_s: float = 60.0
     jitter_m: float = 8.0
@@ -283,6 +283,17 @@ class Finished(Event):
 
     kind: ClassVar[str] = "finished"
     route_m: float
+
+
+def _valid_position(lon: float, lat: float) -> bool:
+    """A usable position: finite, in range, and not the receiver's (0, 0) before it has a fix."""
+    return (
+        math.isfinite(lon)
+        and math.isfinite(lat)
+        and abs(lat) <= 90
+        and abs(lon) <= 180
+        and not (lon == 0.0 and lat == 0.0)
+    )
 
 
 # -- state --------------------------------------------------------------------------------------
@@ -420,27 +431,38 @@ class Monitor:
 
     def push(self, fix: Fix) -> list[Event]:
         """Process one fix; returns the events it raises (usually none)."""
+        lon, lat = float(fix.lon), float(fix.lat)
+        if _valid_position(lon, lat):
+            x, y = self.route.projection.forward_one(lon, lat)
+        else:
+            x = y = _NAN
+        return self._push_xy(float(fix.epoch_s), x, y, float(fix.ele_m), float(fix.hacc_m))
+
+    def push_projected(
+        self, epoch_s: float, x: float, y: float, ele_m: float = _NAN, hacc_m: float = _NAN
+    ) -> list[Event]:
+        """:meth:`push` for a fix already in the route's projection (metres); ``x = NaN`` means no position.
+
+        Batch work projects a whole track at once and pushes its fixes here; the events are the
+        same as with :meth:`push`.
+        """
+        return self._push_xy(epoch_s, x, y, ele_m, hacc_m)
+
+    def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
         st = self._st
         o = self.options
-        t = float(fix.epoch_s)
         if not math.isfinite(t) or (math.isfinite(st.t) and t <= st.t):
             st.ignored += 1
             return []
-        lon, lat = float(fix.lon), float(fix.lat)
-        if not (math.isfinite(lon) and math.isfinite(lat) and abs(lat) <= 90 and abs(lon) <= 180) or (
-            lon == 0.0 and lat == 0.0
-        ):
+        if not (math.isfinite(x) and math.isfinite(y)):
             st.ignored += 1
             return []
-        xs, ys = self.route.projection.forward([lon], [lat])
-        x, y = float(xs[0]), float(ys[0])
         if st.phase != "waiting" and math.isfinite(st.t) and self._is_spike(t, x, y):
             st.ignored += 1
             return []
-        hacc = float(fix.hacc_m)
         grow = max(0.0, hacc - o.accuracy_floor_m) if math.isfinite(hacc) else 0.0
         dt = t - st.t if math.isfinite(st.t) else 0.0
-        self._odometer(x, y, float(fix.ele_m))
+        self._odometer(x, y, ele)
         st.n_fixes += 1
         events: list[Event] = []
         if st.phase == "waiting":
@@ -558,7 +580,8 @@ class Monitor:
         """Offsets while on the route measure the GPS error (and the drawing's bias) right now."""
         st = self._st
         a = 1.0 - math.exp(-max(dt, 0.0) / self.options.noise_time_s)
-        d = min(d, self.options.back_on_threshold_m)  # only what looks like noise, never a drift away
+        if d > self.options.back_on_threshold_m:
+            return  # only fixes plainly on the route: a runner drifting away must not raise the bar
         st.noise_ms += a * (d * d - st.noise_ms)
 
     # coverage of the route

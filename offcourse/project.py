@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,13 @@ class LocalProjection:
         if not (np.isfinite(x).all() and np.isfinite(y).all()):
             raise ProjectionError("coordinates cannot be projected (out of range or antipodal to the route)")
         return x, y
+
+    def forward_one(self, lon: float, lat: float) -> tuple[float, float]:
+        """Degrees to metres for one point (the per-fix path of the live engine)."""
+        x, y = self._fwd.transform(lon, lat)
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise ProjectionError("coordinates cannot be projected (out of range or antipodal to the route)")
+        return float(x), float(y)
 
     def inverse(self, x: Any, y: Any) -> tuple[FloatArray, FloatArray]:
         """Metres to degrees (lon, lat). Vectorised over numpy arrays."""

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+
 from .detect import (
     BackOnCourse,
     Event,
@@ -222,8 +224,17 @@ def check(route: Route, track: Track, options: Options | None = None, *, index: 
     """
     monitor = Monitor(route, options, index=index)
     events: list[Event] = []
-    for fix in fixes_of(track):
-        events.extend(monitor.push(fix))
+    # project the whole track at once; fixes without a valid position go in as NaN (ignored)
+    lon, lat = track.lon, track.lat
+    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lon != 0) | (lat != 0))
+    x = np.full(len(track), np.nan)
+    y = np.full(len(track), np.nan)
+    if valid.any():
+        x[valid], y[valid] = route.projection.forward(lon[valid], lat[valid])
+    push = monitor.push_projected
+    cols = zip(track.epoch_s.tolist(), x.tolist(), y.tolist(), track.ele_m.tolist(), track.hacc_m.tolist(), strict=True)
+    for t, xi, yi, ele, hacc in cols:
+        events.extend(push(t, xi, yi, ele, hacc))
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     if started is None and len(track):

@@ -252,3 +252,16 @@ def test_engine_imports_without_the_cli() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_batch_check_and_live_push_give_identical_events() -> None:
+    from offcourse import check, read_route, read_track
+    from offcourse.report import fixes_of
+    from tests.conftest import REPO
+
+    route = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    track = read_track(REPO / "samples" / "allermuir-wrong-turn.gpx")
+    live = Monitor(route)
+    events = [e for f in fixes_of(track) for e in live.push(f)] + live.close()
+    assert list(check(route, track).events) == events
+    assert "BackOnCourse" in kinds(events)
