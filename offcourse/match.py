@@ -66,6 +66,12 @@ class RouteIndex:
         self.cum = cum
         self.length_m = float(cum[-1])
         self._cum_list: list[float] = cum.tolist()
+        # plain lists for the per-fix scalar path (numpy scalar indexing is slow)
+        self._ax: list[float] = self.ax.tolist()
+        self._ay: list[float] = self.ay.tolist()
+        self._dx: list[float] = self.dx.tolist()
+        self._dy: list[float] = self.dy.tolist()
+        self._ln: list[float] = self.seg_len.tolist()
         ele = route.ele_m
         if np.isfinite(ele).any():
             idx = np.arange(len(ele))
@@ -129,6 +135,8 @@ class RouteIndex:
         bw = weight if back_weight is None else back_weight
         k0 = self.seg_at(s_lo)
         k1 = self.seg_at(s_hi)
+        if weight > 0 and bw > 0:
+            return self._best_pruned(x, y, k0, k1, min(max(s_pred, s_lo), s_hi), weight, bw)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
             best_c = math.inf
             best_d = 0.0
@@ -152,6 +160,44 @@ class RouteIndex:
         else:
             i = int(np.argmin(d))
         return float(s[i]), float(d[i]), int(segs[i])
+
+    def _best_pruned(
+        self, x: float, y: float, k0: int, k1: int, s_pred: float, weight: float, bw: float
+    ) -> tuple[float, float, int]:
+        """The window search of :meth:`nearest_in_window` with positive weights, outwards from ``s_pred``.
+
+        A segment wholly ahead of ``s_pred`` costs at least ``weight`` times its distance ahead
+        (offsets are never negative), one wholly behind at least ``bw`` times its distance behind,
+        so the scan stops on each side at the first segment that cannot beat the best so far:
+        a few segments per fix instead of the whole window, with the same answer.
+        """
+        ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
+        kp = min(max(self.seg_at(s_pred), k0), k1)
+        best_c = math.inf
+        best = (0.0, 0.0, kp)
+
+        def cost(k: int) -> tuple[float, float, float]:
+            lk = ln[k]
+            l2 = lk * lk
+            t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
+            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
+            d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
+            sk = cum[k] + t * lk
+            return d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk)), d, sk
+
+        for k in range(kp, k1 + 1):
+            if k > kp and weight * (cum[k] - s_pred) >= best_c:
+                break
+            c, d, sk = cost(k)
+            if c < best_c:
+                best_c, best = c, (sk, d, k)
+        for k in range(kp - 1, k0 - 1, -1):
+            if bw * (s_pred - cum[k + 1]) >= best_c:
+                break
+            c, d, sk = cost(k)
+            if c <= best_c:  # ties go to the segment nearest the start of the window
+                best_c, best = c, (sk, d, k)
+        return best
 
     def ascent_between(self, s0: float, s1: float) -> float:
         """Climb in metres along the route from ``s0`` to ``s1`` (0 without elevation)."""

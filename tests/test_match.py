@@ -1,0 +1,34 @@
+"""Progress matching: the pruned window search gives the same answer as scanning the whole window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from offcourse.match import RouteIndex
+from tests.synth import route
+
+
+def full_scan(idx: RouteIndex, x: float, y: float, lo: float, hi: float, s_pred: float, w: float, bw: float) -> float:
+    k0, k1 = idx.seg_at(lo), idx.seg_at(hi)
+    s, d, _ = idx._nearest_on(np.arange(k0, k1 + 1), x, y)
+    ds = s - s_pred
+    return float(np.min(d + np.where(ds >= 0, w * ds, -bw * ds)))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pruned_window_search_equals_full_scan(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0, 0.6, 400))  # a twisting trail, vertices every 0-20 m
+    step = rng.uniform(0.5, 20.0, 400)
+    xy = np.column_stack([np.cumsum(step * np.cos(heading)), np.cumsum(step * np.sin(heading))])
+    idx = RouteIndex(route([(float(a), float(b)) for a, b in xy]))
+    for _ in range(300):
+        s_pred = rng.uniform(0, idx.length_m)
+        lo, hi = s_pred - rng.uniform(0, 100), s_pred + rng.uniform(0, 400)
+        px, py = idx.route.point_at(s_pred + rng.normal(0, 50))
+        x, y = float(px) + rng.normal(0, 30), float(py) + rng.normal(0, 30)
+        s, d, _ = idx.nearest_in_window(x, y, lo, hi, s_pred, 0.3, 1.0)
+        sp = min(max(s_pred, idx.cum[idx.seg_at(lo)]), hi)
+        got = d + (0.3 * (s - sp) if s >= sp else 1.0 * (sp - s))
+        assert got == pytest.approx(full_scan(idx, x, y, lo, hi, sp, 0.3, 1.0), abs=1e-9)
