@@ -479,12 +479,18 @@ class Monitor:
         """End of the recording; returns the events that closing raises.
 
         An open wrong-way section ends (:class:`WrongDirectionEnd`); a runner still off course gives
-        :class:`NeverRejoined`.
+        :class:`NeverRejoined`; a runner who stopped at the finish line without reaching the end of
+        the route (one lap short) gives :class:`SkippedSection` for the part not run.
         """
         st = self._st
         events: list[Event] = []
         if st.wrong_way:
             self._end_wrong_way(st.t, events)
+        if st.phase == "on" and self._at_the_finish_line(st.x, st.y):
+            # the runner stopped where the route ends without running its last part (a missed lap)
+            L = self.index.length_m
+            if L - st.s_peak >= self.options.skip_min_m:
+                events.append(SkippedSection(st.t, st.t_peak, st.s_peak, L, L - st.s_peak))
         if st.phase == "off":
             elon, elat = self.route.projection.inverse([st.exit_x], [st.exit_y])
             distance = st.odo_m - st.exit_odo + st.exit_d
@@ -755,6 +761,12 @@ class Monitor:
         st.wrong_way = False
         top = st.s_peak
         events.append(WrongDirectionEnd(t, st.ww_start_t, st.ww_from, top, st.odo_m - st.ww_odo))
+
+    def _at_the_finish_line(self, x: float, y: float) -> bool:
+        if not math.isfinite(x):
+            return False
+        end = self.index.length_m - self.options.finish_radius_m
+        return any(p[0] >= end for p in self.index.passes_near(x, y, self.options.finish_radius_m))
 
     def _backwards_evidence(self) -> bool:
         st = self._st

@@ -265,3 +265,19 @@ def test_batch_check_and_live_push_give_identical_events() -> None:
     events = [e for f in fixes_of(track) for e in live.push(f)] + live.close()
     assert list(check(route, track).events) == events
     assert "BackOnCourse" in kinds(events)
+
+
+def test_stopping_one_lap_short_at_the_finish_line_is_a_skipped_lap() -> None:
+    lap = [(0.0, 0.0), (400.0, 0.0), (400.0, 300.0), (0.0, 300.0), (0.0, 0.0)]  # 1400 m loop
+    three_laps = route(lap + lap[1:] + lap[1:])
+    _, ev = run(three_laps, walk(lap + lap[1:]))  # two laps, then stops at the finish line
+    assert kinds(ev) == ["Started", "SkippedSection"]
+    sk = ev[1]
+    assert isinstance(sk, SkippedSection)
+    assert sk.from_route_m == pytest.approx(2800, abs=10)
+    assert sk.to_route_m == pytest.approx(4200, abs=1e-6)
+
+
+def test_abandoning_mid_route_is_not_a_skipped_section() -> None:
+    _, ev = run(STRAIGHT, walk([(0, 0), (1200, 0)]))
+    assert kinds(ev) == ["Started"]
