@@ -20,6 +20,7 @@ Files that real software writes but strict XML parsers refuse are still read:
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import BinaryIO
 from xml.parsers import expat
@@ -103,6 +104,17 @@ class PointColumns:
 
     def __len__(self) -> int:
         return len(self.lon)
+
+    def append(self, lon: float, lat: float, ele: float, time: float, hdop: float = math.nan) -> None:
+        """Add one point, starting a new segment when one was opened."""
+        if self.new_segment:
+            self.starts.append(len(self.lon))
+            self.new_segment = False
+        self.lon.append(lon)
+        self.lat.append(lat)
+        self.ele.append(ele)
+        self.time.append(time)
+        self.hdop.append(hdop)
 
 
 class Scanner:

@@ -136,14 +136,7 @@ class _GpxScanner(Scanner):
             )
             return
         pts = self.trk if self._kind == "trkpt" else self.rte
-        if pts.new_segment:
-            pts.starts.append(len(pts.lon))
-            pts.new_segment = False
-        pts.lon.append(self._lon)
-        pts.lat.append(self._lat)
-        pts.ele.append(self._ele)
-        pts.time.append(self._time)
-        pts.hdop.append(self._hdop)
+        pts.append(self._lon, self._lat, self._ele, self._time, self._hdop)
 
     def result(self) -> ParsedFile:
         path = self.path

@@ -134,13 +134,7 @@ class _TcxScanner(Scanner):
                 )
             )
             return
-        if pts.new_segment:
-            pts.starts.append(len(pts.lon))
-            pts.new_segment = False
-        pts.lon.append(self._lon)
-        pts.lat.append(self._lat)
-        pts.ele.append(self._ele)
-        pts.time.append(self._time)
+        pts.append(self._lon, self._lat, self._ele, self._time)
 
     def result(self) -> ParsedFile:
         path = self.path
