@@ -52,6 +52,9 @@ from collections import deque
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+import numpy as np
+import numpy.typing as npt
+
 from .errors import InvalidTrackError
 from .match import RouteIndex
 from .model import Route
@@ -72,6 +75,9 @@ __all__ = [
 ]
 
 _NAN = float("nan")
+
+COMPILED_MIN_FIXES = 5000
+""":meth:`Monitor.push_arrays` uses the compiled path (when numba is installed) from this many fixes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +173,8 @@ class Options:
     def __post_init__(self) -> None:
         if not self.back_on_threshold_m < self.off_threshold_m:
             raise ValueError("back_on_threshold_m must be less than off_threshold_m (hysteresis)")
+        if not self.noise_time_s > 0:
+            raise ValueError("noise_time_s must be > 0")
         for f in fields(self):
             v = getattr(self, f.name)
             if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
@@ -448,6 +456,82 @@ class Monitor:
         """
         return self._push_xy(epoch_s, x, y, ele_m, hacc_m)
 
+    def push_arrays(
+        self,
+        epoch_s: npt.ArrayLike,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        ele_m: npt.ArrayLike | None = None,
+        hacc_m: npt.ArrayLike | None = None,
+        *,
+        compiled: bool | None = None,
+    ) -> list[Event]:
+        """:meth:`push_projected` for whole arrays of fixes (batch work); returns all their events.
+
+        The events and the final state are exactly those of pushing the fixes one by one. With
+        ``compiled`` (default: when numba is installed and there are at least
+        :data:`COMPILED_MIN_FIXES` fixes) the fixes where nothing happens run through the compiled
+        path of :mod:`offcourse._fast`; the engine takes every other fix.
+        """
+        T = np.ascontiguousarray(epoch_s, dtype=np.float64)
+        n = len(T)
+        X = np.ascontiguousarray(x, dtype=np.float64)
+        Y = np.ascontiguousarray(y, dtype=np.float64)
+        E = np.full(n, _NAN) if ele_m is None else np.ascontiguousarray(ele_m, dtype=np.float64)
+        H = np.full(n, _NAN) if hacc_m is None else np.ascontiguousarray(hacc_m, dtype=np.float64)
+        if not (len(X) == len(Y) == len(E) == len(H) == n):
+            raise ValueError("push_arrays: the arrays differ in length")
+        events: list[Event] = []
+        o = self.options
+        if compiled is None:
+            compiled = n >= COMPILED_MIN_FIXES
+        if compiled:
+            from . import _fast
+
+            compiled = _fast.available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
+        if not compiled:
+            for t, xi, yi, ele, hacc in zip(T.tolist(), X.tolist(), Y.tolist(), E.tolist(), H.tolist(), strict=True):
+                events.extend(self._push_xy(t, xi, yi, ele, hacc))
+            return events
+        from . import _fast
+
+        idx = self.index
+        seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
+        opts = np.array([float(getattr(o, name)) for name in _fast.OPTION_FIELDS])
+        cols = (T, X, Y, E, H)
+        out = np.empty((n, 4))
+        sv = np.empty(len(_fast.STATE_FIELDS))
+        st = self._st
+        i = 0
+        while i < n:
+            if st.phase == "on" and not st.wrong_way and not st.alt_active and math.isfinite(st.t):
+                for k, name in enumerate(_fast.STATE_FIELDS):
+                    sv[k] = getattr(st, name)
+                j = _fast.follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+                if j > i:
+                    for k, name in enumerate(_fast.STATE_FIELDS):
+                        setattr(st, name, float(sv[k]))
+                    st.n_fixes = int(sv[-1])
+                    a = max(i, j - _RING)
+                    st.ring.extend(
+                        zip(
+                            T[a:j].tolist(),
+                            X[a:j].tolist(),
+                            Y[a:j].tolist(),
+                            out[a:j, 0].tolist(),
+                            out[a:j, 1].tolist(),
+                            out[a:j, 2].tolist(),
+                            out[a:j, 3].tolist(),
+                            strict=True,
+                        )
+                    )
+                    i = j
+                    if i >= n:
+                        break
+            events.extend(self._push_xy(float(T[i]), float(X[i]), float(Y[i]), float(E[i]), float(H[i])))
+            i += 1
+        return events
+
     def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
         st = self._st
         o = self.options
@@ -546,7 +630,9 @@ class Monitor:
     # -- internals ----------------------------------------------------------------------------
     def _is_spike(self, t: float, x: float, y: float) -> bool:
         st, o = self._st, self.options
-        dist = math.hypot(x - st.x, y - st.y)
+        ex, ey = x - st.x, y - st.y
+        # sqrt of squares, not hypot: the compiled batch path (offcourse._fast) gives the same bits
+        dist = math.sqrt(ex * ex + ey * ey)
         if dist <= o.max_speed_mps * (t - st.t) + o.spike_slack_m:
             st.spike_t = _NAN
             return False
@@ -564,7 +650,8 @@ class Monitor:
         if not math.isfinite(st.anchor_x):
             st.anchor_x, st.anchor_y = x, y
         else:
-            step = math.hypot(x - st.anchor_x, y - st.anchor_y)
+            ex, ey = x - st.anchor_x, y - st.anchor_y
+            step = math.sqrt(ex * ex + ey * ey)
             if step >= o.jitter_m:
                 st.odo_m += step
                 st.anchor_x, st.anchor_y = x, y

@@ -181,7 +181,9 @@ class RouteIndex:
             l2 = lk * lk
             t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
             t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-            d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
+            ex = ax[k] + t * dx[k] - x
+            ey = ay[k] + t * dy[k] - y
+            d = math.sqrt(ex * ex + ey * ey)  # as offcourse._fast computes it, bit for bit
             sk = cum[k] + t * lk
             return d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk)), d, sk
 

@@ -210,7 +210,14 @@ def _excursions(events: list[Event]) -> list[Excursion]:
     return out
 
 
-def check(route: Route, track: Track, options: Options | None = None, *, index: RouteIndex | None = None) -> Report:
+def check(
+    route: Route,
+    track: Track,
+    options: Options | None = None,
+    *,
+    index: RouteIndex | None = None,
+    compiled: bool | None = None,
+) -> Report:
     """Check a recording against a route with the streaming engine.
 
     Parameters
@@ -221,6 +228,9 @@ def check(route: Route, track: Track, options: Options | None = None, *, index: 
         Detector settings (defaults tuned on the benchmark).
     index : RouteIndex, optional
         Share one prepared route index across many tracks (batch).
+    compiled : bool, optional
+        Use the compiled path for the fixes where nothing happens (same events; default: when
+        numba is installed and the track is long, see :meth:`Monitor.push_arrays`).
     """
     monitor = Monitor(route, options, index=index)
     events: list[Event] = []
@@ -231,10 +241,7 @@ def check(route: Route, track: Track, options: Options | None = None, *, index: 
     y = np.full(len(track), np.nan)
     if valid.any():
         x[valid], y[valid] = route.projection.forward(lon[valid], lat[valid])
-    push = monitor.push_projected
-    cols = zip(track.epoch_s.tolist(), x.tolist(), y.tolist(), track.ele_m.tolist(), track.hacc_m.tolist(), strict=True)
-    for t, xi, yi, ele, hacc in cols:
-        events.extend(push(t, xi, yi, ele, hacc))
+    events.extend(monitor.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=compiled))
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     if started is None and len(track):

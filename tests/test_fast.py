@@ -1,0 +1,142 @@
+"""The compiled path for quiet fixes (offcourse._fast) gives exactly the engine's events and state."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from offcourse import _fast
+from offcourse.detect import Monitor, Options
+from offcourse.match import RouteIndex
+from offcourse.read import read_route, read_track
+from offcourse.report import check
+
+from .conftest import REPO
+from .synth import route
+
+pytest.importorskip("numba")
+
+
+def _wandering_route(rng: np.random.Generator, n_v: int = 400) -> np.ndarray:
+    heading = np.cumsum(rng.normal(0, 0.25, n_v))
+    x = np.concatenate(([0.0], np.cumsum(20.0 * np.cos(heading))))
+    y = np.concatenate(([0.0], np.cumsum(20.0 * np.sin(heading))))
+    return np.column_stack([x, y])
+
+
+def _noisy_run(seed: int) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A route and a run along it with GPS noise, spikes, a dropout, a detour, a backtrack and bad fixes."""
+    rng = np.random.default_rng(seed)
+    xy = _wandering_route(rng)
+    r = route([tuple(p) for p in xy])
+    n = 3000
+    s = np.cumsum(rng.uniform(1.5, 3.5, n))
+    s = np.minimum(s, r.length_m)
+    back = slice(1200, 1300)  # turns round for 100 fixes: a wrong-way section
+    s[back] = s[1199] - np.cumsum(np.full(100, 2.5))
+    s[1300:] = s[1300:] - s[1300] + s[back.stop - 1] + np.cumsum(np.full(n - 1300, 2.6))
+    s = np.clip(s, 0, r.length_m)
+    px, py = r.point_at(s)
+    k = np.arange(200)
+    px[600:800] += 180.0 * np.sin(np.pi * k / 200)  # a detour
+    a = math.exp(-1 / 30)
+    e = np.zeros((n, 2))
+    w = rng.normal(0, 8.0 * math.sqrt(1 - a * a), (n, 2))
+    for i in range(1, n):
+        e[i] = a * e[i - 1] + w[i]
+    x, y = px + e[:, 0], py + e[:, 1]
+    t = 1.7e9 + np.arange(n, dtype=float)
+    spikes = rng.choice(n, 15, replace=False)
+    x[spikes] += rng.uniform(-300, 300, 15)
+    t[2000:2180] += 0.0
+    x[2000:2180] = np.nan  # a dropout
+    t[900] = t[899]  # a duplicated time
+    t[950] = t[940]  # out of order
+    ele = 500 + 50 * np.sin(s / 700.0) + rng.normal(0, 2, n)
+    hacc = np.where(rng.random(n) < 0.1, rng.uniform(5, 40, n), np.nan)
+    return r, t, x, y, ele, hacc
+
+
+def _state(m: Monitor) -> str:
+    return json.dumps(m.state(), sort_keys=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_compiled_path_gives_the_engines_events_and_state_bit_for_bit(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r, t, x, y, ele, hacc = _noisy_run(seed)
+    idx = RouteIndex(r)
+    slow, fast = Monitor(r, index=idx), Monitor(r, index=idx)
+    ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False)
+    done = [0]
+    real = _fast.follow_run
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        j = real(*args)
+        done[0] += j - args[5]
+        return j
+
+    monkeypatch.setattr(_fast, "follow_run", counting)
+    ev_fast = fast.push_arrays(t, x, y, ele, hacc, compiled=True)
+    assert done[0] > 0.5 * len(t)  # most fixes went through the compiled path
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    kinds = {e.kind for e in ev_slow}
+    assert {"started", "off_course", "back_on_course"} <= kinds  # the run exercises the engine, not only the fast path
+
+
+def test_compiled_path_one_fix_at_a_time_is_the_same_as_push() -> None:
+    """push_arrays in small chunks (a companion app pushing batches) equals push() of each fix."""
+    r, t, x, y, ele, hacc = _noisy_run(7)
+    whole = Monitor(r)
+    expected = whole.push_arrays(t, x, y, ele, hacc, compiled=False)
+    chunked = Monitor(r)
+    got = []
+    for a in range(0, len(t), 97):
+        part = slice(a, a + 97)
+        got += chunked.push_arrays(t[part], x[part], y[part], ele[part], hacc[part], compiled=True)
+    assert got == expected
+    assert _state(chunked) == _state(whole)
+
+
+def test_state_saved_after_the_compiled_path_restores_exactly() -> None:
+    r, t, x, y, ele, hacc = _noisy_run(8)
+    ref = Monitor(r)
+    expected = ref.push_arrays(t, x, y, ele, hacc, compiled=False)
+    first = Monitor(r)
+    got = first.push_arrays(t[:1500], x[:1500], y[:1500], ele[:1500], hacc[:1500], compiled=True)
+    second = Monitor.restore(r, json.loads(json.dumps(first.state())))
+    got += second.push_arrays(t[1500:], x[1500:], y[1500:], ele[1500:], hacc[1500:], compiled=True)
+    assert got == expected
+
+
+def test_the_real_sample_gives_the_same_report_either_way() -> None:
+    r = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    trk = read_track(REPO / "samples" / "allermuir-wrong-turn.gpx")
+    a, b = check(r, trk, compiled=False), check(r, trk, compiled=True)
+    assert a.events == b.events and len(a.excursions) == 1
+    assert a.distance_m == b.distance_m
+
+
+def test_options_without_continuity_cost_stay_in_python() -> None:
+    """The compiled window search assumes positive continuity weights; otherwise the engine does it all."""
+    r, t, x, y, ele, hacc = _noisy_run(9)
+    o = Options(continuity_weight=0.0)
+    a = Monitor(r, o).push_arrays(t, x, y, ele, hacc, compiled=True)
+    b = Monitor(r, o).push_arrays(t, x, y, ele, hacc, compiled=False)
+    assert a == b
+
+
+def test_switched_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OFFCOURSE_NO_NUMBA", "1")
+    assert not _fast.available()
+
+
+def test_arrays_of_different_lengths_are_refused() -> None:
+    r = route([(0.0, 0.0), (1000.0, 0.0)])
+    with pytest.raises(ValueError, match="length"):
+        Monitor(r).push_arrays([0.0, 1.0], [0.0], [0.0])
