@@ -11,6 +11,7 @@ Run: ``.venv/bin/python bench/bench_engine.py [--fixes N]``
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import time
 
@@ -54,6 +55,7 @@ def make(n_fix: int, seed: int = 1) -> tuple[Route, Track]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fixes", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=5, help="best of N runs for the compiled path")
     args = ap.parse_args()
     route, track = make(args.fixes)
     print(f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
@@ -61,14 +63,41 @@ def main() -> None:
     t0 = time.perf_counter()
     index = RouteIndex(route)
     t_index = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    rep = check(route, track, index=index)
-    t_check = time.perf_counter() - t0
+    from offcourse import _fast
+
+    compiled = _fast.available()
+    if compiled:  # compile (or load numba's cache) outside the timing
+        check(
+            route,
+            Track.from_arrays(lon=track.lon[:10], lat=track.lat[:10], epoch_s=track.epoch_s[:10]),
+            index=index,
+            compiled=True,
+        )
     print(f"route index build        {t_index * 1000:8.1f} ms")
-    print(
-        f"offcourse check          {len(track) / t_check:10,.0f} fixes/s  ({t_check:.2f} s, "
-        f"{len(rep.excursions)} excursion(s))"
-    )
+    x, y = route.projection.forward(track.lon, track.lat)
+    t0 = time.perf_counter()
+    route.projection.forward(track.lon, track.lat)
+    t_proj = time.perf_counter() - t0
+    print(f"projection (pyproj)      {len(track) / t_proj:10,.0f} fixes/s")
+    for label, use in (("compiled", True), ("python", False)):
+        if use and not compiled:
+            print("compiled path            numba not installed: skipped")
+            continue
+        best = math.inf
+        for _ in range(args.repeat if use else 1):
+            m = Monitor(route, index=index)
+            t0 = time.perf_counter()
+            m.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=use)
+            m.close()
+            best = min(best, time.perf_counter() - t0)
+        print(f"match+detect ({label:8s}) {len(track) / best:10,.0f} fixes/s  ({best:.3f} s)")
+        t0 = time.perf_counter()
+        rep = check(route, track, index=index, compiled=use)
+        t_check = time.perf_counter() - t0
+        print(
+            f"check, whole ({label:8s}) {len(track) / t_check:10,.0f} fixes/s  ({t_check:.3f} s incl. projection, "
+            f"{len(rep.excursions)} excursion(s))"
+        )
     # push() latency
     m = Monitor(route, index=index)
     fixes = [Fix(float(t), float(lo), float(la)) for t, lo, la in zip(track.epoch_s, track.lon, track.lat, strict=True)]
