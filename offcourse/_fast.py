@@ -64,6 +64,7 @@ OPTION_FIELDS = (
     "wrong_way_min_m",
     "noise_time_s",
     "jitter_m",
+    "jitter_noise_gain",
 )
 
 _kernel: Any = None
@@ -123,7 +124,7 @@ def _follow_run_py(
     i0: int,
     out: Any,
 ) -> int:
-    back_m, acc_floor, vmax, slack, win_back, win_ahead, cw, cbw, fin_r, ww_min, n_time, jit = (
+    back_m, acc_floor, vmax, slack, win_back, win_ahead, cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = (
         op[0],
         op[1],
         op[2],
@@ -136,6 +137,7 @@ def _follow_run_py(
         op[9],
         op[10],
         op[11],
+        op[12],
     )
     (
         s_t,
@@ -204,7 +206,7 @@ def _follow_run_py(
             ex = x - anc_x
             ey = y - anc_y
             step = math.sqrt(ex * ex + ey * ey)
-            if step >= jit:
+            if step >= max(jit, jit_gain * math.sqrt(noise)):
                 n_odo = odo + step
                 n_ax, n_ay = x, y
         n_climb, n_canc = climb, climb_anc

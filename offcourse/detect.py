@@ -139,8 +139,10 @@ class Options:
         with the noise it must ignore.
     exit_offset_m : float
         After the fact, the runner left the route at the last fix nearer than this before the alert.
-    jitter_m : float
-        Distances are counted only in steps of at least this much (robust to GPS jitter).
+    jitter_m, jitter_noise_gain : float
+        Distances are counted only in steps of at least ``jitter_m``, or ``jitter_noise_gain`` times
+        the RMS offset of the fixes on the route when that is more: summing every noisy step
+        over-counts, and the noisier the fixes the more it does.
     """
 
     off_threshold_m: float = 50.0
@@ -169,6 +171,7 @@ class Options:
     noise_floor_m: float = 25.0
     noise_time_s: float = 60.0
     jitter_m: float = 8.0
+    jitter_noise_gain: float = 2.5
 
     def __post_init__(self) -> None:
         if not self.back_on_threshold_m < self.off_threshold_m:
@@ -652,7 +655,7 @@ class Monitor:
         else:
             ex, ey = x - st.anchor_x, y - st.anchor_y
             step = math.sqrt(ex * ex + ey * ey)
-            if step >= o.jitter_m:
+            if step >= max(o.jitter_m, o.jitter_noise_gain * math.sqrt(st.noise_ms)):
                 st.odo_m += step
                 st.anchor_x, st.anchor_y = x, y
         if math.isfinite(ele):
