@@ -105,6 +105,10 @@ class Options:
         The alert is raised once fixes have been off for this long and this many.
     min_back_on_time_s, min_back_on_fixes :
         Back on course once fixes have been back on for this long and this many.
+    rejoin_near_m : float
+        A rejoin farther than this along the route from the exit also needs the runner to follow
+        that part of the route (``relock_progress_m`` forward): a wrong trail that merely crosses
+        the course elsewhere is not a rejoin.
     accuracy_floor_m : float
         When a fix reports a horizontal accuracy worse than this, both thresholds grow by the excess.
     max_speed_mps : float
@@ -151,6 +155,7 @@ class Options:
     min_off_fixes: int = 3
     min_back_on_time_s: float = 5.0
     min_back_on_fixes: int = 3
+    rejoin_near_m: float = 600.0
     accuracy_floor_m: float = 15.0
     max_speed_mps: float = 12.0
     spike_slack_m: float = 40.0
@@ -978,6 +983,8 @@ class Monitor:
             return
         st.back_count += 1
         if st.back_count >= o.min_back_on_fixes and t - st.back_since_t >= o.min_back_on_time_s:
+            if abs(st.back_s - st.exit_s) > o.rejoin_near_m and not self._rejoins_far_away(s):
+                return  # crossing another part of the route, or running it back towards the exit: still off
             self._emit_back_on(st.back_since_t, st.back_s, st.back_x, st.back_y, events, now=t)
             st.phase = "on"
             st.s = s
@@ -985,6 +992,18 @@ class Monitor:
             st.t_peak = t
             st.cur_lo, st.cur_hi = min(st.back_s, s), max(st.back_s, s)
             st.speed_t, st.speed_s = t, s
+
+    def _rejoins_far_away(self, s: float) -> bool:
+        """Back on a part of the route far from the exit: only once the runner follows it.
+
+        Forward along it for ``relock_progress_m``; or backwards for ``wrong_way_min_m`` on a part
+        before the exit (the runner came back to where they had been and runs it the wrong way).
+        A runner who crosses the route, or runs another leg back towards where they left it, is
+        still off course.
+        """
+        st, o = self._st, self.options
+        moved = s - st.back_s
+        return moved >= o.relock_progress_m or (moved <= -o.wrong_way_min_m and st.back_s < st.exit_s)
 
     def _offset_anywhere(self, x: float, y: float, last: float) -> float:
         g = self.index.nearest_global(x, y, max_radius_m=max(4.0 * last, 1000.0))
