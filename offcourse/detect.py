@@ -572,18 +572,23 @@ class Monitor:
 
         An open wrong-way section ends (:class:`WrongDirectionEnd`); a runner still off course gives
         :class:`NeverRejoined`; a runner who stopped at the finish line without reaching the end of
-        the route (one lap short) gives :class:`SkippedSection` for the part not run.
+        the route (one lap short), or left the route there and never came back, gives
+        :class:`SkippedSection` for the part not run.
         """
         st = self._st
         events: list[Event] = []
         if st.wrong_way:
             self._end_wrong_way(st.t, events)
-        if st.phase == "on" and self._at_the_finish_line(st.x, st.y):
+        L = self.index.length_m
+        short = L - st.s_peak >= self.options.skip_min_m
+        if st.phase == "on" and short and self._at_the_finish_line(st.x, st.y):
             # the runner stopped where the route ends without running its last part (a missed lap)
-            L = self.index.length_m
-            if L - st.s_peak >= self.options.skip_min_m:
-                events.append(SkippedSection(st.t, st.t_peak, st.s_peak, L, L - st.s_peak))
-        if st.phase == "off":
+            events.append(SkippedSection(st.t, st.t_peak, st.s_peak, L, L - st.s_peak))
+        elif st.phase == "off" and short and self._at_the_finish_line(st.exit_x, st.exit_y):
+            # left the route at the finish line a lap short and never came back: the missed lap,
+            # and what follows is the cool-down, not an excursion
+            events.append(SkippedSection(st.t, st.t_peak, st.s_peak, L, L - st.s_peak))
+        elif st.phase == "off":
             elon, elat = self.route.projection.inverse([st.exit_x], [st.exit_y])
             distance = st.odo_m - st.exit_odo + st.exit_d
             events.append(

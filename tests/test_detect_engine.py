@@ -281,3 +281,21 @@ def test_stopping_one_lap_short_at_the_finish_line_is_a_skipped_lap() -> None:
 def test_abandoning_mid_route_is_not_a_skipped_section() -> None:
     _, ev = run(STRAIGHT, walk([(0, 0), (1200, 0)]))
     assert kinds(ev) == ["Started"]
+
+
+def test_leaving_at_the_finish_line_one_lap_short_is_a_skipped_lap_not_an_excursion() -> None:
+    lap = [(0.0, 0.0), (400.0, 0.0), (400.0, 300.0), (0.0, 300.0), (0.0, 0.0)]  # 1400 m loop
+    three_laps = route(lap + lap[1:] + lap[1:])
+    # two laps, then walks 300 m away from the finish line (to the car park) and stops
+    _, ev = run(three_laps, walk(lap + lap[1:] + [(0.0, -300.0)]))
+    assert kinds(ev) == ["Started", "OffCourse", "SkippedSection"]  # the live alert, then the lap not run
+    sk = ev[2]
+    assert isinstance(sk, SkippedSection)
+    assert sk.from_route_m == pytest.approx(2800, abs=10)
+    assert sk.to_route_m == pytest.approx(4200, abs=1e-6)
+
+
+def test_leaving_mid_route_and_never_coming_back_is_never_rejoined() -> None:
+    _, ev = run(STRAIGHT, walk([(0, 0), (1000, 0), (1000, -300)]))
+    assert kinds(ev) == ["Started", "OffCourse", "NeverRejoined"]
+    assert ev[2].exit_route_m == pytest.approx(1000, abs=20)
