@@ -348,6 +348,7 @@ class _State:
     ww_start_t: float = _NAN
     ww_from: float = 0.0
     ww_odo: float = 0.0
+    ww_detour: bool = False  # the wrong-way section began as the runner left the expected pass
     # off-course bookkeeping
     off_since_t: float = _NAN
     off_count: int = 0
@@ -798,8 +799,11 @@ class Monitor:
             st.phase = "suspect"
             st.off_since_t = t
             st.off_count = 1
-            st.max_off_m = d
-            self._estimate_exit(t, x, y)
+            if st.ww_detour:  # still on the detour that began beside the runner's own leg: same exit
+                st.max_off_m = max(st.max_off_m, d)
+            else:
+                st.max_off_m = d
+                self._estimate_exit(t, x, y)
             self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=True)
             return
         # suspect
@@ -858,7 +862,7 @@ class Monitor:
 
     def _end_wrong_way(self, t: float, events: list[Event]) -> None:
         st = self._st
-        st.wrong_way = False
+        st.wrong_way = st.ww_detour = False
         top = st.s_peak
         events.append(WrongDirectionEnd(t, st.ww_start_t, st.ww_from, top, st.odo_m - st.ww_odo))
 
@@ -922,10 +926,22 @@ class Monitor:
         """Follow the runner onto another part of the route, reaching it at ``s_from``, now at ``s_now``."""
         st, o = self._st, self.options
         was_off = st.phase == "off"
+        was_suspect = st.phase == "suspect"
+        rejoined = False
+        if forward and st.wrong_way and st.ww_detour and st.exit_s < s_from < st.ww_from:
+            # the runner left their leg, ran another leg of the route back beside it, and now joins
+            # their own leg again further on: one excursion from the exit, not a wrong-way section
+            st.wrong_way = st.ww_detour = False
+            # the distance counts up to where the runner reached their leg, not up to now
+            st.back_count, st.back_odo, st.back_climb, st.back_d = 1, st.alt_start_odo, st.climb_m, 0.0
+            self._flush_cover()
+            self._emit_back_on(st.alt_start_t, s_from, st.x, st.y, events, now=t)
+            st.back_count = 0
+            was_off = rejoined = True
         if st.wrong_way:
             self._end_wrong_way(t, events)
         self._flush_cover()
-        if was_off:
+        if was_off and not rejoined:
             self._emit_back_on(t, s_from, st.back_x if math.isfinite(st.back_x) else st.x, st.y, events)
         if forward:
             for lo, hi in self.uncovered(o.skip_min_m):
@@ -944,6 +960,9 @@ class Monitor:
             st.ww_start_t = st.alt_start_t
             st.ww_from = s_now
             st.ww_odo = st.alt_start_odo
+            st.ww_detour = was_suspect
+            if was_suspect:
+                st.alert_t = t
             events.append(WrongDirection(t, st.alt_start_t, s_from))
         st.cur_lo, st.cur_hi = min(s_from, s_now), max(s_from, s_now)
         st.speed_t, st.speed_s = t, st.s

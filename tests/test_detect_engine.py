@@ -299,3 +299,35 @@ def test_leaving_mid_route_and_never_coming_back_is_never_rejoined() -> None:
     _, ev = run(STRAIGHT, walk([(0, 0), (1000, 0), (1000, -300)]))
     assert kinds(ev) == ["Started", "OffCourse", "NeverRejoined"]
     assert ev[2].exit_route_m == pytest.approx(1000, abs=20)
+
+
+# A parallel out-and-back: out along y = 0, back along y = GAP. The runner leaves the out leg at
+# x = 500, runs the return leg back the wrong way beside their own leg, and rejoins it further on.
+def _beside_the_other_leg(gap_m: float, cross_m: float):  # type: ignore[no-untyped-def]
+    r = route([(0, 0), (2000, 0), (2000, gap_m), (0, gap_m)])
+    legs = [(0, 0), (500, 0), (500 + cross_m, gap_m), (1100, gap_m), (1100 + cross_m, 0), (2000, 0), (2000, gap_m)]
+    _, ev = run(r, walk([*legs, (0, gap_m)]))
+    diag = math.hypot(cross_m, gap_m)
+    true_extra = (2 * diag + 1100 - 500 - cross_m) - (1100 + cross_m - 500)
+    return ev, true_extra
+
+
+def test_running_the_far_leg_back_beside_your_own_is_one_excursion() -> None:
+    ev, true_extra = _beside_the_other_leg(gap_m=100.0, cross_m=50.0)
+    assert kinds(ev) == ["Started", "OffCourse", "BackOnCourse", "Finished"]
+    back = ev[2]
+    assert back.exit_route_m == pytest.approx(500, abs=15)
+    assert back.rejoin_route_m == pytest.approx(1150, abs=15)  # not where the runner reached the other leg
+    assert back.extra_distance_m == pytest.approx(true_extra, abs=20)
+
+
+def test_running_the_near_leg_back_beside_your_own_is_one_excursion_alerted_as_wrong_way() -> None:
+    """Legs 60 m apart: the runner is on the other leg before the alert: the live alert is
+    WrongDirection, and the excursion closes as one off-course excursion when they rejoin their leg."""
+    ev, true_extra = _beside_the_other_leg(gap_m=60.0, cross_m=20.0)
+    assert kinds(ev) == ["Started", "WrongDirection", "BackOnCourse", "Finished"]
+    back = ev[2]
+    assert back.exit_route_m == pytest.approx(500, abs=15)
+    assert back.rejoin_route_m == pytest.approx(1120, abs=15)
+    assert back.alert_epoch_s == ev[1].epoch_s
+    assert back.extra_distance_m == pytest.approx(true_extra, abs=30)
