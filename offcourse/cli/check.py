@@ -41,12 +41,20 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def run_check(args: argparse.Namespace) -> int:
     options = options_from_args(args)
+    if args.plot is not None:
+        from ..plot import check_plot_target
+
+        check_plot_target(args.plot)  # a bad extension fails now, not after the check
     route, track = _load(args)
     report = check(route, track, options)
     if args.format == "json":
         print(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False))
     else:
         print(report_to_text(report))
+    if args.plot is not None:
+        from ..plot import plot_report
+
+        plot_report(report, args.plot, options=options)
     return 0
 
 
@@ -82,5 +90,10 @@ def register(sub: Any) -> None:
         p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")
         p.add_argument("track", metavar="TRACK", type=os.fsencode, help="watch recording (FIT, GPX, TCX)")
         p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default: {formats[0]})")
+        if name == "check":
+            p.add_argument(
+                "--plot", metavar="FILE", type=os.fsencode, default=None,
+                help="also draw the route, the track and each wrong turn to FILE (.png or .svg; needs matplotlib)",
+            )  # fmt: skip
         _add_option_flags(p)
         p.set_defaults(run=fn)
