@@ -916,7 +916,10 @@ class Monitor:
         if not (sure or quick):
             return False
         if moving_back and moved < 0:
-            return False  # the other part runs the same way: no better explanation than the current pass
+            # the other part runs the same way: no better explanation than the current pass; start
+            # afresh, so that this evidence is not used later for another decision
+            st.alt_active = False
+            return False
         st.alt_active = False
         joined = st.alt_start_s - st.alt_back_m if moved > 0 else st.alt_start_s + st.alt_back_m
         self._relock(t, joined, s, moved > 0, events)
@@ -928,7 +931,7 @@ class Monitor:
         was_off = st.phase == "off"
         was_suspect = st.phase == "suspect"
         rejoined = False
-        if forward and st.wrong_way and st.ww_detour and st.exit_s < s_from < st.ww_from:
+        if forward and st.wrong_way and st.ww_detour and st.exit_s + o.skip_min_m <= s_from < st.ww_from:
             # the runner left their leg, ran another leg of the route back beside it, and now joins
             # their own leg again further on: one excursion from the exit, not a wrong-way section
             st.wrong_way = st.ww_detour = False
