@@ -152,7 +152,7 @@ class Options:
     off_threshold_m: float = 50.0
     back_on_threshold_m: float = 25.0
     min_off_time_s: float = 4.0
-    min_off_fixes: int = 3
+    min_off_fixes: int = 2
     min_back_on_time_s: float = 5.0
     min_back_on_fixes: int = 3
     rejoin_near_m: float = 600.0
@@ -172,7 +172,7 @@ class Options:
     relock_quick_time_s: float = 10.0
     relock_quick_progress_m: float = 20.0
     exit_offset_m: float = 15.0
-    noise_gain: float = 5.0
+    noise_gain: float = 4.5
     noise_floor_m: float = 25.0
     noise_time_s: float = 60.0
     jitter_m: float = 8.0
