@@ -817,10 +817,13 @@ class Monitor:
         if d > off_thr:
             st.off_count += 1
             st.max_off_m = max(st.max_off_m, d)
+        # no alert while the runner is on another part of the route (a skip or a wrong way is being
+        # decided), nor on a fix back below the off threshold
         if (
-            t - st.off_since_t >= o.min_off_time_s
+            d > off_thr
+            and t - st.off_since_t >= o.min_off_time_s
             and st.off_count >= o.min_off_fixes
-            and not (st.alt_active and t - st.alt_start_t < o.relock_time_s)
+            and not st.alt_active
         ):
             st.phase = "off"
             st.alert_t = t

@@ -331,3 +331,23 @@ def test_running_the_near_leg_back_beside_your_own_is_one_excursion_alerted_as_w
     assert back.rejoin_route_m == pytest.approx(1120, abs=15)
     assert back.alert_epoch_s == ev[1].epoch_s
     assert back.extra_distance_m == pytest.approx(true_extra, abs=30)
+
+
+def test_standing_on_the_other_leg_then_coming_back_raises_no_alert() -> None:
+    """An aid station across the other leg of an out-and-back, 60 m away: the runner is on the
+    route's geometry all along (another part of it), so no off-course alert; nor when they walk
+    back, their offset falling below the off threshold."""
+    r = route([(0, 0), (2000, 0), (2000, 60), (0, 60)])
+    there = walk([(0, 0), (500, 0), (500, 60)])
+    t0 = there[-1, 0]
+    stand = np.column_stack([t0 + np.arange(1, 121), np.full(120, 500.0), np.full(120, 60.0)])
+    back = walk([(500, 60), (500, 0), (2000, 0), (2000, 60), (0, 60)])
+    back[:, 0] += stand[-1, 0] + 1
+    _, ev = run(r, np.vstack([there, stand, back]))
+    assert kinds(ev) == ["Started", "Finished"]
+
+
+def test_walking_on_another_part_of_the_route_holds_the_alert_until_it_is_decided() -> None:
+    """Off the expected pass but along another part: no OffCourse while a skip or wrong way is decided."""
+    ev, _ = _beside_the_other_leg(gap_m=60.0, cross_m=20.0)
+    assert "OffCourse" not in kinds(ev)
