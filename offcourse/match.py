@@ -248,9 +248,14 @@ class RouteIndex:
     def nearest_global(self, x: float, y: float, max_radius_m: float = 51_200.0) -> tuple[float, float, int] | None:
         """Globally nearest point of the route, searching outwards up to ``max_radius_m``; None when farther."""
         r = self.cell_m
-        while r <= max_radius_m:
+        while r <= min(max_radius_m, 16.0 * self.cell_m):
             passes = self.passes_near(x, y, r)
             if passes:
                 return min(passes, key=lambda p: p[1])
             r *= 2.0
-        return None
+        # farther out the grid has more cells than the route has segments: scan them all at once
+        s, d, segs = self._nearest_on(np.arange(self._nseg), x, y)
+        i = int(np.argmin(d))
+        if d[i] > max_radius_m:
+            return None
+        return float(s[i]), float(d[i]), int(segs[i])

@@ -32,3 +32,16 @@ def test_pruned_window_search_equals_full_scan(seed: int) -> None:
         sp = min(max(s_pred, idx.cum[idx.seg_at(lo)]), hi)
         got = d + (0.3 * (s - sp) if s >= sp else 1.0 * (sp - s))
         assert got == pytest.approx(full_scan(idx, x, y, lo, hi, sp, 0.3, 1.0), abs=1e-9)
+
+
+def test_nearest_global_far_from_the_route_is_quick_and_exact() -> None:
+    """Beyond a few grid cells the search scans all segments at once (it visited a million grid
+    cells, ~10 s, for a recording made 50 km away): the same answer as brute force."""
+    from tests.synth import route
+
+    idx = RouteIndex(route([(0.0, 0.0), (1000.0, 0.0), (1000.0, 1000.0)]))
+    s, d, k = idx.nearest_global(30_000.0, 500.0, max_radius_m=51_200.0)  # type: ignore[misc]
+    assert (round(s), round(d), k) == (1500, 29000, 1)
+    assert idx.nearest_global(80_000.0, 0.0, max_radius_m=51_200.0) is None
+    s, d, k = idx.nearest_global(400.0, 150.0)  # type: ignore[misc]  # near: still the grid
+    assert (round(s), round(d), k) == (400, 150, 0)
