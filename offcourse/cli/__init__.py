@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     info.register(sub)
     check.register(sub)
+    from . import batch
+
+    batch.register(sub)
     return parser
 
 

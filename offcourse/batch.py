@@ -1,0 +1,1256 @@
+"""Check a whole race field against one route: every recording, one row each, nothing lost.
+
+The batch engine behind ``offcourse batch``. The parent process expands the inputs
+(files, folders, globs) into paths, hashes each file, looks it up in the result cache
+and sends the paths it has not seen to workers: a local process pool (``jobs``
+processes) or a Dask cluster (``scheduler``). Each worker reads the route and builds
+its :class:`~offcourse.match.RouteIndex` once, then reads, checks and summarises each
+recording itself, so the parent never holds a track and only a bounded number of
+paths are in flight.
+
+Every input gives exactly one row (a ``dict``, see :data:`ROW_KEYS`): ``status`` is
+``"ok"`` with the summary of :func:`offcourse.check` and every excursion with its
+geometry, or ``"error"`` with a one-line reason (a missing or unreadable file, a
+folder or a pattern with no recording in it, a corrupt file, a recording somewhere
+else, a worker that died on it...).
+
+Results are appended, one JSON line per row and written at once, to a cache keyed by
+the SHA-256 of each file's bytes and by a job key (the route file's SHA-256, the
+detector options and the engine version): a batch interrupted by Ctrl-C or ``kill``
+and run again continues where it stopped, and a recording already checked (under any
+name) is never checked again.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> tmp = tempfile.TemporaryDirectory()
+>>> d = pathlib.Path(tmp.name)
+>>> result = run_batch("routes/allermuir-hill-race.gpx",
+...                    expand_inputs(["samples/allermuir-wrong-turn.gpx", str(d / "missing.gpx")]),
+...                    jobs=1, cache_path=d / "cache.jsonl")
+>>> [(r["status"], r["excursions"], r["error"]) for r in sort_rows(result.rows)]
+[('ok', 1, None), ('error', None, 'no such file')]
+>>> result.checked, result.cached
+(2, 0)
+>>> run_batch("routes/allermuir-hill-race.gpx", expand_inputs(["samples/allermuir-wrong-turn.gpx"]),
+...           jobs=1, cache_path=d / "cache.jsonl").cached
+1
+>>> tmp.cleanup()
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import csv
+import glob
+import hashlib
+import json
+import math
+import os
+import stat
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import numpy as np
+
+from . import __version__
+from .detect import Options
+from .errors import InvalidTrackError, OffcourseError, ReadError
+from .match import RouteIndex
+from .model import Metadata, Route, Track
+from .read import MAX_BYTES, parse_bytes, read_route
+from .report import FAR_AWAY_M, Excursion, Report, check, iso_utc, report_to_dict
+
+__all__ = [
+    "CACHE_NAME",
+    "MAX_ATTEMPTS",
+    "MAX_EXCURSION_POINTS",
+    "ROW_KEYS",
+    "SUMMARY_KEYS",
+    "TRACK_SUFFIXES",
+    "BatchInput",
+    "BatchResult",
+    "JobSpec",
+    "ResultCache",
+    "check_file",
+    "error_row",
+    "expand_inputs",
+    "job_spec",
+    "rows_to_csv",
+    "rows_to_geojson",
+    "rows_to_json",
+    "rows_to_table",
+    "run_batch",
+    "run_task",
+    "runner_name",
+    "sort_rows",
+    "tqdm_progress",
+]
+
+Row = dict[str, Any]
+
+ROW_KEYS = (
+    "file",
+    "name",
+    "status",
+    "error",
+    "sha256",
+    "fixes",
+    "start_time",
+    "duration_s",
+    "distance_m",
+    "excursions",
+    "extra_distance_m",
+    "time_off_course_s",
+    "skipped_m",
+    "wrong_way_m",
+    "completed",
+    "excursion_list",
+)
+"""The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
+
+SUMMARY_KEYS = ROW_KEYS[5:-1]
+"""The numeric summary of a row: ``None`` on an error row."""
+
+TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
+"""Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""
+
+MAX_EXCURSION_POINTS = 500
+"""An excursion's geometry is decimated to at most this many points."""
+
+MAX_ATTEMPTS = 3
+"""A file whose worker died is given to another worker up to this many times in all."""
+
+CACHE_NAME = "offcourse-cache.jsonl"
+"""File name of the default cache (beside the first output file, else in the current folder)."""
+
+CACHE_VERSION = 1
+
+_HASH_CHUNK = 1 << 20
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One row to come: a file to check, or an argument that already failed (``error``).
+
+    Attributes
+    ----------
+    path : bytes
+        The file (or the folder / pattern that gave no file), as given or found.
+    error : str, optional
+        Why there is nothing to check (a folder without recordings, a pattern that
+        matches nothing, an unreadable folder).
+    """
+
+    path: bytes
+    error: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
+        return _display(self.path)
+
+
+def _display(path: bytes) -> str:
+    return path.decode("utf-8", errors="backslashreplace")
+
+
+def _is_track_name(name: bytes) -> bool:
+    low = name.lower()
+    if low.startswith(b"."):
+        return False
+    if low.endswith(b".gz"):
+        low = low[:-3]
+    return low.endswith(tuple(s.encode() for s in TRACK_SUFFIXES))
+
+
+def _walk(folder: bytes) -> Iterator[BatchInput]:
+    """Recordings under a folder, sorted; unreadable sub-folders as error inputs."""
+    problems: list[BatchInput] = []
+
+    def onerror(exc: OSError) -> None:
+        where = os.fsencode(exc.filename) if exc.filename is not None else folder
+        reason = "permission denied" if isinstance(exc, PermissionError) else f"cannot list: {exc.strerror or exc}"
+        problems.append(BatchInput(where, reason))
+
+    found = 0
+    for root, dirs, files in os.walk(folder, onerror=onerror):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(b"."))
+        for name in sorted(files):
+            if _is_track_name(name):
+                found += 1
+                yield BatchInput(os.path.join(root, name))
+    yield from problems
+    if not found and not problems:
+        suffixes = ", ".join(TRACK_SUFFIXES)
+        yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
+
+
+def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
+    """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
+
+    A folder is searched recursively for files named like recordings
+    (:data:`TRACK_SUFFIXES`, maybe ``.gz``; hidden files and folders skipped). A
+    pattern (``*``, ``?``, ``[``, and ``**`` for any depth) is expanded; folders it
+    matches are searched. Any other argument is taken as a file, whatever its name
+    and whether it exists: problems with it are found when it is read. A folder or
+    pattern that yields no file gives one error input, so that every argument leaves
+    a trace. The same file reached twice (same absolute path) is listed once.
+
+    Parameters
+    ----------
+    args : iterable of str, bytes or path
+        As given on the command line (``bytes`` keep names that are not UTF-8).
+
+    Returns
+    -------
+    list of BatchInput
+        In argument order, folders and pattern matches sorted.
+    """
+    out: list[BatchInput] = []
+    seen: set[bytes] = set()
+
+    def add(item: BatchInput) -> None:
+        key = os.path.abspath(item.path)
+        if item.error is None and key in seen:
+            return
+        seen.add(key)
+        out.append(item)
+
+    for arg in args:
+        raw = os.fsencode(arg)
+        if os.path.isdir(raw):
+            for item in _walk(raw):
+                add(item)
+        elif not os.path.lexists(raw) and glob.has_magic(raw):
+            matches = sorted(glob.glob(raw, recursive=True))
+            for m in matches:
+                if os.path.isdir(m):
+                    for item in _walk(m):
+                        add(item)
+                else:
+                    add(BatchInput(m))
+            if not matches:
+                add(BatchInput(raw, "no file matches this pattern"))
+        else:
+            add(BatchInput(raw))
+    return out
+
+
+# --------------------------------------------------------------------------- reading and hashing
+
+
+def _read_error(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "is a folder, not a file"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _open_regular(path: bytes) -> IO[bytes]:
+    """Open a regular file for reading; never blocks on a FIFO or a device.
+
+    Raises
+    ------
+    ReadError
+        With the one-line reason (missing, a folder, not a regular file, too large, ...).
+    """
+    spath = _display(path)
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise ReadError("is a folder, not a file", path=spath)
+        if not stat.S_ISREG(st.st_mode):
+            raise ReadError("not a regular file", path=spath)
+        if st.st_size > MAX_BYTES:
+            raise ReadError(f"file is {st.st_size} bytes, more than the bound of {MAX_BYTES}", path=spath)
+        return open(path, "rb")
+    except OSError as exc:
+        raise ReadError(_read_error(exc), path=spath) from None
+
+
+def file_sha256(path: bytes) -> str:
+    """SHA-256 of a file's bytes (as stored, compressed or not), read in 1 MiB chunks.
+
+    Raises
+    ------
+    ReadError
+        When the file cannot be read.
+    """
+    with _open_regular(path) as fh:
+        h = hashlib.sha256()
+        try:
+            while chunk := fh.read(_HASH_CHUNK):
+                h.update(chunk)
+        except OSError as exc:
+            raise ReadError(_read_error(exc), path=_display(path)) from None
+    return h.hexdigest()
+
+
+def _read_bytes(path: bytes) -> bytes:
+    with _open_regular(path) as fh:
+        try:
+            return fh.read(MAX_BYTES + 1)
+        except OSError as exc:
+            raise ReadError(_read_error(exc), path=_display(path)) from None
+
+
+def _reason(exc: OffcourseError, path: bytes) -> str:
+    """The error's line without the file name in front (the row already names the file)."""
+    text = str(exc)
+    for prefix in (_display(path), os.fsdecode(path)):
+        if text.startswith(prefix + ": "):
+            return text[len(prefix) + 2 :]
+    return text
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def runner_name(meta: Metadata | None, path: bytes) -> str:
+    """The runner's name: from the file's metadata where present, else the file name's stem.
+
+    The metadata's author or athlete (``meta.extra``) is preferred, then its ``name``
+    (a GPX ``metadata/name`` or track name, a FIT course name).
+
+    >>> runner_name(None, b"results/Jane-Doe.gpx.gz")
+    'Jane-Doe'
+    >>> runner_name(Metadata("gpx", name="  Morning Run "), b"x.gpx")
+    'Morning Run'
+    """
+    if meta is not None:
+        for value in (meta.extra.get("author"), meta.extra.get("athlete"), meta.name):
+            if isinstance(value, str) and value.strip():
+                return " ".join(value.split())
+    return _stem(path)
+
+
+def _stem(path: bytes) -> str:
+    name = _display(os.path.basename(path))
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def error_row(path: bytes, reason: str, sha256: str | None = None) -> Row:
+    """The row of a file that could not be checked."""
+    row: Row = dict.fromkeys(ROW_KEYS)
+    row.update(file=_display(path), name=_stem(path), status="error", error=reason, sha256=sha256, excursion_list=[])
+    return row
+
+
+def _decimate(n: int, limit: int = MAX_EXCURSION_POINTS) -> Any:
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
+
+
+def _lonlat_list(lon: Any, lat: Any) -> list[list[float]]:
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    lon, lat = lon[ok], lat[ok]
+    idx = _decimate(len(lon))
+    return [[round(x, 7), round(y, 7)] for x, y in zip(lon[idx].tolist(), lat[idx].tolist(), strict=True)]
+
+
+def _excursion_coordinates(e: Excursion, route: Route, track: Track) -> list[list[float]]:
+    """Where the excursion went: the runner's fixes, or for a skipped section the route skipped."""
+    if e.kind == "skipped_section":
+        lo, hi = sorted((e.exit_route_m, e.rejoin_route_m if e.rejoin_route_m is not None else e.exit_route_m))
+        inner = route.cum_m[(route.cum_m > lo) & (route.cum_m < hi)]
+        lon, lat = route.lonlat_at(np.concatenate(([lo], inner, [hi])))
+        return _lonlat_list(lon, lat)
+    t = track.epoch_s
+    end = e.end_epoch_s if e.end_epoch_s is not None else math.inf
+    sel = (t >= e.start_epoch_s) & (t <= end)
+    return _lonlat_list(track.lon[sel], track.lat[sel])
+
+
+def _num(v: Any) -> float | None:
+    return None if v is None else float(v)
+
+
+def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
+    """The row of a checked recording: :func:`~offcourse.report.report_to_dict`'s figures and geometry."""
+    d = report_to_dict(report)
+    track = report.track
+    times = track.epoch_s[np.isfinite(track.epoch_s)]
+    s = d["summary"]
+    excursions = []
+    for e, ed in zip(report.excursions, d["excursions"], strict=True):
+        excursions.append({**ed, "coordinates": _excursion_coordinates(e, report.route, track)})
+    return {
+        "file": _display(path),
+        "name": runner_name(track.meta, path),
+        "status": "ok",
+        "error": None,
+        "sha256": sha256,
+        "fixes": len(track),
+        "start_time": iso_utc(float(times[0])) if len(times) else None,
+        "duration_s": round(float(times[-1] - times[0]), 1) if len(times) else None,
+        "distance_m": _num(d["track"]["distance_m"]),
+        "excursions": s["excursions"],
+        "extra_distance_m": _num(s["extra_distance_m"]),
+        "time_off_course_s": _num(s["time_off_course_s"]),
+        "skipped_m": _num(s["skipped_m"]),
+        "wrong_way_m": _num(s["wrong_way_m"]),
+        "completed": s["completed"],
+        "excursion_list": excursions,
+    }
+
+
+# --------------------------------------------------------------------------- the job and the worker side
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What every worker needs: the route (read by each worker from its path), options, job key.
+
+    Small and picklable: it travels with each Dask task and once to each pool worker.
+    """
+
+    key: str
+    route_path: bytes
+    route_sha256: str
+    options: Options
+
+
+def job_spec(route_path: str | bytes | os.PathLike[str], options: Options | None = None) -> tuple[JobSpec, Route]:
+    """Read and hash the route, and derive the job key that names cached results.
+
+    Returns
+    -------
+    spec : JobSpec
+    route : Route
+        The route as read in this process (the workers read their own).
+
+    Raises
+    ------
+    OffcourseError
+        The route cannot be read or used.
+    """
+    path = os.path.abspath(os.fsencode(route_path))
+    options = options or Options()
+    sha = file_sha256(path)
+    route = read_route(os.fsdecode(path))
+    ident = {"v": CACHE_VERSION, "offcourse": __version__, "route_sha256": sha, "options": asdict(options)}
+    key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
+    return JobSpec(key=key, route_path=path, route_sha256=sha, options=options), route
+
+
+@dataclass
+class _Prepared:
+    route: Route
+    index: RouteIndex
+    options: Options
+
+
+_PREPARED: dict[str, _Prepared] = {}
+_PREPARED_LOCK = threading.Lock()
+
+
+def _prepare(spec: JobSpec) -> _Prepared:
+    """The route and its index for this job, read and built once per process."""
+    with _PREPARED_LOCK:
+        prep = _PREPARED.get(spec.key)
+        if prep is None:
+            sha = file_sha256(spec.route_path)
+            if sha != spec.route_sha256:
+                raise OffcourseError("the route file changed during the batch", path=_display(spec.route_path))
+            route = read_route(os.fsdecode(spec.route_path))
+            prep = _Prepared(route, RouteIndex(route), spec.options)
+            _PREPARED.clear()  # one job at a time per process
+            _PREPARED[spec.key] = prep
+        return prep
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a worker sends back for one file."""
+
+    row: Row
+    meta_name: str | None
+    """The runner's name from the file's metadata (``None`` when it came from the file name)."""
+    cacheable: bool
+    """False for problems that may not recur (unreadable file, route missing on the worker, bug)."""
+
+
+def check_file(path: bytes, route: Route, options: Options | None = None, *, index: RouteIndex | None = None) -> Row:
+    """Check one recording and give its row; never raises for bad input (error row instead).
+
+    Parameters
+    ----------
+    path : bytes
+        The recording (FIT, GPX, TCX, GeoJSON; maybe gzip-compressed).
+    route, options, index :
+        As for :func:`offcourse.check`; share ``index`` across files.
+    """
+    return _check_path(path, path, route, options or Options(), index or RouteIndex(route)).row
+
+
+def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex) -> TaskResult:
+    sha: str | None = None
+    try:
+        raw = _read_bytes(path)
+        sha = hashlib.sha256(raw).hexdigest()
+        parsed = parse_bytes(raw, _display(shown))
+        del raw
+        _far_away(route, parsed.track)
+        report = check(route, parsed.track, options, index=index)
+        row = report_row(report, shown, sha)
+        meta_name = runner_name(parsed.track.meta, b"")
+        return TaskResult(row, meta_name or None, True)
+    except OffcourseError as exc:
+        return TaskResult(error_row(shown, _reason(exc, shown), sha), None, sha is not None)
+    except MemoryError:
+        return TaskResult(error_row(shown, "out of memory while checking this file", sha), None, False)
+    except Exception as exc:  # a bug must cost one row, not the batch
+        text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
+        return TaskResult(error_row(shown, text, sha), None, False)
+
+
+def _far_away(route: Route, track: Track) -> None:
+    """Fail fast, as :func:`~offcourse.report.check` would after a long search, on a recording made elsewhere.
+
+    Every fix farther than :data:`~offcourse.report.FAR_AWAY_M` from the route's bounding
+    box is farther than that from the route: ``check`` could not start and would raise
+    this same error, after a grid search that costs seconds per file.
+    """
+    lon, lat = track.lon, track.lat
+    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lon != 0) | (lat != 0))
+    if not valid.any():
+        return
+    x, y = route.projection.forward(lon[valid], lat[valid])
+    dx = np.maximum(np.maximum(route.x.min() - x, x - route.x.max()), 0.0)
+    dy = np.maximum(np.maximum(route.y.min() - y, y - route.y.max()), 0.0)
+    if bool((np.hypot(dx, dy) > FAR_AWAY_M).all()):
+        raise InvalidTrackError(
+            f"the recording never comes within {FAR_AWAY_M / 1000:.0f} km of the route: is it the right route?",
+            path=track.meta.path,
+        )
+
+
+def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResult:
+    """Check one file on a worker (pool process or Dask worker): the function both backends run.
+
+    Parameters
+    ----------
+    spec : JobSpec
+        The job; its route is read and indexed on the first call in this process.
+    path : bytes
+        Absolute path of the recording, as the worker sees it.
+    shown : bytes, optional
+        The path as given by the user, for the row (defaults to ``path``).
+    """
+    shown = path if shown is None else shown
+    try:
+        prep = _prepare(spec)
+    except OffcourseError as exc:
+        return TaskResult(error_row(shown, f"route unusable on this worker: {exc}"), None, False)
+    return _check_path(path, shown, prep.route, prep.options, prep.index)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True  # no /proc: trust kill(0)
+
+
+def _watch_parent(batch_pid: int) -> None:
+    """Exit this worker when the batch process dies (``kill -9``): never outlive it, idle or busy."""
+    parent = os.getppid()
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent or not _alive(batch_pid):
+            os._exit(1)
+
+
+def _init_worker(spec: JobSpec, batch_pid: int) -> None:
+    """Pool initializer: ignore Ctrl-C (the batch stops the pool), watch the batch, read the route."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True).start()
+    with contextlib.suppress(OffcourseError):  # each task will then report it on its row
+        _prepare(spec)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+class ResultCache:
+    """Append-only JSON-lines file of results, keyed by job key and file SHA-256.
+
+    Each line is ``{"key", "sha256", "meta_name", "row"}``; lines of other jobs and a
+    truncated last line (a process killed while writing) are ignored on loading.
+    Every :meth:`put` is one unbuffered ``write`` of a whole line, so what was written
+    survives the process being killed.
+
+    Parameters
+    ----------
+    path : path or None
+        The file (created when missing). ``None``: remember nothing.
+    key : str
+        The job key (:attr:`JobSpec.key`).
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
+        self.path = None if path is None else Path(path)
+        self.key = key
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._fh: IO[bytes] | None = None
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tail = b"\n"
+            if self.path.exists():
+                with open(self.path, "rb") as fh:
+                    for line in fh:
+                        tail = line[-1:]
+                        try:
+                            entry = json.loads(line)
+                        except ValueError:
+                            continue
+                        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("row"), dict):
+                            self._entries[str(entry.get("sha256"))] = entry
+            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
+            if tail != b"\n":
+                self._fh.write(b"\n")  # end a line cut short, so the next entry starts cleanly
+        except OSError as exc:
+            raise OffcourseError(f"cannot use the cache: {exc.strerror or exc}", path=str(self.path)) from None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, sha256: str, path: bytes) -> Row | None:
+        """The cached row for this content, with this file's path (and name when not from metadata)."""
+        entry = self._entries.get(sha256)
+        if entry is None:
+            return None
+        row: Row = dict(entry["row"])
+        row["file"] = _display(path)
+        row["name"] = entry.get("meta_name") or _stem(path)
+        return row
+
+    def put(self, result: TaskResult) -> None:
+        """Remember a result (written to the file at once)."""
+        sha = result.row.get("sha256")
+        if not result.cacheable or not sha:
+            return
+        entry = {"key": self.key, "sha256": sha, "meta_name": result.meta_name, "row": result.row}
+        self._entries[sha] = entry
+        if self._fh is not None:
+            line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n"
+            self._fh.write(line.encode("ascii"))
+
+    def close(self) -> None:
+        """Close the file."""
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+# --------------------------------------------------------------------------- backends
+
+
+class _Backend(Protocol):
+    def submit(self, path: bytes, shown: bytes) -> Any: ...
+
+    def wait(self, futures: Sequence[Any]) -> list[Any]: ...
+
+    def outcome(self, future: Any) -> TaskResult | str | None:
+        """The result; a reason (``str``) when the file must not be retried; ``None`` to retry it."""
+        ...
+
+    def recover(self) -> None: ...
+
+    def close(self, cancel: bool) -> None: ...
+
+
+class _InProcess:
+    """``jobs=1``: check each file in this process, no pool."""
+
+    def __init__(self, spec: JobSpec) -> None:
+        self.spec = spec
+
+    def submit(self, path: bytes, shown: bytes) -> cf.Future[TaskResult]:
+        fut: cf.Future[TaskResult] = cf.Future()
+        fut.set_result(run_task(self.spec, path, shown))
+        return fut
+
+    def wait(self, futures: Sequence[Any]) -> list[Any]:
+        return list(futures)
+
+    def outcome(self, future: Any) -> TaskResult | str | None:
+        result: TaskResult = future.result()
+        return result
+
+    def recover(self) -> None:
+        pass
+
+    def close(self, cancel: bool) -> None:
+        pass
+
+
+def _mp_context() -> Any:
+    import multiprocessing as mp
+
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["offcourse.batch"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+class _Pool:
+    """A local process pool; a worker that dies breaks the pool, which is then rebuilt."""
+
+    def __init__(self, spec: JobSpec, jobs: int) -> None:
+        self.spec = spec
+        self.jobs = jobs
+        self.executor = self._start()
+
+    def _start(self) -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=_mp_context(),
+            initializer=_init_worker,
+            initargs=(self.spec, os.getpid()),
+        )
+
+    def submit(self, path: bytes, shown: bytes) -> cf.Future[TaskResult]:
+        return self.executor.submit(run_task, self.spec, path, shown)
+
+    def wait(self, futures: Sequence[Any]) -> list[Any]:
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        return list(done)
+
+    def outcome(self, future: Any) -> TaskResult | str | None:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            result: TaskResult = future.result()
+        except (BrokenProcessPool, cf.CancelledError):
+            return None
+        return result
+
+    def recover(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self._start()
+
+    def close(self, cancel: bool) -> None:
+        if cancel:
+            for proc in list(getattr(self.executor, "_processes", {}).values()):
+                proc.terminate()  # the files in flight are not cached: they are checked on the next run
+        self.executor.shutdown(wait=True, cancel_futures=cancel)
+
+
+class _Dask:
+    """A Dask distributed cluster: the same :func:`run_task` as tasks; lost workers are rescheduled."""
+
+    def __init__(self, spec: JobSpec, scheduler: Any) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise OffcourseError("--scheduler needs dask.distributed: pip install 'offcourse[dask]'") from None
+        self.spec = spec
+        self.distributed: Any = distributed
+        self.own = isinstance(scheduler, str)
+        if isinstance(scheduler, str):
+            try:
+                self.client: Any = self.distributed.Client(scheduler, set_as_default=False, timeout=30)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise OffcourseError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+        else:
+            self.client = scheduler
+        self.done: Any = self.distributed.as_completed(loop=self.client.loop)
+        self.pending: set[Any] = set()
+
+    def submit(self, path: bytes, shown: bytes) -> Any:
+        key = f"offcourse-check-{uuid.uuid4().hex}"
+        future = self.client.submit(run_task, self.spec, path, shown, key=key, pure=False)
+        self.done.add(future)
+        self.pending.add(future)
+        return future
+
+    def wait(self, futures: Sequence[Any]) -> list[Any]:
+        first = next(self.done)  # blocks until a task ends
+        ended = [first, *self.done.next_batch(block=False)]
+        self.pending.difference_update(ended)
+        return ended
+
+    def outcome(self, future: Any) -> TaskResult | str | None:
+        if future.status == "finished":
+            result: TaskResult = future.result()
+            return result
+        if future.status == "error":
+            exc = future.exception()
+            if isinstance(exc, self.distributed.KilledWorker):
+                return f"the Dask workers checking this file died ({exc})".replace("\n", " ")
+        return None  # lost or cancelled: submit again
+
+    def recover(self) -> None:
+        pass
+
+    def close(self, cancel: bool) -> None:
+        if cancel and self.pending:
+            with contextlib.suppress(Exception):  # stopping anyway: a cluster gone away is not an error here
+                self.client.cancel(list(self.pending))
+        self.pending.clear()
+        if self.own:
+            self.client.close()
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@dataclass
+class BatchResult:
+    """Everything a batch produced.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One row per input, in input order (see :func:`sort_rows` for severity order).
+    cached, checked : int
+        Rows taken from the cache (or from another file with the same content in this run),
+        and rows this run worked out (read errors included); they add up to ``len(rows)``.
+    route : Route
+    spec : JobSpec
+    cache_path : Path or None
+    """
+
+    rows: list[Row]
+    cached: int
+    checked: int
+    route: Route
+    spec: JobSpec
+    cache_path: Path | None
+    elapsed_s: float = 0.0
+    fixes_checked: int = 0
+    """Fixes of the files checked by this run (not those from the cache)."""
+
+    @property
+    def errors(self) -> int:
+        """Number of error rows."""
+        return sum(r["status"] == "error" for r in self.rows)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts for people and machines."""
+        return {
+            "files": len(self.rows),
+            "ok": len(self.rows) - self.errors,
+            "errors": self.errors,
+            "cached": self.cached,
+            "checked": self.checked,
+            "fixes_checked": self.fixes_checked,
+            "elapsed_s": round(self.elapsed_s, 2),
+            "cache": None if self.cache_path is None else str(self.cache_path),
+        }
+
+
+OnRow = Callable[[Row, bool], None]
+"""Called once per row as it is known: ``(row, from_cache)``."""
+
+
+@dataclass
+class _Job:
+    """One file content on its way through a worker, and the inputs waiting for it."""
+
+    ids: list[int]
+    sha: str
+    attempt: int = 1
+    alone: bool = False
+
+
+def _for_input(result: TaskResult, path: bytes) -> Row:
+    row = dict(result.row)
+    row["file"] = _display(path)
+    row["name"] = result.meta_name or _stem(path)
+    return row
+
+
+def run_batch(
+    route_path: str | bytes | os.PathLike[str],
+    inputs: Sequence[BatchInput],
+    options: Options | None = None,
+    *,
+    jobs: int | None = None,
+    scheduler: Any = None,
+    cache_path: str | os.PathLike[str] | None = None,
+    on_row: OnRow | None = None,
+    in_flight: int | None = None,
+) -> BatchResult:
+    """Check every input against the route; one row per input, whatever happens.
+
+    Parameters
+    ----------
+    route_path : path
+        The official route (read here to fail early, and by each worker).
+    inputs : sequence of BatchInput
+        From :func:`expand_inputs`.
+    options : Options, optional
+        Detector settings, as for ``check``.
+    jobs : int, optional
+        Local worker processes (default: all cores). ``1`` checks in this process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address (or a connected client): run the tasks on that cluster.
+        The workers must see the route and the recordings at the same absolute paths.
+    cache_path : path, optional
+        The result cache (JSON lines); ``None`` caches nothing.
+    on_row : callable, optional
+        Progress: called with each row as it is known and whether it came from the
+        cache (or from another file with the same content).
+    in_flight : int, optional
+        Most files sent to workers and not yet back (default: four per worker, at least 8).
+
+    Returns
+    -------
+    BatchResult
+        ``cached + checked == len(inputs)``.
+
+    Raises
+    ------
+    OffcourseError
+        The route cannot be read or used, the cache cannot be opened, the scheduler
+        cannot be reached. Problems with recordings are rows, never exceptions.
+    KeyboardInterrupt
+        Passed on after stopping the workers; the finished rows are already in the cache.
+    """
+    started = time.perf_counter()
+    spec, route = job_spec(route_path, options)
+    cache = ResultCache(cache_path, spec.key)
+    rows: list[Row | None] = [None] * len(inputs)
+    counts = {"cached": 0, "checked": 0, "fixes": 0}
+
+    def emit(i: int, row: Row, from_cache: bool) -> None:
+        rows[i] = row
+        counts["cached" if from_cache else "checked"] += 1
+        if not from_cache and row["status"] == "ok":
+            counts["fixes"] += int(row["fixes"] or 0)
+        if on_row is not None:
+            on_row(row, from_cache)
+
+    n_workers = max(1, jobs if jobs is not None else os.cpu_count() or 1)
+    backend: _Backend
+    try:
+        if scheduler is not None:
+            backend = _Dask(spec, scheduler)
+            n_workers = max(1, len(backend.client.scheduler_info().get("workers", {})))
+        elif n_workers == 1:
+            backend = _InProcess(spec)
+        else:
+            backend = _Pool(spec, n_workers)
+    except BaseException:
+        cache.close()
+        raise
+    pool = isinstance(backend, _Pool)
+    limit = max(1, in_flight or max(8, 4 * n_workers))
+
+    flying: dict[Any, _Job] = {}
+    by_sha: dict[str, _Job] = {}
+    suspects: deque[_Job] = deque()
+
+    def submit(job: _Job, alone: bool = False) -> None:
+        path = inputs[job.ids[0]].path
+        job.alone = alone
+        flying[backend.submit(os.path.abspath(path), path)] = job
+
+    def finish(job: _Job, result: TaskResult) -> None:
+        by_sha.pop(job.sha, None)
+        cache.put(result)
+        for k, i in enumerate(job.ids):
+            emit(i, _for_input(result, inputs[i].path), k > 0)
+
+    def fail(job: _Job, reason: str) -> None:
+        by_sha.pop(job.sha, None)
+        for i in job.ids:
+            emit(i, error_row(inputs[i].path, reason, job.sha), False)
+
+    def start(i: int) -> None:
+        item = inputs[i]
+        if item.error is not None:
+            emit(i, error_row(item.path, item.error), False)
+            return
+        try:
+            sha = file_sha256(item.path)
+        except ReadError as exc:
+            emit(i, error_row(item.path, _reason(exc, item.path)), False)
+            return
+        row = cache.get(sha, item.path)
+        if row is not None:
+            emit(i, row, True)
+        elif sha in by_sha:
+            by_sha[sha].ids.append(i)  # the same content is on its way: not checked twice
+        else:
+            by_sha[sha] = job = _Job([i], sha)
+            submit(job)
+
+    def settle(fut: Any, crashed: list[_Job]) -> None:
+        job = flying.pop(fut)
+        out = backend.outcome(fut)
+        if isinstance(out, TaskResult):
+            finish(job, out)
+        elif isinstance(out, str):
+            fail(job, out)
+        else:
+            crashed.append(job)
+
+    todo = iter(range(len(inputs)))
+    exhausted = False
+    cancel = True
+    try:
+        while True:
+            while len(flying) < limit:  # keep the workers fed, never more than `limit` files out
+                if suspects:  # after a pool crash, the files that were in flight go one at a time
+                    if flying:
+                        break
+                    submit(suspects.popleft(), alone=True)
+                    continue
+                i_next = None if exhausted else next(todo, None)
+                if i_next is None:
+                    exhausted = True
+                    break
+                start(i_next)
+            if not flying:
+                break
+            crashed: list[_Job] = []
+            for fut in backend.wait(list(flying)):
+                settle(fut, crashed)
+            if crashed and pool:
+                for fut in list(flying):  # the rest of a broken pool: results or crashes, at once
+                    settle(fut, crashed)
+                backend.recover()
+            for job in crashed:
+                if job.alone or not pool:
+                    job.attempt += 1
+                if job.attempt > MAX_ATTEMPTS:
+                    fail(job, f"the worker died while checking this file ({MAX_ATTEMPTS} attempts)")
+                elif pool:
+                    suspects.append(job)
+                else:
+                    submit(job)
+        cancel = False
+    finally:
+        backend.close(cancel)
+        cache.close()
+    done = [r for r in rows if r is not None]
+    if len(done) != len(inputs):  # pragma: no cover - a bug, never bad input
+        raise RuntimeError(f"batch lost {len(inputs) - len(done)} rows")
+    return BatchResult(
+        rows=done,
+        cached=counts["cached"],
+        checked=counts["checked"],
+        route=route,
+        spec=spec,
+        cache_path=cache.path,
+        elapsed_s=time.perf_counter() - started,
+        fixes_checked=counts["fixes"],
+    )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _severity(row: Row) -> tuple[Any, ...]:
+    if row["status"] != "ok":
+        return (1, 0.0, 0.0, 0.0, row["file"])
+    return (
+        0,
+        -(row["extra_distance_m"] or 0.0),
+        -(row["skipped_m"] or 0.0),
+        -(row["wrong_way_m"] or 0.0),
+        row["file"],
+    )
+
+
+def sort_rows(rows: Iterable[Row]) -> list[Row]:
+    """Most severe first: extra distance, then skipped metres, then wrong-way metres; error rows last.
+
+    Ties (and error rows) are in file order.
+    """
+    return sorted(rows, key=_severity)
+
+
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]) -> None:
+    """Write a text file through a temporary file beside it, so no half-written output remains."""
+    target = Path(os.fsdecode(path))
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            write(fh)
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OffcourseError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+
+
+def _csv_value(v: Any) -> Any:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> None:
+    """Write rows as CSV (every key but ``excursion_list``), in the order given."""
+    cols = [k for k in ROW_KEYS if k != "excursion_list"]
+
+    def write(fh: IO[str]) -> None:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(cols)
+        for row in rows:
+            w.writerow([_csv_value(row.get(k)) for k in cols])
+
+    if isinstance(path, str | os.PathLike):
+        _atomic_write(path, write)
+    else:
+        write(path)
+
+
+def _job_dict(result: BatchResult) -> dict[str, Any]:
+    return {
+        "route": {
+            "path": _display(result.spec.route_path),
+            "name": result.route.name,
+            "sha256": result.spec.route_sha256,
+            "length_m": round(result.route.length_m, 1),
+        },
+        "options": asdict(result.spec.options),
+        "summary": result.summary(),
+    }
+
+
+def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
+    """Write ``{"route", "options", "summary", "rows"}``, rows most severe first."""
+    doc = {**_job_dict(result), "rows": sort_rows(result.rows)}
+    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
+
+
+def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """Every excursion as a LineString Feature; properties: the file, the runner and the excursion's fields.
+
+    A geometry of a single point is written as a two-point line; one without points is ``null``.
+    """
+    feats: list[dict[str, Any]] = []
+    for row in rows:
+        for k, exc in enumerate(row.get("excursion_list") or [], 1):
+            coords = exc.get("coordinates") or []
+            if len(coords) == 1:
+                coords = [coords[0], coords[0]]
+            props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
+            props.update((key, v) for key, v in exc.items() if key != "coordinates")
+            geometry = {"type": "LineString", "coordinates": coords} if coords else None
+            feats.append({"type": "Feature", "properties": props, "geometry": geometry})
+    return feats
+
+
+def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
+    """Write a GeoJSON FeatureCollection of every excursion (QGIS, geojson.io)."""
+    doc = {"type": "FeatureCollection", "features": geojson_features(rows)}
+    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))
+
+
+def _hms(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    s = round(seconds)
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
+
+
+def _m(v: float | None, sign: bool = False) -> str:
+    if v is None:
+        return ""
+    return f"{v:+.0f}" if sign and v else f"{v:.0f}"
+
+
+def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int = 36) -> str:
+    """A table for people, one line per row in the order given (use :func:`sort_rows` first)."""
+    head = (
+        f"{'#':>4}  {'runner':<{name_width}}  {'file':<{file_width}}  {'fixes':>7}  {'time':>8}  {'km':>6}  "
+        f"{'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  done"
+    )
+    lines = [head]
+    for n, row in enumerate(rows, 1):
+        name = _cut(row["name"] or "", name_width)
+        file = _cut(row["file"], file_width, keep_end=True)
+        if row["status"] != "ok":
+            lines.append(f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  error: {row['error']}")
+            continue
+        km = "" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.2f}"
+        lines.append(
+            f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  {row['fixes']:>7}  {_hms(row['duration_s']):>8}  "
+            f"{km:>6}  {row['excursions']:>3}  {_m(row['extra_distance_m'], True):>7}  "
+            f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
+            f"{'yes' if row['completed'] else 'no'}"
+        )
+    return "\n".join(lines)
+
+
+def tqdm_progress(total: int, *, enabled: bool | None = None, stream: IO[str] | None = None) -> tuple[OnRow, Any]:
+    """A tqdm progress bar (files done, fixes/s, ETA) as an ``on_row`` callback.
+
+    Parameters
+    ----------
+    total : int
+        Number of rows to come.
+    enabled : bool, optional
+        Default: only when ``stream`` is a terminal.
+    stream : file, optional
+        Default ``sys.stderr``.
+
+    Returns
+    -------
+    on_row, bar
+        The callback for :func:`run_batch`, and the bar to ``close()`` (``None`` when disabled).
+    """
+    stream = stream or sys.stderr
+    if enabled is None:
+        enabled = stream.isatty()
+    if not enabled:
+        return (lambda row, from_cache: None), None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="file", file=stream, dynamic_ncols=True, smoothing=0.1)
+    t0 = time.perf_counter()
+    fixes = [0]
+
+    def on_row(row: Row, from_cache: bool) -> None:
+        if not from_cache and row["status"] == "ok":
+            fixes[0] += int(row["fixes"] or 0)
+        dt = max(time.perf_counter() - t0, 1e-9)
+        bar.set_postfix_str(f"{fixes[0] / dt:,.0f} fixes/s", refresh=False)
+        bar.update(1)
+
+    return on_row, bar

@@ -1,0 +1,101 @@
+"""``offcourse batch --scheduler``: the same rows on a real Dask cluster, and none lost when a worker dies."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offcourse import batch
+from offcourse.cli import main
+from tests.test_batch import DETOUR_300, DETOUR_600, STRAIGHT, WRONG_WAY, write_route, write_run
+
+distributed = pytest.importorskip("distributed")
+
+N_RUNNERS = 16
+
+
+@pytest.fixture(scope="module")
+def race(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 km route; 16 runners (clean, detours, wrong way; FIT, GPX, gzip) and two broken files."""
+    d = tmp_path_factory.mktemp("dask-race")
+    write_route(d / "route.gpx", STRAIGHT)
+    runs = d / "runs"
+    runs.mkdir()
+    shapes = [STRAIGHT, DETOUR_600, DETOUR_300, WRONG_WAY]
+    for k in range(N_RUNNERS):
+        legs = [(x, y + k * 0.5) for x, y in shapes[k % 4]]  # distinct content for each runner
+        suffix = (".gpx", ".fit", ".gpx.gz", ".fit.gz")[k // 4 % 4]
+        write_run(runs / f"runner{k:02d}{suffix}", legs, name=f"Runner {k}" if suffix.startswith(".gpx") else "")
+    (runs / "broken.fit").write_bytes(b"\x0e\x10" + b"\x00" * 30)
+    (runs / "garbage.gpx").write_text("<html>not a recording</html>")
+    return d
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    """A real scheduler and two worker processes (one thread each) on loopback."""
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+    ) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def local_rows(race: Path) -> list[dict[str, Any]]:
+    result = batch.run_batch(race / "route.gpx", batch.expand_inputs([race / "runs"]), jobs=1, cache_path=None)
+    return batch.sort_rows(result.rows)
+
+
+def test_dask_rows_equal_local_rows(race: Path, cluster: Any, local_rows: list[dict[str, Any]]) -> None:
+    inputs = batch.expand_inputs([race / "runs"])
+    result = batch.run_batch(race / "route.gpx", inputs, scheduler=cluster.scheduler_address, cache_path=None)
+    assert len(result.rows) == N_RUNNERS + 2 == len(local_rows)
+    assert batch.sort_rows(result.rows) == local_rows
+    assert [r["status"] for r in local_rows].count("error") == 2
+    assert sum(1 for r in local_rows if r["excursions"]) == 12  # detours and wrong-way runs
+
+
+def test_cli_scheduler_flag(race: Path, cluster: Any, tmp_path: Path, local_rows: list[dict[str, Any]]) -> None:
+    import json
+
+    out = tmp_path / "rows.json"
+    argv = ["batch", str(race / "route.gpx"), str(race / "runs"), "--scheduler", cluster.scheduler_address]
+    assert main([*argv, "--quiet", "--no-table", "--json", str(out)]) == 1
+    assert json.loads(out.read_text())["rows"] == local_rows
+    assert (tmp_path / batch.CACHE_NAME).exists()
+
+
+def test_worker_killed_mid_run_loses_no_file(race: Path, cluster: Any, local_rows: list[dict[str, Any]]) -> None:
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
+        pids: dict[str, int] = client.run(os.getpid)
+        killed: list[int] = []
+
+        def kill_a_busy_worker(row: dict[str, Any], from_cache: bool) -> None:
+            if killed:
+                return
+            busy = [addr for addr, keys in client.processing().items() if keys and addr in pids]
+            if busy:
+                killed.append(pids[busy[0]])
+                os.kill(pids[busy[0]], signal.SIGKILL)
+
+        inputs = batch.expand_inputs([race / "runs"])
+        result = batch.run_batch(
+            race / "route.gpx", inputs, scheduler=client, cache_path=None, on_row=kill_a_busy_worker, in_flight=4
+        )
+        assert killed, "no worker was busy when the first row came back"
+        assert len(result.rows) == N_RUNNERS + 2
+        assert batch.sort_rows(result.rows) == local_rows
+        assert result.checked == N_RUNNERS + 2
+        # the nanny brings a new worker up; the cluster is whole again for the tests after this one
+        client.wait_for_workers(2, timeout=30)
+        assert killed[0] not in client.run(os.getpid).values()
