@@ -76,6 +76,7 @@ __all__ = [
     "ROW_KEYS",
     "SUMMARY_KEYS",
     "TRACK_SUFFIXES",
+    "atomic_write_text",
     "BatchInput",
     "BatchResult",
     "JobSpec",
@@ -1107,6 +1108,11 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OffcourseError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
+    _atomic_write(path, lambda fh: fh.write(text))
 
 
 def _csv_value(v: Any) -> Any:

@@ -492,3 +492,30 @@ def test_no_dask_or_tqdm_at_import_and_progress_on_request(field: Path) -> None:
     assert "1/1" in bar.stderr and "file/s" in bar.stderr and "fixes/s" in bar.stderr
     quiet = subprocess.run([*cmd, "--no-cache", "--quiet"], cwd=REPO, capture_output=True, text=True)
     assert quiet.stderr == "" and quiet.stdout.count("\n") == 2  # the table: header and one row
+
+
+def test_cli_html_page_has_one_row_per_file(field: Path, tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    page = tmp_path / "field.html"
+    argv = ["batch", str(field / "route.gpx"), str(field / "runs"), "--jobs", "1", "-q", "--no-table", "--no-cache"]
+    assert main([*argv, "--html", str(page)]) == 1
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.depth, self.rows, self.svgs = 0, 0, 0
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.depth += tag == "tbody"
+            self.rows += tag == "tr" and self.depth > 0
+            self.svgs += tag == "svg"
+
+        def handle_endtag(self, tag: str) -> None:
+            self.depth -= tag == "tbody"
+
+    p = Rows()
+    p.feed(page.read_text(encoding="utf-8"))
+    assert p.rows == 7  # every input, errors included
+    assert p.svgs >= 3  # a picture for each of the three runners with an excursion
+    assert "Dan Detour" in page.read_text(encoding="utf-8")

@@ -37,7 +37,7 @@ def _positive(text: str) -> int:
 
 
 def _outputs(args: argparse.Namespace) -> list[str]:
-    return [p for p in (args.csv, args.json, args.geojson) if p is not None]
+    return [p for p in (args.csv, args.json, args.geojson, args.html) if p is not None]
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -109,6 +109,11 @@ def run_batch(args: argparse.Namespace) -> int:
         engine.rows_to_json(result, args.json)
     if args.geojson:
         engine.rows_to_geojson(rows, args.geojson)
+    if args.html:
+        from ..html import field_page
+
+        page = field_page(rows, result.route, title=f"offcourse: {len(rows)} recordings")
+        engine.atomic_write_text(args.html, page)
     if args.summary_json:
         print(json.dumps(result.summary()), file=sys.stderr)
     if not args.no_table:
@@ -160,6 +165,9 @@ def register(sub: Any) -> None:
     out.add_argument("--csv", metavar="FILE", help="one line per recording")
     out.add_argument("--json", metavar="FILE", help="route, options, summary and rows with their excursions")
     out.add_argument("--geojson", metavar="FILE", help="every excursion as a LineString feature")
+    out.add_argument(
+        "--html", metavar="FILE", help="one self-contained page: sortable table and a picture of each excursion"
+    )
     out.add_argument("--no-table", action="store_true", help="do not print the table on stdout")
     out.add_argument("--summary-json", action="store_true", help="print the counts as one JSON line on stderr")
     _add_option_flags(p)
