@@ -1112,7 +1112,11 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
-    _atomic_write(path, lambda fh: fh.write(text))
+
+    def write(fh: IO[str]) -> None:
+        fh.write(text)
+
+    _atomic_write(path, write)
 
 
 def _csv_value(v: Any) -> Any:
