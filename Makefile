@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test lint bench bench-field clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,6 +37,10 @@ bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 	$(PY) bench/bench_fit.py
 	$(PY) bench/bench_engine.py
 	$(PY) bench/run.py
+	$(PY) bench/bench_field.py --runners 100 --fixes 20000
+
+bench-field: $(STAMP) ## race-field batch benchmark: 1,000 runners x 20,000 fixes, 1 and 2 workers (~15 min)
+	$(PY) bench/bench_field.py --runners 1000 --fixes 20000
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
