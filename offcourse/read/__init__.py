@@ -20,7 +20,11 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import zlib
+from dataclasses import replace
+
+import numpy as np
 
 from ..errors import FileTooLargeError, NoGeometryError, OffcourseError, ReadError, UnknownFormatError
 from ..model import ParsedFile, Route, Track
@@ -39,6 +43,7 @@ MAX_BYTES = 512 * 1024 * 1024
 """Largest file, or decompressed gzip content, that is read (bytes)."""
 
 _SNIFF = 4096
+_CHUNK = 1 << 20
 _GEOJSON_TYPE = re.compile(rb'"(Feature|FeatureCollection|LineString|MultiLineString|Point|GeometryCollection)"')
 _XML_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(gpx|TrainingCenterDatabase)\b")
 
@@ -103,13 +108,28 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     return bytes(out)
 
 
+def _read_bounded(fh: io.BufferedReader, max_bytes: int) -> bytes:
+    """Read a whole file, or at most ``max_bytes + 1`` bytes of a pipe or device (which reports no size)."""
+    if stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        return fh.read()
+    chunks: list[bytes] = []
+    total = 0
+    while total <= max_bytes:
+        chunk = fh.read(min(_CHUNK, max_bytes + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
 def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> bytes:
     """Read a file, undoing gzip compression, with a bound on the size held in memory.
 
     Raises
     ------
     ReadError
-        The file is missing, a folder, unreadable, or bad gzip.
+        The file is missing, a folder, unreadable, has a bad name, or is bad gzip.
     FileTooLargeError
         The file or its decompressed content exceeds ``max_bytes``.
     """
@@ -121,7 +141,9 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
         if size > max_bytes:
             raise FileTooLargeError(f"file is {size} bytes, more than the bound of {max_bytes}", path=spath)
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = _read_bounded(fh, max_bytes)
+        if len(data) > max_bytes:
+            raise FileTooLargeError(f"file is more than the bound of {max_bytes} bytes", path=spath)
     except FileNotFoundError:
         raise ReadError("no such file", path=spath) from None
     except PermissionError:
@@ -130,6 +152,8 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
         raise ReadError("is a folder, not a file", path=spath) from None
     except OSError as exc:
         raise ReadError(f"cannot read: {exc.strerror or exc}", path=spath) from None
+    except ValueError as exc:  # a NUL byte in the name, a name that cannot be encoded
+        raise ReadError(f"bad file name: {exc}", path=spath) from None
     if data[:2] == b"\x1f\x8b":
         try:
             data = _gunzip(data, max_bytes)
@@ -138,13 +162,27 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
     return data
 
 
-def parse_bytes(data: bytes, path: str | None = None) -> ParsedFile:
-    """Parse the (decompressed) content of a file of any supported format."""
+def parse_bytes(data: bytes, path: str | None = None, *, max_bytes: int | None = None) -> ParsedFile:
+    """Parse the content of a file of any supported format.
+
+    gzip-compressed content is decompressed (once: gzip inside gzip is refused) with
+    ``max_bytes`` (default :data:`MAX_BYTES`) as the bound on the decompressed size.
+
+    Raises
+    ------
+    OffcourseError
+        Only subclasses of it, whatever the bytes: :class:`UnknownFormatError`,
+        :class:`~offcourse.errors.CorruptFileError` (and :class:`~offcourse.errors.TruncatedFileError`),
+        :class:`FileTooLargeError`, :class:`NoGeometryError`, :class:`ReadError`.
+    """
+    bound = MAX_BYTES if max_bytes is None else max_bytes
     try:
         fmt = detect_format(data[:_SNIFF])
         if fmt == "gzip":
-            data = _gunzip(data, MAX_BYTES)
+            data = _gunzip(data, bound)
             fmt = detect_format(data[:_SNIFF])
+            if fmt == "gzip":
+                raise UnknownFormatError("gzip-compressed data inside gzip-compressed data")
         if fmt == "fit":
             from .fit import parse_fit
 
@@ -175,7 +213,7 @@ def parse_bytes(data: bytes, path: str | None = None) -> ParsedFile:
 def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ParsedFile:
     """Read any supported file (maybe gzip-compressed) into its points and named points."""
     spath = os.fsdecode(path)
-    return parse_bytes(load_bytes(path, max_bytes=max_bytes), spath)
+    return parse_bytes(load_bytes(path, max_bytes=max_bytes), spath, max_bytes=max_bytes)
 
 
 def read_track(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Track:
@@ -183,10 +221,39 @@ def read_track(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> T
     return read_file(path, max_bytes=max_bytes).track
 
 
+def _without_null_island(track: Track) -> Track:
+    """The track without its points at exactly (0, 0), with a warning in ``meta.extra["warnings"]``.
+
+    (0, 0) is where receivers put a fix they do not have; the engine ignores such fixes in a
+    recording, and a route through the Gulf of Guinea is never what the organiser drew.
+    """
+    bad = (track.lon == 0.0) & (track.lat == 0.0)
+    k = int(bad.sum())
+    if k == 0:
+        return track
+    keep = ~bad
+    n = len(track) - k
+    before = np.concatenate(([0], np.cumsum(keep)))
+    starts = sorted({int(before[s]) for s in track.segment_starts.tolist() if before[s] < n})
+    warnings = [*track.meta.extra.get("warnings", []), f"{k} point(s) at (0, 0) left out of the route"]
+    meta = replace(track.meta, extra={**track.meta.extra, "warnings": warnings})
+    return Track.from_arrays(
+        lon=track.lon[keep],
+        lat=track.lat[keep],
+        epoch_s=track.epoch_s[keep],
+        ele_m=track.ele_m[keep],
+        hacc_m=track.hacc_m[keep],
+        hdop=track.hdop[keep],
+        segment_starts=starts if n else [],
+        meta=meta,
+    )
+
+
 def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Route:
     """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
     or any recording used as a route. Named points (``wpt``, course points, Point features)
-    become checkpoints located along it.
+    become checkpoints located along it. Points at exactly (0, 0) (a receiver without a fix)
+    are left out, with a warning in ``route.meta.extra["warnings"]``.
 
     Raises
     ------
@@ -201,6 +268,6 @@ def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> R
         extra = f" (only {len(parsed.waypoints)} waypoints)" if parsed.waypoints else ""
         raise NoGeometryError(f"no track or route points{extra}", path=spath)
     try:
-        return Route.from_track(parsed.track, parsed.waypoints)
+        return Route.from_track(_without_null_island(parsed.track), parsed.waypoints)
     except OffcourseError as exc:
         raise exc.with_path(spath) from None

@@ -234,6 +234,9 @@ def _corrupt(exc: Exception, path: str | None, offset: int | None) -> CorruptFil
         return CorruptFileError(f"malformed XML: {exc.getMessage()} ({where})", path=path, offset=offset)
     if isinstance(exc, UnicodeError):
         return CorruptFileError(f"bad text encoding: {exc}", path=path, offset=offset)
+    if isinstance(exc, ValueError) and "encoding" in str(exc):
+        # pyexpat refuses a declared multi-byte encoding other than UTF-8/UTF-16 (UTF-7, Shift-JIS, ...)
+        return CorruptFileError(f"unsupported text encoding ({exc})", path=path, offset=offset)
     return CorruptFileError(f"unreadable XML: {exc}", path=path, offset=offset)
 
 
@@ -243,7 +246,7 @@ def scan(stream: BinaryIO, scanner: Scanner) -> None:
     Raises
     ------
     CorruptFileError
-        Malformed XML, entity declarations (XXE, billion laughs), bad encoding.
+        Malformed XML, entity declarations (XXE, billion laughs), bad or unsupported encoding.
     TruncatedFileError
         The XML ends before its root element closes.
     """
@@ -268,7 +271,7 @@ def scan(stream: BinaryIO, scanner: Scanner) -> None:
             parser.feed(chunk)
             chunk = stream.read(_CHUNK)
         parser.close()
-    except (SAXParseException, DefusedXmlException, expat.ExpatError, UnicodeError, LookupError) as exc:
+    except (SAXParseException, DefusedXmlException, expat.ExpatError, UnicodeError, LookupError, ValueError) as exc:
         if scanner.closed and isinstance(exc, SAXParseException):
             return  # junk after the root element: the document itself is complete
         offset = parser.error_offset()

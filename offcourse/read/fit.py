@@ -19,8 +19,10 @@ fitdecode reads the file.
 Values are those of the FIT profile: ``position_lat``/``position_long`` semicircles times
 ``180 / 2**31``; ``enhanced_altitude`` (field 78) preferred over ``altitude`` (field 2), both
 ``raw / 5 - 500`` metres; ``gps_accuracy`` (field 31) metres; timestamps are seconds since
-1989-12-31T00:00:00Z, shifted to the Unix epoch. Records without a valid position (field absent
-or the invalid value ``0x7FFFFFFF``) are left out of the track.
+1989-12-31T00:00:00Z, shifted to the Unix epoch. Records without a valid position (field absent,
+the invalid value ``0x7FFFFFFF``, or a latitude beyond 90 or a longitude beyond 180 degrees, which
+is also listed in ``meta.extra["warnings"]``) are left out of the track. A position at (0, 0) is
+kept, as fitdecode gives it; the engine ignores such fixes.
 
 CRC and damage policy
 ---------------------
@@ -69,6 +71,8 @@ FIT_EPOCH_OFFSET = 631065600
 _SEMI_TO_DEG = 180.0 / 2**31
 _INVALID_SINT32 = 0x7FFFFFFF
 _INVALID_UINT32 = 0xFFFFFFFF
+_MAX_LAT_SEMI = 2**30  # 90 degrees
+_MAX_LON_SEMI = 2**31  # 180 degrees
 
 _MESG_FILE_ID = 0
 _MESG_SPORT = 12
@@ -133,7 +137,8 @@ class _Def:
         self.fields = fields  # (field number, size, base type) of the standard fields, in order
         self.size = size
         self.stride = size + 1
-        # 1: record, 2: another message decoded one by one, 0: skipped
+        # 1: record, 2: another message decoded one by one, 0: skipped,
+        # 3: record whose definition has no position field (counted, then skipped like 0)
         self.kind = 1 if gnum == _MESG_RECORD else 2 if gnum in _DECODED_MESGS else 0
         self.rec: dict[str, int] = {}  # record field name -> byte offset in the message content
         self.ts = -1  # byte offset of a uint32 timestamp field (253), -1 if none
@@ -220,8 +225,9 @@ class _Decoder:
         self.strict = strict
         self.defs: list[_Def] = []
         self.runs: list[tuple[int, int, int, int]] = []  # (content offset, stride, count, def id)
-        self.cts: list[int] = []  # compressed-header timestamp per run (tracking mode), -1 if none
+        self.cts: list[int] = []  # compressed-header timestamp per record (tracking mode), -1 if none
         self.nrec = 0
+        self.unpositioned = 0  # record messages whose definition has no position field (not stored)
         self.breaks: list[int] = []  # record indices where a segment may start
         self.file_ids: list[dict[int, Any]] = []
         self.sports: list[str] = []
@@ -270,7 +276,7 @@ class _Decoder:
                 self._note(p.error)
                 return
             self.nfiles += 1
-            mark = (len(self.defs), len(self.runs), len(self.cts), self.nrec, len(self.breaks))
+            mark = (len(self.defs), len(self.runs), len(self.cts), self.nrec, len(self.breaks), self.unpositioned)
             state = (len(self.file_ids), len(self.sports), len(self.names), len(self.course_points))
             if self.nrec:
                 self.breaks.append(self.nrec)
@@ -279,7 +285,7 @@ class _Decoder:
                     after = self._walk(body, end, tracking=False)
                 except _NeedTracking:
                     del self.defs[mark[0] :], self.runs[mark[1] :], self.cts[mark[2] :], self.breaks[mark[4] :]
-                    self.nrec = mark[3]
+                    self.nrec, self.unpositioned = mark[3], mark[5]
                     del self.file_ids[state[0] :], self.sports[state[1] :], self.names[state[2] :]
                     del self.course_points[state[3] :]
                     if self.nrec:
@@ -371,6 +377,10 @@ class _Decoder:
             p += 1 + 3 * nd
         d = _Def(len(self.defs), gnum, big, fields, size)
         d.rec = rec
+        if d.kind == 1 and ("lat" not in rec or "lon" not in rec):
+            # such records can never give a fix: count them but keep nothing per message, so that
+            # memory stays proportional to the positioned records (>= 9 bytes each), not to the file
+            d.kind = 3
         d.ts = ts
         self.defs.append(d)
         local = h & 0x0F
@@ -398,6 +408,10 @@ class _Decoder:
                         raise self._corrupt(f"data message for undefined local message type {h & 0x0F}", pos)
                     kind = d.kind
                     if kind == 0:
+                        pos += d.stride
+                        continue
+                    if kind == 3:
+                        self.unpositioned += 1
                         pos += d.stride
                         continue
                     stride = d.stride
@@ -450,6 +464,8 @@ class _Decoder:
         dtab: list[_Def | None] = [None] * 64
         runs = self.runs
         cts = self.cts
+        # one entry per record: records of earlier files of a chain, walked without tracking, have none
+        cts.extend([-1] * (self.nrec - len(cts)))
         last_ts = 0
         while pos < end:
             if pos >= n:
@@ -480,6 +496,8 @@ class _Decoder:
                 self.nrec += 1
             elif d.kind == 2:
                 self._message(d, pos + 1)
+            elif d.kind == 3:
+                self.unpositioned += 1
             pos += d.stride
         return pos
 
@@ -591,7 +609,9 @@ class _Decoder:
                     vals = buf[idx].view(np.dtype((">" if big else "<") + code)).ravel()
                 cols[name][sel] = vals
         if self.cts:
-            c = np.array(self.cts, dtype=np.int64)
+            # records of later files of a chain, walked without tracking, have no entry
+            c = np.full(total, -1, dtype=np.int64)
+            c[: len(self.cts)] = self.cts
             has = c >= 0
             cols["ts"][has] = c[has]
         return cols
@@ -641,12 +661,13 @@ def _fallback(data: bytes, path: str | None, strict: bool, reason: str) -> _Deco
     stopped = False
 
     def raw(msg: Any, name: str, invalid: int, *, real_only: bool = False) -> int:
+        # the first valid value of that name: a record whose timestamp field holds the invalid value
+        # but that has a compressed timestamp header gets its time from the header, as in the fast path
         for f in msg.fields:
             if f.name == name and (f.field_def is not None or not real_only):
                 v = f.raw_value
                 if isinstance(v, int) and not isinstance(v, bool):
                     return v
-                return invalid
         return invalid
 
     try:
@@ -769,12 +790,23 @@ def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> Pa
     lat_raw = cols["lat"]
     lon_raw = cols["lon"]
     mask = (lat_raw != _INVALID_SINT32) & (lon_raw != _INVALID_SINT32)
+    # a latitude beyond 90 degrees (2**30 semicircles) is no position either, nor a longitude beyond 180
+    # degrees (a sint32 cannot hold one, but fitdecode reads a position field of another base type as is)
+    for raw, bound, what in (
+        (lat_raw, _MAX_LAT_SEMI, "latitude outside [-90, 90]"),
+        (lon_raw, _MAX_LON_SEMI, "longitude outside [-180, 180]"),
+    ):
+        beyond = mask & (np.abs(raw) > bound)
+        if beyond.any():
+            mask &= ~beyond
+            dec.warnings.append(f"{int(beyond.sum())} record(s) with a {what} left out")
     npos = int(mask.sum())
     if npos == 0:
         if dec.problem is not None:
             raise dec.problem
         what = f"file type: {kind}" if kind else "no file type"
-        raise NoGeometryError(f"no record with a position ({what}; {len(lat_raw)} record messages)", path=path)
+        nmsg = len(lat_raw) + dec.unpositioned
+        raise NoGeometryError(f"no record with a position ({what}; {nmsg} record messages)", path=path)
     ts = cols["ts"][mask]
     epoch = np.where(ts != _INVALID_UINT32, ts.astype(np.float64) + FIT_EPOCH_OFFSET, np.nan)
     ealt = cols["ealt"][mask]
@@ -796,7 +828,7 @@ def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> Pa
                 starts.add(s)
     extra: dict[str, Any] = {
         "fit_files": dec.nfiles,
-        "record_messages": len(lat_raw),
+        "record_messages": len(lat_raw) + dec.unpositioned,
         "crc_ok": dec.crc_ok,
         "warnings": list(dec.warnings),
     }
@@ -823,6 +855,8 @@ def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> Pa
     for v in dec.course_points:
         la, lo = v.get(2), v.get(3)
         if not isinstance(la, int) or not isinstance(lo, int) or la == _INVALID_SINT32 or lo == _INVALID_SINT32:
+            continue
+        if abs(la) > _MAX_LAT_SEMI or abs(lo) > _MAX_LON_SEMI:
             continue
         t = v.get(1)
         ctype = v.get(5)

@@ -21,7 +21,7 @@ from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
 from ._xml import parse_time
 
-__all__ = ["GEOJSON_TYPES", "load_json", "parse_geojson", "geojson_from_object"]
+__all__ = ["GEOJSON_TYPES", "geojson_from_object", "load_json", "parse_geojson", "to_float"]
 
 GEOJSON_TYPES = frozenset(
     {
@@ -59,18 +59,32 @@ def load_json(data: bytes, path: str | None) -> Any:
         raise CorruptFileError(f"bad JSON: {exc}", path=path) from None
 
 
+def to_float(v: int | float) -> float:
+    """A JSON number as a float; an integer too large for a float becomes an infinity (never an error).
+
+    >>> to_float(3), to_float(-10**400)
+    (3.0, -inf)
+    """
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf if v > 0 else -math.inf
+
+
 def _number(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise TypeError
-    return float(v)
+    return to_float(v)
 
 
 def _time(v: Any) -> float:
     """A ``coordTimes`` value: ISO 8601 text, or a number of seconds (milliseconds when > 1e11)."""
     if isinstance(v, str):
         return parse_time(v)
-    if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-        return float(v) / 1000.0 if abs(v) > 1e11 else float(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        f = to_float(v)
+        if math.isfinite(f):
+            return f / 1000.0 if abs(f) > 1e11 else f
     return _NAN
 
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
-from .geojson import GEOJSON_TYPES, geojson_from_object, load_json
+from .geojson import GEOJSON_TYPES, geojson_from_object, load_json, to_float
 
 __all__ = ["livetrail_from_object", "parse_livetrail"]
 
@@ -36,7 +36,7 @@ _NAN = math.nan
 def _num(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
-    f = float(v)
+    f = to_float(v)
     return f if math.isfinite(f) else None
 
 
