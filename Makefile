@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench bench-field clean
+.PHONY: help install demo test lint bench bench-field fuzz clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy --strict
-	$(VENV)/bin/ruff check offcourse tests bench
+	$(VENV)/bin/ruff check offcourse tests bench fuzz
 	$(VENV)/bin/mypy --strict offcourse
 
 bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
@@ -41,6 +41,13 @@ bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 
 bench-field: $(STAMP) ## race-field batch benchmark: 1,000 runners x 20,000 fixes, 1 and 2 workers (~15 min)
 	$(PY) bench/bench_field.py --runners 1000 --fixes 20000
+
+FUZZ_SECONDS ?= 3600
+fuzz: $(STAMP) ## fuzz the readers with atheris for FUZZ_SECONDS (default 3600); crashes go to fuzz/crashes/
+	$(PY) -m pip install --quiet -e ".[fuzz]"
+	@mkdir -p fuzz/crashes
+	$(PY) fuzz/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
+		-print_final_stats=1 -artifact_prefix=fuzz/crashes/ fuzz/corpus
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
