@@ -287,7 +287,7 @@ def _follow_run_py(
         s_peak, t_peak = n_peak, n_tpeak
         if t - speed_t >= 120.0:
             moved = s - speed_s
-            if moved > 0:
+            if moved > 0 and t - speed_t <= 600.0:  # detect._SPEED_WINDOW_MAX_S
                 speed = 0.5 * speed + 0.5 * moved / (t - speed_t)
             speed_t, speed_s = t, s
         odo, anc_x, anc_y = n_odo, n_ax, n_ay

@@ -305,7 +305,8 @@ def file_sha256(path: bytes) -> str:
 def _read_bytes(path: bytes) -> bytes:
     with _open_regular(path) as fh:
         try:
-            return fh.read(MAX_BYTES + 1)
+            # read what the file holds (not a MAX_BYTES buffer for every small file), up to the bound
+            return fh.read(min(os.fstat(fh.fileno()).st_size, MAX_BYTES) + 1)
         except OSError as exc:
             raise ReadError(_read_error(exc), path=_display(path)) from None
 

@@ -301,6 +301,14 @@ class Finished(Event):
     route_m: float
 
 
+def _number(v: Any) -> float:
+    """A fix's field as a float; ``None`` or anything that is not a number (a JSON null) is NaN."""
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        return _NAN
+
+
 def _valid_position(lon: float, lat: float) -> bool:
     """A usable position: finite, in range, and not the receiver's (0, 0) before it has a fix."""
     return (
@@ -315,6 +323,7 @@ def _valid_position(lon: float, lat: float) -> bool:
 # -- state --------------------------------------------------------------------------------------
 
 _RING = 240  # recent fixes kept to estimate where the runner left the route
+_SPEED_WINDOW_MAX_S = 600.0  # the running speed (for time lost) is measured over windows of 120 s to this
 
 
 @dataclass
@@ -448,12 +457,12 @@ class Monitor:
 
     def push(self, fix: Fix) -> list[Event]:
         """Process one fix; returns the events it raises (usually none)."""
-        lon, lat = float(fix.lon), float(fix.lat)
+        lon, lat = _number(fix.lon), _number(fix.lat)
         if _valid_position(lon, lat):
             x, y = self.route.projection.forward_one(lon, lat)
         else:
             x = y = _NAN
-        return self._push_xy(float(fix.epoch_s), x, y, float(fix.ele_m), float(fix.hacc_m))
+        return self._push_xy(_number(fix.epoch_s), x, y, _number(fix.ele_m), _number(fix.hacc_m))
 
     def push_projected(
         self, epoch_s: float, x: float, y: float, ele_m: float = _NAN, hacc_m: float = _NAN
@@ -855,7 +864,7 @@ class Monitor:
             st.alt_active = False
         if t - st.speed_t >= 120.0:
             moved = s - st.speed_s
-            if moved > 0:
+            if moved > 0 and t - st.speed_t <= _SPEED_WINDOW_MAX_S:  # not across a long stop or a clock jump
                 st.speed_mps = 0.5 * st.speed_mps + 0.5 * moved / (t - st.speed_t)
             st.speed_t, st.speed_s = t, s
         if s >= self.index.length_m - o.finish_radius_m and st.phase == "on":

@@ -211,6 +211,10 @@ class RouteIndex:
         c = self.cell_m
         gx0, gx1 = math.floor((x - radius_m) / c), math.floor((x + radius_m) / c)
         gy0, gy1 = math.floor((y - radius_m) / c), math.floor((y + radius_m) / c)
+        if (gx1 - gx0 + 1) * (gy1 - gy0 + 1) > max(self._nseg, 64):
+            # a radius wider than the route's grid (a fix reporting an accuracy of kilometres):
+            # every segment is cheaper than every cell
+            return np.arange(self._nseg, dtype=np.int64)
         found = [
             self._grid[(gx, gy)] for gx in range(gx0, gx1 + 1) for gy in range(gy0, gy1 + 1) if (gx, gy) in self._grid
         ]

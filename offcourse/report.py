@@ -48,7 +48,17 @@ from .errors import InvalidTrackError
 from .match import RouteIndex
 from .model import Route, Track
 
-__all__ = ["Excursion", "Report", "check", "fixes_of", "iso_utc", "report_to_dict", "report_to_text"]
+__all__ = [
+    "Excursion",
+    "Report",
+    "check",
+    "check_same_place",
+    "check_timestamps",
+    "fixes_of",
+    "iso_utc",
+    "report_to_dict",
+    "report_to_text",
+]
 
 
 @dataclass(frozen=True)
@@ -232,6 +242,7 @@ def check(
         Use the compiled path for the fixes where nothing happens (same events; default: when
         numba is installed and the track is long, see :meth:`Monitor.push_arrays`).
     """
+    check_timestamps(track)
     monitor = Monitor(route, options, index=index)
     events: list[Event] = []
     # project the whole track at once; fixes without a valid position go in as NaN (ignored)
@@ -245,7 +256,7 @@ def check(
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     if started is None and len(track):
-        _check_same_place(monitor.index, track)
+        check_same_place(monitor.index, track)
     finished = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     return Report(
         route=route,
@@ -264,9 +275,23 @@ FAR_AWAY_M = 50_000.0
 """A recording whose fixes all lie farther than this from the route is a different place: an error."""
 
 
-def _check_same_place(index: RouteIndex, track: Track) -> None:
-    step = max(1, len(track) // 200)
-    x, y = index.route.projection.forward(track.lon[::step], track.lat[::step])
+def check_timestamps(track: Track) -> None:
+    """Raise :class:`InvalidTrackError` when no fix of the recording has a time (the engine needs them)."""
+    if len(track) and not np.isfinite(track.epoch_s).any():
+        raise InvalidTrackError(
+            "the recording has no timestamps: the engine needs the time of each fix", path=track.meta.path
+        )
+
+
+def check_same_place(index: RouteIndex, track: Track) -> None:
+    """Raise :class:`InvalidTrackError` when every fix lies farther than :data:`FAR_AWAY_M` from the route."""
+    ok = np.isfinite(track.lon) & np.isfinite(track.lat) & (np.abs(track.lat) <= 90) & (np.abs(track.lon) <= 180)
+    ok &= (track.lon != 0) | (track.lat != 0)
+    lon, lat = track.lon[ok], track.lat[ok]
+    if len(lon) == 0:
+        return  # nothing to compare: the engine reports that it never started
+    step = max(1, len(lon) // 200)
+    x, y = index.route.projection.forward(lon[::step], lat[::step])
     for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
         if index.nearest_global(xi, yi, max_radius_m=FAR_AWAY_M) is not None:
             return

@@ -5,12 +5,21 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from dataclasses import fields
 from typing import Any
 
 from ..detect import Monitor, Options
 from ..read import read_route, read_track
-from ..report import check, fixes_of, iso_utc, report_to_dict, report_to_text
+from ..report import (
+    check,
+    check_same_place,
+    check_timestamps,
+    fixes_of,
+    iso_utc,
+    report_to_dict,
+    report_to_text,
+)
 
 __all__ = ["options_from_args", "register"]
 
@@ -36,7 +45,11 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    return read_route(args.route), read_track(args.track)
+    route, track = read_route(args.route), read_track(args.track)
+    for what in (route, track):
+        for warning in what.meta.extra.get("warnings", []):  # e.g. a FIT file whose CRC is wrong
+            print(f"offcourse: warning: {what.meta.path}: {warning}", file=sys.stderr)
+    return route, track
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -62,6 +75,8 @@ def run_replay(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     route, track = _load(args)
     monitor = Monitor(route, options)
+    check_timestamps(track)
+    check_same_place(monitor.index, track)  # before streaming anything, as check would say
 
     def emit(events: list[Any]) -> None:
         for e in events:
