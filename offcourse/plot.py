@@ -36,7 +36,7 @@ import numpy as np
 from .detect import Monitor, Options
 from .errors import OffcourseError
 from .model import FloatArray, Route, Track
-from .report import Excursion, Report
+from .report import Excursion, Report, project_track
 
 __all__ = [
     "MAX_ZOOMS",
@@ -169,15 +169,10 @@ def excursion_label(number: int, e: Excursion) -> str:
 def projected_fixes(route: Route, track: Track) -> tuple[FloatArray, FloatArray]:
     """The track's fixes in the route's projection, metres; ``NaN`` where a fix has no valid position.
 
-    The same validity rule as :func:`offcourse.report.check`.
+    The same projection and validity rule as :func:`offcourse.report.check` (it is
+    :func:`offcourse.report.project_track`).
     """
-    lon, lat = track.lon, track.lat
-    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lon != 0) | (lat != 0))
-    x = np.full(len(track), np.nan)
-    y = np.full(len(track), np.nan)
-    if valid.any():
-        x[valid], y[valid] = route.projection.forward(lon[valid], lat[valid])
-    return x, y
+    return project_track(route, track)
 
 
 def progress_trace(route: Route, track: Track, options: Options | None = None) -> tuple[FloatArray, FloatArray]:

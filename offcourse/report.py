@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .detect import (
     BackOnCourse,
@@ -56,8 +57,10 @@ __all__ = [
     "check_timestamps",
     "fixes_of",
     "iso_utc",
+    "project_track",
     "report_to_dict",
     "report_to_text",
+    "valid_positions",
 ]
 
 
@@ -245,13 +248,7 @@ def check(
     check_timestamps(track)
     monitor = Monitor(route, options, index=index)
     events: list[Event] = []
-    # project the whole track at once; fixes without a valid position go in as NaN (ignored)
-    lon, lat = track.lon, track.lat
-    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lon != 0) | (lat != 0))
-    x = np.full(len(track), np.nan)
-    y = np.full(len(track), np.nan)
-    if valid.any():
-        x[valid], y[valid] = route.projection.forward(lon[valid], lat[valid])
+    x, y = project_track(route, track)  # the whole track at once; no valid position: NaN (ignored)
     events.extend(monitor.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=compiled))
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
@@ -275,6 +272,24 @@ FAR_AWAY_M = 50_000.0
 """A recording whose fixes all lie farther than this from the route is a different place: an error."""
 
 
+def valid_positions(track: Track) -> npt.NDArray[np.bool_]:
+    """Fixes with a usable position: finite, in range, and not the receiver's (0, 0) before it has a fix."""
+    lon, lat = track.lon, track.lat
+    ok: npt.NDArray[np.bool_] = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    ok &= (lon != 0) | (lat != 0)
+    return ok
+
+
+def project_track(route: Route, track: Track) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The track's fixes in the route's projection, metres; ``NaN`` where a fix has no valid position."""
+    valid = valid_positions(track)
+    x = np.full(len(track), np.nan)
+    y = np.full(len(track), np.nan)
+    if valid.any():
+        x[valid], y[valid] = route.projection.forward(track.lon[valid], track.lat[valid])
+    return x, y
+
+
 def check_timestamps(track: Track) -> None:
     """Raise :class:`InvalidTrackError` when no fix of the recording has a time (the engine needs them)."""
     if len(track) and not np.isfinite(track.epoch_s).any():
@@ -285,8 +300,7 @@ def check_timestamps(track: Track) -> None:
 
 def check_same_place(index: RouteIndex, track: Track) -> None:
     """Raise :class:`InvalidTrackError` when every fix lies farther than :data:`FAR_AWAY_M` from the route."""
-    ok = np.isfinite(track.lon) & np.isfinite(track.lat) & (np.abs(track.lat) <= 90) & (np.abs(track.lon) <= 180)
-    ok &= (track.lon != 0) | (track.lat != 0)
+    ok = valid_positions(track)
     lon, lat = track.lon[ok], track.lat[ok]
     if len(lon) == 0:
         return  # nothing to compare: the engine reports that it never started

@@ -16,13 +16,11 @@ import io
 import json
 import math
 import shutil
-import signal
 import struct
 import tempfile
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from offcourse.read.livetrail import parse_livetrail
 from offcourse.read.tcx import parse_tcx
 
 from .fitbuild import FitBuilder, crc16
+from .hang import Hang, time_limit
 
 DATA = Path(__file__).resolve().parent / "data"
 DEFECTS = DATA / "defects"
@@ -52,23 +51,6 @@ FUZZ = settings(
 )
 
 
-class Hang(BaseException):
-    """Raised by the alarm; a BaseException so that no reader's ``except Exception`` can swallow it."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise Hang
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def limit_for(data: bytes) -> float:

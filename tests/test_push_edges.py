@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -27,6 +25,7 @@ from offcourse import check
 from offcourse.detect import Event, Fix, Monitor
 from offcourse.errors import OffcourseError
 from offcourse.model import Metadata, Track
+from tests.hang import Hang, time_limit
 from tests.synth import PROJ, fixes, route, walk
 
 ROUTE = route([(0, 0), (2000, 0)])
@@ -46,23 +45,6 @@ def push_all(fs: list[Fix]) -> tuple[Monitor, list[Event]]:
 CLEAN_MONITOR, CLEAN_EVENTS = push_all(CLEAN)
 
 
-class Hang(BaseException):
-    """Raised by the alarm; a BaseException so that no ``except Exception`` can swallow it."""
-
-
-def _on_alarm(signum: int, frame: Any) -> None:
-    raise Hang
-
-
-@contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    previous = signal.signal(signal.SIGALRM, _on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def state_without_ignored(m: Monitor) -> dict[str, Any]:
