@@ -80,10 +80,22 @@ def available() -> bool:
         _tried = True
         try:
             import numba
-        except ImportError:
+
+            kernel = numba.njit(cache=True, nogil=True)(_follow_run_py)
+            _warm_up(kernel)
+        except Exception:  # no numba, or it cannot compile or cache here: the Python engine does it all
             return False
-        _kernel = numba.njit(cache=True, nogil=True)(_follow_run_py)
+        _kernel = kernel
     return _kernel is not None
+
+
+def _warm_up(kernel: Any) -> None:
+    """Compile (or load from numba's cache) with the real argument types, on two fixes of a one-segment route."""
+    one = np.zeros(1)
+    seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
+    two = np.array([0.0, 1.0])
+    state = np.full(len(STATE_FIELDS), np.nan)
+    kernel(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
 
 
 def follow_run(

@@ -140,3 +140,18 @@ def test_arrays_of_different_lengths_are_refused() -> None:
     r = route([(0.0, 0.0), (1000.0, 0.0)])
     with pytest.raises(ValueError, match="length"):
         Monitor(r).push_arrays([0.0, 1.0], [0.0], [0.0])
+
+
+def test_a_numba_that_cannot_compile_or_cache_here_falls_back_to_python(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numba
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("cannot cache function: no locator available")
+
+    monkeypatch.setattr(numba, "njit", broken)
+    monkeypatch.setattr(_fast, "_tried", False)
+    monkeypatch.setattr(_fast, "_kernel", None)
+    assert not _fast.available()
+    r, t, x, y, ele, hacc = _noisy_run(11)
+    got = Monitor(r).push_arrays(t, x, y, ele, hacc, compiled=True)
+    assert got == Monitor(r).push_arrays(t, x, y, ele, hacc, compiled=False)
