@@ -63,11 +63,11 @@ import numpy as np
 
 from . import __version__
 from .detect import Options
-from .errors import InvalidTrackError, OffcourseError, ReadError
+from .errors import OffcourseError, ReadError
 from .match import RouteIndex
 from .model import Metadata, Route, Track
-from .read import MAX_BYTES, parse_bytes, read_route
-from .report import FAR_AWAY_M, Excursion, Report, check, iso_utc, report_to_dict
+from .read import MAX_BYTES, gunzip_once, parse_bytes, read_route
+from .report import Excursion, Report, check, iso_utc, report_to_dict, valid_positions
 
 __all__ = [
     "CACHE_NAME",
@@ -282,6 +282,8 @@ def _open_regular(path: bytes) -> IO[bytes]:
         return open(path, "rb")
     except OSError as exc:
         raise ReadError(_read_error(exc), path=spath) from None
+    except ValueError as exc:  # a NUL byte in the name (as read.load_bytes says)
+        raise ReadError(f"bad file name: {exc}", path=spath) from None
 
 
 def file_sha256(path: bytes) -> str:
@@ -378,12 +380,8 @@ def _excursion_coordinates(e: Excursion, route: Route, track: Track) -> list[lis
         return _lonlat_list(lon, lat)
     t = track.epoch_s
     end = e.end_epoch_s if e.end_epoch_s is not None else math.inf
-    sel = (t >= e.start_epoch_s) & (t <= end)
+    sel = (t >= e.start_epoch_s) & (t <= end) & valid_positions(track)  # no receiver (0, 0) in the line
     return _lonlat_list(track.lon[sel], track.lat[sel])
-
-
-def _num(v: Any) -> float | None:
-    return None if v is None else float(v)
 
 
 def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
@@ -404,12 +402,12 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         "fixes": len(track),
         "start_time": iso_utc(float(times[0])) if len(times) else None,
         "duration_s": round(float(times[-1] - times[0]), 1) if len(times) else None,
-        "distance_m": _num(d["track"]["distance_m"]),
+        "distance_m": d["track"]["distance_m"],
         "excursions": s["excursions"],
-        "extra_distance_m": _num(s["extra_distance_m"]),
-        "time_off_course_s": _num(s["time_off_course_s"]),
-        "skipped_m": _num(s["skipped_m"]),
-        "wrong_way_m": _num(s["wrong_way_m"]),
+        "extra_distance_m": s["extra_distance_m"],
+        "time_off_course_s": s["time_off_course_s"],
+        "skipped_m": s["skipped_m"],
+        "wrong_way_m": s["wrong_way_m"],
         "completed": s["completed"],
         "excursion_list": excursions,
     }
@@ -509,9 +507,8 @@ def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index
     try:
         raw = _read_bytes(path)
         sha = hashlib.sha256(raw).hexdigest()
-        parsed = parse_bytes(raw, _display(shown))
+        parsed = parse_bytes(gunzip_once(raw, _display(shown)), _display(shown))  # as read_file reads it
         del raw
-        _far_away(route, parsed.track)
         report = check(route, parsed.track, options, index=index)
         row = report_row(report, shown, sha)
         meta_name = runner_name(parsed.track.meta, b"")
@@ -523,27 +520,6 @@ def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index
     except Exception as exc:  # a bug must cost one row, not the batch
         text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
         return TaskResult(error_row(shown, text, sha), None, False)
-
-
-def _far_away(route: Route, track: Track) -> None:
-    """Fail fast, as :func:`~offcourse.report.check` would after a long search, on a recording made elsewhere.
-
-    Every fix farther than :data:`~offcourse.report.FAR_AWAY_M` from the route's bounding
-    box is farther than that from the route: ``check`` could not start and would raise
-    this same error, after a grid search that costs seconds per file.
-    """
-    lon, lat = track.lon, track.lat
-    valid = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lon != 0) | (lat != 0))
-    if not valid.any():
-        return
-    x, y = route.projection.forward(lon[valid], lat[valid])
-    dx = np.maximum(np.maximum(route.x.min() - x, x - route.x.max()), 0.0)
-    dy = np.maximum(np.maximum(route.y.min() - y, y - route.y.max()), 0.0)
-    if bool((np.hypot(dx, dy) > FAR_AWAY_M).all()):
-        raise InvalidTrackError(
-            f"the recording never comes within {FAR_AWAY_M / 1000:.0f} km of the route: is it the right route?",
-            path=track.meta.path,
-        )
 
 
 def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResult:

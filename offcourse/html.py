@@ -31,7 +31,8 @@ import numpy as np
 
 from .errors import OffcourseError
 from .model import FloatArray, Route
-from .plot import clip_to_box, format_label, hms, length_text, nice_length, simplify_xy
+from .plot import clip_to_box, format_label, length_text, nice_length, simplify_xy
+from .report import hms
 
 __all__ = ["MAX_PICTURES", "excursion_svg", "field_page", "route_overview_svg"]
 

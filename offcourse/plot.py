@@ -36,7 +36,7 @@ import numpy as np
 from .detect import Monitor, Options
 from .errors import OffcourseError
 from .model import FloatArray, Route, Track
-from .report import Excursion, Report, project_track
+from .report import Excursion, Report, hms, project_track
 
 __all__ = [
     "MAX_ZOOMS",
@@ -45,13 +45,11 @@ __all__ = [
     "clip_to_box",
     "excursion_mask",
     "format_label",
-    "hms",
     "length_text",
     "nice_length",
     "plot_format",
     "plot_report",
     "progress_trace",
-    "projected_fixes",
     "simplify_xy",
 ]
 
@@ -99,17 +97,6 @@ def check_plot_target(path: str | bytes | os.PathLike[str] | os.PathLike[bytes])
     plot_format(path)
     if importlib.util.find_spec("matplotlib") is None:
         raise OffcourseError(NEEDS_MATPLOTLIB)
-
-
-def hms(seconds: float) -> str:
-    """``h:mm:ss``, with a sign when negative.
-
-    >>> hms(250.4), hms(-61)
-    ('0:04:10', '-0:01:01')
-    """
-    s = round(abs(seconds))
-    sign = "-" if seconds < 0 else ""
-    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 def _finite(v: float | None) -> bool:
@@ -166,15 +153,6 @@ def excursion_label(number: int, e: Excursion) -> str:
     )
 
 
-def projected_fixes(route: Route, track: Track) -> tuple[FloatArray, FloatArray]:
-    """The track's fixes in the route's projection, metres; ``NaN`` where a fix has no valid position.
-
-    The same projection and validity rule as :func:`offcourse.report.check` (it is
-    :func:`offcourse.report.project_track`).
-    """
-    return project_track(route, track)
-
-
 def progress_trace(route: Route, track: Track, options: Options | None = None) -> tuple[FloatArray, FloatArray]:
     """Progress along the route and distance off it at every fix, as the engine saw them.
 
@@ -196,7 +174,7 @@ def progress_trace(route: Route, track: Track, options: Options | None = None) -
         progress stays at the exit, so an excursion shows as a spike at its km.
     """
     monitor = Monitor(route, options)
-    x, y = projected_fixes(route, track)
+    x, y = project_track(route, track)
     n = len(track)
     route_m = np.full(n, np.nan)
     offset_m = np.full(n, np.nan)
@@ -616,7 +594,7 @@ def plot_report(
         raise OffcourseError(NEEDS_MATPLOTLIB) from None
     options = options or Options()
     route, track = report.route, report.track
-    tx, ty = projected_fixes(route, track)
+    tx, ty = project_track(route, track)
     items = [_Excursion(i, e, report, tx, ty) for i, e in enumerate(report.excursions, 1)]
     zooms = items[:MAX_ZOOMS]
     zoom_rows = math.ceil(len(zooms) / 3)

@@ -56,6 +56,7 @@ __all__ = [
     "check_same_place",
     "check_timestamps",
     "fixes_of",
+    "hms",
     "iso_utc",
     "project_track",
     "report_to_dict",
@@ -247,13 +248,12 @@ def check(
     """
     check_timestamps(track)
     monitor = Monitor(route, options, index=index)
+    check_same_place(monitor.index, track)
     events: list[Event] = []
     x, y = project_track(route, track)  # the whole track at once; no valid position: NaN (ignored)
     events.extend(monitor.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=compiled))
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
-    if started is None and len(track):
-        check_same_place(monitor.index, track)
     finished = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     return Report(
         route=route,
@@ -304,10 +304,15 @@ def check_same_place(index: RouteIndex, track: Track) -> None:
     lon, lat = track.lon[ok], track.lat[ok]
     if len(lon) == 0:
         return  # nothing to compare: the engine reports that it never started
-    step = max(1, len(lon) // 200)
-    x, y = index.route.projection.forward(lon[::step], lat[::step])
-    for xi, yi in zip(x.tolist(), y.tolist(), strict=True):
-        if index.nearest_global(xi, yi, max_radius_m=FAR_AWAY_M) is not None:
+    route = index.route
+    x, y = route.projection.forward(lon, lat)
+    # a fix this far from the route's bounding box is this far from the route: one vectorised test
+    dx = np.maximum(np.maximum(route.x.min() - x, x - route.x.max()), 0.0)
+    dy = np.maximum(np.maximum(route.y.min() - y, y - route.y.max()), 0.0)
+    near_box = np.flatnonzero(np.hypot(dx, dy) <= FAR_AWAY_M)
+    step = max(1, len(near_box) // 200)
+    for i in near_box[::step].tolist():
+        if index.nearest_global(float(x[i]), float(y[i]), max_radius_m=FAR_AWAY_M) is not None:
             return
     raise InvalidTrackError(
         f"the recording never comes within {FAR_AWAY_M / 1000:.0f} km of the route: is it the right route?",
@@ -376,7 +381,12 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     }
 
 
-def _hms(seconds: float) -> str:
+def hms(seconds: float) -> str:
+    """``h:mm:ss``, with a sign when negative.
+
+    >>> hms(250.4), hms(-61)
+    ('0:04:10', '-0:01:01')
+    """
     s = round(abs(seconds))
     sign = "-" if seconds < 0 else ""
     return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
@@ -406,7 +416,7 @@ def report_to_text(report: Report) -> str:
             if e.extra_distance_m is not None:
                 lines.append(
                     f"   covered {e.distance_m or 0:.0f} m off the route, extra distance {e.extra_distance_m:+.0f} m, "
-                    f"time lost {_hms(e.time_lost_s or 0.0)}"
+                    f"time lost {hms(e.time_lost_s or 0.0)}"
                 )
         elif e.kind == "wrong_direction":
             lines.append(
@@ -423,7 +433,7 @@ def report_to_text(report: Report) -> str:
     lines += [
         "",
         f"Total   {s['excursions']} excursion(s), extra distance {s['extra_distance_m']:+.0f} m, "
-        f"off course {_hms(s['time_off_course_s'])}, skipped {s['skipped_m']:.0f} m",
+        f"off course {hms(s['time_off_course_s'])}, skipped {s['skipped_m']:.0f} m",
         f"Route   {'completed' if s['completed'] else 'NOT completed'}: covered {s['covered_m'] / 1000:.2f} of "
         f"{d['route']['length_m'] / 1000:.2f} km"
         + ("" if report.finish_epoch_s is not None else ", finish never reached"),

@@ -519,3 +519,44 @@ def test_cli_html_page_has_one_row_per_file(field: Path, tmp_path: Path) -> None
     assert p.rows == 7  # every input, errors included
     assert p.svgs >= 3  # a picture for each of the three runners with an excursion
     assert "Dan Detour" in page.read_text(encoding="utf-8")
+
+
+def test_the_cli_names_the_engines_cache_file() -> None:
+    from offcourse.cli import batch as cli_batch
+
+    assert cli_batch.CACHE_NAME == batch.CACHE_NAME
+
+
+def test_a_file_name_with_a_nul_byte_is_an_error_row_not_an_exception() -> None:
+    result = batch.run_batch(ALLERMUIR, batch.expand_inputs([b"samples/a\0b.gpx", WRONG_TURN]), jobs=1, cache_path=None)
+    rows = {Path(os.fsdecode(r["file"].encode(errors="surrogateescape"))).name: r for r in result.rows}
+    assert [r["status"] for r in result.rows].count("error") == 1
+    assert rows["allermuir-wrong-turn.gpx"]["status"] == "ok"
+
+
+def test_gzip_inside_gzip_is_read_as_check_reads_it(tmp_path: Path) -> None:
+    from offcourse import read_track
+
+    twice = tmp_path / "run.gpx.gz.gz"
+    twice.write_bytes(gzip.compress(gzip.compress(WRONG_TURN.read_bytes())))
+    assert len(read_track(twice)) == 2302
+    route = batch.read_route(ALLERMUIR)
+    row = batch.check_file(os.fsencode(twice), route)
+    assert row["status"] == "ok" and row["fixes"] == 2302 and row["excursions"] == 1
+
+
+def test_receiver_null_island_fixes_stay_out_of_the_excursion_line(tmp_path: Path) -> None:
+    from offcourse import read_track
+    from offcourse.report import check
+
+    track = read_track(WRONG_TURN)
+    route = batch.read_route(ALLERMUIR)
+    e = check(route, track).excursions[0]
+    inside = np.flatnonzero((track.epoch_s > e.start_epoch_s + 20) & (track.epoch_s < e.end_epoch_s - 20))
+    lon, lat = track.lon.copy(), track.lat.copy()
+    lon[inside[::10]] = 0.0  # a watch's "no position yet" fixes in the middle of the wrong turn
+    lat[inside[::10]] = 0.0
+    spoilt = type(track).from_arrays(lon=lon, lat=lat, epoch_s=track.epoch_s, meta=track.meta)
+    row = batch.report_row(check(route, spoilt), b"x.gpx", None)
+    (exc,) = row["excursion_list"]
+    assert exc["coordinates"] and all(abs(x) > 1 and abs(y) > 1 for x, y in exc["coordinates"])

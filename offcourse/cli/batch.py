@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import batch as engine
 from ..errors import OffcourseError
 from .check import _add_option_flags, options_from_args
 
 __all__ = ["register", "run_batch"]
 
 EXIT_SOME_ERRORS = 1
+CACHE_NAME = "offcourse-cache.jsonl"  # offcourse.batch.CACHE_NAME, without importing the engine for --help
 EXIT_INTERRUPTED = 130
 
 
@@ -59,7 +59,7 @@ def _cache_path(args: argparse.Namespace) -> str | None:
         return str(args.cache)
     outs = _outputs(args)
     folder = os.path.dirname(outs[0]) if outs else ""
-    return os.path.join(folder or ".", engine.CACHE_NAME)
+    return os.path.join(folder or ".", CACHE_NAME)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:
@@ -68,6 +68,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 def run_batch(args: argparse.Namespace) -> int:
     """Run ``offcourse batch``; returns the exit status."""
+    from .. import batch as engine  # the engine's imports only for this command
     options = options_from_args(args)
     _check_outputs(args)
     inputs = engine.expand_inputs(args.tracks)
@@ -114,12 +115,12 @@ def run_batch(args: argparse.Namespace) -> int:
 
         page = field_page(rows, result.route, title=f"offcourse: {len(rows)} recordings")
         engine.atomic_write_text(args.html, page)
+    s = result.summary()
     if args.summary_json:
-        print(json.dumps(result.summary()), file=sys.stderr)
+        print(json.dumps(s), file=sys.stderr)
     if not args.no_table:
         print(engine.rows_to_table(rows))
     if not args.quiet:
-        s = result.summary()
         rate = f", {s['fixes_checked'] / s['elapsed_s']:,.0f} fixes/s" if s["elapsed_s"] > 0 else ""
         where = f"; cache: {s['cache']}" if s["cache"] else ""
         print(
@@ -155,7 +156,7 @@ def register(sub: Any) -> None:
         "--cache",
         type=Path,
         metavar="FILE",
-        help=f"result cache (default: {engine.CACHE_NAME} beside the first output file, else in the current folder)",
+        help=f"result cache (default: {CACHE_NAME} beside the first output file, else in the current folder)",
     )
     run.add_argument("--no-cache", action="store_true", help="neither read nor write a result cache")
     shown = run.add_mutually_exclusive_group()

@@ -32,6 +32,7 @@ from ..model import ParsedFile, Route, Track
 __all__ = [
     "MAX_BYTES",
     "detect_format",
+    "gunzip_once",
     "load_bytes",
     "parse_bytes",
     "read_file",
@@ -154,12 +155,21 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
         raise ReadError(f"cannot read: {exc.strerror or exc}", path=spath) from None
     except ValueError as exc:  # a NUL byte in the name, a name that cannot be encoded
         raise ReadError(f"bad file name: {exc}", path=spath) from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = _gunzip(data, max_bytes)
-        except OffcourseError as exc:
-            raise exc.with_path(spath) from None
-    return data
+    return gunzip_once(data, spath, max_bytes=max_bytes)
+
+
+def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BYTES) -> bytes:
+    """Undo one layer of gzip compression (all members, bounded by ``max_bytes``); other bytes unchanged.
+
+    :func:`read_file` reads a file through this and then :func:`parse_bytes`, which undoes one
+    more layer: a ``.gpx.gz.gz`` is read, a third layer is refused.
+    """
+    if data[:2] != b"\x1f\x8b":
+        return data
+    try:
+        return _gunzip(data, max_bytes)
+    except OffcourseError as exc:
+        raise exc.with_path(path) if path else exc from None
 
 
 def parse_bytes(data: bytes, path: str | None = None, *, max_bytes: int | None = None) -> ParsedFile:
