@@ -35,6 +35,7 @@ import numpy as np
 
 from .detect import Monitor, Options
 from .errors import OffcourseError
+from .match import RouteIndex
 from .model import FloatArray, Route, Track
 from .report import Excursion, Report, hms, project_track
 
@@ -153,7 +154,9 @@ def excursion_label(number: int, e: Excursion) -> str:
     )
 
 
-def progress_trace(route: Route, track: Track, options: Options | None = None) -> tuple[FloatArray, FloatArray]:
+def progress_trace(
+    route: Route, track: Track, options: Options | None = None, *, index: RouteIndex | None = None
+) -> tuple[FloatArray, FloatArray]:
     """Progress along the route and distance off it at every fix, as the engine saw them.
 
     Re-runs a :class:`~offcourse.detect.Monitor` over the projected fixes, exactly as
@@ -165,6 +168,8 @@ def progress_trace(route: Route, track: Track, options: Options | None = None) -
         The official route and the recording.
     options : Options, optional
         The detector settings the report was made with.
+    index : RouteIndex, optional
+        The route's prepared index, when the caller has one (saves building it again).
 
     Returns
     -------
@@ -173,7 +178,7 @@ def progress_trace(route: Route, track: Track, options: Options | None = None) -
         fixes the engine ignored (no position, out of time order, spikes). While off course the
         progress stays at the exit, so an excursion shows as a spike at its km.
     """
-    monitor = Monitor(route, options)
+    monitor = Monitor(route, options, index=index)
     x, y = project_track(route, track)
     n = len(track)
     route_m = np.full(n, np.nan)
@@ -456,9 +461,11 @@ def _badge(ax: Any, it: _Excursion, *, distance_pt: float = 16.0) -> None:
     )
 
 
-def _profile(ax: Any, report: Report, items: list[_Excursion], options: Options) -> None:
+def _profile(
+    ax: Any, report: Report, items: list[_Excursion], options: Options, index: RouteIndex | None = None
+) -> None:
     """Distance off the route (m) along the route (km), with the thresholds."""
-    s, d = progress_trace(report.route, report.track, options)
+    s, d = progress_trace(report.route, report.track, options, index=index)
     ok = np.isfinite(s) & np.isfinite(d)
     top = float(np.nanmax(d[ok])) if ok.any() else 0.0
     log = top > 8 * options.off_threshold_m
@@ -562,6 +569,7 @@ def plot_report(
     path: str | bytes | os.PathLike[str] | os.PathLike[bytes],
     *,
     options: Options | None = None,
+    index: RouteIndex | None = None,
 ) -> list[str]:
     """Draw a report as a PNG or SVG file (by the file's extension).
 
@@ -573,6 +581,8 @@ def plot_report(
         The file to write; ``.png`` or ``.svg``. In SVG the labels are ``<text>`` elements.
     options : Options, optional
         The detector settings the report was made with (for the thresholds and the offset trace).
+    index : RouteIndex, optional
+        The route's prepared index, shared with :func:`~offcourse.report.check`.
 
     Returns
     -------
@@ -651,7 +661,7 @@ def plot_report(
                 ax.set_yticks([])
                 ax.set_title(_zoom_title(it), color=it.colour, loc="left")
 
-        _profile(fig.add_subplot(gs[-1]), report, items, options)
+        _profile(fig.add_subplot(gs[-1]), report, items, options, index)
         try:
             fig.savefig(name, format=fmt, metadata={"Date": None} if fmt == "svg" else None, facecolor="white")
         except OSError as exc:

@@ -10,6 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..detect import Monitor, Options
+from ..match import RouteIndex
 from ..read import read_route, read_track
 from ..report import (
     check,
@@ -59,7 +60,8 @@ def run_check(args: argparse.Namespace) -> int:
 
         check_plot_target(args.plot)  # a bad extension fails now, not after the check
     route, track = _load(args)
-    report = check(route, track, options)
+    index = RouteIndex(route)  # shared by the check and the picture
+    report = check(route, track, options, index=index)
     if args.format == "json":
         print(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False))
     else:
@@ -67,7 +69,7 @@ def run_check(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from ..plot import plot_report
 
-        plot_report(report, args.plot, options=options)
+        plot_report(report, args.plot, options=options, index=index)
     return 0
 
 
