@@ -248,9 +248,9 @@ def check(
     """
     check_timestamps(track)
     monitor = Monitor(route, options, index=index)
-    check_same_place(monitor.index, track)
-    events: list[Event] = []
     x, y = project_track(route, track)  # the whole track at once; no valid position: NaN (ignored)
+    check_same_place(monitor.index, track, (x, y))
+    events: list[Event] = []
     events.extend(monitor.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=compiled))
     events.extend(monitor.close())
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
@@ -298,14 +298,21 @@ def check_timestamps(track: Track) -> None:
         )
 
 
-def check_same_place(index: RouteIndex, track: Track) -> None:
-    """Raise :class:`InvalidTrackError` when every fix lies farther than :data:`FAR_AWAY_M` from the route."""
-    ok = valid_positions(track)
-    lon, lat = track.lon[ok], track.lat[ok]
-    if len(lon) == 0:
-        return  # nothing to compare: the engine reports that it never started
+def check_same_place(
+    index: RouteIndex,
+    track: Track,
+    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
+) -> None:
+    """Raise :class:`InvalidTrackError` when every fix lies farther than :data:`FAR_AWAY_M` from the route.
+
+    ``xy`` is the track already projected (:func:`project_track`), when the caller has it.
+    """
     route = index.route
-    x, y = route.projection.forward(lon, lat)
+    x, y = project_track(route, track) if xy is None else xy
+    ok = np.isfinite(x)
+    if not ok.any():
+        return  # nothing to compare: the engine reports that it never started
+    x, y = x[ok], y[ok]
     # a fix this far from the route's bounding box is this far from the route: one vectorised test
     dx = np.maximum(np.maximum(route.x.min() - x, x - route.x.max()), 0.0)
     dy = np.maximum(np.maximum(route.y.min() - y, y - route.y.max()), 0.0)
