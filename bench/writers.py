@@ -263,11 +263,13 @@ def write_fit_course(
     Path(path).write_bytes(enc.to_bytes())
 
 
-def _gpx_head(name: str) -> list[str]:
+def _gpx_head(name: str, waypoints: Sequence[CoursePoint] = ()) -> list[str]:
+    """The start of a GPX 1.1 file: declaration, metadata and the named waypoints."""
     return [
         '<?xml version="1.0" encoding="UTF-8"?>',
         '<gpx version="1.1" creator="offcourse-bench" xmlns="http://www.topografix.com/GPX/1/1">',
         f"<metadata><name>{escape(name)}</name></metadata>",
+        *(f'<wpt lat="{cp.lat:.7f}" lon="{cp.lon:.7f}"><name>{escape(cp.name)}</name></wpt>' for cp in waypoints),
     ]
 
 
@@ -285,9 +287,7 @@ def write_gpx_track(
     waypoints: Sequence[CoursePoint] = (),
 ) -> None:
     """Write a GPX 1.1 file with one ``trk``; fixes without a position are left out (GPX needs lat/lon)."""
-    out = _gpx_head(name)
-    for cp in waypoints:
-        out.append(f'<wpt lat="{cp.lat:.7f}" lon="{cp.lon:.7f}"><name>{escape(cp.name)}</name></wpt>')
+    out = _gpx_head(name, waypoints)
     out.append(f"<trk><name>{escape(name)}</name><trkseg>")
     for i in range(len(lon)):
         if not (math.isfinite(lon[i]) and math.isfinite(lat[i])):
@@ -307,9 +307,7 @@ def write_gpx_route(
     waypoints: Sequence[CoursePoint] = (),
 ) -> None:
     """Write a GPX 1.1 file with one ``rte`` of ``rtept``."""
-    out = _gpx_head(name)
-    for cp in waypoints:
-        out.append(f'<wpt lat="{cp.lat:.7f}" lon="{cp.lon:.7f}"><name>{escape(cp.name)}</name></wpt>')
+    out = _gpx_head(name, waypoints)
     out.append(f"<rte><name>{escape(name)}</name>")
     for i in range(len(lon)):
         out.append(f'<rtept lat="{lat[i]:.7f}" lon="{lon[i]:.7f}">{_ele(float(ele_m[i]))}</rtept>')
