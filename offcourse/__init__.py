@@ -38,13 +38,16 @@ from .errors import (
 from .model import Checkpoint, Metadata, ParsedFile, Route, Track, Waypoint
 from .project import LocalProjection
 from .read import detect_format, read_file, read_route, read_track
-from .report import Excursion, Report, check
+from .coverage import Coverage
+from .report import Excursion, Pause, Report, check
+from .verdict import Verdict, VerdictKind
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackOnCourse",
     "Checkpoint",
+    "Coverage",
     "Event",
     "Excursion",
     "Finished",
@@ -52,6 +55,7 @@ __all__ = [
     "Monitor",
     "NeverRejoined",
     "OffCourse",
+    "Pause",
     "Options",
     "Report",
     "SkippedSection",
@@ -74,6 +78,8 @@ __all__ = [
     "Track",
     "TruncatedFileError",
     "UnknownFormatError",
+    "Verdict",
+    "VerdictKind",
     "Waypoint",
     "__version__",
     "detect_format",

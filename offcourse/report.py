@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .coverage import Coverage, Hindsight, _complement, _merge, hindsight
 from .detect import (
     BackOnCourse,
     Event,
@@ -39,6 +40,7 @@ from .detect import (
     Fix,
     Monitor,
     NeverRejoined,
+    OffCourse,
     Options,
     SkippedSection,
     Started,
@@ -48,9 +50,11 @@ from .detect import (
 from .errors import InvalidTrackError
 from .match import RouteIndex
 from .model import Route, Track
+from .verdict import FINISH_RADIUS_M, START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
 
 __all__ = [
     "Excursion",
+    "Pause",
     "Report",
     "check",
     "check_same_place",
@@ -67,11 +71,18 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Excursion:
-    """One course error. Times are UTC seconds; ``None`` where it does not apply or never happened."""
+    """One course error. Times are UTC seconds; ``None`` where it does not apply or never happened.
 
-    kind: str  # off_course | wrong_direction | skipped_section
+    ``max_offset_m`` is the distance to the *nearest* part of the route (what the runner was
+    really off); ``expected_offset_m`` the offset from the part of the route the live engine
+    expected the runner on. A ``shortcut`` (left the route and came back further on having run
+    less than the route) has ``route_bypassed_m`` and ``distance_saved_m`` and no time lost.
+    ``alert_epoch_s`` is when the live engine alerted; ``None`` when it did not (found in hindsight).
+    """
+
+    kind: str  # off_course | shortcut | wrong_direction | skipped_section
     start_epoch_s: float
-    alert_epoch_s: float
+    alert_epoch_s: float | None
     end_epoch_s: float | None
     exit_route_m: float
     rejoin_route_m: float | None
@@ -82,6 +93,24 @@ class Excursion:
     extra_climb_m: float | None
     exit_lonlat: tuple[float, float] | None
     rejoin_lonlat: tuple[float, float] | None
+    expected_offset_m: float | None = None
+    route_bypassed_m: float | None = None
+    distance_saved_m: float | None = None
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Time the runner was not running: no fix for a while (``no_fix``) or standing still (``stop``)."""
+
+    kind: str
+    start_epoch_s: float
+    end_epoch_s: float
+    route_m: float | None
+    """Where along the route (nearest part), if near it."""
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_epoch_s - self.start_epoch_s
 
 
 @dataclass(frozen=True)
@@ -94,17 +123,24 @@ class Report:
     excursions: tuple[Excursion, ...]
     distance_m: float
     covered_m: float
+    """Route metres covered in order and in the right direction (:attr:`coverage`)."""
     start_epoch_s: float | None
     """When the runner was found on the route (the start); ``None`` if never."""
     finish_epoch_s: float | None
     ignored_fixes: int
-
-    @property
-    def completed(self) -> bool:
-        """Reached the finish with no skipped section and no open excursion."""
-        return self.finish_epoch_s is not None and not any(
-            e.kind == "skipped_section" or e.end_epoch_s is None for e in self.excursions
-        )
+    coverage: Coverage
+    verdict: Verdict
+    completed: bool
+    """Covered from the start to the finish (every gap under the tolerance) with no cut."""
+    finished: bool
+    """Reached the finish (coverage ends within the finish radius of the route's end)."""
+    warnings: tuple[str, ...] = ()
+    pauses: tuple[Pause, ...] = ()
+    times_known: bool = True
+    """False when the recording has no usable timestamps: checked by distance in recorded order,
+    and the epoch fields are then distance-based stand-ins (metres / 3 m/s), never printed."""
+    nearest_m: npt.NDArray[np.float64] | None = None
+    """Per fix: distance to the nearest part of the route, metres (NaN without a position)."""
 
     @property
     def extra_distance_m(self) -> float:
@@ -112,20 +148,31 @@ class Report:
 
     @property
     def time_off_course_s(self) -> float:
-        end = float(self.track.epoch_s[-1]) if len(self.track) else 0.0
-        return sum(
-            (e.end_epoch_s if e.end_epoch_s is not None else end) - e.start_epoch_s
-            for e in self.excursions
-            if e.kind == "off_course"
-        )
+        end = float(np.nanmax(self.track.epoch_s)) if len(self.track) and self.times_known else 0.0
+        total = 0.0
+        for e in self.excursions:
+            if e.kind != "off_course":
+                continue
+            stop = e.end_epoch_s if e.end_epoch_s is not None else max(end, e.start_epoch_s)
+            total += stop - e.start_epoch_s - _paused(self.pauses, e.start_epoch_s, stop)
+        return total
 
     @property
     def skipped_m(self) -> float:
-        return sum((e.rejoin_route_m or 0.0) - e.exit_route_m for e in self.excursions if e.kind == "skipped_section")
+        return sum(
+            (e.rejoin_route_m or 0.0) - e.exit_route_m
+            for e in self.excursions
+            if e.kind in ("skipped_section", "shortcut")
+        )
 
     @property
     def wrong_way_m(self) -> float:
         return sum(e.distance_m or 0.0 for e in self.excursions if e.kind == "wrong_direction")
+
+
+def _paused(pauses: tuple[Pause, ...], t0: float, t1: float) -> float:
+    """Seconds of pauses between ``t0`` and ``t1``."""
+    return sum(max(0.0, min(p.end_epoch_s, t1) - max(p.start_epoch_s, t0)) for p in pauses)
 
 
 def fixes_of(track: Track) -> Iterator[Fix]:
@@ -224,6 +271,19 @@ def _excursions(events: list[Event]) -> list[Excursion]:
     return out
 
 
+PSEUDO_SPEED_MPS = 3.0
+"""Without timestamps, fixes are given stand-in times at this speed along the recorded path."""
+STOP_RADIUS_M = 25.0
+STOP_MIN_S = 120.0
+"""Standing within :data:`STOP_RADIUS_M` for at least this long is a pause (a night stop, an aid station)."""
+NO_FIX_MIN_S = 60.0
+"""No fix for at least this long is a pause."""
+SHORTCUT_MIN_SAVED_M = 100.0
+"""An excursion that rejoins further on having run at least this much less than the route is a shortcut."""
+IGNORED_WARN_SHARE = 0.01
+"""Ignored fixes are a warning from this share of the recording (or from 10 fixes)."""
+
+
 def check(
     route: Route,
     track: Track,
@@ -232,12 +292,20 @@ def check(
     index: RouteIndex | None = None,
     compiled: bool | None = None,
 ) -> Report:
-    """Check a recording against a route with the streaming engine.
+    """Check a recording against a route: the live engine's alerts, then hindsight and a verdict.
+
+    The fixes go through the same :class:`~offcourse.detect.Monitor` a companion app uses live
+    (so ``alert_epoch_s`` is when the runner would have been alerted); then the whole recording
+    is matched again in hindsight (:func:`offcourse.coverage.hindsight`), which measures the
+    coverage of the route, finds skips, shortcuts and wrong-way sections, measures how far each
+    excursion really was from the route, and the :mod:`~offcourse.verdict` is decided from that
+    evidence.
 
     Parameters
     ----------
     route, track :
-        The official route and the watch recording.
+        The official route and the watch recording. A recording without timestamps is checked
+        by distance in recorded order (times are then not reported; a warning says so).
     options : Options, optional
         Detector settings (defaults tuned on the benchmark).
     index : RouteIndex, optional
@@ -246,26 +314,348 @@ def check(
         Use the compiled path for the fixes where nothing happens (same events; default: when
         numba is installed and the track is long, see :meth:`Monitor.push_arrays`).
     """
-    check_timestamps(track)
-    monitor = Monitor(route, options, index=index)
+    o = options or Options()
+    monitor = Monitor(route, o, index=index)
     x, y = project_track(route, track)  # the whole track at once; no valid position: NaN (ignored)
     check_same_place(monitor.index, track, (x, y))
+    warnings: list[str] = [str(w) for w in route.meta.extra.get("warnings", [])]
+    warnings += [str(w) for w in track.meta.extra.get("warnings", [])]
+    t, times_known = _engine_times(track, x, y, warnings)
     events: list[Event] = []
-    events.extend(monitor.push_arrays(track.epoch_s, x, y, track.ele_m, track.hacc_m, compiled=compiled))
+    events.extend(monitor.push_arrays(t, x, y, track.ele_m, track.hacc_m, compiled=compiled))
     events.extend(monitor.close())
+    h = hindsight(
+        monitor.index,
+        x,
+        y,
+        t if times_known else None,
+        skip_min_m=o.skip_min_m,
+        wrong_way_min_m=o.wrong_way_min_m,
+        off_threshold_m=o.off_threshold_m,
+    )
+    pauses = _pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
+    excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses)
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
-    finished = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
+    finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
+    L = monitor.index.length_m
+    cov = h.coverage
+    finished = finished_at is not None or (
+        cov.last_route_m is not None and cov.last_route_m >= L - max(FINISH_RADIUS_M, cov.gap_tolerance_m)
+    )
+    cut = _cut_sections(excursions, cov, finished)
+    usable = int(np.isfinite(x).sum())
+    evidence = Evidence(
+        usable_fixes=usable,
+        nearest_m=float(np.nanmin(h.nearest_m)) if usable else math.inf,
+        coverage=cov,
+        cut_sections=tuple(cut),
+        distance_saved_m=sum(e.distance_saved_m or 0.0 for e in excursions),
+        wrong_way=tuple((e.exit_route_m, e.rejoin_route_m or 0.0) for e in excursions if e.kind == "wrong_direction"),
+        lost=tuple(
+            (e.exit_route_m, e.rejoin_route_m, e.extra_distance_m) for e in excursions if e.kind == "off_course"
+        ),
+        finished=finished,
+        wrong_way_min_m=o.wrong_way_min_m,
+    )
+    verdict = decide(evidence)
+    started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M
+    completed = finished and started_at_start and verdict.kind in (VerdictKind.ON_COURSE, VerdictKind.LOST)
+    _more_warnings(warnings, route, track, monitor.ignored_fixes, usable, h.nearest_m, pauses)
     return Report(
         route=route,
         track=track,
         events=tuple(events),
-        excursions=tuple(_excursions(events)),
+        excursions=tuple(excursions),
         distance_m=monitor.distance_m,
-        covered_m=monitor.covered_m(),
+        covered_m=cov.covered_m,
         start_epoch_s=started,
-        finish_epoch_s=finished,
+        finish_epoch_s=finished_at,
         ignored_fixes=monitor.ignored_fixes,
+        coverage=cov,
+        verdict=verdict,
+        completed=completed,
+        finished=finished,
+        warnings=tuple(dict.fromkeys(warnings)),
+        pauses=pauses,
+        times_known=times_known,
+        nearest_m=h.nearest_m,
     )
+
+
+def _engine_times(
+    track: Track, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], warnings: list[str]
+) -> tuple[npt.NDArray[np.float64], bool]:
+    """The times the engine runs on, and whether they are the recording's own.
+
+    A recording whose fixes mostly have no time is checked in recorded order with stand-in
+    times at :data:`PSEUDO_SPEED_MPS` along the recorded path (the engine needs an order and a
+    pace; distances do not depend on them).
+    """
+    n = len(track)
+    t = track.epoch_s
+    pos = np.isfinite(x)
+    timed = np.isfinite(t) & pos
+    if n == 0 or timed.sum() >= max(2, 0.5 * pos.sum()):
+        missing = int((pos & ~np.isfinite(t)).sum())
+        if missing:
+            warnings.append(f"{missing} fix(es) without a time were left out")
+        return t, True
+    xf = np.where(pos, x, np.nan)
+    yf = np.where(pos, y, np.nan)
+    # carry the last position over fixes without one, so their step is zero
+    idx = np.where(pos, np.arange(n), 0)
+    np.maximum.accumulate(idx, out=idx)
+    step = np.hypot(np.diff(xf[idx]), np.diff(yf[idx]))
+    step = np.where(np.isfinite(step), step, 0.0)
+    pseudo = np.concatenate(([0.0], np.cumsum(step))) / PSEUDO_SPEED_MPS + 1e-3 * np.arange(n)
+    warnings.append(
+        f"{int((~np.isfinite(t) & pos).sum())} of {int(pos.sum())} fixes have no time: checked by distance in "
+        "recorded order; times and time lost are not reported"
+    )
+    return pseudo, False
+
+
+def _pauses(
+    t: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    near_route_m: npt.NDArray[np.float64],
+    near_m: npt.NDArray[np.float64],
+) -> tuple[Pause, ...]:
+    """No fix for :data:`NO_FIX_MIN_S`, or standing within :data:`STOP_RADIUS_M` for :data:`STOP_MIN_S`."""
+    ok = np.flatnonzero(np.isfinite(t) & np.isfinite(x))
+    out: list[Pause] = []
+    if len(ok) < 2:
+        return ()
+    tl, xl, yl = t[ok].tolist(), x[ok].tolist(), y[ok].tolist()
+
+    def where(i: int) -> float | None:
+        k = int(ok[i])
+        return float(near_route_m[k]) if near_m[k] <= 100.0 else None
+
+    a = 0  # anchor of the current stop candidate
+    last_t = tl[0]
+    for i in range(1, len(ok)):
+        if tl[i] <= last_t:
+            continue  # out of order: the engine ignores it too
+        if tl[i] - last_t >= NO_FIX_MIN_S and math.hypot(xl[i] - xl[a], yl[i] - yl[a]) > STOP_RADIUS_M:
+            out.append(Pause("no_fix", last_t, tl[i], where(i)))
+        if math.hypot(xl[i] - xl[a], yl[i] - yl[a]) > STOP_RADIUS_M:
+            if tl[i - 1] - tl[a] >= STOP_MIN_S:
+                out.append(Pause("stop", tl[a], tl[i - 1], where(a)))
+            a = i
+        last_t = tl[i]
+    if last_t - tl[a] >= STOP_MIN_S:
+        out.append(Pause("stop", tl[a], last_t, where(a)))
+    return tuple(sorted(out, key=lambda p: p.start_epoch_s))
+
+
+def _mask(t: npt.NDArray[np.float64], t0: float, t1: float | None) -> npt.NDArray[np.bool_]:
+    hi = np.inf if t1 is None else t1
+    m: npt.NDArray[np.bool_] = np.isfinite(t) & (t >= t0) & (t <= hi)
+    return m
+
+
+def _final_excursions(
+    route: Route,
+    engine: list[Excursion],
+    events: list[Event],
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    o: Options,
+    pauses: tuple[Pause, ...],
+) -> list[Excursion]:
+    """The engine's off-course excursions confirmed and measured in hindsight, shortcuts named as
+    such, and the skipped and wrong-way sections found in hindsight (with the live alert where
+    the engine raised one)."""
+    out: list[Excursion] = []
+    for e in engine:
+        if e.kind != "off_course":
+            continue
+        m = _mask(t, e.start_epoch_s, e.end_epoch_s)
+        near = h.nearest_m[m]
+        near_max = float(np.nanmax(near)) if np.isfinite(near).any() else e.max_offset_m
+        if near_max is not None and near_max <= o.off_threshold_m:
+            continue  # on the route's geometry all along: a skip or a wrong way, found below
+        e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
+        if (
+            e.extra_distance_m is not None
+            and e.rejoin_route_m is not None
+            and -e.extra_distance_m >= SHORTCUT_MIN_SAVED_M
+            and e.rejoin_route_m - e.exit_route_m >= o.skip_min_m
+        ):
+            e = replace(
+                e,
+                kind="shortcut",
+                route_bypassed_m=e.rejoin_route_m - e.exit_route_m,
+                distance_saved_m=-e.extra_distance_m,
+                extra_distance_m=None,
+                time_lost_s=None,
+            )
+        elif e.time_lost_s is not None and e.end_epoch_s is not None:
+            lost = e.time_lost_s - _paused(pauses, e.start_epoch_s, e.end_epoch_s)
+            e = replace(e, time_lost_s=max(lost, 0.0), extra_distance_m=max(e.extra_distance_m or 0.0, 0.0))
+        out.append(e)
+    tl = t.tolist()
+
+    def overlaps(a0: float, a1: float) -> bool:
+        return any(
+            e.kind in ("off_course", "shortcut")
+            and e.rejoin_route_m is not None
+            and min(a1, e.rejoin_route_m) - max(a0, e.exit_route_m) > 0
+            for e in out
+        )
+
+    def live_alert(kind: type[Event], t0: float, t1: float) -> float | None:
+        for ev in events:
+            if isinstance(ev, kind) and t0 - o.relock_time_s <= ev.epoch_s <= t1 + o.relock_time_s:
+                return ev.epoch_s
+        return None
+
+    for sc in h.shortcuts:
+        if overlaps(sc.from_m, sc.to_m):
+            continue
+        t0, t1 = tl[sc.i0], tl[sc.i1]
+        ex, ey = route.lonlat_at([sc.from_m, sc.to_m])
+        out.append(
+            Excursion(
+                kind="shortcut",
+                start_epoch_s=t0,
+                alert_epoch_s=live_alert(OffCourse, t0, t1),
+                end_epoch_s=t1,
+                exit_route_m=sc.from_m,
+                rejoin_route_m=sc.to_m,
+                max_offset_m=sc.max_nearest_m,
+                distance_m=sc.distance_m,
+                extra_distance_m=None,
+                time_lost_s=None,
+                extra_climb_m=None,
+                exit_lonlat=(float(ex[0]), float(ey[0])),
+                rejoin_lonlat=(float(ex[1]), float(ey[1])),
+                route_bypassed_m=sc.to_m - sc.from_m,
+                distance_saved_m=sc.to_m - sc.from_m - sc.distance_m,
+            )
+        )
+    for sk in h.skips:
+        if overlaps(sk.from_m, sk.to_m):
+            continue
+        t0, t1 = tl[sk.i0], tl[sk.i1]
+        out.append(
+            Excursion(
+                kind="skipped_section",
+                start_epoch_s=t0,
+                alert_epoch_s=live_alert(SkippedSection, t0, t1),
+                end_epoch_s=t1,
+                exit_route_m=sk.from_m,
+                rejoin_route_m=sk.to_m,
+                max_offset_m=None,
+                distance_m=sk.distance_m,
+                extra_distance_m=None,
+                time_lost_s=None,
+                extra_climb_m=None,
+                exit_lonlat=None,
+                rejoin_lonlat=None,
+                route_bypassed_m=sk.to_m - sk.from_m,
+                distance_saved_m=max(sk.to_m - sk.from_m - sk.distance_m, 0.0),
+            )
+        )
+    L = route.length_m
+    for e in engine:
+        # the engine's closing verdict on a runner who stopped at the finish line a lap short: the
+        # rest of the route was skipped (hindsight sees only a runner who stopped there)
+        if (
+            e.kind == "skipped_section"
+            and e.rejoin_route_m is not None
+            and e.rejoin_route_m >= L - 1e-6
+            and not any(
+                x.rejoin_route_m is not None and min(L, x.rejoin_route_m) - max(e.exit_route_m, x.exit_route_m) > 0
+                for x in out
+                if x.kind in ("skipped_section", "shortcut")
+            )
+        ):
+            out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
+    for ww in h.wrong_ways:
+        t0, t1 = tl[ww.i0], tl[ww.i1]
+        out.append(
+            Excursion(
+                kind="wrong_direction",
+                start_epoch_s=t0,
+                alert_epoch_s=live_alert(WrongDirection, t0, t1),
+                end_epoch_s=t1,
+                exit_route_m=ww.from_m,
+                rejoin_route_m=ww.to_m,
+                max_offset_m=None,
+                distance_m=ww.distance_m,
+                extra_distance_m=None,
+                time_lost_s=None,
+                extra_climb_m=None,
+                exit_lonlat=None,
+                rejoin_lonlat=None,
+            )
+        )
+    out.sort(key=lambda e: (e.start_epoch_s, e.exit_route_m))
+    return out
+
+
+def _cut_sections(excursions: list[Excursion], cov: Coverage, finished: bool) -> list[tuple[float, float, str]]:
+    """Route bypassed while the runner went on: skips, shortcuts, and unexplained gaps in coverage."""
+    cut = [
+        (e.exit_route_m, e.rejoin_route_m or e.exit_route_m, "skipped" if e.kind == "skipped_section" else "shortcut")
+        for e in excursions
+        if e.kind in ("skipped_section", "shortcut")
+    ]
+    # every stretch explained otherwise: run (either way), an excursion's span, a cut already named
+    explained = list(cov.intervals) + list(cov.backwards)
+    explained += [
+        (min(e.exit_route_m, e.rejoin_route_m), max(e.exit_route_m, e.rejoin_route_m))
+        for e in excursions
+        if e.rejoin_route_m is not None
+    ]
+    merged = _merge(explained)
+    if not merged:
+        return cut
+    last = merged[-1][1]
+    for a, b in _complement(merged, cov.length_m, cov.gap_tolerance_m):
+        if b >= last:
+            continue  # after the last part run: the runner stopped (did not finish), not a cut
+        if a <= 0.0:
+            if finished and b > START_TOLERANCE_M:
+                cut.append((a, b, "joined the route at km " + f"{b / 1000:.1f}"))
+            continue
+        cut.append((a, b, "not covered"))
+    return sorted(cut)
+
+
+def _more_warnings(
+    warnings: list[str],
+    route: Route,
+    track: Track,
+    ignored: int,
+    usable: int,
+    nearest_m: npt.NDArray[np.float64],
+    pauses: tuple[Pause, ...],
+) -> None:
+    """Say what was chosen or left out, rather than deciding silently."""
+    if ignored and (ignored >= 10 or ignored >= IGNORED_WARN_SHARE * max(usable, 1)):
+        warnings.append(
+            f"{ignored} of {len(track)} fixes ignored by the engine (time going backwards or repeated, "
+            "no position, or position spikes)"
+        )
+    kind = track.meta.kind
+    if kind in ("course", "route"):
+        warnings.append(f"the recording is a {kind} file (a planned route), not a recording of a run")
+    near = nearest_m[np.isfinite(nearest_m)]
+    if len(near) >= 2 and len(track) == len(route) and float(near.max()) < 0.5:
+        warnings.append("the recording is the route itself: were the arguments swapped?")
+    n_tracks = route.meta.extra.get("tracks")
+    if isinstance(n_tracks, int) and n_tracks > 1:
+        warnings.append(f"the route file holds {n_tracks} tracks; they were joined in file order")
+    long_pauses = [p for p in pauses if p.duration_s >= 600]
+    if long_pauses:
+        warnings.append(
+            f"{len(long_pauses)} pause(s) of 10 min or more (no fix or standing still), "
+            "left out of time lost and time off course"
+        )
 
 
 FAR_AWAY_M = 50_000.0
@@ -338,10 +728,25 @@ def _r(v: float | None, nd: int = 1) -> float | None:
     return None if v is None or not math.isfinite(v) else round(v, nd)
 
 
+def _pairs(ivs: tuple[tuple[float, float], ...]) -> list[list[float | None]]:
+    return [[_r(a), _r(b)] for a, b in ivs]
+
+
 def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as the JSON object ``offcourse check --format json`` prints."""
+    """The report as the JSON object ``offcourse check --format json`` prints.
+
+    Distances in metres, times ISO 8601 UTC (``null`` when the recording has none).
+    """
     track = report.track
     times = track.epoch_s
+    tk = report.times_known
+
+    def when(v: float | None) -> str | None:
+        return iso_utc(v) if tk else None
+
+    finite = times[np.isfinite(times)]
+    cov = report.coverage
+    v = report.verdict
     return {
         "route": {
             "path": report.route.meta.path,
@@ -351,34 +756,64 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "track": {
             "path": track.meta.path,
             "fixes": len(track),
-            "start_time": iso_utc(float(times[0])) if len(track) else None,
-            "end_time": iso_utc(float(times[-1])) if len(track) else None,
+            "start_time": iso_utc(float(finite.min())) if len(finite) else None,
+            "end_time": iso_utc(float(finite.max())) if len(finite) else None,
             "distance_m": _r(report.distance_m),
+            "recorded_length_m": _r(track.length_m()),
             "ignored_fixes": report.ignored_fixes,
+            "times": "recorded" if tk else "none",
         },
         "summary": {
+            "verdict": v.kind,
+            "verdict_reason": v.reason,
+            "verdict_details": list(v.details),
             "excursions": len(report.excursions),
             "extra_distance_m": _r(report.extra_distance_m),
-            "time_off_course_s": _r(report.time_off_course_s),
+            "time_off_course_s": _r(report.time_off_course_s) if tk else None,
             "skipped_m": _r(report.skipped_m),
             "wrong_way_m": _r(report.wrong_way_m),
             "completed": report.completed,
+            "finished": report.finished,
             "covered_m": _r(report.covered_m),
-            "race_start_time": iso_utc(report.start_epoch_s),
-            "finish_time": iso_utc(report.finish_epoch_s),
+            "coverage": {
+                "covered_m": _r(cov.covered_m),
+                "fraction": round(cov.fraction, 4),
+                "first_route_m": _r(cov.first_route_m),
+                "last_route_m": _r(cov.last_route_m),
+                "gaps": _pairs(cov.gaps),
+                "unverified": _pairs(cov.unverified),
+                "backwards": _pairs(cov.backwards),
+                "gap_tolerance_m": cov.gap_tolerance_m,
+            },
+            "race_start_time": when(report.start_epoch_s),
+            "finish_time": when(report.finish_epoch_s),
+            "pauses": [
+                {
+                    "kind": p.kind,
+                    "start_time": iso_utc(p.start_epoch_s),
+                    "end_time": iso_utc(p.end_epoch_s),
+                    "duration_s": _r(p.duration_s, 0),
+                    "route_m": _r(p.route_m),
+                }
+                for p in report.pauses
+            ],
         },
+        "warnings": list(report.warnings),
         "excursions": [
             {
                 "kind": e.kind,
-                "start_time": iso_utc(e.start_epoch_s),
-                "alert_time": iso_utc(e.alert_epoch_s),
-                "end_time": iso_utc(e.end_epoch_s),
+                "start_time": when(e.start_epoch_s),
+                "alert_time": when(e.alert_epoch_s),
+                "end_time": when(e.end_epoch_s),
                 "exit_route_m": _r(e.exit_route_m),
                 "rejoin_route_m": _r(e.rejoin_route_m),
                 "max_offset_m": _r(e.max_offset_m),
+                "expected_offset_m": _r(e.expected_offset_m),
                 "distance_m": _r(e.distance_m),
                 "extra_distance_m": _r(e.extra_distance_m),
-                "time_lost_s": _r(e.time_lost_s, 0),
+                "route_bypassed_m": _r(e.route_bypassed_m),
+                "distance_saved_m": _r(e.distance_saved_m),
+                "time_lost_s": _r(e.time_lost_s, 0) if tk else None,
                 "extra_climb_m": _r(e.extra_climb_m, 0),
                 "exit": [round(v, 7) for v in e.exit_lonlat] if e.exit_lonlat else None,
                 "rejoin": [round(v, 7) for v in e.rejoin_lonlat] if e.rejoin_lonlat else None,
@@ -399,50 +834,93 @@ def hms(seconds: float) -> str:
     return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
+_VERDICT_WORDS = {
+    "on_course": "ON COURSE",
+    "cut": "CUT",
+    "wrong_way": "WRONG WAY",
+    "lost": "LOST",
+    "did_not_finish": "DID NOT FINISH",
+    "partial": "PARTIAL",
+    "not_this_route": "NOT THIS ROUTE",
+    "unjudged": "NOT JUDGED",
+}
+
+
+def _km(m: float | None) -> str:
+    return "?" if m is None else f"km {m / 1000:.2f}"
+
+
+def _excursion_lines(i: int, e: Excursion, tk: bool) -> list[str]:
+    when = f", {iso_utc(e.start_epoch_s)}" if tk else ""
+    if e.kind == "off_course":
+        back = (
+            f"rejoined at {_km(e.rejoin_route_m)}" + (f" ({iso_utc(e.end_epoch_s)})" if tk else "")
+            if e.rejoin_route_m is not None
+            else "never came back"
+        )
+        lines = [
+            f"{i}. Off course at {_km(e.exit_route_m)}{when}: up to {e.max_offset_m or 0:.0f} m from the route, {back}"
+        ]
+        if e.extra_distance_m is not None:
+            cost = f"extra distance {e.extra_distance_m:.0f} m"
+            if tk and e.time_lost_s is not None:
+                cost += f", time lost {hms(e.time_lost_s)}"
+            lines.append(f"   covered {e.distance_m or 0:.0f} m off the route, {cost}")
+        return lines
+    if e.kind == "shortcut":
+        return [
+            f"{i}. SHORTCUT from {_km(e.exit_route_m)} to {_km(e.rejoin_route_m)}{when}: "
+            f"{e.route_bypassed_m or 0:.0f} m of route bypassed, {e.distance_saved_m or 0:.0f} m saved "
+            f"(up to {e.max_offset_m or 0:.0f} m from the route)"
+        ]
+    if e.kind == "wrong_direction":
+        return [
+            f"{i}. Wrong way from {_km(e.exit_route_m)} back to {_km(e.rejoin_route_m)}{when}: "
+            f"{e.distance_m or 0:.0f} m run the wrong way"
+        ]
+    to_m = e.rejoin_route_m or 0.0
+    return [f"{i}. Skipped the route from {_km(e.exit_route_m)} to {_km(to_m)} ({to_m - e.exit_route_m:.0f} m){when}"]
+
+
 def report_to_text(report: Report) -> str:
-    """A report for people."""
+    """A report for people: the verdict and its evidence first, then each finding."""
     d = report_to_dict(report)
-    lines = [
-        f"Route   {d['route']['name'] or d['route']['path']}  ({d['route']['length_m'] / 1000:.2f} km)",
-        f"Track   {d['track']['path']}  ({d['track']['fixes']} fixes, {d['track']['distance_m'] / 1000:.2f} km, "
-        f"{d['track']['start_time']} → {d['track']['end_time']})",
-        "",
-    ]
-    if not report.excursions:
-        lines.append("No wrong turn: the runner stayed on the route.")
-    for i, e in enumerate(report.excursions, 1):
-        when = iso_utc(e.start_epoch_s)
-        if e.kind == "off_course":
-            where = f"km {e.exit_route_m / 1000:.2f}"
-            back = (
-                f"rejoined at km {e.rejoin_route_m / 1000:.2f} ({iso_utc(e.end_epoch_s)})"
-                if e.rejoin_route_m is not None
-                else "never came back"
-            )
-            lines.append(f"{i}. Off course at {where}, {when}: up to {e.max_offset_m or 0:.0f} m off, {back}")
-            if e.extra_distance_m is not None:
-                lines.append(
-                    f"   covered {e.distance_m or 0:.0f} m off the route, extra distance {e.extra_distance_m:+.0f} m, "
-                    f"time lost {hms(e.time_lost_s or 0.0)}"
-                )
-        elif e.kind == "wrong_direction":
-            lines.append(
-                f"{i}. Wrong way from km {e.exit_route_m / 1000:.2f} back to km {(e.rejoin_route_m or 0) / 1000:.2f}, "
-                f"{when}: {e.distance_m or 0:.0f} m run the wrong way"
-            )
-        else:
-            to_m = e.rejoin_route_m or 0.0
-            lines.append(
-                f"{i}. Skipped the route from km {e.exit_route_m / 1000:.2f} to km {to_m / 1000:.2f} "
-                f"({to_m - e.exit_route_m:.0f} m), {when}"
-            )
     s = d["summary"]
+    tk = report.times_known
+    cov = report.coverage
+    L = report.route.length_m
+    span = f", {d['track']['start_time']} → {d['track']['end_time']}" if tk and d["track"]["start_time"] else ""
+    recorded = d["track"]["recorded_length_m"] or 0.0
+    length_note = ""
+    if abs(recorded - report.distance_m) > max(50.0, 0.02 * recorded):
+        length_note = f" ({recorded / 1000:.2f} km as recorded; GPS jitter and spikes filtered)"
+    lines = [
+        f"Route   {d['route']['name'] or d['route']['path']}  ({L / 1000:.2f} km)",
+        f"Track   {d['track']['path']}  ({d['track']['fixes']} fixes, "
+        f"{report.distance_m / 1000:.2f} km{length_note}{span})",
+        "",
+        f"Verdict {_VERDICT_WORDS.get(report.verdict.kind, report.verdict.kind)}: {report.verdict.reason}",
+    ]
+    lines += [f"        also: {x}" for x in report.verdict.details]
+    covered = f"Covered {cov.covered_m / 1000:.2f} of {L / 1000:.2f} km ({100 * cov.fraction:.0f} %) in order"
+    if cov.gaps:
+        covered += "; not covered: " + ", ".join(f"km {a / 1000:.2f}-{b / 1000:.2f}" for a, b in cov.gaps[:4])
+        if len(cov.gaps) > 4:
+            covered += f" and {len(cov.gaps) - 4} more"
+    lines += [covered, ""]
+    if not report.excursions:
+        lines.append("No excursion, shortcut, skipped or wrong-way section found.")
+    for i, e in enumerate(report.excursions, 1):
+        lines += _excursion_lines(i, e, tk)
     lines += [
         "",
-        f"Total   {s['excursions']} excursion(s), extra distance {s['extra_distance_m']:+.0f} m, "
-        f"off course {hms(s['time_off_course_s'])}, skipped {s['skipped_m']:.0f} m",
-        f"Route   {'completed' if s['completed'] else 'NOT completed'}: covered {s['covered_m'] / 1000:.2f} of "
-        f"{d['route']['length_m'] / 1000:.2f} km"
-        + ("" if report.finish_epoch_s is not None else ", finish never reached"),
+        f"Total   {s['excursions']} finding(s), extra distance {s['extra_distance_m']:.0f} m"
+        + (f", off course {hms(s['time_off_course_s'])}" if tk else "")
+        + f", route bypassed {s['skipped_m']:.0f} m",
     ]
+    if report.pauses:
+        total = sum(p.duration_s for p in report.pauses)
+        lines.append(f"Pauses  {len(report.pauses)} ({hms(total)} in all), left out of time lost")
+    for w in report.warnings:
+        lines.append(f"Warning {w}")
     return "\n".join(lines)

@@ -1,0 +1,620 @@
+"""Hindsight: the runner's progress along the route over the whole recording, and what it covered.
+
+The live engine (:mod:`offcourse.detect`) must decide as each fix arrives. After the run the
+whole recording is known, so :func:`hindsight` matches it again with the benefit of both
+directions of time: a Viterbi search over the passes of the route near each fix (plus an
+"off the route" state), whose costs weigh *distance*, not the number of fixes, so a fix every
+second and a fix every minute give the same path:
+
+- staying on the route costs the fix's squared offset over twice the noise variance (the noise
+  level is estimated from the recording itself, see :func:`noise_sigma_m`);
+- moving forward along the route costs nothing while the progress matches the distance moved,
+  a little per metre of progress the runner could not have run (capped: a skip is one event);
+- moving backwards along the route costs per metre (running a section the wrong way is
+  possible, but must be what the fixes say);
+- being off the route costs a fixed amount per fix, about that of a fix 30 m off.
+
+From the matched path it measures, independently of the live alerts:
+
+- **coverage**: the parts of the route run in order and in the right direction (forward runs
+  of the path, with 150 m of hysteresis against noise); a stretch crossed in a dropout (no fix)
+  at a plausible running speed counts as covered but *unverified*;
+- **skips**: a jump forward along the route's geometry farther than the runner moved;
+- **shortcuts**: off the route and back on further on, having run less than the route;
+- **wrong-way sections**: backward runs of the path of at least ``wrong_way_min_m``;
+- the **distance to the nearest part of the route** of every fix (what the runner was really
+  off), beside the live engine's offset from the part it expected.
+
+Examples
+--------
+>>> import numpy as np
+>>> from offcourse.model import Route
+>>> from offcourse.match import RouteIndex
+>>> from offcourse.project import LocalProjection
+>>> p = LocalProjection(7.0, 46.0)
+>>> lon, lat = p.inverse(np.array([0.0, 2000.0]), np.array([0.0, 0.0]))
+>>> idx = RouteIndex(Route.from_arrays(lon=lon, lat=lat, projection=p))
+>>> x = np.concatenate([np.arange(0.0, 600.0, 10.0), np.arange(1200.0, 2001.0, 10.0)])  # jumps 600 m
+>>> h = hindsight(idx, x, np.zeros_like(x), 1.6e9 + np.arange(len(x)) * 3.0)
+>>> [(round(a), round(b)) for a, b in h.coverage.intervals], [(round(k.from_m), round(k.to_m)) for k in h.skips]
+([(0, 590), (1200, 2000)], [(590, 1200)])
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+
+from .match import RouteIndex
+
+__all__ = [
+    "Coverage",
+    "Hindsight",
+    "Section",
+    "hindsight",
+    "nearest_to_route",
+    "noise_sigma_m",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+CANDIDATE_RADIUS_M = 60.0
+"""Passes of the route within this distance of a fix are the places it may be matched to."""
+MAX_CANDIDATES = 6
+"""At most this many passes (the nearest) per fix."""
+MIN_STEP_M = 8.0
+"""Fixes nearer than this to the last fix kept add no evidence of movement and are not matched
+(a fix every second at a walk, a watch standing on a table): distance, not fix count."""
+OFF_COST = 4.5
+"""Cost of a fix off the route: about that of a fix 3 noise sigmas off (at the default sigma)."""
+LEAVE_COST = 2.0
+"""Cost of leaving the route once (an off stretch must be worth it)."""
+FORWARD_SLACK_M = 25.0
+"""Progress this much beyond the distance moved is noise (the route's drawing, GPS error)."""
+FORWARD_COST_PER_M = 0.02
+"""Cost per metre of progress the runner could not have run."""
+SKIP_COST_CAP = 20.0
+"""A forward jump is one event: its cost stops growing here."""
+BACK_SLACK_M = 10.0
+"""Backward progress this small is noise (standing still, jitter)."""
+BACK_COST_PER_M = 0.05
+"""Cost per metre run backwards along the route."""
+LAG_COST_PER_M = 0.005
+"""Cost per metre moved beyond the progress made (zig-zags, moving beside the route)."""
+START_COST_PER_M = 1e-4
+"""A tiny preference for the start where a fix is near several passes (a loop's start and finish)."""
+DIRECTION_HYSTERESIS_M = 150.0
+"""A change of direction along the route counts once the runner has gone this far the other way."""
+PLAUSIBLE_SPEED_MPS = 7.0
+"""Across a dropout, progress along the route at up to this speed is taken as run (unverified)."""
+DROPOUT_S = 60.0
+"""No fix for this long (or three times the recording's usual interval, if more) is a dropout."""
+SIGMA_MIN_M, SIGMA_MAX_M = 6.0, 20.0
+"""Bounds of the noise level estimated from the recording."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """A stretch of route found in hindsight. ``from_m``/``to_m`` are route metres; ``i0``/``i1``
+    the fix indices (into the recording) where it starts and ends."""
+
+    kind: str
+    """``skip``, ``shortcut`` or ``wrong_way``."""
+    from_m: float
+    to_m: float
+    i0: int
+    i1: int
+    distance_m: float
+    """Distance the runner moved over the section (straight steps between fixes)."""
+    max_nearest_m: float = 0.0
+    """Largest distance of its fixes to the nearest part of the route."""
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Which parts of the route were run, in order and in the right direction.
+
+    Rule: ``complete`` when the covered intervals reach from the start to the finish with every
+    gap shorter than ``gap_tolerance_m`` (GPS noise, a short dropout); a skipped 300 m breaks it.
+    """
+
+    length_m: float
+    intervals: tuple[tuple[float, float], ...]
+    """Route metres run forward, merged and sorted."""
+    unverified: tuple[tuple[float, float], ...]
+    """Parts counted as covered across a dropout (no fix) at a plausible speed."""
+    backwards: tuple[tuple[float, float], ...]
+    """Route metres run in the wrong direction."""
+    near_m: float
+    """Route metres that some fix came within the candidate radius of (any order, any direction)."""
+    gap_tolerance_m: float
+    joined_m: float | None = None
+    """Where the runner was first matched on the route (in either direction)."""
+    left_m: float | None = None
+    """Where the runner was last matched on the route."""
+
+    @property
+    def covered_m(self) -> float:
+        return float(sum(b - a for a, b in self.intervals))
+
+    @property
+    def fraction(self) -> float:
+        return self.covered_m / self.length_m if self.length_m > 0 else 0.0
+
+    @property
+    def gaps(self) -> tuple[tuple[float, float], ...]:
+        """Route metres not covered, at least ``gap_tolerance_m`` long."""
+        return _complement(self.intervals, self.length_m, self.gap_tolerance_m)
+
+    @property
+    def first_route_m(self) -> float | None:
+        return self.intervals[0][0] if self.intervals else None
+
+    @property
+    def last_route_m(self) -> float | None:
+        return self.intervals[-1][1] if self.intervals else None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.intervals) and not self.gaps
+
+
+@dataclass(frozen=True)
+class Hindsight:
+    """The matched path of a whole recording and what it shows."""
+
+    route_m: FloatArray
+    """Per fix: matched distance along the route; NaN off the route, unmatched or without a position."""
+    nearest_m: FloatArray
+    """Per fix: distance to the nearest part of the route (any pass); NaN without a position."""
+    nearest_route_m: FloatArray
+    """Per fix: where along the route that nearest part is."""
+    coverage: Coverage
+    skips: tuple[Section, ...]
+    shortcuts: tuple[Section, ...]
+    wrong_ways: tuple[Section, ...]
+    sigma_m: float
+    """The noise level the match assumed (estimated from the recording)."""
+    dropouts: tuple[tuple[int, int], ...]
+    """Index pairs of consecutive fixes with no fix between them for at least :data:`DROPOUT_S`."""
+
+
+def _segments(index: RouteIndex) -> npt.NDArray[np.object_]:
+    xy0 = np.column_stack([index.ax, index.ay])
+    xy1 = xy0 + np.column_stack([index.dx, index.dy])
+    return shapely.linestrings(np.stack([xy0, xy1], axis=1))  # type: ignore[no-any-return]
+
+
+def _tree(index: RouteIndex) -> shapely.STRtree:
+    tree = getattr(index, "_hindsight_tree", None)
+    if tree is None:
+        tree = shapely.STRtree(_segments(index))
+        index._hindsight_tree = tree  # type: ignore[attr-defined]  # built once per route, shared
+    return tree
+
+
+def _project(
+    index: RouteIndex, segs: npt.NDArray[np.int64], x: FloatArray, y: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Route metres and distance of points (x, y) projected on segments ``segs`` (vectorised)."""
+    ax, ay, dx, dy, ln = index.ax[segs], index.ay[segs], index.dx[segs], index.dy[segs], index.seg_len[segs]
+    l2 = ln * ln
+    t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
+    ex, ey = ax + t * dx - x, ay + t * dy - y
+    return index.cum[segs] + t * ln, np.sqrt(ex * ex + ey * ey)
+
+
+def nearest_to_route(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Distance along the route of the nearest point of the route, and the distance to it, per point.
+
+    Vectorised with shapely's STRtree; NaN where the point has no position.
+
+    >>> import numpy as np
+    >>> from offcourse.model import Route
+    >>> from offcourse.project import LocalProjection
+    >>> p = LocalProjection(7.0, 46.0)
+    >>> lon, lat = p.inverse(np.array([0.0, 1000.0, 1000.0]), np.array([0.0, 0.0, 500.0]))
+    >>> idx = RouteIndex(Route.from_arrays(lon=lon, lat=lat, projection=p))
+    >>> s, d = nearest_to_route(idx, np.array([300.0, 1100.0, np.nan]), np.array([40.0, 200.0, 0.0]))
+    >>> np.round(s).tolist(), np.round(d).tolist()
+    ([300.0, 1200.0, nan], [40.0, 100.0, nan])
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    s = np.full(len(x), np.nan)
+    d = np.full(len(x), np.nan)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if len(ok):
+        pts = shapely.points(x[ok], y[ok])
+        pi, si = _tree(index).query_nearest(pts, all_matches=False)
+        s[ok[pi]], d[ok[pi]] = _project(index, si.astype(np.int64), x[ok[pi]], y[ok[pi]])
+    return s, d
+
+
+def noise_sigma_m(nearest_m: FloatArray) -> float:
+    """The recording's noise level: a robust spread of the offsets of the fixes near the route.
+
+    >>> noise_sigma_m(np.array([3.0, 4.0, 5.0, 200.0]))
+    6.0
+    """
+    d = nearest_m[np.isfinite(nearest_m) & (nearest_m <= CANDIDATE_RADIUS_M)]
+    if len(d) == 0:
+        return SIGMA_MIN_M
+    return float(min(max(1.25 * float(np.median(d)), SIGMA_MIN_M), SIGMA_MAX_M))
+
+
+def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[list[float]], list[list[float]]]:
+    """Per point, the passes of the route within :data:`CANDIDATE_RADIUS_M`: route metres and offsets."""
+    n = len(x)
+    out_s: list[list[float]] = [[] for _ in range(n)]
+    out_d: list[list[float]] = [[] for _ in range(n)]
+    if n == 0:
+        return out_s, out_d
+    pi, si = _tree(index).query(shapely.points(x, y), predicate="dwithin", distance=CANDIDATE_RADIUS_M)
+    if len(pi) == 0:
+        return out_s, out_d
+    order = np.lexsort((si, pi))
+    pi, si = pi[order], si[order].astype(np.int64)
+    s, d = _project(index, si, x[pi], y[pi])
+    # one pass = a run of segments of one point whose nearest points lie close along the route
+    new = np.ones(len(pi), dtype=bool)
+    new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
+    group = np.cumsum(new) - 1
+    # the nearest point of each pass
+    o2 = np.lexsort((d, group))
+    first = np.ones(len(o2), dtype=bool)
+    first[1:] = group[o2][1:] != group[o2][:-1]
+    best = o2[first]
+    for p, sv, dv in zip(pi[best].tolist(), s[best].tolist(), d[best].tolist(), strict=True):
+        out_s[p].append(sv)
+        out_d[p].append(dv)
+    for p in range(n):
+        if len(out_d[p]) > MAX_CANDIDATES:
+            keep = sorted(range(len(out_d[p])), key=out_d[p].__getitem__)[:MAX_CANDIDATES]
+            out_s[p] = [out_s[p][k] for k in keep]
+            out_d[p] = [out_d[p][k] for k in keep]
+    return out_s, out_d
+
+
+def _step_cost(ds: float, moved: float) -> float:
+    """Cost of moving ``ds`` along the route while the runner moved ``moved`` metres."""
+    if ds >= 0.0:
+        c = 0.0
+        over = ds - moved - FORWARD_SLACK_M
+        if over > 0.0:
+            c = min(FORWARD_COST_PER_M * over, SKIP_COST_CAP)
+        lag = moved - ds - FORWARD_SLACK_M
+        if lag > 0.0:
+            c += LAG_COST_PER_M * lag
+        return c
+    back = -ds - BACK_SLACK_M
+    return BACK_COST_PER_M * back if back > 0.0 else 0.0
+
+
+def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], sigma: float) -> list[int]:
+    """Best state per kept fix: the index of its candidate, or -1 for off the route."""
+    n = len(cs)
+    inv2s2 = 1.0 / (2.0 * sigma * sigma)
+    # state of the previous step
+    prev_s: list[float] = cs[0]
+    prev_c: list[float] = [d * d * inv2s2 + START_COST_PER_M * s for s, d in zip(cs[0], cd[0], strict=True)]
+    off_c = OFF_COST + LEAVE_COST
+    off_exit = math.nan  # route metres where the off stretch began (NaN: off since the first fix)
+    off_moved = 0.0
+    back: list[list[int]] = [[-1] * len(cs[0])]
+    back_off: list[int] = [-1]  # -1: off before too; k: left from candidate k of the previous step
+    for i in range(1, n):
+        g = moved[i]
+        cur_s, cur_d = cs[i], cd[i]
+        bp: list[int] = []
+        cost: list[float] = []
+        for s, d in zip(cur_s, cur_d, strict=True):
+            best, arg = math.inf, -1
+            for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True)):
+                c = pc + _step_cost(s - ps, g)
+                if c < best:
+                    best, arg = c, k
+            # from off the route: priced like a step from the exit over the distance run while off
+            c = off_c + (_step_cost(s - off_exit, off_moved + g) if math.isfinite(off_exit) else 0.0)
+            if c < best:
+                best, arg = c, -1
+            cost.append(best + d * d * inv2s2)
+            bp.append(arg)
+        # off the route now: stay off, or leave from one of the previous candidates
+        best_off, arg_off = off_c, -1
+        for k, pc in enumerate(prev_c):
+            if pc + LEAVE_COST < best_off:
+                best_off, arg_off = pc + LEAVE_COST, k
+        if arg_off >= 0:
+            off_exit, off_moved = prev_s[arg_off], g
+        else:
+            off_moved += g
+        off_c = best_off + OFF_COST
+        back.append(bp)
+        back_off.append(arg_off)
+        prev_s, prev_c = cur_s, cost
+    # backtrack
+    states = [-1] * n
+    k = -1
+    best_end = off_c
+    for j, c in enumerate(prev_c):
+        if c < best_end:
+            best_end, k = c, j
+    for i in range(n - 1, -1, -1):
+        states[i] = k
+        k = back[i][k] if k >= 0 else back_off[i]
+    return states
+
+
+def _merge_jumps(jumps: list[Section], skip_min_m: float) -> list[Section]:
+    """Skips from forward jumps: jumps with little route run between them (a runner cutting
+    switchbacks lands on each leg in turn) add up; a group bypassing at least ``skip_min_m`` more
+    than the runner moved is a skip."""
+    out: list[Section] = []
+    group: list[Section] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        a, b = group[0], group[-1]
+        moved = sum(k.distance_m for k in group) + sum(
+            max(n.from_m - p.to_m, 0.0) for p, n in itertools.pairwise(group)
+        )
+        if b.to_m - a.from_m - moved >= skip_min_m:
+            out.append(Section("skip", a.from_m, b.to_m, a.i0, b.i1, moved, max(k.max_nearest_m for k in group)))
+
+    for k in jumps:
+        if group and not (0.0 <= k.from_m - group[-1].to_m <= 2.0 * CANDIDATE_RADIUS_M):
+            flush()
+            group = []
+        group.append(k)
+    flush()
+    return out
+
+
+def _merge(ivs: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    out: list[list[float]] = []
+    for a, b in sorted((min(a, b), max(a, b)) for a, b in ivs):
+        if out and a <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], b)
+        else:
+            out.append([a, b])
+    return tuple((a, b) for a, b in out if b > a)
+
+
+def _complement(ivs: tuple[tuple[float, float], ...], length_m: float, min_m: float) -> tuple[tuple[float, float], ...]:
+    gaps: list[tuple[float, float]] = []
+    pos = 0.0
+    for a, b in ivs:
+        if a - pos >= min_m and a > pos:
+            gaps.append((pos, a))
+        pos = max(pos, b)
+    if length_m - pos >= min_m and length_m > pos:
+        gaps.append((pos, length_m))
+    return tuple(gaps)
+
+
+def hindsight(
+    index: RouteIndex,
+    x: FloatArray,
+    y: FloatArray,
+    epoch_s: FloatArray | None = None,
+    *,
+    skip_min_m: float = 200.0,
+    wrong_way_min_m: float = 150.0,
+    off_threshold_m: float = 50.0,
+) -> Hindsight:
+    """Match a whole recording to the route in hindsight; see the module docstring.
+
+    Parameters
+    ----------
+    index : RouteIndex
+    x, y : ndarray
+        The fixes in the route's projection, metres, in recorded order; NaN where a fix has no position.
+    epoch_s : ndarray, optional
+        UTC seconds per fix (NaN or absent: judged by distance alone; dropouts cannot be told).
+    skip_min_m, wrong_way_min_m : float
+        A skip or shortcut bypasses at least this much route; a wrong-way section is at least this long.
+    off_threshold_m : float
+        An off stretch whose fixes never come farther than this from the route is noise, not a shortcut.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n_all = len(x)
+    t_all = np.full(n_all, np.nan) if epoch_s is None else np.asarray(epoch_s, dtype=np.float64)
+    L = index.length_m
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    # the passes near every fix; the nearest of them is the nearest part of the route, and only
+    # fixes with none need the (slower) nearest-anywhere search
+    all_s, all_d = _candidates(index, x[ok], y[ok])
+    near_s = np.full(n_all, np.nan)
+    near_d = np.full(n_all, np.nan)
+    far: list[int] = []
+    for j, (cs_j, cd_j) in enumerate(zip(all_s, all_d, strict=True)):
+        if cd_j:
+            k = min(range(len(cd_j)), key=cd_j.__getitem__)
+            near_s[ok[j]], near_d[ok[j]] = cs_j[k], cd_j[k]
+        else:
+            far.append(int(ok[j]))
+    if far:
+        fi = np.array(far, dtype=np.int64)
+        near_s[fi], near_d[fi] = nearest_to_route(index, x[fi], y[fi])
+    sigma = noise_sigma_m(near_d)
+    # keep the fixes that moved at least MIN_STEP_M from the last one kept
+    pos_in_ok = np.full(n_all, -1, dtype=np.int64)
+    pos_in_ok[ok] = np.arange(len(ok))
+    kept: list[int] = []
+    moved: list[float] = []
+    lx = ly = math.nan
+    acc = 0.0
+    xl, yl = x.tolist(), y.tolist()
+    for i in ok.tolist():
+        if not kept:
+            kept.append(i)
+            moved.append(0.0)
+            lx, ly = xl[i], yl[i]
+            continue
+        step = math.hypot(xl[i] - lx, yl[i] - ly)
+        if step >= MIN_STEP_M:
+            kept.append(i)
+            moved.append(step + acc)
+            acc = 0.0
+            lx, ly = xl[i], yl[i]
+    if kept and kept[-1] != int(ok[-1]):
+        i = int(ok[-1])
+        kept.append(i)
+        moved.append(math.hypot(xl[i] - lx, yl[i] - ly))
+    route_m = np.full(n_all, np.nan)
+    dropouts: list[tuple[int, int]] = []
+    tf = t_all[np.isfinite(t_all)]
+    dropout_s = DROPOUT_S
+    if len(tf) > 1 and len(ok) > 1:
+        to = t_all[ok]
+        dt = np.diff(to)
+        fin = dt[np.isfinite(dt) & (dt > 0)]
+        if len(fin):
+            dropout_s = max(DROPOUT_S, 3.0 * float(np.median(fin)))
+        for j in np.flatnonzero(np.isfinite(dt) & (dt >= dropout_s)).tolist():
+            dropouts.append((int(ok[j]), int(ok[j + 1])))
+    if not kept:
+        cov = Coverage(L, (), (), (), 0.0, skip_min_m)
+        return Hindsight(route_m, near_d, near_s, cov, (), (), (), sigma, tuple(dropouts))
+    cs = [all_s[int(pos_in_ok[i])] for i in kept]
+    cd = [all_d[int(pos_in_ok[i])] for i in kept]
+    states = _viterbi(cs, cd, moved, sigma)
+    ks = [cs[j][k] if k >= 0 else math.nan for j, k in enumerate(states)]
+    route_m[kept] = ks
+    kt = t_all[kept].tolist()
+    knd = near_d[kept].tolist()
+    # near coverage: route metres some fix came near (any order, any direction)
+    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for j in range(len(cs)) for s in cs[j]])
+    near_m = sum(min(b, L) - max(a, 0.0) for a, b in near_ivs if min(b, L) > max(a, 0.0))
+
+    forward: list[tuple[float, float]] = []
+    unverified: list[tuple[float, float]] = []
+    backwards: list[tuple[float, float]] = []
+    jumps: list[Section] = []
+    shortcuts: list[Section] = []
+    wrong: list[Section] = []
+    # directional runs of the path
+    run_dir = 0  # +1 forward, -1 backward, 0 not known yet
+    run_start = run_ext = math.nan
+    run_i0 = run_iext = 0
+    run_moved = 0.0  # distance moved since the run's start
+    moved_at_ext = 0.0
+
+    def close_run() -> None:
+        if not math.isfinite(run_start):
+            return
+        if run_dir >= 0:
+            if run_ext > run_start:
+                forward.append((run_start, run_ext))
+        elif run_start - run_ext > 0:
+            backwards.append((run_ext, run_start))
+            if run_start - run_ext >= wrong_way_min_m:
+                wrong.append(Section("wrong_way", run_start, run_ext, kept[run_i0], kept[run_iext], moved_at_ext))
+
+    last_on = -1
+    off_moved = 0.0
+    off_max = 0.0
+    for j, s in enumerate(ks):
+        if not math.isfinite(s):
+            if last_on >= 0:
+                off_moved += moved[j]
+                off_max = max(off_max, knd[j] if math.isfinite(knd[j]) else 0.0)
+            continue
+        if last_on < 0:
+            run_dir, run_start, run_ext, run_i0, run_iext, run_moved, moved_at_ext = 0, s, s, j, j, 0.0, 0.0
+            last_on = j
+            continue
+        ps = ks[last_on]
+        was_off = last_on != j - 1
+        g = off_moved + moved[j] if was_off else moved[j]
+        ds = s - ps
+        dt = kt[j] - kt[last_on]
+        timed = math.isfinite(dt) and dt > 0  # times going backwards say nothing about speed
+        jump = ds - g
+        broke = False
+        if was_off and off_max > off_threshold_m:
+            # a real excursion: the route between exit and rejoin was not run (whatever it cost)
+            if ds > 0 and jump >= skip_min_m:
+                shortcuts.append(Section("shortcut", ps, s, kept[last_on], kept[j], g, off_max))
+            broke = True
+        elif ds > 0 and timed and ds > PLAUSIBLE_SPEED_MPS * dt + FORWARD_SLACK_M:
+            # farther along the route than anyone runs in the time: a skip (or a ride); what the
+            # runner could have run in that time is all the distance that counts
+            ran = min(g, PLAUSIBLE_SPEED_MPS * dt)
+            jumps.append(Section("skip", ps, s, kept[last_on], kept[j], ran, max(knd[last_on], knd[j])))
+            broke = True
+        elif ds > 0 and jump > max(FORWARD_SLACK_M, 0.5 * g) + FORWARD_SLACK_M:
+            # farther along the route than the runner moved in a straight line
+            if timed:
+                # sparse fixes (a watch's power-saving mode) or a dropout: the runner had the time
+                if dt >= dropout_s:
+                    unverified.append((ps, s))
+            else:
+                jumps.append(Section("skip", ps, s, kept[last_on], kept[j], g, max(knd[last_on], knd[j])))
+                broke = True
+        elif was_off and ds < -BACK_SLACK_M:
+            # back on the route behind where the runner left it: run afresh (a wrong way is run on
+            # the route, not concluded across a stretch off it)
+            broke = True
+        if broke:
+            close_run()
+            run_dir, run_start, run_ext, run_i0, run_iext, run_moved, moved_at_ext = 0, s, s, j, j, 0.0, 0.0
+        else:
+            run_moved += g
+            if run_dir == 0:
+                if s - run_start >= FORWARD_SLACK_M:
+                    run_dir = 1
+                elif run_start - s >= FORWARD_SLACK_M:
+                    run_dir = -1
+                run_ext, run_iext, moved_at_ext = s, j, run_moved
+            elif run_dir > 0:
+                if s > run_ext:
+                    run_ext, run_iext, moved_at_ext = s, j, run_moved
+                elif run_ext - s >= DIRECTION_HYSTERESIS_M:
+                    close_run()
+                    # the backward run began at the peak
+                    run_dir, run_start, run_i0 = -1, run_ext, run_iext
+                    run_moved = run_moved - moved_at_ext
+                    run_ext, run_iext, moved_at_ext = s, j, run_moved
+            else:
+                if s < run_ext:
+                    run_ext, run_iext, moved_at_ext = s, j, run_moved
+                elif s - run_ext >= DIRECTION_HYSTERESIS_M:
+                    close_run()
+                    run_dir, run_start, run_i0 = 1, run_ext, run_iext
+                    run_moved = run_moved - moved_at_ext
+                    run_ext, run_iext, moved_at_ext = s, j, run_moved
+        last_on = j
+        off_moved = 0.0
+        off_max = 0.0
+    close_run()
+    skips = _merge_jumps(jumps, skip_min_m)
+    cov = Coverage(
+        length_m=L,
+        intervals=_merge(forward + unverified),
+        unverified=_merge(unverified),
+        backwards=_merge(backwards),
+        near_m=float(near_m),
+        gap_tolerance_m=skip_min_m,
+        joined_m=next((v for v in ks if math.isfinite(v)), None),
+        left_m=next((v for v in reversed(ks) if math.isfinite(v)), None),
+    )
+    return Hindsight(
+        route_m=route_m,
+        nearest_m=near_d,
+        nearest_route_m=near_s,
+        coverage=cov,
+        skips=tuple(skips),
+        shortcuts=tuple(shortcuts),
+        wrong_ways=tuple(wrong),
+        sigma_m=sigma,
+        dropouts=tuple(dropouts),
+    )

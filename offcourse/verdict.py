@@ -1,0 +1,170 @@
+"""One verdict per run, from the evidence: coverage of the route and the findings.
+
+A verdict is a claim someone acts on (a disqualification, a podium), so it is derived from
+what the runner *covered* (:class:`~offcourse.coverage.Coverage`), never from the absence of
+alerts, and it always comes with a one-line reason.
+
+The rules, first that applies wins (:func:`decide`):
+
+============== =================================================================================
+kind           when
+============== =================================================================================
+unjudged       fewer than two fixes with a usable position
+not_this_route no fix within :data:`NEAR_ROUTE_M` of the route, or the fixes came near less than
+               :data:`MIN_NEAR_SHARE` of it and covered less than that share
+cut            route not covered while the runner went on past it: a skipped section, a
+               shortcut, a gap of at least ``gap_tolerance_m`` between covered parts that no
+               off-course excursion explains, or (for a finisher) the part before a mid-route join
+wrong_way      a section of at least ``wrong_way_min_m`` run in the wrong direction
+lost           an off-course excursion (left the route and came back, or never came back)
+did_not_finish started at the start, stopped before the finish
+partial        joined the route away from its start and did not reach the finish
+on_course      started at the start, reached the finish, every gap under ``gap_tolerance_m``
+============== =================================================================================
+
+>>> v = Verdict("cut", "skipped km 2.0-3.1 (1,100 m of route)")
+>>> v.kind, v.severity < Verdict("lost", "").severity < Verdict("on_course", "").severity
+('cut', True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .coverage import Coverage
+
+__all__ = ["NEAR_ROUTE_M", "MIN_NEAR_SHARE", "Evidence", "Verdict", "VerdictKind", "decide"]
+
+NEAR_ROUTE_M = 100.0
+"""A recording none of whose fixes came this near the route is of another route."""
+MIN_NEAR_SHARE = 0.05
+"""A recording that came near less than this share of the route (and covered less) is of another route."""
+START_TOLERANCE_M = 200.0
+"""Coverage beginning this near the start of the route is a start at the start."""
+FINISH_RADIUS_M = 100.0
+"""Coverage reaching this near the end of the route is a finish."""
+
+
+class VerdictKind(StrEnum):
+    """The kinds of verdict, most serious first (their order is the batch severity order)."""
+
+    CUT = "cut"
+    WRONG_WAY = "wrong_way"
+    LOST = "lost"
+    DID_NOT_FINISH = "did_not_finish"
+    PARTIAL = "partial"
+    ON_COURSE = "on_course"
+    NOT_THIS_ROUTE = "not_this_route"
+    UNJUDGED = "unjudged"
+
+
+_ORDER = {k.value: i for i, k in enumerate(VerdictKind)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the run amounts to, with the one-line reason for people."""
+
+    kind: str
+    reason: str
+    details: tuple[str, ...] = field(default=(), compare=False)
+    """Further findings beside the one that decided (a cut who also got lost)."""
+
+    @property
+    def severity(self) -> int:
+        """Sort key: smaller is more serious (cut first, then wrong way, lost, ...)."""
+        return _ORDER.get(self.kind, len(_ORDER))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What :func:`decide` weighs; built by :func:`offcourse.report.check`."""
+
+    usable_fixes: int
+    nearest_m: float
+    """Smallest distance of any fix to the route, metres (inf without fixes)."""
+    coverage: Coverage
+    cut_sections: tuple[tuple[float, float, str], ...]
+    """(from_m, to_m, what) of each stretch of route bypassed: skips, shortcuts, unexplained gaps."""
+    distance_saved_m: float
+    wrong_way: tuple[tuple[float, float], ...]
+    """(from_m, to_m) of each section run the wrong way (from the higher distance to the lower)."""
+    lost: tuple[tuple[float, float | None, float | None], ...]
+    """(exit_m, rejoin_m or None, extra_distance_m or None) of each off-course excursion."""
+    finished: bool
+    wrong_way_min_m: float = 150.0
+
+
+def _km(m: float) -> str:
+    return f"{m / 1000:.1f}"
+
+
+def _dist(m: float) -> str:
+    return f"{m / 1000:.1f} km" if abs(m) >= 1000 else f"{m:.0f} m"
+
+
+def decide(ev: Evidence) -> Verdict:
+    """The verdict for a run; see the module docstring for the rules."""
+    cov = ev.coverage
+    L = cov.length_m
+    pct = f"{100 * cov.fraction:.0f} %"
+    if ev.usable_fixes < 2:
+        return Verdict(VerdictKind.UNJUDGED, "fewer than two fixes with a usable position: nothing to judge")
+    if ev.nearest_m > NEAR_ROUTE_M:
+        return Verdict(
+            VerdictKind.NOT_THIS_ROUTE,
+            f"never within {NEAR_ROUTE_M:.0f} m of the route (nearest {_dist(ev.nearest_m)})",
+        )
+    near_share = cov.near_m / L if L > 0 else 0.0
+    if near_share < MIN_NEAR_SHARE and cov.fraction < MIN_NEAR_SHARE:
+        return Verdict(
+            VerdictKind.NOT_THIS_ROUTE,
+            f"came near only {100 * near_share:.0f} % of the route and covered {pct} of it",
+        )
+    first = cov.first_route_m
+    started = first is not None and first <= START_TOLERANCE_M
+    details: list[str] = []
+    if ev.cut_sections:
+        bypassed = sum(b - a for a, b, _ in ev.cut_sections)
+        where = ", ".join(f"km {_km(a)}-{_km(b)} ({what})" for a, b, what in ev.cut_sections[:3])
+        more = f" and {len(ev.cut_sections) - 3} more" if len(ev.cut_sections) > 3 else ""
+        saved = f", about {_dist(ev.distance_saved_m)} saved" if ev.distance_saved_m > 0 else ""
+        details.append(f"cut: {_dist(bypassed)} of route not run: {where}{more}{saved}")
+    if ev.wrong_way:
+        run = sum(abs(a - b) for a, b in ev.wrong_way)
+        where = ", ".join(f"km {_km(a)} back to km {_km(b)}" for a, b in ev.wrong_way[:3])
+        details.append(f"ran {_dist(run)} of the route the wrong way ({where})")
+    if ev.lost:
+        extra = sum(x for _, _, x in ev.lost if x is not None)
+        never = sum(1 for _, r, _ in ev.lost if r is None)
+        first_exit = ev.lost[0][0]
+        text = f"{len(ev.lost)} wrong turn(s), the first at km {_km(first_exit)}"
+        if extra > 0:
+            text += f", {_dist(extra)} extra"
+        if never:
+            text += ", never came back to the route"
+        details.append(text)
+    if not ev.finished:
+        last = cov.left_m if cov.left_m is not None else (cov.last_route_m or 0.0)
+        if started:
+            details.append(f"stopped at km {_km(last)} of {_km(L)} ({pct} of the route covered)")
+        else:
+            joined = cov.joined_m if cov.joined_m is not None else (first or 0.0)
+            details.append(f"joined the route at km {_km(joined)}, last on it at km {_km(last)} ({pct} covered)")
+    if ev.cut_sections:
+        kind = VerdictKind.CUT
+    elif ev.wrong_way:
+        kind = VerdictKind.WRONG_WAY
+    elif ev.lost:
+        kind = VerdictKind.LOST
+    elif not ev.finished:
+        kind = VerdictKind.DID_NOT_FINISH if started else VerdictKind.PARTIAL
+    else:
+        unverified = sum(b - a for a, b in cov.unverified)
+        note = f"; {_dist(unverified)} crossed without fixes (dropout), taken as run" if unverified > 0 else ""
+        return Verdict(
+            VerdictKind.ON_COURSE,
+            f"covered the route from start to finish ({pct}, every gap under {cov.gap_tolerance_m:.0f} m){note}",
+        )
+    return Verdict(kind, details[0], tuple(details[1:]))
