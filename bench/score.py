@@ -150,7 +150,8 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         return s, INF if e is None else e
 
     # ---- off course
-    off = [r for r in reps if r.get("kind") == "off_course"]
+    # a shortcut is an off-course excursion that saved distance: it counts here too
+    off = [r for r in reps if r.get("kind") in ("off_course", "shortcut")]
     r_int = [interval(r) for r in off]
     sc.reports = len(off)
     pairs = sorted(
@@ -171,6 +172,8 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         if e.get("extra_distance_m") is not None:
             true_x = float(e["extra_distance_m"])
             rep_x = r.get("extra_distance_m")
+            if rep_x is None and r.get("distance_saved_m") is not None:
+                rep_x = -float(r["distance_saved_m"])
             err = INF if rep_x is None else abs(float(rep_x) - true_x)
             sc.extra_errors.append(err)
             sc.extra_within.append(err <= max(75.0, 0.1 * abs(true_x)))

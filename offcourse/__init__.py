@@ -9,6 +9,7 @@ Pipeline, one module each: :mod:`offcourse.read` â†’ :mod:`offcourse.project` â†
 775
 """
 
+from .coverage import Coverage
 from .detect import (
     BackOnCourse,
     Event,
@@ -38,7 +39,6 @@ from .errors import (
 from .model import Checkpoint, Metadata, ParsedFile, Route, Track, Waypoint
 from .project import LocalProjection
 from .read import detect_format, read_file, read_route, read_track
-from .coverage import Coverage
 from .report import Excursion, Pause, Report, check
 from .verdict import Verdict, VerdictKind
 

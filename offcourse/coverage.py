@@ -42,7 +42,6 @@ Examples
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -70,8 +69,11 @@ MAX_CANDIDATES = 6
 MIN_STEP_M = 8.0
 """Fixes nearer than this to the last fix kept add no evidence of movement and are not matched
 (a fix every second at a walk, a watch standing on a table): distance, not fix count."""
-OFF_COST = 4.5
-"""Cost of a fix off the route: about that of a fix 3 noise sigmas off (at the default sigma)."""
+OFF_COST = 3.0
+OFF_COST_PER_M = 0.15
+"""Cost of a step off the route: per fix (about that of a fix 2.5 noise sigmas off) and per metre
+moved, so that a sparse recording (a fix every 20-60 s) weighs a stretch off the route as a dense
+one does, against the per-metre costs of moving along the route."""
 LEAVE_COST = 2.0
 """Cost of leaving the route once (an off stretch must be worth it)."""
 FORWARD_SLACK_M = 25.0
@@ -80,21 +82,31 @@ FORWARD_COST_PER_M = 0.02
 """Cost per metre of progress the runner could not have run."""
 SKIP_COST_CAP = 20.0
 """A forward jump is one event: its cost stops growing here."""
-BACK_SLACK_M = 10.0
-"""Backward progress this small is noise (standing still, jitter)."""
-BACK_COST_PER_M = 0.05
+BACK_SLACK_M = 2.0
+"""Backward progress this small between two fixes is rounding (a step of the path costs from here on:
+a slack per step would let a long backward run through for free)."""
+BACK_COST_PER_M = 0.1
 """Cost per metre run backwards along the route."""
 LAG_COST_PER_M = 0.005
 """Cost per metre moved beyond the progress made (zig-zags, moving beside the route)."""
-START_COST_PER_M = 1e-4
-"""A tiny preference for the start where a fix is near several passes (a loop's start and finish)."""
+START_COST_PER_M = 0.01
+"""Joining the route costs this per metre from its start: where a fix is near several passes (a
+loop's start and finish, laps drawn on top of each other) the runner is taken to be on the first."""
+MAX_OFF_HYPOTHESES = 8
+OFF_HYPOTHESIS_BIN_M = 50.0
+"""Off the route, the path keeps the cheapest hypotheses of where the runner left, one per this many metres."""
 DIRECTION_HYSTERESIS_M = 150.0
 """A change of direction along the route counts once the runner has gone this far the other way."""
 PLAUSIBLE_SPEED_MPS = 7.0
 """Across a dropout, progress along the route at up to this speed is taken as run (unverified)."""
 DROPOUT_S = 60.0
 """No fix for this long (or three times the recording's usual interval, if more) is a dropout."""
-SIGMA_MIN_M, SIGMA_MAX_M = 6.0, 20.0
+PRE_START_M = 200.0
+"""Running the route backwards to within this much of its start, before any forward running, is the
+way to the start line, not a wrong way."""
+JOIN_WRONG_WAY_M = 300.0
+"""Wrong-way sections that continue one another within this much route are one."""
+SIGMA_MIN_M, SIGMA_MAX_M = 8.0, 20.0
 """Bounds of the noise level estimated from the recording."""
 
 
@@ -178,6 +190,9 @@ class Hindsight:
     skips: tuple[Section, ...]
     shortcuts: tuple[Section, ...]
     wrong_ways: tuple[Section, ...]
+    offs: tuple[Section, ...]
+    """Stretches off the route farther than the off threshold: exit and rejoin route metres (rejoin
+    NaN when the runner never came back), fix indices, distance moved, largest distance."""
     sigma_m: float
     """The noise level the match assumed (estimated from the recording)."""
     dropouts: tuple[tuple[int, int], ...]
@@ -237,15 +252,20 @@ def nearest_to_route(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[F
 
 
 def noise_sigma_m(nearest_m: FloatArray) -> float:
-    """The recording's noise level: a robust spread of the offsets of the fixes near the route.
+    """The recording's noise level, from the offsets of the fixes near the route.
 
-    >>> noise_sigma_m(np.array([3.0, 4.0, 5.0, 200.0]))
-    6.0
+    GPS error drifts (canopy, multipath): what matters for telling two passes of the route apart is
+    how far the fixes wander, so the level is the 90th percentile of the offsets read as that of a
+    2-D normal error (the 90th percentile of a Rayleigh distribution is 2.15 sigma), within
+    [:data:`SIGMA_MIN_M`, :data:`SIGMA_MAX_M`].
+
+    >>> noise_sigma_m(np.array([3.0, 4.0, 5.0, 200.0])), noise_sigma_m(np.full(10, 43.0))
+    (8.0, 20.0)
     """
     d = nearest_m[np.isfinite(nearest_m) & (nearest_m <= CANDIDATE_RADIUS_M)]
     if len(d) == 0:
         return SIGMA_MIN_M
-    return float(min(max(1.25 * float(np.median(d)), SIGMA_MIN_M), SIGMA_MAX_M))
+    return float(min(max(float(np.quantile(d, 0.9)) / 2.15, SIGMA_MIN_M), SIGMA_MAX_M))
 
 
 def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[list[float]], list[list[float]]]:
@@ -296,84 +316,146 @@ def _step_cost(ds: float, moved: float) -> float:
     return BACK_COST_PER_M * back if back > 0.0 else 0.0
 
 
+_PRE = -2
+"""State of the path before it ever reached the route (a recording that starts away from it)."""
+_OFF = -1
+"""State of the path off the route after having been on it."""
+
+
 def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], sigma: float) -> list[int]:
-    """Best state per kept fix: the index of its candidate, or -1 for off the route."""
+    """Best state per kept fix: the index of its candidate, :data:`_OFF` or :data:`_PRE`.
+
+    Off the route the path keeps several hypotheses, one per place it left the route (up to
+    :data:`MAX_OFF_HYPOTHESES`, the cheapest): coming back is priced from where the runner left,
+    over the distance run meanwhile, like any other step along the route, so laps and passes that
+    lie on top of each other stay apart across a stretch off the route. Before the route (a
+    recording that starts away from it) joining it anywhere costs only :data:`START_COST_PER_M`
+    per metre from the start.
+    """
     n = len(cs)
     inv2s2 = 1.0 / (2.0 * sigma * sigma)
-    # state of the previous step
     prev_s: list[float] = cs[0]
     prev_c: list[float] = [d * d * inv2s2 + START_COST_PER_M * s for s, d in zip(cs[0], cd[0], strict=True)]
-    off_c = OFF_COST + LEAVE_COST
-    off_exit = math.nan  # route metres where the off stretch began (NaN: off since the first fix)
-    off_moved = 0.0
-    back: list[list[int]] = [[-1] * len(cs[0])]
-    back_off: list[int] = [-1]  # -1: off before too; k: left from candidate k of the previous step
+    pre_c = OFF_COST
+    # off hypotheses: (cost, exit route metres, distance moved since, back-pointer into the previous step:
+    # a candidate index k >= 0, or -(h + 3) for off hypothesis h of the previous step)
+    offs: list[tuple[float, float, float, int]] = []
+    back: list[list[int]] = [[_PRE] * len(cs[0])]
+    back_off: list[list[int]] = [[]]
     for i in range(1, n):
         g = moved[i]
         cur_s, cur_d = cs[i], cd[i]
         bp: list[int] = []
         cost: list[float] = []
         for s, d in zip(cur_s, cur_d, strict=True):
-            best, arg = math.inf, -1
+            best, arg = pre_c + START_COST_PER_M * s, _PRE
             for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True)):
                 c = pc + _step_cost(s - ps, g)
                 if c < best:
                     best, arg = c, k
-            # from off the route: priced like a step from the exit over the distance run while off
-            c = off_c + (_step_cost(s - off_exit, off_moved + g) if math.isfinite(off_exit) else 0.0)
-            if c < best:
-                best, arg = c, -1
+            for h, (oc, ex, om, _) in enumerate(offs):
+                c = oc + _step_cost(s - ex, om + g)
+                if c < best:
+                    best, arg = c, -(h + 3)
             cost.append(best + d * d * inv2s2)
             bp.append(arg)
-        # off the route now: stay off, or leave from one of the previous candidates
-        best_off, arg_off = off_c, -1
-        for k, pc in enumerate(prev_c):
-            if pc + LEAVE_COST < best_off:
-                best_off, arg_off = pc + LEAVE_COST, k
-        if arg_off >= 0:
-            off_exit, off_moved = prev_s[arg_off], g
-        else:
-            off_moved += g
-        off_c = best_off + OFF_COST
+        # off the route now: stay off (each hypothesis), or leave from one of the previous candidates
+        step_off = OFF_COST + OFF_COST_PER_M * g
+        nxt = [(oc + step_off, ex, om + g, -(h + 3)) for h, (oc, ex, om, _) in enumerate(offs)]
+        nxt += [(pc + LEAVE_COST + step_off, ps, g, k) for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True))]
+        nxt.sort(key=lambda o: o[0])
+        offs = []
+        seen: set[int] = set()
+        for o in nxt:
+            key = round(o[1] / OFF_HYPOTHESIS_BIN_M)
+            if key in seen:
+                continue
+            seen.add(key)
+            offs.append(o)
+            if len(offs) == MAX_OFF_HYPOTHESES:
+                break
+        pre_c += step_off
         back.append(bp)
-        back_off.append(arg_off)
+        back_off.append([o[3] for o in offs])
         prev_s, prev_c = cur_s, cost
     # backtrack
-    states = [-1] * n
-    k = -1
-    best_end = off_c
+    states = [_OFF] * n
+    best_end, k = pre_c, _PRE
+    for h, o in enumerate(offs):
+        if o[0] < best_end:
+            best_end, k = o[0], -(h + 3)
     for j, c in enumerate(prev_c):
         if c < best_end:
             best_end, k = c, j
     for i in range(n - 1, -1, -1):
-        states[i] = k
-        k = back[i][k] if k >= 0 else back_off[i]
+        if k >= 0:
+            states[i] = k
+            k = back[i][k]
+        elif k == _PRE:
+            states[i] = _PRE  # and so back to the first fix
+        else:
+            states[i] = _OFF
+            k = back_off[i][-k - 3]
     return states
 
 
-def _merge_jumps(jumps: list[Section], skip_min_m: float) -> list[Section]:
-    """Skips from forward jumps: jumps with little route run between them (a runner cutting
-    switchbacks lands on each leg in turn) add up; a group bypassing at least ``skip_min_m`` more
-    than the runner moved is a skip."""
+def _skips(
+    explained: tuple[tuple[float, float], ...],
+    run_any: tuple[tuple[float, float], ...],
+    jumps: list[Section],
+    length_m: float,
+    skip_min_m: float,
+    kept: list[int],
+    ks: list[float],
+    moved: list[float],
+) -> list[Section]:
+    """Skipped sections: stretches of route of at least ``skip_min_m`` that nobody ran (in either
+    direction), that no excursion or shortcut explains, between parts that were run. A runner who
+    visits another part of the route and comes back skipped nothing; one who cuts switchbacks
+    lands on each leg in turn and skips the sum of the bends.
+
+    Each is timed by the forward jump of the path across it (or, failing one, by the on-route fixes
+    before and after it).
+    """
+    if not run_any:
+        return []
+    lo_run, hi_run = run_any[0][0], run_any[-1][1]
+    on = [(j, v) for j, v in enumerate(ks) if math.isfinite(v)]
+    csum = np.concatenate(([0.0], np.cumsum(moved)))
     out: list[Section] = []
-    group: list[Section] = []
+    for a, b in _complement(explained, length_m, skip_min_m):
+        if a < lo_run or b > hi_run:
+            continue  # before the first or after the last part run: a late join or a stop
+        # the first crossing in time: the last fix at or before the gap, then the first one landing
+        # just past it (a visit to another part of the route further on is not the way across)
+        j0 = j1 = -1
+        for j, v in on:
+            if v <= a + FORWARD_SLACK_M:
+                j0 = j
+            elif b - FORWARD_SLACK_M <= v <= b + 2.0 * CANDIDATE_RADIUS_M and j0 >= 0:
+                j1 = j
+                break
+        if j1 < 0:
+            continue
+        ran = float(csum[j1 + 1] - csum[j0 + 1])
+        k = next((k for k in jumps if k.i0 == kept[j0] and k.i1 == kept[j1]), None)
+        if k is not None:
+            ran = min(ran, k.distance_m)  # a ride: only what could have been run counts
+        if (b - a) - ran < skip_min_m:
+            continue  # the runner went the long way round (another part of the route): no cut
+        out.append(Section("skip", a, b, kept[j0], kept[j1], ran, 0.0))
+    return out
 
-    def flush() -> None:
-        if not group:
-            return
-        a, b = group[0], group[-1]
-        moved = sum(k.distance_m for k in group) + sum(
-            max(n.from_m - p.to_m, 0.0) for p, n in itertools.pairwise(group)
-        )
-        if b.to_m - a.from_m - moved >= skip_min_m:
-            out.append(Section("skip", a.from_m, b.to_m, a.i0, b.i1, moved, max(k.max_nearest_m for k in group)))
 
-    for k in jumps:
-        if group and not (0.0 <= k.from_m - group[-1].to_m <= 2.0 * CANDIDATE_RADIUS_M):
-            flush()
-            group = []
-        group.append(k)
-    flush()
+def _join_wrong_ways(ww: list[Section], gap_m: float) -> list[Section]:
+    """Wrong-way sections that continue one another (a break in the path between them) are one."""
+    out: list[Section] = []
+    for w in ww:
+        if out and abs(w.from_m - out[-1].to_m) <= gap_m:
+            p = out[-1]
+            out[-1] = Section("wrong_way", p.from_m, min(p.to_m, w.to_m), p.i0, w.i1, p.distance_m + w.distance_m)
+        else:
+            out.append(w)
     return out
 
 
@@ -483,7 +565,7 @@ def hindsight(
             dropouts.append((int(ok[j]), int(ok[j + 1])))
     if not kept:
         cov = Coverage(L, (), (), (), 0.0, skip_min_m)
-        return Hindsight(route_m, near_d, near_s, cov, (), (), (), sigma, tuple(dropouts))
+        return Hindsight(route_m, near_d, near_s, cov, (), (), (), (), sigma, tuple(dropouts))
     cs = [all_s[int(pos_in_ok[i])] for i in kept]
     cd = [all_d[int(pos_in_ok[i])] for i in kept]
     states = _viterbi(cs, cd, moved, sigma)
@@ -500,6 +582,7 @@ def hindsight(
     backwards: list[tuple[float, float]] = []
     jumps: list[Section] = []
     shortcuts: list[Section] = []
+    excursion_spans: list[tuple[float, float]] = []
     wrong: list[Section] = []
     # directional runs of the path
     run_dir = 0  # +1 forward, -1 backward, 0 not known yet
@@ -515,10 +598,13 @@ def hindsight(
             if run_ext > run_start:
                 forward.append((run_start, run_ext))
         elif run_start - run_ext > 0:
+            if not forward and run_ext <= PRE_START_M:
+                return  # walking back to the start line before the start: not a wrong way
             backwards.append((run_ext, run_start))
             if run_start - run_ext >= wrong_way_min_m:
                 wrong.append(Section("wrong_way", run_start, run_ext, kept[run_i0], kept[run_iext], moved_at_ext))
 
+    offs: list[Section] = []
     last_on = -1
     off_moved = 0.0
     off_max = 0.0
@@ -542,8 +628,11 @@ def hindsight(
         broke = False
         if was_off and off_max > off_threshold_m:
             # a real excursion: the route between exit and rejoin was not run (whatever it cost)
+            offs.append(Section("off", ps, s, kept[last_on], kept[j], g, off_max))
             if ds > 0 and jump >= skip_min_m:
                 shortcuts.append(Section("shortcut", ps, s, kept[last_on], kept[j], g, off_max))
+            elif ds > 0:
+                excursion_spans.append((ps, s))  # lost, came back further on: explained, not a cut
             broke = True
         elif ds > 0 and timed and ds > PLAUSIBLE_SPEED_MPS * dt + FORWARD_SLACK_M:
             # farther along the route than anyone runs in the time: a skip (or a ride); what the
@@ -596,7 +685,12 @@ def hindsight(
         off_moved = 0.0
         off_max = 0.0
     close_run()
-    skips = _merge_jumps(jumps, skip_min_m)
+    if last_on >= 0 and last_on < len(ks) - 1 and off_max > off_threshold_m:
+        # off the route at the end and never back
+        offs.append(Section("off", ks[last_on], math.nan, kept[last_on], kept[-1], off_moved, off_max))
+    run_any = _merge(forward + unverified + backwards)
+    explained = _merge(list(run_any) + excursion_spans + [(k.from_m, k.to_m) for k in shortcuts])
+    skips = _skips(explained, run_any, jumps, L, skip_min_m, kept, ks, moved)
     cov = Coverage(
         length_m=L,
         intervals=_merge(forward + unverified),
@@ -614,7 +708,8 @@ def hindsight(
         coverage=cov,
         skips=tuple(skips),
         shortcuts=tuple(shortcuts),
-        wrong_ways=tuple(wrong),
+        wrong_ways=tuple(_join_wrong_ways(wrong, JOIN_WRONG_WAY_M)),
+        offs=tuple(offs),
         sigma_m=sigma,
         dropouts=tuple(dropouts),
     )

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .coverage import Coverage, Hindsight, _complement, _merge, hindsight
+from .coverage import Coverage, Hindsight, _merge, hindsight
 from .detect import (
     BackOnCourse,
     Event,
@@ -280,6 +280,12 @@ NO_FIX_MIN_S = 60.0
 """No fix for at least this long is a pause."""
 SHORTCUT_MIN_SAVED_M = 100.0
 """An excursion that rejoins further on having run at least this much less than the route is a shortcut."""
+HINDSIGHT_OFF_MARGIN_M = 50.0
+HINDSIGHT_OFF_MIN_FIXES = 3
+HINDSIGHT_OFF_MIN_S = 30.0
+"""An off-route stretch the live engine did not alert on is reported only from this much beyond the
+off threshold, with this many fixes beyond it over this long: position spikes and multipath come
+and go faster (the live engine, with its spike filter, has already judged every shorter one)."""
 IGNORED_WARN_SHARE = 0.01
 """Ignored fixes are a warning from this share of the recording (or from 10 fixes)."""
 
@@ -334,7 +340,7 @@ def check(
         off_threshold_m=o.off_threshold_m,
     )
     pauses = _pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
-    excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses)
+    excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses, times_known)
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     L = monitor.index.length_m
@@ -464,6 +470,7 @@ def _final_excursions(
     t: npt.NDArray[np.float64],
     o: Options,
     pauses: tuple[Pause, ...],
+    times_known: bool = True,
 ) -> list[Excursion]:
     """The engine's off-course excursions confirmed and measured in hindsight, shortcuts named as
     such, and the skipped and wrong-way sections found in hindsight (with the live alert where
@@ -494,7 +501,7 @@ def _final_excursions(
             )
         elif e.time_lost_s is not None and e.end_epoch_s is not None:
             lost = e.time_lost_s - _paused(pauses, e.start_epoch_s, e.end_epoch_s)
-            e = replace(e, time_lost_s=max(lost, 0.0), extra_distance_m=max(e.extra_distance_m or 0.0, 0.0))
+            e = replace(e, time_lost_s=max(lost, 0.0))
         out.append(e)
     tl = t.tolist()
 
@@ -512,10 +519,53 @@ def _final_excursions(
                 return ev.epoch_s
         return None
 
-    for sc in h.shortcuts:
-        if overlaps(sc.from_m, sc.to_m):
+    # off-route stretches the live engine did not alert on (it followed the runner elsewhere): found
+    # in hindsight, without a live alert
+    speed = _running_speed(t, h, pauses)
+    for off in h.offs:
+        t0, t1 = tl[off.i0], tl[off.i1]
+        back = math.isfinite(off.to_m)
+        far = _mask(t, t0, t1) & (h.nearest_m > o.off_threshold_m)
+        tf = t[far]
+        if (
+            len(tf) < HINDSIGHT_OFF_MIN_FIXES
+            or (times_known and float(tf.max() - tf.min()) < HINDSIGHT_OFF_MIN_S)
+            or off.max_nearest_m < o.off_threshold_m + HINDSIGHT_OFF_MARGIN_M
+        ) or any(
+            e.kind in ("off_course", "shortcut")
+            and e.start_epoch_s <= t1
+            and (e.end_epoch_s is None or e.end_epoch_s >= t0)
+            for e in out
+        ):
             continue
+        if back and off.to_m - off.from_m >= o.skip_min_m and off.distance_m < off.to_m - off.from_m:
+            continue  # a shortcut: hindsight lists it below
+        route_d = off.to_m - off.from_m if back else 0.0
+        ex, ey = route.lonlat_at([off.from_m, off.to_m if back else off.from_m])
+        out.append(
+            Excursion(
+                kind="off_course",
+                start_epoch_s=t0,
+                alert_epoch_s=None,
+                end_epoch_s=t1 if back else None,
+                exit_route_m=off.from_m,
+                rejoin_route_m=off.to_m if back else None,
+                max_offset_m=off.max_nearest_m,
+                distance_m=off.distance_m,
+                extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
+                time_lost_s=max(t1 - t0 - _paused(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
+                extra_climb_m=None,
+                exit_lonlat=(float(ex[0]), float(ey[0])),
+                rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
+            )
+        )
+    for sc in h.shortcuts:
         t0, t1 = tl[sc.i0], tl[sc.i1]
+        if overlaps(sc.from_m, sc.to_m) or any(
+            e.kind in ("off_course", "shortcut") and e.start_epoch_s <= t1 and (e.end_epoch_s or math.inf) >= t0
+            for e in out
+        ):
+            continue  # the same stretch off the route, already judged
         ex, ey = route.lonlat_at([sc.from_m, sc.to_m])
         out.append(
             Excursion(
@@ -597,32 +647,28 @@ def _final_excursions(
     return out
 
 
+def _running_speed(t: npt.NDArray[np.float64], h: Hindsight, pauses: tuple[Pause, ...]) -> float:
+    """The runner's speed along the route while moving (m/s), for the time an excursion cost; 0 if unknown."""
+    ok = np.isfinite(h.route_m) & np.isfinite(t)
+    if ok.sum() < 2:
+        return 0.0
+    tt = t[ok]
+    moving = float(tt.max() - tt.min()) - sum(p.duration_s for p in pauses)
+    return h.coverage.covered_m / moving if moving > 0 else 0.0
+
+
 def _cut_sections(excursions: list[Excursion], cov: Coverage, finished: bool) -> list[tuple[float, float, str]]:
-    """Route bypassed while the runner went on: skips, shortcuts, and unexplained gaps in coverage."""
+    """Route bypassed while the runner went on: skipped sections and shortcuts (hindsight finds the
+    stretches nobody ran, see :func:`offcourse.coverage.hindsight`), and for a finisher the part
+    of the route before a mid-route join."""
     cut = [
         (e.exit_route_m, e.rejoin_route_m or e.exit_route_m, "skipped" if e.kind == "skipped_section" else "shortcut")
         for e in excursions
         if e.kind in ("skipped_section", "shortcut")
     ]
-    # every stretch explained otherwise: run (either way), an excursion's span, a cut already named
-    explained = list(cov.intervals) + list(cov.backwards)
-    explained += [
-        (min(e.exit_route_m, e.rejoin_route_m), max(e.exit_route_m, e.rejoin_route_m))
-        for e in excursions
-        if e.rejoin_route_m is not None
-    ]
-    merged = _merge(explained)
-    if not merged:
-        return cut
-    last = merged[-1][1]
-    for a, b in _complement(merged, cov.length_m, cov.gap_tolerance_m):
-        if b >= last:
-            continue  # after the last part run: the runner stopped (did not finish), not a cut
-        if a <= 0.0:
-            if finished and b > START_TOLERANCE_M:
-                cut.append((a, b, "joined the route at km " + f"{b / 1000:.1f}"))
-            continue
-        cut.append((a, b, "not covered"))
+    ran = _merge(list(cov.intervals) + list(cov.backwards))
+    if finished and ran and ran[0][0] > START_TOLERANCE_M:
+        cut.append((0.0, ran[0][0], "joined the route at km " + f"{ran[0][0] / 1000:.1f}"))
     return sorted(cut)
 
 
