@@ -316,13 +316,74 @@ class Route:
             out_d[i] = d[k]
         return out_s, out_d
 
+    def _passes(self, x: float, y: float, radius_m: float) -> list[tuple[float, float]]:
+        """Each pass of the route within ``radius_m`` of (x, y): its nearest point's route metres and offset."""
+        ax, ay = self.x[:-1], self.y[:-1]
+        dx, dy = np.diff(self.x), np.diff(self.y)
+        seg2 = dx * dx + dy * dy
+        t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0, 1.0)
+        d = np.hypot(ax + t * dx - x, ay + t * dy - y)
+        s = self.cum_m[:-1] + t * np.sqrt(seg2)
+        near = np.flatnonzero(d <= radius_m)
+        out: list[tuple[float, float]] = []
+        start = 0
+        for i in range(1, len(near) + 1):  # runs of consecutive segments are one pass
+            if i == len(near) or near[i] != near[i - 1] + 1:
+                run = near[start:i]
+                k = int(run[np.argmin(d[run])])
+                out.append((float(s[k]), float(d[k])))
+                start = i
+        return out
+
     def _locate(self, waypoints: tuple[Waypoint, ...]) -> tuple[Checkpoint, ...]:
+        """Named points located along the route, in order.
+
+        Where the route passes a point more than once (a loop's start and finish, an out-and-back,
+        laps), the pass is chosen in the file's order of the points (each at or after the previous
+        one), a point named like a finish goes to its last pass and one named like a start to its
+        first; when the file's order does not fit the route, the nearest pass.
+        """
         wlon = np.array([w.lon for w in waypoints])
         wlat = np.array([w.lat for w in waypoints])
         check_lonlat(wlon, wlat)
-        s, d = self.nearest(*self.projection.forward(wlon, wlat))
+        wx, wy = self.projection.forward(wlon, wlat)
+        s_near, d_near = self.nearest(wx, wy)
+        passes = [
+            self._passes(float(x), float(y), float(d) + max(CHECKPOINT_SLACK_M, 0.5 * float(d)))
+            or [(float(sn), float(d))]
+            for x, y, sn, d in zip(wx, wy, s_near, d_near, strict=True)
+        ]
+
+        def pick(order_aware: bool) -> list[tuple[float, float]]:
+            out: list[tuple[float, float]] = []
+            prev = 0.0
+            for w, cands in zip(waypoints, passes, strict=True):
+                name = w.name.strip().lower()
+                if len(cands) > 1 and any(name.startswith(f) or name.endswith(f) for f in _FINISH_WORDS):
+                    c = max(cands)
+                elif len(cands) > 1 and any(name.startswith(f) or name.endswith(f) for f in _START_WORDS):
+                    c = min(cands)
+                elif order_aware:
+                    later = [p for p in cands if p[0] >= prev - CHECKPOINT_SLACK_M]
+                    c = min(later) if later else min(cands, key=lambda p: p[1])
+                else:
+                    c = min(cands, key=lambda p: p[1])
+                out.append(c)
+                prev = max(prev, c[0]) if order_aware else prev
+            return out
+
+        chosen = pick(True)
+        ss = [c[0] for c in chosen]
+        if any(b < a - CHECKPOINT_SLACK_M for a, b in zip(ss, ss[1:], strict=False)):
+            chosen = pick(False)  # the file does not list them in route order
         cps = [
-            Checkpoint(name=w.name, lon=w.lon, lat=w.lat, route_m=float(si), offset_m=float(di), kind=w.kind)
-            for w, si, di in zip(waypoints, s, d, strict=True)
+            Checkpoint(name=w.name, lon=w.lon, lat=w.lat, route_m=si, offset_m=di, kind=w.kind)
+            for w, (si, di) in zip(waypoints, chosen, strict=True)
         ]
         return tuple(sorted(cps, key=lambda c: c.route_m))
+
+
+CHECKPOINT_SLACK_M = 50.0
+"""A pass this much farther from a named point than its nearest pass still holds it."""
+_FINISH_WORDS = ("finish", "arrivée", "arrivee", "arrival", "ziel", "end", "fin", "arrivo", "meta")
+_START_WORDS = ("start", "départ", "depart", "begin", "partenza", "salida", "inicio")

@@ -286,6 +286,8 @@ HINDSIGHT_OFF_MIN_S = 30.0
 """An off-route stretch the live engine did not alert on is reported only from this much beyond the
 off threshold, with this many fixes beyond it over this long: position spikes and multipath come
 and go faster (the live engine, with its spike filter, has already judged every shorter one)."""
+EXACTLY_ON_M = 0.5
+"""Every fix this near the route: no receiver is that exact, the recording is a drawing of the route."""
 IGNORED_WARN_SHARE = 0.01
 """Ignored fixes are a warning from this share of the recording (or from 10 fixes)."""
 
@@ -691,8 +693,8 @@ def _more_warnings(
     if kind in ("course", "route"):
         warnings.append(f"the recording is a {kind} file (a planned route), not a recording of a run")
     near = nearest_m[np.isfinite(nearest_m)]
-    if len(near) >= 2 and len(track) == len(route) and float(near.max()) < 0.5:
-        warnings.append("the recording is the route itself: were the arguments swapped?")
+    if len(near) >= 2 and float(near.max()) < EXACTLY_ON_M and track.length_m() >= 0.9 * route.length_m:
+        warnings.append("the recording lies exactly on the route: is it the route itself (arguments swapped)?")
     n_tracks = route.meta.extra.get("tracks")
     if isinstance(n_tracks, int) and n_tracks > 1:
         warnings.append(f"the route file holds {n_tracks} tracks; they were joined in file order")

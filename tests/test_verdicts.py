@@ -1,0 +1,252 @@
+"""Verdicts from coverage (issue 11): tiny synthetic geometry in metres with exact expected answers,
+and the bundled real sample thinned to a fix every 5 to 60 s."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from offcourse import Verdict, check, read_route, read_track
+from offcourse.model import Metadata, Route, Track
+from offcourse.report import Report, report_to_dict, report_to_text
+
+from . import synth
+
+T0 = 1_700_000_000.0
+REPO = Path(__file__).resolve().parents[1]
+STRAIGHT = [(0.0, 0.0), (3000.0, 0.0)]
+
+
+def run(path: list[tuple[float, float]], *, speed_mps: float = 3.0, step_s: float = 1.0, times: bool = True) -> Track:
+    rows = synth.walk(path, speed_mps, step_s)
+    lon, lat = synth.PROJ.inverse(rows[:, 1], rows[:, 2])
+    epoch = T0 + rows[:, 0] if times else np.full(len(rows), np.nan)
+    return Track.from_arrays(lon=lon, lat=lat, epoch_s=epoch, meta=Metadata("memory", path="run"))
+
+
+def thin(track: Track, every_s: float) -> Track:
+    """Keep one fix every ``every_s`` seconds (as a watch's power-saving mode records)."""
+    t = track.epoch_s
+    keep = np.concatenate(([True], np.diff(np.floor((t - t[0]) / every_s)) > 0))
+    keep[-1] = True
+    return Track.from_arrays(
+        lon=track.lon[keep], lat=track.lat[keep], epoch_s=t[keep], ele_m=track.ele_m[keep], meta=track.meta
+    )
+
+
+def kinds(report: Report) -> list[str]:
+    return [e.kind for e in report.excursions]
+
+
+def test_a_clean_run_is_on_course_with_the_whole_route_covered() -> None:
+    r = check(synth.route(STRAIGHT), run(STRAIGHT))
+    assert r.verdict.kind == "on_course" and r.completed and r.finished
+    assert r.coverage.fraction == pytest.approx(1.0, abs=0.01) and r.coverage.gaps == ()
+    assert "start to finish" in r.verdict.reason and not r.excursions
+
+
+def test_a_run_30_km_away_is_not_this_route_never_on_course() -> None:
+    r = check(synth.route(STRAIGHT), run([(0.0, 30_000.0), (3000.0, 30_000.0)]))
+    assert r.verdict.kind == "not_this_route" and not r.completed
+    assert "30.0 km" in r.verdict.reason
+    text = report_to_text(r)
+    assert "NOT THIS ROUTE" in text and "stayed on the route" not in text
+
+
+def test_joining_mid_route_and_running_it_backwards_is_wrong_way() -> None:
+    r = check(synth.route(STRAIGHT), run([(2500.0, 0.0), (500.0, 0.0)]))
+    assert r.verdict.kind == "wrong_way" and not r.completed
+    (w,) = r.excursions
+    assert w.kind == "wrong_direction"
+    assert w.exit_route_m == pytest.approx(2500.0, abs=30.0) and w.rejoin_route_m == pytest.approx(500.0, abs=30.0)
+    assert r.coverage.covered_m < 50.0
+
+
+def test_a_recording_that_starts_130_m_from_the_route_and_walks_to_it_is_judged_from_there() -> None:
+    r = check(synth.route(STRAIGHT), run([(0.0, 130.0), (0.0, 0.0), (3000.0, 0.0)]))
+    assert r.verdict.kind == "on_course" and r.coverage.fraction > 0.99 and not r.excursions
+
+
+def test_joining_a_route_near_its_end_is_never_completed() -> None:
+    near_end = check(synth.route(STRAIGHT), run([(2700.0, 0.0), (2950.0, 0.0)]))
+    assert near_end.verdict.kind == "cut" and not near_end.completed and near_end.coverage.fraction < 0.1
+    assert "joined the route at km 2.7" in near_end.verdict.reason
+    middle = check(synth.route(STRAIGHT), run([(2000.0, 0.0), (2300.0, 0.0)]))
+    assert middle.verdict.kind == "partial" and not middle.completed
+    assert "joined the route at km 2.0" in middle.verdict.reason
+
+
+def test_joining_mid_route_and_finishing_is_a_cut_of_the_part_before() -> None:
+    r = check(synth.route(STRAIGHT), run([(1200.0, 0.0), (3000.0, 0.0)]))
+    assert r.verdict.kind == "cut" and "joined the route at km 1.2" in r.verdict.reason
+
+
+U = [(0.0, 0.0), (1000.0, 0.0), (1000.0, 800.0), (0.0, 800.0)]  # 2,800 m
+
+
+def test_a_shortcut_is_its_own_kind_with_route_bypassed_and_distance_saved() -> None:
+    route = synth.route(U)
+    r = check(route, run([(0.0, 0.0), (500.0, 0.0), (500.0, 800.0), (0.0, 800.0)]))
+    (sc,) = r.excursions
+    assert sc.kind == "shortcut" and sc.time_lost_s is None and sc.extra_distance_m is None
+    assert sc.route_bypassed_m == pytest.approx(1800.0, abs=60.0)
+    assert sc.distance_saved_m == pytest.approx(1000.0, abs=80.0)
+    assert sc.max_offset_m == pytest.approx(400.0, abs=10.0)  # the middle of the U: 400 m from both sides
+    assert r.verdict.kind == "cut" and "shortcut" in r.verdict.reason and not r.completed
+    assert not re.search(r"(time lost|extra distance|saved) -", report_to_text(r))
+    d = report_to_dict(r)["excursions"][0]
+    assert d["kind"] == "shortcut" and d["time_lost_s"] is None and d["distance_saved_m"] > 900
+
+
+def test_severity_puts_cuts_first_then_wrong_way_then_lost_then_clean() -> None:
+    order = ["on_course", "lost", "cut", "did_not_finish", "wrong_way", "not_this_route"]
+    ranked = sorted(order, key=lambda k: Verdict(k, "").severity)
+    assert ranked[:3] == ["cut", "wrong_way", "lost"] and ranked.index("lost") < ranked.index("on_course")
+
+
+OUT_AND_BACK = [(0.0, 0.0), (2000.0, 0.0), (2000.0, 30.0), (0.0, 30.0)]  # legs 30 m apart: 4,030 m
+
+
+def test_turning_early_on_an_out_and_back_is_a_skip_on_route_geometry() -> None:
+    r = check(synth.route(OUT_AND_BACK), run([(0.0, 0.0), (800.0, 0.0), (800.0, 30.0), (0.0, 30.0)]))
+    skips = [e for e in r.excursions if e.kind == "skipped_section"]
+    assert len(skips) == 1 and not [e for e in r.excursions if e.kind == "off_course"]
+    assert skips[0].exit_route_m == pytest.approx(800.0, abs=60.0)
+    assert skips[0].rejoin_route_m == pytest.approx(3230.0, abs=60.0)
+    assert r.verdict.kind == "cut"
+
+
+def test_off_course_is_measured_to_the_nearest_part_of_the_route() -> None:
+    # legs 200 m apart; the runner leaves the way out at x=500 to y=120 (80 m from the way back)
+    route = synth.route([(0.0, 0.0), (2000.0, 0.0), (2000.0, 200.0), (0.0, 200.0)])
+    path = [(0.0, 0.0), (500.0, 0.0), (500.0, 120.0), (700.0, 120.0), (700.0, 0.0), (2000.0, 0.0), (2000.0, 200.0)]
+    r = check(route, run(path + [(0.0, 200.0)]))
+    (e,) = [e for e in r.excursions if e.kind == "off_course"]
+    assert e.max_offset_m == pytest.approx(100.0, abs=3.0)  # at y = 100: 100 m from both legs, never more
+    assert e.expected_offset_m is not None and e.expected_offset_m >= e.max_offset_m
+
+
+@pytest.mark.parametrize("every_s", [5, 10, 20, 30, 60])
+def test_thinned_synthetic_runs_keep_their_verdicts(every_s: int) -> None:
+    clean = check(synth.route(STRAIGHT), thin(run(STRAIGHT), every_s))
+    assert clean.verdict.kind == "on_course" and not clean.excursions
+    skip = check(synth.route(OUT_AND_BACK), thin(run([(0.0, 0.0), (800.0, 0.0), (800.0, 30.0), (0.0, 30.0)]), every_s))
+    assert skip.verdict.kind == "cut"
+
+
+def test_switchbacks_sampled_every_20_s_within_40_m_are_on_course() -> None:
+    # ten legs of 150 m, 30 m apart; the runner stays within 20 m of the route, a fix every 20 s
+    legs: list[tuple[float, float]] = []
+    for k in range(10):
+        y = 30.0 * k
+        legs += [(0.0, y), (150.0, y)] if k % 2 == 0 else [(150.0, y), (0.0, y)]
+    route = synth.route(legs)
+    wobble = [(x + (15.0 if i % 3 == 0 else -10.0), y) for i, (x, y) in enumerate(legs)]
+    r = check(route, thin(run(wobble), 20))
+    assert r.verdict.kind == "on_course", r.verdict.reason
+    assert not [e for e in r.excursions if e.kind != "off_course" or (e.max_offset_m or 0) > 50.0]
+
+
+@pytest.mark.parametrize("every_s", [1, 5, 10, 20, 30, 60])
+def test_the_real_wrong_turn_sample_keeps_its_verdict_when_thinned(every_s: int) -> None:
+    route = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    track = read_track(REPO / "samples" / "allermuir-wrong-turn.gpx")
+    r = check(route, thin(track, every_s) if every_s > 1 else track)
+    assert r.verdict.kind == "lost" and r.finished
+    (e,) = r.excursions
+    assert e.kind == "off_course" and e.exit_route_m == pytest.approx(3000.0, abs=150.0)
+    assert r.coverage.fraction > 0.95
+
+
+def test_the_last_fix_2_5_m_before_the_finish_is_a_finish() -> None:
+    r = check(synth.route(STRAIGHT), run([(0.0, 0.0), (2997.5, 0.0)]))
+    assert r.finished and r.verdict.kind == "on_course"
+
+
+def test_a_night_stop_inside_an_excursion_is_a_pause_not_time_lost() -> None:
+    route = synth.route(STRAIGHT)
+    out = synth.walk([(0.0, 0.0), (1000.0, 0.0), (1000.0, 100.0)])
+    stop = np.column_stack([out[-1, 0] + np.arange(1.0, 7201.0, 10.0), np.full(720, 1000.0), np.full(720, 100.0)])
+    back = synth.walk([(1000.0, 100.0), (1000.0, 0.0), (3000.0, 0.0)])
+    back[:, 0] += stop[-1, 0] + 1.0
+    rows = np.vstack([out, stop, back])
+    lon, lat = synth.PROJ.inverse(rows[:, 1], rows[:, 2])
+    r = check(route, Track.from_arrays(lon=lon, lat=lat, epoch_s=T0 + rows[:, 0]))
+    (e,) = r.excursions
+    assert e.kind == "off_course" and e.time_lost_s is not None and e.time_lost_s < 180.0
+    assert r.time_off_course_s < 180.0
+    (p,) = [p for p in r.pauses if p.duration_s > 3600]
+    assert p.kind == "stop" and p.duration_s == pytest.approx(7200.0, abs=40.0)
+
+
+def test_fixes_out_of_time_order_are_a_warning() -> None:
+    track = run(STRAIGHT)
+    t = track.epoch_s.copy()
+    t[100:105] -= 50.0  # five fixes stamped in the past
+    shuffled = Track.from_arrays(lon=track.lon, lat=track.lat, epoch_s=t, meta=track.meta)
+    r = check(synth.route(STRAIGHT), shuffled)
+    assert r.ignored_fixes == 5 and r.verdict.kind == "on_course"
+    assert not any("ignored" in w for w in r.warnings)  # 5 of 1,000: below the share that is worth a word
+    t[100:160] -= 500.0
+    r = check(synth.route(STRAIGHT), Track.from_arrays(lon=track.lon, lat=track.lat, epoch_s=t, meta=track.meta))
+    assert any("fixes ignored" in w for w in r.warnings)
+    assert any("fixes ignored" in w for w in report_to_dict(r)["warnings"])
+
+
+def test_the_route_given_as_the_recording_is_a_warning() -> None:
+    route = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    as_track = read_track(REPO / "routes" / "allermuir-hill-race.gpx")
+    r = check(route, as_track)
+    assert any("route itself" in w for w in r.warnings)
+    assert any("planned route" in w or "route itself" in w for w in report_to_text(r).splitlines())
+
+
+def test_a_course_file_as_the_recording_is_a_warning() -> None:
+    route = read_route(REPO / "routes" / "cptr003-course.fit")
+    course = read_track(REPO / "routes" / "cptr003-course.fit")
+    assert course.meta.kind == "course"
+    r = check(route, course)
+    assert any("course file" in w for w in r.warnings)
+
+
+def test_the_finish_of_a_loop_is_located_at_its_end() -> None:
+    route = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    cps = {c.name: c.route_m for c in route.checkpoints}
+    assert cps["Start"] == pytest.approx(0.0, abs=1.0)
+    assert cps["Finish"] == pytest.approx(route.length_m, abs=1.0)
+    assert [c.route_m for c in route.checkpoints] == sorted(c.route_m for c in route.checkpoints)
+
+
+def test_a_loop_with_start_and_finish_at_one_place() -> None:
+    loop = [(0.0, 0.0), (1000.0, 0.0), (1000.0, 500.0), (0.0, 500.0), (0.0, 0.0)]
+    from offcourse.model import Waypoint
+
+    lon, lat = synth.PROJ.inverse(np.array([0.0, 0.0, 1000.0]), np.array([0.0, 0.0, 250.0]))
+    wps = (
+        Waypoint(float(lon[0]), float(lat[0]), "Start"),
+        Waypoint(float(lon[2]), float(lat[2]), "Halfway"),
+        Waypoint(float(lon[1]), float(lat[1]), "Finish"),
+    )
+    r = Route.from_track(_track_of(loop), wps, projection=synth.PROJ)
+    got = [(c.name, round(c.route_m)) for c in r.checkpoints]
+    assert got == [("Start", 0), ("Halfway", 1250), ("Finish", 3000)]
+
+
+def _track_of(xy: list[tuple[float, float]]) -> Track:
+    a = np.array(xy)
+    lon, lat = synth.PROJ.inverse(a[:, 0], a[:, 1])
+    return Track.from_arrays(lon=lon, lat=lat)
+
+
+def test_check_says_why_its_length_differs_from_the_recorded_one() -> None:
+    route = read_route(REPO / "routes" / "allermuir-hill-race.gpx")
+    track = read_track(REPO / "samples" / "allermuir-wrong-turn.gpx")
+    r = check(route, track)
+    text = report_to_text(r)
+    recorded = track.length_m()
+    if abs(recorded - r.distance_m) > max(50.0, 0.02 * recorded):
+        assert f"{recorded / 1000:.2f} km as recorded" in text and "filtered" in text
+    assert report_to_dict(r)["track"]["recorded_length_m"] == pytest.approx(recorded, abs=0.1)
