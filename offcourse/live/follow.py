@@ -332,26 +332,22 @@ async def follow(
     session = Session(route, source, options=options, state_path=state_path, speed=speed, warn=warn)
     src = session.source
     loop = asyncio.get_running_loop()
-    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue(maxsize=queue_size)
+    queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    room = threading.Semaphore(queue_size)  # back-pressure: the reader waits while the queue is full
+
+    def put(item: tuple[str, Any]) -> bool:
+        while not room.acquire(timeout=0.25):
+            if src.closed:
+                return False
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+        except RuntimeError:  # the loop is closed
+            return False
+        return True
 
     def reader() -> None:
-        def put(item: tuple[str, Any]) -> bool:
-            fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-            while True:
-                try:
-                    fut.result(timeout=0.25)
-                    return True
-                except TimeoutError:
-                    if src.closed:
-                        fut.cancel()
-                        return False
-                except Exception:  # the loop is gone
-                    return False
-
         try:
-            if session.closed:
-                put(("end", None))
-                return
             for fix in src:
                 if not put(("fix", fix)):
                     return
@@ -376,6 +372,7 @@ async def follow(
         thread.start()
         while True:
             what, item = await queue.get()
+            room.release()
             if what == "error":
                 raise item
             if what == "end":
