@@ -281,3 +281,44 @@ def test_cli_exec_of_a_missing_program_is_refused_before_starting(tmp_path: Path
     f = Follow(ROUTE, WRONG_TURN, "--exec", "no-such-program-xyz --flag")
     status, err = f.finish(60)
     assert (status, err) == (2, "offcourse: error: --exec: no-such-program-xyz: no such executable\n")
+
+
+def test_cli_rings_the_bell_on_the_alert_when_stdout_is_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offcourse", "follow", str(ROUTE), str(WRONG_TURN), "--speed", "0"],
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    )
+    os.close(slave)
+    out = b""
+    try:
+        with time_limit(120):
+            while True:
+                ready, _, _ = select.select([master], [], [], 1.0)
+                if not ready:
+                    if proc.poll() is not None:
+                        break
+                    continue
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the terminal closed: the process ended
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+        os.close(master)
+    lines = out.decode().splitlines()
+    assert [line.split()[1] for line in lines] == KINDS
+    assert [line.endswith("\a") for line in lines] == [False, True, False, False]

@@ -13,6 +13,7 @@ from offcourse.live import NmeaDecoder, NmeaFileSource, Session, SourceError, op
 from offcourse.live.nmea import checksum
 from offcourse.live.replay import ReplaySource
 from offcourse.report import fixes_of
+from tests.hang import time_limit
 
 REPO = Path(__file__).resolve().parents[1]
 ROUTE = REPO / "routes" / "allermuir-hill-race.gpx"
@@ -200,3 +201,102 @@ def test_open_source_picks_nmea_by_content_and_scheme(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"tcp://example: no port"):
         open_source("tcp://example")
     assert open_source("tcp://127.0.0.1:10110").name == "tcp://127.0.0.1:10110"
+
+
+def _fix_lines(n: int) -> bytes:
+    out = b""
+    for i in range(n):
+        hms = f"0900{i:02d}.00"
+        out += (s(f"GPRMC,{hms},A,5553.5706,N,00312.2160,W,,,170525,,,A") + "\r\n").encode()
+        out += (s(f"GPGGA,{hms},5553.5706,N,00312.2160,W,1,08,1.0,250.0,M,,M,,") + "\r\n").encode()
+    return out
+
+
+@pytest.mark.parametrize("pyserial", [True, False])
+def test_serial_device_is_read_line_by_line(pyserial: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pseudo-terminal stands in for the receiver's serial port (a character device)."""
+    import importlib
+    import os
+    import pty
+    import threading
+
+    if pyserial:
+        pytest.importorskip("serial", reason="pyserial (offcourse[serial]) is not installed")
+    else:
+        real = importlib.import_module
+
+        def no_serial(name: str, *a: object) -> object:
+            if name == "serial":
+                raise ImportError(name)
+            return real(name, *a)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(importlib, "import_module", no_serial)
+    master, slave = pty.openpty()
+    try:
+        import tty
+
+        tty.setraw(slave)
+        device = os.ttyname(slave)
+        src = open_source(f"nmea://{device}" + ("?baud=9600" if pyserial else ""))
+        assert isinstance(src, NmeaFileSource) and not src.finite
+        stop = threading.Event()
+
+        def receiver() -> None:  # a cycle every 20 ms until the test has what it needs
+            os.write(master, b"garbage from the line\r\n")
+            lines = _fix_lines(50).splitlines(keepends=True)
+            for i in range(0, len(lines), 2):
+                if stop.wait(0.02):
+                    return
+                os.write(master, lines[i] + lines[i + 1])
+
+        thread = threading.Thread(target=receiver, daemon=True)
+        thread.start()
+        got = []
+        try:
+            with time_limit(20):
+                for fix in src:
+                    got.append(fix)
+                    if len(got) == 2:
+                        src.close()
+        finally:
+            stop.set()
+            thread.join(5)
+        # the port may open after the first cycles were written: they are lost, as on a real line
+        t0 = got[0].epoch_s - epoch("2025-05-17T09:00:00")
+        assert t0 in range(50) and got[1].epoch_s - got[0].epoch_s == 1.0
+        assert got[0].ele_m == 250.0 and got[0].hacc_m == 5.0
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_nmea_over_tcp() -> None:
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            data = _fix_lines(4)
+            conn.sendall(data[:50])
+            threading.Event().wait(0.05)
+            conn.sendall(data[50:])
+            threading.Event().wait(5)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        src = open_source(f"tcp://127.0.0.1:{port}")
+        got = []
+        with time_limit(20):
+            for fix in src:
+                got.append(fix.epoch_s - epoch("2025-05-17T09:00:00"))
+                if len(got) == 4:
+                    src.close()
+        assert got == [0.0, 1.0, 2.0, 3.0]
+        assert src.stats()["sentences"] == 8
+    finally:
+        server.close()
