@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     from . import batch
 
     batch.register(sub)
+    from . import follow
+
+    follow.register(sub)
     return parser
 
 
