@@ -7,6 +7,7 @@ Coordinates are WGS84 degrees (``lon``, ``lat``); ``ele_m`` is metres.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -374,7 +375,7 @@ class Route:
 
         chosen = pick(True)
         ss = [c[0] for c in chosen]
-        if any(b < a - CHECKPOINT_SLACK_M for a, b in zip(ss, ss[1:], strict=False)):
+        if any(b < a - CHECKPOINT_SLACK_M for a, b in itertools.pairwise(ss)):
             chosen = pick(False)  # the file does not list them in route order
         cps = [
             Checkpoint(name=w.name, lon=w.lon, lat=w.lat, route_m=si, offset_m=di, kind=w.kind)

@@ -123,7 +123,7 @@ def test_off_course_is_measured_to_the_nearest_part_of_the_route() -> None:
     # legs 200 m apart; the runner leaves the way out at x=500 to y=120 (80 m from the way back)
     route = synth.route([(0.0, 0.0), (2000.0, 0.0), (2000.0, 200.0), (0.0, 200.0)])
     path = [(0.0, 0.0), (500.0, 0.0), (500.0, 120.0), (700.0, 120.0), (700.0, 0.0), (2000.0, 0.0), (2000.0, 200.0)]
-    r = check(route, run(path + [(0.0, 200.0)]))
+    r = check(route, run([*path, (0.0, 200.0)]))
     (e,) = [e for e in r.excursions if e.kind == "off_course"]
     assert e.max_offset_m == pytest.approx(100.0, abs=3.0)  # at y = 100: 100 m from both legs, never more
     assert e.expected_offset_m is not None and e.expected_offset_m >= e.max_offset_m
