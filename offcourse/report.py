@@ -141,6 +141,9 @@ class Report:
     and the epoch fields are then distance-based stand-ins (metres / 3 m/s), never printed."""
     nearest_m: npt.NDArray[np.float64] | None = None
     """Per fix: distance to the nearest part of the route, metres (NaN without a position)."""
+    withdrawn: tuple[Excursion, ...] = ()
+    """Live off-course alerts that hindsight withdrew: the runner was within the off threshold of
+    some part of the route throughout (``max_offset_m``: the largest such distance)."""
 
     @property
     def extra_distance_m(self) -> float:
@@ -342,7 +345,8 @@ def check(
         off_threshold_m=o.off_threshold_m,
     )
     pauses = _pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
-    excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses, times_known)
+    withdrawn: list[Excursion] = []
+    excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses, times_known, withdrawn)
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     L = monitor.index.length_m
@@ -387,6 +391,7 @@ def check(
         pauses=pauses,
         times_known=times_known,
         nearest_m=h.nearest_m,
+        withdrawn=tuple(withdrawn),
     )
 
 
@@ -473,11 +478,13 @@ def _final_excursions(
     o: Options,
     pauses: tuple[Pause, ...],
     times_known: bool = True,
+    withdrawn: list[Excursion] | None = None,
 ) -> list[Excursion]:
     """The engine's off-course excursions confirmed and measured in hindsight, shortcuts named as
     such, and the skipped and wrong-way sections found in hindsight (with the live alert where
     the engine raised one)."""
     out: list[Excursion] = []
+    withdrawn = [] if withdrawn is None else withdrawn
     for e in engine:
         if e.kind != "off_course":
             continue
@@ -485,7 +492,10 @@ def _final_excursions(
         near = h.nearest_m[m]
         near_max = float(np.nanmax(near)) if np.isfinite(near).any() else e.max_offset_m
         if near_max is not None and near_max <= o.off_threshold_m:
-            continue  # on the route's geometry all along: a skip or a wrong way, found below
+            # on the route's geometry all along (another part of it): the live alert is withdrawn;
+            # a skip or a wrong way there is found below
+            withdrawn.append(replace(e, expected_offset_m=e.max_offset_m, max_offset_m=near_max))
+            continue
         e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
         if (
             e.extra_distance_m is not None
@@ -847,6 +857,16 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             ],
         },
         "warnings": list(report.warnings),
+        "withdrawn_alerts": [
+            {
+                "alert_time": when(e.alert_epoch_s),
+                "exit_route_m": _r(e.exit_route_m),
+                "expected_offset_m": _r(e.expected_offset_m),
+                "max_offset_m": _r(e.max_offset_m),
+                "reason": "within the off threshold of another part of the route throughout",
+            }
+            for e in report.withdrawn
+        ],
         "excursions": [
             {
                 "kind": e.kind,
@@ -969,6 +989,11 @@ def report_to_text(report: Report) -> str:
     if report.pauses:
         total = sum(p.duration_s for p in report.pauses)
         lines.append(f"Pauses  {len(report.pauses)} ({hms(total)} in all), left out of time lost")
+    for e in report.withdrawn:
+        lines.append(
+            f"Withdrawn: the live alert at {_km(e.exit_route_m)} ({e.expected_offset_m or 0:.0f} m from the expected "
+            f"part of the route): never more than {e.max_offset_m or 0:.0f} m from another part of it"
+        )
     for w in report.warnings:
         lines.append(f"Warning {w}")
     return "\n".join(lines)
