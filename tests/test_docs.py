@@ -150,10 +150,7 @@ def test_page_code_runs_and_prints_what_the_page_says(
             reason = block.info.split("no-run", 1)[1].strip(" :\"'")
             assert reason, f"{block.where}: a no-run block must say why it is not run"
             continue
-        if block.lang in ("python", "py"):
-            got = run_python(block, namespace)
-        else:
-            got = run_sh(block, capsys)
+        got = run_python(block, namespace) if block.lang in ("python", "py") else run_sh(block, capsys)
         check_output(block, got)
 
 
@@ -172,11 +169,11 @@ def test_the_pages_have_code_that_runs() -> None:
 def test_collector_pairs_output_blocks_and_skips_synopses(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(
-        "# t\n\n```python\nprint(1)\n```\n\n```text title=\"Output\"\n1\n```\n\n"
+        '# t\n\n```python\nprint(1)\n```\n\n```text title="Output"\n1\n```\n\n'
         "```sh\noffcourse check ROUTE TRACK   # synopsis\noffcourse info routes/a.gpx  # runs\nmake demo\n"
         "offcourse batch routes/a.gpx b/  # exit status 1: some rows are errors\n```\n\n"
         "```text\nnot an output\n```\n\n"
-        "- a list\n\n    ```python title=\"no-run: needs a receiver\"\n    for fix in receiver(): ...\n    ```\n",
+        '- a list\n\n    ```python title="no-run: needs a receiver"\n    for fix in receiver(): ...\n    ```\n',
         encoding="utf-8",
     )
     found = blocks_of(page)
