@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint bench bench-field fuzz clean
+.PHONY: help install demo test lint docs dist dist-check bench bench-field fuzz clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,8 +28,33 @@ test: $(STAMP) ## run the test suite
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy --strict
-	$(VENV)/bin/ruff check offcourse tests bench fuzz
+	$(VENV)/bin/ruff check offcourse tests bench fuzz examples docs/hooks.py
 	$(VENV)/bin/mypy --strict offcourse
+
+DOCS_STAMP := $(VENV)/.installed-docs
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[docs]"
+	@touch $@
+
+docs: $(DOCS_STAMP) ## documentation site into site/ (mkdocs build --strict: a warning fails it)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+DIST_LOG := dist/build.log
+dist: $(STAMP) ## sdist and wheel into dist/; fails on any warning from the build
+	$(PY) -m pip install --quiet build
+	@rm -rf dist && mkdir -p dist
+	@# PYTHONDONTWRITEBYTECODE makes setuptools warn that it skips byte-compiling: not ours
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -m build --outdir dist . > $(DIST_LOG) 2>&1 || (cat $(DIST_LOG); exit 1)
+	@if grep -i -n "warning" $(DIST_LOG); then echo "make dist: the build warned (full log: $(DIST_LOG))"; exit 1; fi
+	@ls dist/*.tar.gz dist/*.whl
+
+DIST_TESTS ?= tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py tests/test_cli_info.py tests/test_defects.py
+dist-check: dist ## unpack the sdist, install it in a fresh venv and run tests there (DIST_TESTS)
+	@rm -rf dist/check && mkdir -p dist/check
+	tar -xzf dist/offcourse-*.tar.gz -C dist/check
+	$(PYTHON) -m venv dist/check/venv
+	dist/check/venv/bin/python -m pip install --quiet "$$(ls dist/offcourse-*.tar.gz)[test]"
+	cd dist/check/offcourse-* && ../venv/bin/python -m pytest -q -p no:cacheprovider $(DIST_TESTS)
 
 bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 	@command -v gpsbabel >/dev/null || (apt-get update -qq && apt-get install -y -qq gpsbabel) \
@@ -49,5 +74,5 @@ fuzz: $(STAMP) ## fuzz the readers with atheris for FUZZ_SECONDS (default 3600);
 	$(PY) fuzz/fuzz_readers.py -max_total_time=$(FUZZ_SECONDS) -timeout=20 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix=fuzz/crashes/ fuzz/corpus
 
-clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+clean: ## remove the virtualenv, caches and build outputs
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site dist build

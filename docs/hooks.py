@@ -4,6 +4,9 @@
 :class:`offcourse.Options`: its command-line flag, its default (read from the dataclass)
 and what it changes (read from the class docstring's ``Attributes`` section). A field
 without a description there fails the build.
+
+The docstrings use Sphinx roles (``:class:`~offcourse.Monitor```); the rendered pages show
+them as plain code (``Monitor``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- options-table -->"
+ROLE = re.compile(r":(?:func|class|meth|attr|mod|data|exc|obj):(<code>)(~)?([^<]*)</code>")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -72,3 +76,12 @@ def on_page_markdown(markdown: str, **kwargs: Any) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, options_table())
     return markdown
+
+
+def _role(m: re.Match[str]) -> str:
+    name = m[3].rsplit(".", 1)[-1] if m[2] else m[3]
+    return f"<code>{name}</code>"
+
+
+def on_page_content(html: str, **kwargs: Any) -> str:
+    return ROLE.sub(_role, html)
