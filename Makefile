@@ -48,7 +48,7 @@ dist: $(STAMP) ## sdist and wheel into dist/; fails on any warning from the buil
 	@if grep -i -n "warning" $(DIST_LOG); then echo "make dist: the build warned (full log: $(DIST_LOG))"; exit 1; fi
 	@ls dist/*.tar.gz dist/*.whl
 
-DIST_TESTS ?= tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py tests/test_cli_info.py tests/test_defects.py
+DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py tests/test_cli_info.py tests/test_defects.py
 dist-check: dist ## unpack the sdist, install it in a fresh venv and run tests there (DIST_TESTS)
 	@rm -rf dist/check && mkdir -p dist/check
 	tar -xzf dist/offcourse-*.tar.gz -C dist/check
