@@ -48,13 +48,23 @@ dist: $(STAMP) ## sdist and wheel into dist/; fails on any warning from the buil
 	@if grep -i -n "warning" $(DIST_LOG); then echo "make dist: the build warned (full log: $(DIST_LOG))"; exit 1; fi
 	@ls dist/*.tar.gz dist/*.whl
 
-DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py tests/test_cli_info.py tests/test_defects.py
-dist-check: dist ## unpack the sdist, install it in a fresh venv and run tests there (DIST_TESTS)
-	@rm -rf dist/check && mkdir -p dist/check
-	tar -xzf dist/offcourse-*.tar.gz -C dist/check
-	$(PYTHON) -m venv dist/check/venv
-	dist/check/venv/bin/python -m pip install --quiet "$$(ls dist/offcourse-*.tar.gz)[test]"
-	cd dist/check/offcourse-* && ../venv/bin/python -m pytest -q -p no:cacheprovider $(DIST_TESTS)
+DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py \
+	tests/test_cli_info.py tests/test_defects.py
+# every supported Python found on the machine (pyenv's, then the system's): requires-python >=3.11
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+DIST_PYTHONS ?= $(shell for v in $(SUPPORTED_PYTHONS); do \
+	for p in $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python /usr/bin/python$$v /usr/local/bin/python$$v; do \
+	  if [ -x "$$p" ] && "$$p" -c 'import venv' 2>/dev/null; then echo "$$p"; break; fi; done; done)
+dist-check: dist ## unpack the sdist, install it in a fresh venv per supported Python found, run DIST_TESTS there
+	@test -n "$(DIST_PYTHONS)" || (echo "make dist-check: no Python $(SUPPORTED_PYTHONS) found"; exit 1)
+	@set -e; sdist=$$(ls $(CURDIR)/dist/offcourse-*.tar.gz); for py in $(DIST_PYTHONS); do \
+	  v=$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); d=dist/check/$$v; \
+	  echo "== the sdist's tests on Python $$v ($$py)"; \
+	  rm -rf $$d && mkdir -p $$d && tar -xzf $$sdist -C $$d; \
+	  $$py -m venv $$d/venv; \
+	  $$d/venv/bin/python -m pip install --quiet "$$sdist[test]"; \
+	  (cd $$d/offcourse-* && ../venv/bin/python -m pytest -q -p no:cacheprovider $(DIST_TESTS)); \
+	done
 
 bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 	@command -v gpsbabel >/dev/null || (apt-get update -qq && apt-get install -y -qq gpsbabel) \
