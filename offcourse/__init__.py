@@ -9,6 +9,8 @@ Pipeline, one module each: :mod:`offcourse.read` â†’ :mod:`offcourse.project` â†
 775
 """
 
+from importlib import metadata as _metadata
+
 from .coverage import Coverage
 from .detect import (
     BackOnCourse,
@@ -42,7 +44,10 @@ from .read import detect_format, read_file, read_route, read_track
 from .report import Excursion, Pause, Report, check
 from .verdict import Verdict, VerdictKind
 
-__version__ = "0.1.0"
+try:  # one source for the version: pyproject.toml, as installed
+    __version__: str = _metadata.version("offcourse")
+except _metadata.PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "BackOnCourse",

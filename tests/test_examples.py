@@ -1,0 +1,66 @@
+"""The programs in ``examples/`` run and print what their docstrings promise (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def run_example(name: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # this checkout's offcourse, not another installed one
+    return subprocess.run(
+        [sys.executable, str(REPO / "examples" / name), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_live_alerts_prints_the_wrong_turn_at_km_3_as_it_happens() -> None:
+    proc = run_example("live_alerts.py")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "09:00:00  started, km 0.0",
+        "09:15:57  OFF COURSE at km 3.0, 67 m from the route",
+        "09:18:42  back on course at km 3.0: +596 m, 183 s lost",
+        "09:37:54  finished",
+        "2302 fixes, 0 ignored, 7.40 km run",
+    ]
+
+
+def test_live_alerts_with_a_recording_from_elsewhere_never_starts() -> None:
+    # a route in Scotland, a run in Vermont: the monitor waits for the start and raises nothing
+    proc = run_example("live_alerts.py", "routes/allermuir-hill-race.gpx", "samples/mansfield-double-up-2017.gpx")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].endswith("km run"), lines
+
+
+def test_save_and_restore_mid_excursion_gives_the_events_of_an_uninterrupted_run() -> None:
+    proc = run_example("save_restore.py")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    saved, restored, verdict = proc.stdout.splitlines()
+    assert saved.startswith("saved after 1018 of 2302 fixes (phase 'off', km 2.99):")
+    assert saved.endswith("['started', 'off_course']")
+    assert restored.endswith("then: ['back_on_course', 'finished']")
+    assert verdict == "identical to an uninterrupted run: True"
+
+
+def test_field_report_checks_the_matching_sample_and_gives_the_others_error_rows() -> None:
+    proc = run_example("field_report.py")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    table_row = next(line for line in lines if "samples/allermuir-wrong-turn.gpx" in line)
+    assert table_row.split()[0] == "1" and table_row.split()[-1] == "yes"  # most severe first, completed
+    assert "synthetic run with a wrong turn at km 3.0 #1: off_course at km 3.0, +596 m, 183 s lost" in proc.stdout
+    never = "the recording never comes within 50 km of the route: is it the right route?"
+    for other in ("fenix2-run.fit", "hohe-veitsch.gpx", "mansfield-double-up-2017.gpx"):
+        assert f"samples/{other}: {never}" in lines
+    summary = json.loads(lines[-1])
+    assert (summary["files"], summary["ok"], summary["errors"], summary["fixes_checked"]) == (4, 1, 3, 2302)
