@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test lint docs dist dist-check bench bench-field fuzz clean
+.PHONY: help install sysdeps demo test lint docs dist dist-check bench bench-field fuzz clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -24,7 +24,14 @@ demo: $(STAMP) ## run offcourse on the bundled route and sample
 	$(VENV)/bin/offcourse info routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
 	$(VENV)/bin/offcourse check routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
 
-test: $(STAMP) ## run the test suite
+SYSDEPS := chromium gpsd gpsd-clients
+sysdeps: ## Debian packages the tests use: chromium (field page test), gpsd and gpsfake (live test)
+	@if command -v chromium >/dev/null && command -v gpsfake >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(SYSDEPS) >/dev/null; \
+	else echo "make: $(SYSDEPS) not installed (needs root and apt-get): their tests skip"; fi
+
+test: $(STAMP) sysdeps ## run the test suite (installs what it needs: .venv, Python packages, Debian packages)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff and mypy --strict
