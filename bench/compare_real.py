@@ -26,7 +26,9 @@ SHORT = {"off_course": "off", "shortcut": "cut", "wrong_direction": "ww", "skipp
 
 
 def _exc_label(entry: dict[str, Any]) -> str:
-    return " ".join(f"{SHORT[e['kind']]}@{e['exit_km']:.1f}({e['max_offset_m']:.0f})" for e in entry["excursions"]) or "-"
+    return (
+        " ".join(f"{SHORT[e['kind']]}@{e['exit_km']:.1f}({e['max_offset_m']:.0f})" for e in entry["excursions"]) or "-"
+    )
 
 
 def _exc_report(report: Any) -> str:
@@ -46,13 +48,27 @@ def row(entry: dict[str, Any]) -> list[str]:
         route = offcourse.read_route(REPO / entry["route"])
         track = offcourse.read_track(REPO / entry["track"])
         report = offcourse.check(route, track)
-    except Exception as exc:  # noqa: BLE001 - the table shows what went wrong
-        return [entry["name"], entry["verdict"], f"error: {type(exc).__name__}", f"{lab_cov} / -", _exc_label(entry), "-"]
+    except Exception as exc:  # the table shows what went wrong
+        return [
+            entry["name"],
+            entry["verdict"],
+            f"error: {type(exc).__name__}",
+            f"{lab_cov} / -",
+            _exc_label(entry),
+            "-",
+        ]
     verdict = getattr(getattr(report, "verdict", None), "kind", "n/a")
     cov = getattr(report, "coverage", None)
     frac = cov.fraction if cov is not None else report.covered_m / route.length_m
     agree = "" if verdict == "n/a" else (" ✓" if verdict == entry["verdict"] else " ✗")
-    return [entry["name"], entry["verdict"], verdict + agree, f"{lab_cov} / {frac:.2f}", _exc_label(entry), _exc_report(report)]
+    return [
+        entry["name"],
+        entry["verdict"],
+        verdict + agree,
+        f"{lab_cov} / {frac:.2f}",
+        _exc_label(entry),
+        _exc_report(report),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,6 +66,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import math
 import sys
@@ -74,9 +75,9 @@ from typing import Any
 
 import numpy as np
 import shapely
-from shapely.ops import substring
 from defusedxml import ElementTree as ET
 from pyproj import Transformer
+from shapely.ops import substring
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = REPO / "bench" / "real_pairs.json"
@@ -309,7 +310,7 @@ class Pair:
         self.wrong_way(kc[-1], hi, out)
 
 
-def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
+def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:
     """The label of one pair (see the module docstring for the rules)."""
     notes: list[str] = []
     if len(tlon) < 10:
@@ -332,14 +333,18 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
     frac = covered_m / L
     runs = _runs(cov)
     intervals = [(max(0.0, p.s[a] - p.w[a]), min(L, p.s[b] + p.w[b])) for a, b in runs]
-    gaps = [(b0, a1) for (_, b0), (a1, _) in zip([(0.0, 0.0)] + intervals, intervals + [(L, L)], strict=True) if a1 - b0 > 1e-6]
+    gaps = [
+        (b0, a1)
+        for (_, b0), (a1, _) in zip([(0.0, 0.0), *intervals], [*intervals, (L, L)], strict=True)
+        if a1 - b0 > 1e-6
+    ]
     first_m = float(p.s[cj[0]]) if len(cj) else None
     last_m = float(p.s[cj[-1]]) if len(cj) else None
     started = first_m is not None and first_m <= GAP_MIN_M
     finished = last_m is not None and last_m >= L - GAP_MIN_M
     min_off = float(p.fix_off.min())
-    if min_off > 0:
-        notes.append(f"first fix {p.fix_off[0]:.0f} m from the route; nearest fix {min_off:.0f} m")
+    if p.fix_off[0] > OFF_M:
+        notes.append(f"recording starts {p.fix_off[0]:.0f} m from the route; nearest fix {min_off:.0f} m")
 
     # excursions
     exc: list[dict[str, Any]] = []
@@ -358,21 +363,34 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
         before = np.nonzero(ck <= ka)[0]
         after = np.nonzero(ck >= kb)[0]
         if not len(before):
-            notes.append(f"approach off the route before joining it (up to {mx:.0f} m, fixes {a}-{b})")
+            if len(after):
+                notes.append(f"approach off the route before joining it (up to {mx:.0f} m, fixes {a}-{b})")
             continue
         ex_m = float(p.s[cj[before[-1]]])
         if not len(after):
             if finished:
                 notes.append(f"off the route after the finish (up to {mx:.0f} m)")
                 continue
-            exc.append({"kind": "off_course", "exit_km": round(ex_m / 1000, 3), "rejoin_km": None,
-                        "max_offset_m": round(mx, 1), "fixes": [int(a), int(b)]})
+            exc.append(
+                {
+                    "kind": "off_course",
+                    "exit_km": round(ex_m / 1000, 3),
+                    "rejoin_km": None,
+                    "max_offset_m": round(mx, 1),
+                    "fixes": [int(a), int(b)],
+                }
+            )
             continue
         re_m = float(p.s[cj[after[0]]])
         ran = float(p.dd[ck[after[0]]] - p.dd[ck[before[-1]]])
         kind = "shortcut" if re_m - ex_m >= 100 and ran < re_m - ex_m else "off_course"
-        e = {"kind": kind, "exit_km": round(ex_m / 1000, 3), "rejoin_km": round(re_m / 1000, 3),
-             "max_offset_m": round(mx, 1), "fixes": [int(a), int(b)]}
+        e = {
+            "kind": kind,
+            "exit_km": round(ex_m / 1000, 3),
+            "rejoin_km": round(re_m / 1000, 3),
+            "max_offset_m": round(mx, 1),
+            "fixes": [int(a), int(b)],
+        }
         if kind == "shortcut":
             e["route_bypassed_m"] = round(re_m - ex_m)
             e["distance_saved_m"] = round(re_m - ex_m - ran)
@@ -381,7 +399,7 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
     # wrong way
     ww: list[tuple[float, float, int, int]] = []
     bounds = [-1] + [int(x) for x in ck] + [len(p.dd)]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+    for lo, hi in itertools.pairwise(bounds):
         if hi - lo > 2:
             p.wrong_way(lo, hi, ww)
     ww.sort(key=lambda w: w[2])
@@ -392,8 +410,10 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
     for g0, g1 in gaps:
         if g1 - g0 < GAP_MIN_M or g0 <= 1e-6 or g1 >= L - 1e-6:
             continue
-        if any(e["rejoin_km"] is not None and e["exit_km"] * 1000 - STEP_M <= g0 and g1 <= e["rejoin_km"] * 1000 + STEP_M
-               for e in exc):
+        if any(
+            e["rejoin_km"] is not None and e["exit_km"] * 1000 - STEP_M <= g0 and g1 <= e["rejoin_km"] * 1000 + STEP_M
+            for e in exc
+        ):
             continue
         inside = (p.s >= g0) & (p.s <= g1)
         for a, b, _, _ in ww:
@@ -419,7 +439,10 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:  # noqa: ANN001
         back_m = float(p.w[reach & ~cov].sum())
         verdict, reason = "wrong_way", f"ran {back_m:.0f} m of the route backwards, from km {wrong[0]['from_km']:.2f}"
     elif "off_course" in kinds:
-        verdict, reason = "lost", f"{len(exc)} off-course excursion(s), up to {max(e['max_offset_m'] for e in exc):.0f} m"
+        verdict, reason = (
+            "lost",
+            f"{len(exc)} off-course excursion(s), up to {max(e['max_offset_m'] for e in exc):.0f} m",
+        )
     elif started and not finished:
         verdict, reason = "did_not_finish", f"stopped at km {last_m / 1000:.2f} of {L / 1000:.2f}"
     elif not started:
@@ -546,7 +569,9 @@ def plot(entry: dict[str, Any], lab: dict[str, Any], out: Path) -> None:
         ax.plot(np.where(m, p.sx, np.nan), np.where(m, p.sy, np.nan), color="orange", lw=4, alpha=0.7)
     ax.set_aspect("equal")
     ax.legend(loc="best", fontsize=8)
-    ax.set_title(f"{entry['name']}: {lab['verdict']} ({lab['coverage']['fraction']:.2f}) {lab['reason']}"[:120], fontsize=9)
+    ax.set_title(
+        f"{entry['name']}: {lab['verdict']} ({lab['coverage']['fraction']:.2f}) {lab['reason']}"[:120], fontsize=9
+    )
     fig.savefig(out, dpi=70, bbox_inches="tight")
     plt.close(fig)
 

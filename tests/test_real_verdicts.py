@@ -63,8 +63,15 @@ IDS = [e["name"] for e in LABELLED]
 
 def test_label_set_is_big_enough() -> None:
     assert len(LABELLED) >= 20
-    assert {e["verdict"] for e in LABELLED} >= {"on_course", "cut", "wrong_way", "lost", "did_not_finish",
-                                                 "partial", "not_this_route"}
+    assert {e["verdict"] for e in LABELLED} >= {
+        "on_course",
+        "cut",
+        "wrong_way",
+        "lost",
+        "did_not_finish",
+        "partial",
+        "not_this_route",
+    }
 
 
 @pytest.mark.parametrize("entry", LABELLED, ids=IDS)
