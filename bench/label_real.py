@@ -30,7 +30,9 @@ Coverage (in order, right direction)
     ``fraction`` = covered_m / route length.
 Excursions (kinds off_course / shortcut)
     Maximal runs of real fixes farther than ``OFF_M`` = 50 m from the NEAREST part of the route
-    (anywhere on it), runs separated by fewer than 3 fixes and less than 100 m of track merged; a run
+    (anywhere on it). Two runs are one excursion when fewer than 3 fixes and less than 100 m of track
+    lie between them, or when the runner did not follow the route in between (the matched progress
+    between them spans less than ``REJOIN_M`` = 50 m of route: crossing or touching it is no rejoin). A run
     counts when it reaches at least 60 m from the route and is at least 2 fixes long, or 80 m
     from it (one wild fix). Fixes before the first chain element (walking to the start, joining
     mid-route) are an approach, not an excursion. A run after the last chain element (never came
@@ -91,6 +93,7 @@ OFF_M = 50.0
 WRONG_MIN_M = 150.0
 GAP_MIN_M = 200.0
 REACH_M = 100.0
+REJOIN_M = 50.0
 
 
 # ----------------------------------------------------------------------------- readers
@@ -351,7 +354,12 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:
     off_runs = _runs(p.fix_off > OFF_M)
     merged: list[list[int]] = []
     for a, b in off_runs:
-        if merged and a - merged[-1][1] <= 3 and p.dd[p.fix_dense[a]] - p.dd[p.fix_dense[merged[-1][1]]] < 100:
+        if merged:
+            ka, kb = p.fix_dense[merged[-1][1]], p.fix_dense[a]
+            close = a - merged[-1][1] <= 3 and p.dd[kb] - p.dd[ka] < 100
+            between = cj[(ck > ka) & (ck < kb)]
+            followed = len(between) > 0 and p.s[between.max()] - p.s[between.min()] >= REJOIN_M
+        if merged and (close or not followed):
             merged[-1][1] = b
         else:
             merged.append([a, b])
