@@ -26,8 +26,10 @@ Coverage (in order, right direction)
     ``OFF_M`` = 50 m of that very stretch of route (give or take 50 m) and the straight line the runner
     drew is at least 40 % of the stretch (sparse fixes cutting switchback corners, GPS noise of
     30-50 m); a stretch bridged by a single straight line with times also needs a pace under
-    7 m/s. ``covered_m`` = 10 m per covered sample (5 m at each end of the route);
-    ``fraction`` = covered_m / route length.
+    7 m/s. A covered stretch shorter than ``MIN_RUN_M`` = 100 m is dropped (a recording crossing the
+    route, or running it backwards, touches a few samples within R at one place: that is not running
+    it). ``covered_m`` = 10 m per covered sample (5 m at each end of the route); ``fraction`` =
+    covered_m / route length. Start / finish: the first / last covered sample.
 Excursions (kinds off_course / shortcut)
     Maximal runs of real fixes farther than ``OFF_M`` = 50 m from the NEAREST part of the route
     (anywhere on it). Two runs are one excursion when fewer than 3 fixes and less than 100 m of track
@@ -48,8 +50,8 @@ Wrong way
     >= ``WRONG_MIN_M`` = 150 m it is a wrong-way stretch (recursively, on the parts of the track before
     and after it).
 Skipped stretches
-    Gaps in coverage of at least ``GAP_MIN_M`` = 200 m with coverage after them, not explained by an
-    excursion (exit..rejoin) and still >= 200 m once the stretches run the wrong way are taken out.
+    Gaps in coverage of at least ``GAP_MIN_M`` = 200 m with coverage after them, still >= 200 m once
+    the route bypassed by excursions (exit..rejoin) and the stretches run the wrong way are taken out.
 Verdict (VERDICT_API.md, first that applies wins)
     not_this_route: no fix within 100 m of the route, or less than 5 % of the route run in either
     direction (covered plus wrong-way stretches; VERDICT_API.md says "covered < 5 %", but a recording
@@ -94,6 +96,7 @@ WRONG_MIN_M = 150.0
 GAP_MIN_M = 200.0
 REACH_M = 100.0
 REJOIN_M = 50.0
+MIN_RUN_M = 100.0
 
 
 # ----------------------------------------------------------------------------- readers
@@ -332,17 +335,20 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:
     for a in range(len(ck) - 1):
         if cj[a + 1] - cj[a] > 1 and p.bridged(ck[a], ck[a + 1], cj[a], cj[a + 1]):
             cov[cj[a] : cj[a + 1] + 1] = True
+    for a, b in _runs(cov):
+        if p.w[a : b + 1].sum() < MIN_RUN_M:
+            cov[a : b + 1] = False  # touched, not run: one place matching a few samples within R
     covered_m = float(p.w[cov].sum())
     frac = covered_m / L
     runs = _runs(cov)
-    intervals = [(max(0.0, p.s[a] - p.w[a]), min(L, p.s[b] + p.w[b])) for a, b in runs]
+    intervals = [(max(0.0, p.s[a] - p.w[a] / 2), min(L, p.s[b] + p.w[b] / 2)) for a, b in runs]
     gaps = [
         (b0, a1)
         for (_, b0), (a1, _) in zip([(0.0, 0.0), *intervals], [*intervals, (L, L)], strict=True)
         if a1 - b0 > 1e-6
     ]
-    first_m = float(p.s[cj[0]]) if len(cj) else None
-    last_m = float(p.s[cj[-1]]) if len(cj) else None
+    first_m = float(p.s[runs[0][0]]) if runs else None
+    last_m = float(p.s[runs[-1][1]]) if runs else None
     started = first_m is not None and first_m <= GAP_MIN_M
     finished = last_m is not None and last_m >= L - GAP_MIN_M
     min_off = float(p.fix_off.min())
@@ -418,16 +424,14 @@ def label_pair(rlon, rlat, tlon, tlat, tt) -> dict[str, Any]:
     for g0, g1 in gaps:
         if g1 - g0 < GAP_MIN_M or g0 <= 1e-6 or g1 >= L - 1e-6:
             continue
-        if any(
-            e["rejoin_km"] is not None and e["exit_km"] * 1000 - STEP_M <= g0 and g1 <= e["rejoin_km"] * 1000 + STEP_M
-            for e in exc
-        ):
-            continue
         inside = (p.s >= g0) & (p.s <= g1)
         for a, b, _, _ in ww:
-            inside &= ~((p.s >= b - STEP_M) & (p.s <= a + STEP_M))
+            inside &= ~((p.s >= b - STEP_M) & (p.s <= a + STEP_M))  # run, but the wrong way round
+        for e in exc:
+            if e["rejoin_km"] is not None:  # bypassed by an excursion
+                inside &= ~((p.s >= e["exit_km"] * 1000 - STEP_M) & (p.s <= e["rejoin_km"] * 1000 + STEP_M))
         if p.w[inside].sum() < GAP_MIN_M:
-            continue  # run, but the wrong way round
+            continue
         skipped.append({"from_km": round(g0 / 1000, 3), "to_km": round(g1 / 1000, 3)})
 
     kinds = [e["kind"] for e in exc]
