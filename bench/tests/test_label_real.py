@@ -15,7 +15,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import label_real as lr  # noqa: E402
+import itertools
+
+import label_real as lr
 
 LAT0 = 45.0
 M_LAT = 111_132.0  # metres per degree of latitude near 45°
@@ -26,7 +28,7 @@ def line(*xy: tuple[float, float], step: float = 10.0) -> tuple[np.ndarray, np.n
     """A polyline through the points (metres), a vertex every ``step`` m."""
     xs: list[float] = []
     ys: list[float] = []
-    for (x0, y0), (x1, y1) in zip(xy[:-1], xy[1:], strict=True):
+    for (x0, y0), (x1, y1) in itertools.pairwise(xy):
         n = max(1, round(np.hypot(x1 - x0, y1 - y0) / step))
         f = np.arange(n) / n
         xs += list(x0 + f * (x1 - x0))
