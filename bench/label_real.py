@@ -34,7 +34,7 @@ Excursions (kinds off_course / shortcut)
     Maximal runs of real fixes farther than ``OFF_M`` = 50 m from the NEAREST part of the route
     (anywhere on it). Two runs are one excursion when fewer than 3 fixes and less than 100 m of track
     lie between them, or when the runner did not follow the route in between (the matched progress
-    between them spans less than ``REJOIN_M`` = 50 m of route: crossing or touching it is no rejoin). A run
+    between them spans less than ``REJOIN_M`` = 100 m of route: crossing or touching it is no rejoin). A run
     counts when it reaches at least 60 m from the route and is at least 2 fixes long, or 80 m
     from it (one wild fix). Fixes before the first chain element (walking to the start, joining
     mid-route) are an approach, not an excursion. A run after the last chain element (never came
@@ -95,7 +95,7 @@ OFF_M = 50.0
 WRONG_MIN_M = 150.0
 GAP_MIN_M = 200.0
 REACH_M = 100.0
-REJOIN_M = 50.0
+REJOIN_M = 100.0
 MIN_RUN_M = 100.0
 
 
