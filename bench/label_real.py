@@ -588,12 +588,69 @@ def plot(entry: dict[str, Any], lab: dict[str, Any], out: Path) -> None:
     plt.close(fig)
 
 
+_REPOS = {
+    "TrailrunningVienna+Trail365": "Trail365",
+    "MagicTrailRun+TrailPacer2025": "TrailPacer2025",
+    "tkrajina+gpxpy": "gpxpy",
+    "sports-alliance+sports-lib": "sports-lib",
+    "gpxstudio+gpx.studio": "gpx.studio",
+    "Sekoya88+UTMB": "Sekoya88/UTMB",
+    "calekochenour+mansfield-double-up-gpx-analysis": "mansfield-double-up",
+    "real": "tests/data/real",
+}
+_PREFIXES = (
+    "src__Trail365.Seeds__GpxTracks__",
+    "tests__Trail365.UnitTests__Data__",
+    "data__TrailPacer__",
+    "test_files__",
+    "src__specs__fixtures__runs__",
+    "samples__",
+    "gpx__test-data__",
+    "templiers__",
+    "grandraid-reunion-oxybol__",
+    "02-raw-data__",
+)
+
+
+def _short(path: str) -> str:
+    repo, name = path.split("/")[-2:]
+    for prefix in _PREFIXES:
+        name = name.replace(prefix, "")
+    return f"{_REPOS.get(repo, repo)} `{name.replace('__tracks__gpx_', ' ').replace('__', '/')}`"
+
+
+def markdown(labels: list[dict[str, Any]]) -> str:
+    """The labelled pairs as a markdown table (for BENCHMARKS.md)."""
+    out = [
+        "| pair | route ← recording | case | verdict | coverage "
+        "| off-course / shortcut excursions (km exit→rejoin, max m off) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in labels:
+        parts = []
+        for x in e.get("excursions", []):
+            rejoin = "never" if x["rejoin_km"] is None else f"{x['rejoin_km']:.2f}"
+            parts.append(f"{x['kind']} {x['exit_km']:.2f}→{rejoin} ({x['max_offset_m']:.0f})")
+        exc = "; ".join(parts)
+        cov = e.get("coverage", {}).get("fraction")
+        derived = " (derived)" if e.get("derived") else ""
+        out.append(
+            f"| {e['name']} | {_short(e['route'])} ← {_short(e['track'])}{derived} | {e.get('case', '')} "
+            f"| {e['verdict']} | {'' if cov is None else f'{cov:.3f}'} | {exc or '-'} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--plot", type=Path, help="write a PNG per pair into this folder")
     ap.add_argument("--only", help="label only the pairs whose name contains this")
     ap.add_argument("--dry", action="store_true", help="print, do not write real_labels.json")
+    ap.add_argument("--markdown", action="store_true", help="print real_labels.json as a markdown table and stop")
     args = ap.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(LABELS.read_text(encoding="utf-8"))))
+        return 0
     pairs = json.loads(PAIRS.read_text(encoding="utf-8"))
     old = {e["name"]: e for e in json.loads(LABELS.read_text(encoding="utf-8"))} if LABELS.exists() else {}
     out = []
