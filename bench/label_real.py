@@ -46,7 +46,9 @@ Excursions (kinds off_course / shortcut)
     between them; otherwise ``off_course``.
 Wrong way
     Between consecutive chain elements (and before the first / after the last one), the longest
-    chain of matches with the route sample strictly *decreasing* is taken; when its route span is
+    chain of matches with the route sample strictly *decreasing* is taken, among matches to the
+    nearest part of the route only (within ``NEAREST_SLACK_M`` = 15 m of the distance to the route:
+    going down the second leg of a narrow hairpin is not running the first leg backwards); when its route span is
     >= ``WRONG_MIN_M`` = 150 m it is a wrong-way stretch (recursively, on the parts of the track before
     and after it).
 Skipped stretches
@@ -97,6 +99,7 @@ GAP_MIN_M = 200.0
 REACH_M = 100.0
 REJOIN_M = 100.0
 MIN_RUN_M = 100.0
+NEAREST_SLACK_M = 15.0
 
 
 # ----------------------------------------------------------------------------- readers
@@ -274,6 +277,9 @@ class Pair:
         self.fix_off = shapely.distance(shapely.points(self.tx, self.ty), self.line)
         tree = shapely.STRtree(shapely.points(self.sx, self.sy))
         self.k, self.j = tree.query(shapely.points(self.dx, self.dy), predicate="dwithin", distance=R_M)
+        dense_off = shapely.distance(shapely.points(self.dx, self.dy), self.line)
+        d_kj = np.hypot(self.dx[self.k] - self.sx[self.j], self.dy[self.k] - self.sy[self.j])
+        self.nearest = d_kj <= dense_off[self.k] + NEAREST_SLACK_M  # the match is (one of) the nearest parts
         w = np.diff(self.s)
         self.w = np.concatenate([[w[0] / 2], (w[:-1] + w[1:]) / 2, [w[-1] / 2]]) if len(w) else np.array([0.0])
 
@@ -301,7 +307,7 @@ class Pair:
         """Backward stretches of >= WRONG_MIN_M among matches with lo < k < hi (dense indices)."""
         if self.dd[min(int(hi), len(self.dd) - 1)] - self.dd[max(int(lo), 0)] < WRONG_MIN_M:
             return
-        m = (self.k > lo) & (self.k < hi)
+        m = (self.k > lo) & (self.k < hi) & self.nearest
         if not m.any():
             return
         k, j = self.k[m], self.j[m]

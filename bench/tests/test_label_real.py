@@ -62,7 +62,7 @@ def test_backwards_is_wrong_way() -> None:
     lab = label(STRAIGHT, line((2000, 0), (0, 0)))
     assert lab["verdict"] == "wrong_way"
     assert lab["coverage"]["fraction"] < 0.02
-    assert lab["wrong_way"][0]["from_km"] == pytest.approx(2.0, abs=0.03)
+    assert lab["wrong_way"][0]["from_km"] == pytest.approx(2.0, abs=0.05)  # within R of the first fix
     assert lab["wrong_way"][0]["to_km"] == pytest.approx(0.0, abs=0.03)
 
 
