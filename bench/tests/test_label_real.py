@@ -120,3 +120,12 @@ def test_lis_chain_is_monotone() -> None:
     assert len(c) == 4
     assert list(k[c]) == sorted(k[c])
     assert list(j[c]) in ([0, 1, 2, 3], [0, 1, 2, 9])
+
+
+def test_narrow_hairpin_is_not_wrong_way() -> None:
+    route = line((0, 0), (1000, 0), (1000, 35), (0, 35))  # legs 35 m apart: both within R of each other
+    for tip in (0.0, 40.0):  # the recording turns where the route does, or 40 m further
+        lab = label(route, line((0, 3), (1000 + tip, 3), (1000 + tip, 32), (0, 32)))
+        assert lab["wrong_way"] == []
+        assert lab["verdict"] == "on_course"
+        assert lab["coverage"]["fraction"] == pytest.approx(1.0, abs=0.02)
