@@ -20,7 +20,7 @@ ambiguous interval (only its verdict is scored); for a mid-route join the route 
 
 Command line::
 
-    python bench/family_b.py --seeds 2001-2042 --out bench/scenarios/family-b
+    python bench/family_b.py --seeds 2001-2056 --out bench/scenarios/family-b
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from writers import iso_utc, write_fit_activity, write_fit_course, write_geojson
 
 __all__ = ["KINDS", "SEEDS", "VERDICT", "Trail", "generate", "make_trail", "plan_run", "run_truth"]
 
-SEEDS = "2001-2042"
+SEEDS = "2001-2056"
 KINDS = ("clean", "lost", "shallow_fork", "never_back", "shortcut", "skip", "wrong_way", "join_finish",
          "partial", "reversed_join", "never_on_route", "dnf", "sparse_switchbacks", "lost")
 VERDICT = {"clean": "on_course", "lost": "lost", "shallow_fork": "lost", "never_back": "lost", "shortcut": "cut",
@@ -148,7 +148,8 @@ def switchbacks(rng: np.random.Generator, start: FloatArray, h0: float) -> tuple
         c = q + rad * v
         a0 = math.atan2(-v[1], -v[0])
         sign = 1 if i % 2 == 0 else -1
-        arc = [c + rad * np.array([math.cos(a0 + sign * a), math.sin(a0 + sign * a)]) for a in np.linspace(0, math.pi, 10)[1:]]
+        arc = [c + rad * np.array([math.cos(a0 + sign * a), math.sin(a0 + sign * a)])
+               for a in np.linspace(0, math.pi, 10)[1:]]
         pts.extend(arc)
         p = arc[-1]
     out = np.array(pts)
@@ -282,7 +283,7 @@ def _with_detours(rng: np.random.Generator, tr: Trail, line: LineString, kind: s
         if d.tag["s_rejoin"] is None:
             return legs
         s = d.tag["s_rejoin"]
-    return legs + [course(tr, s, tr.length)]
+    return [*legs, course(tr, s, tr.length)]
 
 
 def plan_run(rng: np.random.Generator, tr: Trail, kind: str) -> list[Leg] | None:

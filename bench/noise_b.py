@@ -139,7 +139,8 @@ def record_b(rng: np.random.Generator, xy_true: F64, params: NoiseParams,
             ang = float(rng.uniform(0, 2 * math.pi))
             m = multipath_profile(dur, peak, np.arange(n) - a)
             err += m[:, None] * np.array([math.cos(ang), math.sin(ang)])
-            ev.append({"kind": "multipath", "start_s": round(a, 1), "end_s": round(a + dur, 1), "peak_m": round(peak, 1)})
+            ev.append({"kind": "multipath", "start_s": round(a, 1), "end_s": round(a + dur, 1),
+                       "peak_m": round(peak, 1)})
         for _ in range(int(rng.poisson(params.dropouts_per_h * hours))):
             dur = float(rng.uniform(15, 240))
             a = float(rng.uniform(60, max(61.0, n - dur - 60)))

@@ -17,9 +17,20 @@ Matching rules
   - latency = ``alert_time`` - the instant the true position first passes 50 m off the route;
   - extra-distance error = |reported - true| over matched excursions that came back; "within" when
     <= max(75 m, 10 % of |true|) (a missing reported value is never within).
+  A ``shortcut`` report (the verdict API's kind for leaving and rejoining further on having run less)
+  counts as an off-course report.
+* **Live alerts.** A detector's report may carry ``_live``: every alert it raised while the run went on,
+  ``{"exit_epoch", "alert_epoch", "withdrawn"}`` (``withdrawn``: the excursion it opened is not in the
+  final report). Without it, its off-course reports are its live alerts (a causal detector). A live
+  false alarm is an alert whose interval (exit to alert) overlaps no truth excursion of any class and
+  no ambiguous interval; withdrawn alerts count like any other.
 * **Skipped sections.** A ``skipped_section`` report matches a truth skipped section when their route
   spans overlap by at least half of the shorter one. An unmatched report is false unless its span
-  overlaps the route span of a truth off-course excursion (a shortcut skips route too).
+  overlaps the route span of a truth off-course excursion (a shortcut skips route too) or a span in
+  the truth's ``skip_ambiguous`` (the route before a mid-route join).
+* **Verdict.** A report's ``_verdict`` (the verdict kind, or ``None`` when the detector has none) is
+  right when it is in the truth's ``verdict_ok`` (families B and C); for scenarios without one
+  (family A) the accepted verdicts are derived by :func:`expected_verdicts`.
 * **Wrong direction.** A ``wrong_direction`` report matches a truth wrong-way interval by time overlap
   (``TOL_S``). An unmatched report is false unless it overlaps a truth off-course excursion or an
   ambiguous interval.
@@ -48,11 +59,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "OFF_KINDS",
     "TOL_S",
     "Detector",
     "ScenarioScore",
     "aggregate",
     "command_detector",
+    "expected_verdicts",
     "load_scenarios",
     "main",
     "run_detector",
@@ -61,6 +74,8 @@ __all__ = [
 
 TOL_S = 30.0
 INF = math.inf
+OFF_KINDS = ("off_course", "shortcut")
+"""Report kinds scored as off-course excursions."""
 
 DetectFn = Callable[[Path, Path], dict[str, Any]]
 
@@ -128,6 +143,40 @@ class ScenarioScore:
     wrong_matched: int = 0
     wrong_false: int = 0
     missed: list[int] = field(default_factory=list)
+    live_alerts: int = 0
+    live_false: int = 0
+    withdrawn: int = 0
+    verdict: str | None = None
+    verdict_ok: bool | None = None
+
+
+def expected_verdicts(truth: dict[str, Any]) -> list[str]:
+    """Verdicts accepted for a scenario: its ``verdict_ok``, or derived from family A's truth.
+
+    Family A (no ``verdict_ok``): a skipped section or a required shortcut (negative extra distance)
+    is ``cut``; a wrong-way loop ``wrong_way`` (or ``cut``); a required excursion ``lost``; only
+    ambiguous excursions ``on_course`` or ``lost``; else ``on_course``.
+
+    Examples
+    --------
+    >>> expected_verdicts({"excursions": [], "skipped": [], "wrong_way": []})
+    ['on_course']
+    >>> expected_verdicts({"excursions": [{"class": "required", "extra_distance_m": -300.0}]})
+    ['cut']
+    """
+    if "verdict_ok" in truth:
+        return list(truth["verdict_ok"])
+    ex = truth.get("excursions", [])
+    req = [e for e in ex if e["class"] == "required"]
+    if truth.get("skipped") or any((e.get("extra_distance_m") or 0.0) < 0 for e in req):
+        return ["cut"]
+    if truth.get("wrong_way"):
+        return ["wrong_way", "cut"]
+    if req:
+        return ["lost"]
+    if any(e["class"] == "ambiguous" for e in ex):
+        return ["on_course", "lost"]
+    return ["on_course"]
 
 
 def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s: float = 0.0,
@@ -150,7 +199,7 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         return s, INF if e is None else e
 
     # ---- off course
-    off = [r for r in reps if r.get("kind") == "off_course"]
+    off = [r for r in reps if r.get("kind") in OFF_KINDS]
     r_int = [interval(r) for r in off]
     sc.reports = len(off)
     pairs = sorted(
@@ -185,12 +234,35 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         elif not any(_overlap(*r_int[j], *ti) >= 0 for ti in t_int):
             sc.false_alarms += 1
 
+    # ---- live alerts
+    live = (report or {}).get("_live")
+    if live is None:
+        live = [{"exit_epoch": r_int[j][0], "alert_epoch": _epoch(r.get("alert_time")), "withdrawn": False}
+                for j, r in enumerate(off)]
+    for a in live:
+        t_al = a.get("alert_epoch")
+        t_ex = a.get("exit_epoch")
+        lo = t_ex if t_ex is not None else t_al
+        hi = t_al if t_al is not None else lo
+        if lo is None or hi is None:
+            continue
+        sc.live_alerts += 1
+        sc.withdrawn += bool(a.get("withdrawn"))
+        if not any(_overlap(lo, hi, *x) >= 0 for x in t_int + amb):
+            sc.live_false += 1
+
+    # ---- verdict
+    if report is not None and report.get("_verdict") is not None:
+        sc.verdict = str(report["_verdict"])
+        sc.verdict_ok = sc.verdict in expected_verdicts(truth)
+
     # ---- skipped sections
     skips = [r for r in reps if r.get("kind") == "skipped_section"]
     tsk = truth.get("skipped", [])
     sc.skip_truth = len(tsk)
     used: set[int] = set()
     off_spans = [(e["exit_route_m"], e["rejoin_route_m"]) for e in tex if e.get("rejoin_route_m") is not None]
+    off_spans += [(float(a), float(b)) for a, b in truth.get("skip_ambiguous", [])]
     for r in skips:
         a, b = sorted((float(r.get("exit_route_m") or 0.0), float(r.get("rejoin_route_m") or 0.0)))
         hit = None
@@ -264,6 +336,11 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
         "wrong_truth": sum(x.wrong_truth for x in s),
         "wrong_recall": _ratio(sum(x.wrong_matched for x in s), sum(x.wrong_truth for x in s)),
         "wrong_false": sum(x.wrong_false for x in s),
+        "live_alerts": sum(x.live_alerts for x in s),
+        "live_false_alarms_per_100h": _ratio(100 * sum(x.live_false for x in s), hours),
+        "withdrawn": sum(x.withdrawn for x in s),
+        "verdicts": sum(x.verdict_ok is not None for x in s),
+        "verdict_accuracy": _ratio(sum(bool(x.verdict_ok) for x in s), sum(x.verdict_ok is not None for x in s)),
         "fixes_per_s": _ratio(sum(x.fixes for x in s), wall),
         "wall_s": round(wall, 2),
     }
