@@ -20,7 +20,7 @@ ambiguous interval (only its verdict is scored); for a mid-route join the route 
 
 Command line::
 
-    python bench/family_b.py --seeds 2001-2056 --out bench/scenarios/family-b
+    python bench/family_b.py --seeds 2001-2112 --out bench/scenarios/family-b
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from writers import iso_utc, write_fit_activity, write_fit_course, write_geojson
 
 __all__ = ["KINDS", "SEEDS", "VERDICT", "Trail", "generate", "make_trail", "plan_run", "run_truth"]
 
-SEEDS = "2001-2056"
+SEEDS = "2001-2112"
 KINDS = ("clean", "lost", "shallow_fork", "never_back", "shortcut", "skip", "wrong_way", "join_finish",
          "partial", "reversed_join", "never_on_route", "dnf", "sparse_switchbacks", "lost")
 VERDICT = {"clean": "on_course", "lost": "lost", "shallow_fork": "lost", "never_back": "lost", "shortcut": "cut",

@@ -13,8 +13,8 @@ With ``--family``, offcourse runs in process (``offcourse.check``; its live aler
 ``off_course`` events, withdrawn when the excursion an alert opened is not in the final report; its
 verdict is ``report.verdict.kind`` when the library has one) beside the debounced distance check.
 Families: **A** the report set of :mod:`scenarios` (seeds 1001-1040, the generator the defaults were
-tuned on), **B** :mod:`family_b` (seeds 2001-2056, another generator and error model), **C**
-:mod:`family_c` (seeds 3001-3056, family B's runs with the residuals of real recordings as noise;
+tuned on), **B** :mod:`family_b` (seeds 2001-2112, another generator and error model), **C**
+:mod:`family_c` (seeds 3001-3112, family B's runs with the residuals of real recordings as noise;
 skipped with a message when ``../shared/data`` is absent). Families B and C are never used for tuning.
 """
 
