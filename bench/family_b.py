@@ -15,8 +15,9 @@ vocabulary of the integrator's API)::
 Truth is in the structure :mod:`score` reads (same keys as :mod:`scenarios`), with one rule changed:
 offsets are the distance from the runner's true position to the **whole** published route.
 ``class`` is ``required`` at >= 75 m, ``ambiguous`` at 25-75 m. A run that never touches the route is one
-ambiguous interval (only its verdict is scored); for a mid-route join the route before the join is in
-``skip_ambiguous`` (reporting it as skipped is neither found nor false).
+ambiguous interval (only its verdict is scored); so is an excursion during which fewer than two fixes
+were taken more than 50 m off (``fixes_over_50``: one fix looks like a spike); for a mid-route join the
+route before the join is in ``skip_ambiguous`` (reporting it as skipped is neither found nor false).
 
 Command line::
 
@@ -471,6 +472,22 @@ def run_truth(tr: Trail, pub_idx: np.ndarray, legs: list[Leg], xy: FloatArray, s
     }
 
 
+def _observed(truth: dict[str, Any], xy: FloatArray, fix_s: np.ndarray, line: LineString) -> None:
+    """Count the fixes taken while the runner was > 50 m off; a required excursion seen by fewer than two
+    is ambiguous (one fix is what a spike of the error model looks like)."""
+    t0 = float(truth.get("t0", 0.0))
+    d = shapely.distance(shapely.points(xy[fix_s]), line)
+    for e in truth["excursions"]:
+        a = e["start_epoch"] - t0
+        b = (e["end_epoch"] - t0) if e["end_epoch"] is not None else float(len(xy))
+        e["fixes_over_50"] = int(np.sum((fix_s >= a) & (fix_s <= b) & (d > 50.0)))
+        if e["class"] == "required" and e["fixes_over_50"] < 2:
+            e["class"] = "ambiguous"
+            truth["ambiguous"].append({"reason": f"excursion {e['id']} seen by {e['fixes_over_50']} fix(es)",
+                                       "start_epoch": e["start_epoch"], "end_epoch": e["end_epoch"] or t0 + len(xy),
+                                       "start_time": e["start_time"], "end_time": e["end_time"]})
+
+
 Recorder = Callable[[np.random.Generator, FloatArray, NoiseParams, str], tuple[np.ndarray, FloatArray]]
 
 
@@ -500,11 +517,12 @@ def build(seed: int, family: str = "B", recorder: Recorder | None = None) -> Sce
     xy, s_t = timeline(rng, path, z)
     t0 = float(int(rng.uniform(1.68e9, 1.77e9)))
     truth = run_truth(tr, pub_idx, legs, xy, s_t, kind, t0)
+    truth["t0"] = t0
     interval = 20 if kind == "sparse_switchbacks" else INTERVALS[int(rng.integers(len(INTERVALS)))]
     params = NoiseParams.draw(rng, interval)
     fix_s, fix_xy = (recorder or _record)(rng, xy, params, kind)
+    _observed(truth, xy, fix_s, LineString(tr.xy[pub_idx]))
     sid = f"{family.lower()}{seed:05d}-{kind}-{shape}"
-    truth["t0"] = t0
     return Scenario(sid, tr, tr.xy[pub_idx], xy, fix_s, fix_xy, truth, params, z)
 
 

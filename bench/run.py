@@ -32,6 +32,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # this checkout's offcourse, not an installed one
 
@@ -161,8 +163,14 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
             continue
         rows = []
         misses: list[str] = []
+        by_interval: dict[str, list[str]] = {}
+        interval = {str(t.get("id")): str(t.get("recording", {}).get("interval", "1")) for _, t in scen}
         for d in dets:
             scores = run_detector(d, scen, log)
+            for iv in sorted(set(interval.values()), key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v)):
+                lat = np.array([v for x in scores if interval.get(x.scenario) == iv for v in x.latencies])
+                txt = f"{np.median(lat):.0f}/{np.percentile(lat, 90):.0f} s ({len(lat)})" if len(lat) else "-"
+                by_interval.setdefault(iv, []).append(txt)
             m = aggregate(scores)
             m["verdict_right"] = sum(bool(x.verdict_ok) for x in scores)
             m["skip_matched"] = sum(x.skip_matched for x in scores)
@@ -174,6 +182,10 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
         head = (f"Family {fam} ({'held out' if fam != 'A' else 'tuning generator, report seeds'}): {len(scen)} "
                 f"scenarios (seeds {FAMILIES[fam][0]}), {m0['hours']} h of recording, {m0['truth_off_course']} "
                 f"required excursions, {m0['skip_truth']} skipped sections, {m0['wrong_truth']} wrong-way loops")
+        if len(by_interval) > 1:
+            misses.insert(0, "latency median/p90 by fix interval (" + " | ".join(d.name for d in dets) + "): "
+                          + "; ".join(f"{k}{' s' if k.isdigit() else ''}: " + " | ".join(v)
+                                      for k, v in by_interval.items()))
         out.append((fam, head, rows, misses))
     return out
 
@@ -294,8 +306,8 @@ def _main_families(args: argparse.Namespace) -> int:
         text.append(head)
         if rows:
             text += ["", family_table(rows)]
-            if misses:
-                text.append("offcourse verdicts not accepted: " + "; ".join(misses))
+            for line in misses:
+                text.append(line if line.startswith("latency") else "offcourse verdict not accepted: " + line)
         text.append("")
     print("\n".join(text))
     if args.markdown:

@@ -190,3 +190,17 @@ def test_on_course_stretches_drop_long_departures_and_split_at_gaps() -> None:
 def test_family_c_is_skipped_with_a_message_without_the_corpus(tmp_path: Path) -> None:
     why = fc.available(tmp_path / "absent")
     assert why is not None and "family C skipped" in why and "absent" in why
+
+
+def test_an_excursion_seen_by_one_fix_is_ambiguous() -> None:
+    xy = np.column_stack([np.arange(600.0) * 3, np.zeros(600)])
+    xy[200:300, 1] = 120.0  # 100 s, 120 m off
+    truth = {"t0": 0.0, "ambiguous": [], "excursions": [
+        {"id": 0, "class": "required", "start_epoch": 200.0, "end_epoch": 300.0, "start_time": "a", "end_time": "b"}]}
+    line = LineString([(0.0, 0.0), (1800.0, 0.0)])
+    fb._observed(truth, xy, np.arange(0, 600, 60), line)  # one fix (t = 240) while off
+    assert truth["excursions"][0]["fixes_over_50"] == 1 and truth["excursions"][0]["class"] == "ambiguous"
+    assert truth["ambiguous"][0]["start_epoch"] == 200.0
+    truth["excursions"][0]["class"] = "required"
+    fb._observed(truth, xy, np.arange(0, 600, 30), line)  # t = 210, 240, 270
+    assert truth["excursions"][0]["fixes_over_50"] == 3 and truth["excursions"][0]["class"] == "required"
