@@ -132,13 +132,14 @@ def _family_scenarios(fam: str, root: Path) -> tuple[list[tuple[Path, dict[str, 
     out = root / folder
     out.mkdir(parents=True, exist_ok=True)
     seeds = parse_seeds(seeds_text)
-    have = {int(p.parent.name[1:6]) for p in out.glob("*/truth.json")}
+    prefix = {"A": "s", "B": "b", "C": "c"}[fam]
+    have = {p.parent.name[:6] for p in out.glob(f"{prefix}*/truth.json")}
     gen = {"A": generate, "B": family_b.generate, "C": family_c.generate}[fam]
     for seed in seeds:
-        if seed not in have:
+        if f"{prefix}{seed:05d}" not in have:
             gen(seed, out)
-    wanted = {f"{seed:05d}" for seed in seeds}
-    return [(p, t) for p, t in load_scenarios(out) if p.name[1:6] in wanted], None
+    wanted = {f"{prefix}{seed:05d}" for seed in seeds}
+    return [(p, t) for p, t in load_scenarios(out) if p.name[:6] in wanted], None
 
 
 def _family_row(m: dict[str, Any], has_verdicts: bool) -> dict[str, Any]:
