@@ -2,15 +2,16 @@
 
 The noise is taken from real recordings in ``../shared/data/`` (read in place, never copied: their
 licences vary) that ran a course also present in the corpus as another file (:data:`PAIRS`). For each
-pair, each fix of the recording is compared with the nearest point of the other file (the route):
-the *residual* is that distance, signed by the side of the route it lies on. Stretches where the
+pair, each fix of the recording is compared with its nearest point on the other file (the route):
+the *residual* is the fix minus that point, in metres along the route's direction and to its left
+(:func:`residuals`). Stretches where the
 runner stayed on course (residual under 60 m, bursts above it lasting at most 30 s) of at least 10 minutes
 are kept, with their own fix times, so dropouts and the watch's sampling come along.
 
 A family C scenario is family B's scenario of the same seed rule (trail, kind, runner, planted
 excursions and truth), recorded by replaying those stretches from a random start: the fix times are
-the real ones (shifted), and each fix is the true position moved sideways (perpendicular to the
-runner's direction) by the real residual. Where a run is longer than a stretch, the next stretch
+the real ones (shifted), and each fix is the true position moved by the real residual turned into
+the runner's direction of travel (along and to the left). Where a run is longer than a stretch, the next stretch
 follows. For the ``sparse_switchbacks`` kind the replay is thinned to one fix every 20 s or more.
 
 Without ``../shared/data`` family C is skipped with a message (:func:`available`).
@@ -64,16 +65,23 @@ F64 = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Stretch:
-    """On-course residuals of one real recording: seconds from the stretch's start and signed metres."""
+    """On-course residuals of one real recording: seconds from the stretch's start, and metres along the
+    route's direction and to its left at the matched point."""
 
     source: str
     t_s: F64
+    along_m: F64
     lateral_m: F64
 
     @property
     def duration_s(self) -> float:
         """Length of the stretch in seconds."""
         return float(self.t_s[-1])
+
+    @property
+    def size_m(self) -> F64:
+        """Length of each residual."""
+        return np.asarray(np.hypot(self.along_m, self.lateral_m))
 
 
 def available(root: Path = SHARED) -> str | None:
@@ -84,8 +92,14 @@ def available(root: Path = SHARED) -> str | None:
     return f"family C skipped: missing {', '.join(missing)}" if missing else None
 
 
-def residuals(recording: Path, route: Path) -> tuple[F64, F64]:
-    """Times and signed distances of a recording's fixes to the nearest point of another file (m, + = left)."""
+def residuals(recording: Path, route: Path) -> tuple[F64, F64, F64]:
+    """Times of a recording's fixes and their residuals to another file taken as the route.
+
+    The residual of a fix is the fix minus its nearest point on the route, in the route's frame
+    there: metres along its direction (zero but at a vertex) and to its left. Where a fix passes a
+    corner of the route more than half the corner's width away, the nearest point moves to the other
+    leg and the residual changes side: replayed, that is a sideways jump (kept: it is in the data).
+    """
     a, b = read_points(recording), read_points(route)
     ok = np.isfinite(a.t) & np.isfinite(a.lon) & np.isfinite(a.lat)
     frame = Frame(float(np.median(a.lon[ok])), float(np.median(a.lat[ok])))
@@ -93,21 +107,22 @@ def residuals(recording: Path, route: Path) -> tuple[F64, F64]:
     bx, by = frame.to_xy(b.lon, b.lat)
     good = np.isfinite(bx) & np.isfinite(by)
     line = LineString(np.column_stack([bx[good], by[good]]))
-    pts = shapely.points(np.column_stack([x, y]))
-    m = shapely.line_locate_point(line, pts)
-    q = np.array([[p.x, p.y] for p in shapely.line_interpolate_point(line, m)])
-    q0 = np.array([[p.x, p.y] for p in shapely.line_interpolate_point(line, np.maximum(m - 2, 0))])
-    q1 = np.array([[p.x, p.y] for p in shapely.line_interpolate_point(line, m + 2)])
-    d = np.column_stack([x, y]) - q
-    u = q1 - q0
-    side = np.sign(u[:, 0] * d[:, 1] - u[:, 1] * d[:, 0])
-    return a.t[ok], np.where(side == 0, 1.0, side) * np.hypot(d[:, 0], d[:, 1])
+    m = shapely.line_locate_point(line, shapely.points(np.column_stack([x, y])))
+
+    def at(mm: F64) -> F64:
+        return shapely.get_coordinates(shapely.line_interpolate_point(line, mm))
+
+    q = at(m)
+    u = at(m + 2.0) - at(np.maximum(m - 2.0, 0.0))
+    u /= np.maximum(np.hypot(u[:, 0], u[:, 1]), 1e-9)[:, None]
+    r = np.column_stack([x, y]) - q
+    return a.t[ok], r[:, 0] * u[:, 0] + r[:, 1] * u[:, 1], u[:, 0] * r[:, 1] - u[:, 1] * r[:, 0]
 
 
-def _cut(source: str, t: F64, r: F64) -> list[Stretch]:
+def _cut(source: str, t: F64, along: F64, left: F64) -> list[Stretch]:
     """Split a residual series into on-course stretches (see the module docstring)."""
     n = len(t)
-    far = np.abs(r) > ON_M
+    far = np.hypot(along, left) > ON_M
     bad = np.zeros(n, dtype=bool)
     i = 0
     while i < n:  # far for longer than a burst (from the fix before to the fix after): not on course
@@ -122,7 +137,7 @@ def _cut(source: str, t: F64, r: F64) -> list[Stretch]:
 
     def close(a: int, b: int) -> None:
         if b - a > 10 and t[b - 1] - t[a] >= MIN_STRETCH_S:
-            out.append(Stretch(source, t[a:b] - t[a], r[a:b].copy()))
+            out.append(Stretch(source, t[a:b] - t[a], along[a:b].copy(), left[a:b].copy()))
 
     start: int | None = None
     for k in range(n):
@@ -145,8 +160,8 @@ def stretches(root: Path = SHARED) -> tuple[Stretch, ...]:
     """Every on-course stretch of every pair."""
     out: list[Stretch] = []
     for rec, route in PAIRS:
-        t, r = residuals(root / rec, root / route)
-        out += _cut(Path(rec).name, t, r)
+        t, along, left = residuals(root / rec, root / route)
+        out += _cut(Path(rec).name, t, along, left)
     return tuple(out)
 
 
@@ -156,6 +171,7 @@ def replay(rng: np.random.Generator, xy_true: F64, params: NoiseParams, kind: st
     n = len(xy_true)
     times: list[F64] = []
     lat: list[F64] = []
+    alo: list[F64] = []
     t = 0.0
     while t < n:
         st = pool[int(rng.integers(len(pool)))]
@@ -163,26 +179,29 @@ def replay(rng: np.random.Generator, xy_true: F64, params: NoiseParams, kind: st
         tt = st.t_s[k0:] - st.t_s[k0]
         times.append(t + tt)
         lat.append(st.lateral_m[k0:])
+        alo.append(st.along_m[k0:])
         params.events.append({"kind": "replay", "source": st.source, "from_s": round(float(st.t_s[k0]), 1),
                               "start_s": round(t, 1), "end_s": round(t + float(tt[-1]), 1)})
         t += float(tt[-1]) + float(np.median(np.diff(st.t_s)))
     ts = np.round(np.concatenate(times)).astype(np.int64)
     e = np.concatenate(lat)
+    f = np.concatenate(alo)
     keep = np.concatenate([[True], np.diff(ts) > 0]) & (ts < n)
-    ts, e = ts[keep], e[keep]
+    ts, e, f = ts[keep], e[keep], f[keep]
     if kind == "sparse_switchbacks":
         sel = [0]
         for i in range(1, len(ts)):
             if ts[i] - ts[sel[-1]] >= 20:
                 sel.append(i)
-        ts, e = ts[sel], e[sel]
+        ts, e, f = ts[sel], e[sel], f[sel]
     d = xy_true[np.minimum(ts + 5, n - 1)] - xy_true[np.maximum(ts - 5, 0)]
     h = np.arctan2(d[:, 1], d[:, 0])
     still = np.hypot(d[:, 0], d[:, 1]) < 1.0
     for i in np.flatnonzero(still):  # standing: keep the last direction of travel
         h[i] = h[i - 1] if i > 0 else 0.0
+    fwd = np.column_stack([np.cos(h), np.sin(h)])
     nrm = np.column_stack([-np.sin(h), np.cos(h)])
-    return ts, xy_true[ts] + e[:, None] * nrm
+    return ts, xy_true[ts] + f[:, None] * fwd + e[:, None] * nrm
 
 
 def build(seed: int) -> family_b.Scenario:
@@ -211,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     for st in stretches():
         print(f"stretch {st.source}: {st.duration_s / 60:.0f} min, {len(st.t_s)} fixes, "
-              f"|residual| median {np.median(np.abs(st.lateral_m)):.1f} m, max {np.max(np.abs(st.lateral_m)):.0f} m")
+              f"|residual| median {np.median(st.size_m):.1f} m, max {np.max(st.size_m):.0f} m")
     for seed in parse_seeds(args.seeds):
         t = generate(seed, args.out)
         print(f"{t['id']}: {t['duration_s'] / 3600:.2f} h, {t['fixes']} fixes, {len(t['excursions'])} excursions")

@@ -171,9 +171,10 @@ def test_residuals_are_signed_by_the_side_of_the_route(tmp_path: Path) -> None:
     y = np.where(x < 500, 12.0, -7.0)
     lon, lat = f.to_lonlat(x, y)
     writers.write_gpx_track(tmp_path / "rec.gpx", lon, lat, np.zeros_like(x), "t", epoch_s=1.7e9 + x / 2)
-    t, r = fc.residuals(tmp_path / "rec.gpx", tmp_path / "route.gpx")
+    t, along, left = fc.residuals(tmp_path / "rec.gpx", tmp_path / "route.gpx")
     assert t[1] - t[0] == 5.0
-    assert r[:50] == pytest.approx(12.0, abs=0.05) and r[50:] == pytest.approx(-7.0, abs=0.05)
+    assert left[:50] == pytest.approx(12.0, abs=0.05) and left[50:] == pytest.approx(-7.0, abs=0.05)
+    assert np.abs(along).max() < 0.05  # nearest point: no along-route part on a straight route
 
 
 def test_on_course_stretches_drop_long_departures_and_split_at_gaps() -> None:
@@ -182,7 +183,7 @@ def test_on_course_stretches_drop_long_departures_and_split_at_gaps() -> None:
     r[100:105] = 90.0  # 10 s burst: kept
     r[700:760] = 150.0  # 2 min away: cut out
     t[1200:] += 1000.0  # a 1000 s gap: split
-    out = fc._cut("x", t, r)
+    out = fc._cut("x", t, np.zeros(len(t)), r)
     assert [len(s.t_s) for s in out] == [700, 440, 400]
     assert out[0].lateral_m.max() == 90.0
 
