@@ -205,3 +205,17 @@ def test_an_excursion_seen_by_one_fix_is_ambiguous() -> None:
     truth["excursions"][0]["class"] = "required"
     fb._observed(truth, xy, np.arange(0, 600, 30), line)  # t = 210, 240, 270
     assert truth["excursions"][0]["fixes_over_50"] == 3 and truth["excursions"][0]["class"] == "required"
+
+
+@pytest.mark.skipif(fc.available() is not None, reason=str(fc.available()))
+def test_family_c_recording_is_the_true_run_plus_real_residuals() -> None:
+    pool = fc.stretches()
+    assert sum(s.duration_s for s in pool) > 2.5 * 3600  # the two pairs give ~3 h on course
+    sizes = np.concatenate([s.size_m for s in pool])
+    assert sizes.max() <= 60.0
+    sc = fc.build(_seed("clean"))
+    err = np.hypot(*(sc.fix_xy - sc.true_xy[sc.fix_s]).T)
+    assert err.max() <= sizes.max() + 1e-6
+    gap = np.abs(err[:, None] - np.unique(sizes)[None, :]).min(axis=1)
+    assert gap.max() < 1e-6  # each fix moved by one real residual
+    assert [e["kind"] for e in sc.params.events] == ["replay"] * len(sc.params.events)
