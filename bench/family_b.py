@@ -216,14 +216,17 @@ def run_truth(tr: Trail, pub_idx: np.ndarray, legs: list[Leg], xy: FloatArray, s
 
 
 def _observed(truth: dict[str, Any], xy: FloatArray, fix_s: np.ndarray, line: LineString) -> None:
-    """Count the fixes taken while the runner was > 50 m off; a required excursion seen by fewer than two
-    is ambiguous (one fix is what a spike of the error model looks like)."""
+    """Count the fixes taken while the runner was > 50 m off (``fixes_over_50``; the first one's time is
+    ``t50_fix_epoch``); a required excursion seen by fewer than two is ambiguous (one fix is what a
+    spike of the error model looks like)."""
     t0 = float(truth.get("t0", 0.0))
     d = shapely.distance(shapely.points(xy[fix_s]), line)
     for e in truth["excursions"]:
         a = e["start_epoch"] - t0
         b = (e["end_epoch"] - t0) if e["end_epoch"] is not None else float(len(xy))
-        e["fixes_over_50"] = int(np.sum((fix_s >= a) & (fix_s <= b) & (d > 50.0)))
+        over = (fix_s >= a) & (fix_s <= b) & (d > 50.0)
+        e["fixes_over_50"] = int(np.sum(over))
+        e["t50_fix_epoch"] = t0 + float(fix_s[np.argmax(over)]) if over.any() else None
         if e["class"] == "required" and e["fixes_over_50"] < 2:
             e["class"] = "ambiguous"
             truth["ambiguous"].append({"reason": f"excursion {e['id']} seen by {e['fixes_over_50']} fix(es)",

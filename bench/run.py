@@ -88,6 +88,8 @@ FAMILY_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("withdrawn", "withdrawn", "{}"),
     ("latency_median_s", "lat. med s", "{:.0f}"),
     ("latency_p90_s", "lat. p90 s", "{:.0f}"),
+    ("fix_latency_median_s", "lat. after fix med s", "{:.0f}"),
+    ("fix_latency_p90_s", "lat. after fix p90 s", "{:.0f}"),
     ("extra_within_share", "extra within", "{:.2f}"),
     ("skips", "skips found", "{}"),
     ("skip_false", "skip false", "{}"),

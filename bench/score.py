@@ -15,6 +15,8 @@ Matching rules
   - false alarms = unmatched reports that overlap no truth excursion of any class and no ambiguous
     interval, per 100 hours of recording;
   - latency = ``alert_time`` - the instant the true position first passes 50 m off the route;
+    where the truth has ``t50_fix_epoch`` (families B and C), also the latency after the first
+    *recorded* fix taken while the runner was over 50 m off (what a detector could know at the earliest);
   - extra-distance error = |reported - true| over matched excursions that came back; "within" when
     <= max(75 m, 10 % of |true|) (a missing reported value is never within).
   A ``shortcut`` report (the verdict API's kind for leaving and rejoining further on having run less)
@@ -134,6 +136,7 @@ class ScenarioScore:
     reports_ambiguous: int = 0
     false_alarms: int = 0
     latencies: list[float] = field(default_factory=list)
+    fix_latencies: list[float] = field(default_factory=list)
     extra_errors: list[float] = field(default_factory=list)
     extra_within: list[bool] = field(default_factory=list)
     skip_truth: int = 0
@@ -217,6 +220,8 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         alert = _epoch(r.get("alert_time"))
         if alert is not None and e.get("t50_epoch") is not None:
             sc.latencies.append(alert - float(e["t50_epoch"]))
+        if alert is not None and e.get("t50_fix_epoch") is not None:
+            sc.fix_latencies.append(alert - float(e["t50_fix_epoch"]))
         if e.get("extra_distance_m") is not None:
             true_x = float(e["extra_distance_m"])
             rep_x = r.get("extra_distance_m")
@@ -311,6 +316,7 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
     recall = _ratio(matched, truth)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
     lat = np.array([v for x in s for v in x.latencies])
+    flat = np.array([v for x in s for v in x.fix_latencies])
     xerr = np.array([v for x in s for v in x.extra_errors])
     within = [v for x in s for v in x.extra_within]
     wall = sum(x.wall_s for x in s)
@@ -328,6 +334,8 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
         "false_alarms_per_100h": _ratio(100 * sum(x.false_alarms for x in s), hours),
         "latency_median_s": float(np.median(lat)) if len(lat) else math.nan,
         "latency_p90_s": float(np.percentile(lat, 90)) if len(lat) else math.nan,
+        "fix_latency_median_s": float(np.median(flat)) if len(flat) else math.nan,
+        "fix_latency_p90_s": float(np.percentile(flat, 90)) if len(flat) else math.nan,
         "extra_error_median_m": float(np.median(xerr)) if len(xerr) else math.nan,
         "extra_within_share": _ratio(sum(within), len(within)),
         "skip_truth": sum(x.skip_truth for x in s),

@@ -201,10 +201,17 @@ def test_an_excursion_seen_by_one_fix_is_ambiguous() -> None:
     line = LineString([(0.0, 0.0), (1800.0, 0.0)])
     fb._observed(truth, xy, np.arange(0, 600, 60), line)  # one fix (t = 240) while off
     assert truth["excursions"][0]["fixes_over_50"] == 1 and truth["excursions"][0]["class"] == "ambiguous"
+    assert truth["excursions"][0]["t50_fix_epoch"] == 240.0
     assert truth["ambiguous"][0]["start_epoch"] == 200.0
     truth["excursions"][0]["class"] = "required"
     fb._observed(truth, xy, np.arange(0, 600, 30), line)  # t = 210, 240, 270
     assert truth["excursions"][0]["fixes_over_50"] == 3 and truth["excursions"][0]["class"] == "required"
+    assert truth["excursions"][0]["t50_fix_epoch"] == 210.0
+    tr = {"id": "x", "duration_s": 600.0, "ambiguous": [], "skipped": [], "wrong_way": [],
+          "excursions": [dict(truth["excursions"][0], t50_epoch=200.0, extra_distance_m=None)]}
+    sc = score.score_scenario(tr, {"excursions": [
+        {"kind": "off_course", "start_time": 205.0, "alert_time": 225.0, "end_time": 300.0}]})
+    assert (sc.latencies, sc.fix_latencies) == ([25.0], [15.0])
 
 
 @pytest.mark.skipif(fc.available() is not None, reason=str(fc.available()))
