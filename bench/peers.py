@@ -4,6 +4,9 @@
   course; every run of such fixes is one excursion.
 * :func:`naive_debounce` — the same, but an excursion needs 10 s off (alert 10 s after it starts) and
   ends only after 10 s back within 50 m.
+* :func:`debounced_distance` — the plain distance check of issue 12: distance to the nearest point of the
+  whole route over 50 m for 10 s raises an alert (at that instant); under 25 m for 10 s is back on
+  course (hysteresis). Causal: what it alerts live is what it reports.
 * :func:`ruler` — polyline-ruler (PyPI ``polyline-ruler``): each fix's nearest point on the route with
   cheap-ruler distances, 10 s debounce, and the along-route position of that nearest point to report
   skipped sections (the furthest position reached jumping ahead much more than the distance run) and
@@ -38,7 +41,7 @@ from geometry import Frame
 from readers import read_points
 from writers import iso_utc
 
-__all__ = ["PEERS", "gpsbabel_arc", "naive", "naive_debounce", "ruler"]
+__all__ = ["PEERS", "debounced_distance", "gpsbabel_arc", "hysteresis_runs", "naive", "naive_debounce", "ruler"]
 
 THRESHOLD_M = 50.0
 DEBOUNCE_S = 10.0
@@ -95,6 +98,51 @@ def _debounce(t: F64, off: NDArray[np.bool_], hold: float) -> list[tuple[int, in
         if t[b] - t[a] >= hold:
             alert = a + int(np.searchsorted(t[a : b + 1], t[a] + hold))
             out.append((a, min(alert, b), b))
+    return out
+
+
+def hysteresis_runs(t: F64, d: F64, off_m: float = THRESHOLD_M, back_m: float = 25.0,
+                    hold_s: float = DEBOUNCE_S) -> list[tuple[int, int, int]]:
+    """Excursions of a debounced distance check with hysteresis, as ``(first, alert, last)`` fix indices.
+
+    An excursion starts at the first fix of a stretch over ``off_m`` that lasts ``hold_s`` s (the alert is
+    the fix where it has lasted ``hold_s``); it ends at the last fix before a stretch under ``back_m``
+    lasting ``hold_s`` s (or at the last fix). Fixes between ``back_m`` and ``off_m`` extend nothing.
+
+    Examples
+    --------
+    >>> t = np.arange(40.0)
+    >>> d = np.r_[np.zeros(5), np.full(15, 80.0), np.full(5, 40.0), np.zeros(15)]
+    >>> hysteresis_runs(t, d)
+    [(5, 15, 24)]
+    """
+    out: list[tuple[int, int, int]] = []
+    n = len(t)
+    i = 0
+    while i < n:
+        if d[i] <= off_m:
+            i += 1
+            continue
+        a = i
+        while i < n and d[i] > off_m and t[i] - t[a] < hold_s:
+            i += 1
+        if i >= n or d[i] <= off_m:
+            continue
+        alert = i
+        last = i
+        back_from: int | None = None
+        while i < n:
+            if d[i] < back_m:
+                if back_from is None:
+                    back_from = i
+                if t[i] - t[back_from] >= hold_s:
+                    break
+            else:
+                back_from = None
+                last = i
+            i += 1
+        out.append((a, alert, last))
+        i = last + 1 if back_from is None else max(back_from, last + 1)
     return out
 
 
@@ -169,6 +217,14 @@ def naive_debounce(route_path: Path, track_path: Path) -> dict[str, Any]:
     g = _Geo(route_path, track_path)
     d = shapely.distance(shapely.points(g.txy), g.line)
     exc = [_excursion(g, a, al, b, d) for a, al, b in _debounce(g.track.t, d > THRESHOLD_M, DEBOUNCE_S)]
+    return _report(route_path, track_path, g, exc)
+
+
+def debounced_distance(route_path: Path, track_path: Path) -> dict[str, Any]:
+    """Distance to the whole route > 50 m for 10 s: alert; < 25 m for 10 s: back on course."""
+    g = _Geo(route_path, track_path)
+    d = shapely.distance(shapely.points(g.txy), g.line)
+    exc = [_excursion(g, a, al, b, d) for a, al, b in hysteresis_runs(g.track.t, d)]
     return _report(route_path, track_path, g, exc)
 
 
@@ -277,6 +333,7 @@ def _parse_unicsv(date: str, time: str) -> float:
 PEERS: dict[str, Callable[[Path, Path], dict[str, Any]]] = {
     "naive-shapely": naive,
     "naive-debounce-10s": naive_debounce,
+    "debounced-distance": debounced_distance,
     "polyline-ruler": ruler,
     "gpsbabel-arc": gpsbabel_arc,
 }

@@ -7,6 +7,15 @@ Command line::
     python bench/run.py                          # report set: seeds 1001-1040
     python bench/run.py --seeds 1-40               # tuning set, in bench/scenarios/tune
     python bench/run.py --detectors naive-shapely,polyline-ruler --markdown bench/out/table.md
+    python bench/run.py --family all             # held-out families B and C first, then A; one table each
+
+With ``--family``, offcourse runs in process (``offcourse.check``; its live alerts are its
+``off_course`` events, withdrawn when the excursion an alert opened is not in the final report; its
+verdict is ``report.verdict.kind`` when the library has one) beside the debounced distance check.
+Families: **A** the report set of :mod:`scenarios` (seeds 1001-1040, the generator the defaults were
+tuned on), **B** :mod:`family_b` (seeds 2001-2112, another generator and error model), **C**
+:mod:`family_c` (seeds 3001-3112, family B's runs with the residuals of real recordings as noise;
+skipped with a message when ``../shared/data`` is absent). Families B and C are never used for tuning.
 """
 
 from __future__ import annotations
@@ -23,13 +32,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # this checkout's offcourse, not an installed one
+
+import family_b
+import family_c
 from peers import PEERS
 from scenarios import generate, parse_seeds
-from score import Detector, aggregate, command_detector, load_scenarios, run_detector
+from score import OFF_KINDS, Detector, aggregate, command_detector, load_scenarios, run_detector
 
-__all__ = ["COLUMNS", "REPORT_SEEDS", "TUNE_SEEDS", "main", "markdown_table", "offcourse_detector"]
+__all__ = ["COLUMNS", "FAMILY_COLUMNS", "REPORT_SEEDS", "TUNE_SEEDS", "main", "markdown_table",
+           "offcourse_detector", "offcourse_inprocess", "run_families"]
 
 REPORT_SEEDS = "1001-1040"
 """Seeds of the set whose numbers are reported (never used for tuning)."""
@@ -64,6 +79,128 @@ def offcourse_detector(template: str | None = None) -> Detector | None:
     return command_detector("offcourse", template)
 
 
+FAMILY_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("precision", "P", "{:.2f}"),
+    ("recall", "R", "{:.2f}"),
+    ("f1", "F1", "{:.2f}"),
+    ("false_alarms_per_100h", "FA/100h", "{:.1f}"),
+    ("live_false_alarms_per_100h", "live FA/100h", "{:.1f}"),
+    ("withdrawn", "withdrawn", "{}"),
+    ("latency_median_s", "lat. med s", "{:.0f}"),
+    ("latency_p90_s", "lat. p90 s", "{:.0f}"),
+    ("fix_latency_median_s", "lat. after fix med s", "{:.0f}"),
+    ("fix_latency_p90_s", "lat. after fix p90 s", "{:.0f}"),
+    ("extra_within_share", "extra within", "{:.2f}"),
+    ("skips", "skips found", "{}"),
+    ("skip_false", "skip false", "{}"),
+    ("wrongs", "wrong-way found", "{}"),
+    ("wrong_false", "wrong-way false", "{}"),
+    ("verdict", "verdict", "{}"),
+    ("fixes_per_s", "fixes/s", "{:,.0f}"),
+    ("errors", "errors", "{}"),
+)
+"""Columns of the per-family tables."""
+FAMILIES: dict[str, tuple[str, str]] = {
+    "B": (family_b.SEEDS, "family-b"),
+    "C": (family_c.SEEDS, "family-c"),
+    "A": (REPORT_SEEDS, "report"),
+}
+"""Seeds and scenario folder of each family, in the order they are reported (held-out first)."""
+
+
+def offcourse_inprocess() -> Detector:
+    """``offcourse.check`` in process; adds its live alerts (``_live``) and verdict (``_verdict``) to the JSON."""
+    import offcourse
+    from offcourse.report import report_to_dict
+
+    def fn(route: Path, track: Path) -> dict[str, Any]:
+        rep = offcourse.check(offcourse.read_route(route), offcourse.read_track(track))
+        out: dict[str, Any] = report_to_dict(rep)
+        final = {round(e.alert_epoch_s, 3) for e in rep.excursions
+                 if e.kind in OFF_KINDS and e.alert_epoch_s is not None}
+        out["_live"] = [{"exit_epoch": getattr(ev, "exit_epoch_s", None), "alert_epoch": ev.epoch_s,
+                         "withdrawn": round(ev.epoch_s, 3) not in final}
+                        for ev in rep.events if getattr(ev, "kind", "") == "off_course"]
+        out["_verdict"] = getattr(getattr(rep, "verdict", None), "kind", None)
+        return out
+
+    return Detector("offcourse", fn)
+
+
+def _family_scenarios(fam: str, root: Path) -> tuple[list[tuple[Path, dict[str, Any]]], str | None]:
+    seeds_text, folder = FAMILIES[fam]
+    if fam == "C" and (why := family_c.available()) is not None:
+        return [], why
+    out = root / folder
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = parse_seeds(seeds_text)
+    prefix = {"A": "s", "B": "b", "C": "c"}[fam]
+    have = {p.parent.name[:6] for p in out.glob(f"{prefix}*/truth.json")}
+    gen = {"A": generate, "B": family_b.generate, "C": family_c.generate}[fam]
+    for seed in seeds:
+        if f"{prefix}{seed:05d}" not in have:
+            gen(seed, out)
+    wanted = {f"{prefix}{seed:05d}" for seed in seeds}
+    return [(p, t) for p, t in load_scenarios(out) if p.name[:6] in wanted], None
+
+
+def _family_row(m: dict[str, Any], has_verdicts: bool) -> dict[str, Any]:
+    m = dict(m)
+    m["skips"] = f"{m['skip_matched']}/{m['skip_truth']}"
+    m["wrongs"] = f"{m['wrong_matched']}/{m['wrong_truth']}"
+    if m["verdicts"]:
+        m["verdict"] = f"{m['verdict_accuracy']:.2f} ({m['verdict_right']}/{m['verdicts']})"
+    else:
+        m["verdict"] = "n/a (no verdict API)" if has_verdicts else "n/a"
+    return m
+
+
+def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
+                 log: Any = None) -> list[tuple[str, str, list[tuple[str, dict[str, Any]]], list[str]]]:
+    """Run every detector on every family; per family its header, rows and per-scenario verdict misses."""
+    out = []
+    for fam in families:
+        scen, why = _family_scenarios(fam, root)
+        if why is not None:
+            out.append((fam, why, [], []))
+            continue
+        rows = []
+        misses: list[str] = []
+        by_interval: dict[str, list[str]] = {}
+        interval = {str(t.get("id")): str(t.get("recording", {}).get("interval", "1")) for _, t in scen}
+        for d in dets:
+            scores = run_detector(d, scen, log)
+            for iv in sorted(set(interval.values()), key=lambda v: (not v.isdigit(), int(v) if v.isdigit() else 0, v)):
+                lat = np.array([v for x in scores if interval.get(x.scenario) == iv for v in x.latencies])
+                txt = f"{np.median(lat):.0f}/{np.percentile(lat, 90):.0f} s ({len(lat)})" if len(lat) else "-"
+                by_interval.setdefault(iv, []).append(txt)
+            m = aggregate(scores)
+            m["verdict_right"] = sum(bool(x.verdict_ok) for x in scores)
+            m["skip_matched"] = sum(x.skip_matched for x in scores)
+            m["wrong_matched"] = sum(x.wrong_matched for x in scores)
+            rows.append((d.name, _family_row(m, d.name == "offcourse")))
+            if d.name == "offcourse":
+                misses = [f"{x.scenario}: {x.verdict}" for x in scores if x.verdict_ok is False]
+        m0 = rows[0][1]
+        head = (f"Family {fam} ({'held out' if fam != 'A' else 'tuning generator, report seeds'}): {len(scen)} "
+                f"scenarios (seeds {FAMILIES[fam][0]}), {m0['hours']} h of recording, {m0['truth_off_course']} "
+                f"required excursions, {m0['skip_truth']} skipped sections, {m0['wrong_truth']} wrong-way loops")
+        if len(by_interval) > 1:
+            misses.insert(0, "latency median/p90 by fix interval (" + " | ".join(d.name for d in dets) + "): "
+                          + "; ".join(f"{k}{' s' if k.isdigit() else ''}: " + " | ".join(v)
+                                      for k, v in by_interval.items()))
+        out.append((fam, head, rows, misses))
+    return out
+
+
+def family_table(rows: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """One family's metrics as a Markdown table."""
+    head = "| detector | " + " | ".join(c[1] for c in FAMILY_COLUMNS) + " |"
+    sep = "|---|" + "---:|" * len(FAMILY_COLUMNS)
+    body = [f"| {name} | " + " | ".join(_fmt(m.get(k), f) for k, _, f in FAMILY_COLUMNS) + " |" for name, m in rows]
+    return "\n".join([head, sep, *body])
+
+
 def _fmt(v: Any, f: str) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -96,8 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--command", action="append", default=[], metavar="NAME=TEMPLATE", help="extra command detector")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     ap.add_argument("--json", type=Path, default=None, help="also write all metrics here")
+    ap.add_argument("--family", default=None, choices=["A", "B", "C", "all"],
+                    help="per-family tables (B and C held out, A the tuning generator's report set)")
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
+    if args.family:
+        return _main_families(args)
 
     seeds = parse_seeds(args.seeds)
     default_name = {REPORT_SEEDS: "report", TUNE_SEEDS: "tune"}.get(args.seeds, f"seeds-{args.seeds.replace(',', '_')}")
@@ -147,6 +288,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"seeds": args.seeds, "date": when, "metrics": dict(rows)}, indent=1))
     return 0
+
+
+def _main_families(args: argparse.Namespace) -> int:
+    fams = ["B", "C", "A"] if args.family == "all" else [args.family]
+    dets = [offcourse_inprocess(), Detector("debounced-distance", PEERS["debounced-distance"])]
+    for spec in args.command:
+        name, _, tmpl = spec.partition("=")
+        dets.append(command_detector(name, tmpl))
+    if args.detectors:
+        keep = set(args.detectors.split(","))
+        dets = [d for d in dets if d.name in keep] + [Detector(n, PEERS[n]) for n in PEERS
+                                                       if n in keep and n != "debounced-distance"]
+    root = args.out or Path(__file__).resolve().parent / "scenarios"
+    log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = [f"offcourse {_version()}, {when}; {platform.machine()} Python {platform.python_version()}", ""]
+    results = run_families(fams, dets, root, log)
+    for _fam, head, rows, misses in results:
+        text.append(head)
+        if rows:
+            text += ["", family_table(rows)]
+            for line in misses:
+                text.append(line if line.startswith("latency") else "offcourse verdict not accepted: " + line)
+        text.append("")
+    print("\n".join(text))
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text("\n".join(text), encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"date": when, "families": {f: {"header": h, "metrics": dict(r)}
+                                                                    for f, h, r, _ in results}}, indent=1))
+    return 0
+
+
+def _version() -> str:
+    try:
+        import offcourse
+
+        return str(offcourse.__version__)
+    except ImportError:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -15,11 +15,24 @@ Matching rules
   - false alarms = unmatched reports that overlap no truth excursion of any class and no ambiguous
     interval, per 100 hours of recording;
   - latency = ``alert_time`` - the instant the true position first passes 50 m off the route;
+    where the truth has ``t50_fix_epoch`` (families B and C), also the latency after the first
+    *recorded* fix taken while the runner was over 50 m off (what a detector could know at the earliest);
   - extra-distance error = |reported - true| over matched excursions that came back; "within" when
     <= max(75 m, 10 % of |true|) (a missing reported value is never within).
+  A ``shortcut`` report (the verdict API's kind for leaving and rejoining further on having run less)
+  counts as an off-course report.
+* **Live alerts.** A detector's report may carry ``_live``: every alert it raised while the run went on,
+  ``{"exit_epoch", "alert_epoch", "withdrawn"}`` (``withdrawn``: the excursion it opened is not in the
+  final report). Without it, its off-course reports are its live alerts (a causal detector). A live
+  false alarm is an alert whose interval (exit to alert) overlaps no truth excursion of any class and
+  no ambiguous interval; withdrawn alerts count like any other.
 * **Skipped sections.** A ``skipped_section`` report matches a truth skipped section when their route
   spans overlap by at least half of the shorter one. An unmatched report is false unless its span
-  overlaps the route span of a truth off-course excursion (a shortcut skips route too).
+  overlaps the route span of a truth off-course excursion (a shortcut skips route too) or a span in
+  the truth's ``skip_ambiguous`` (the route before a mid-route join).
+* **Verdict.** A report's ``_verdict`` (the verdict kind, or ``None`` when the detector has none) is
+  right when it is in the truth's ``verdict_ok`` (families B and C); for scenarios without one
+  (family A) the accepted verdicts are derived by :func:`expected_verdicts`.
 * **Wrong direction.** A ``wrong_direction`` report matches a truth wrong-way interval by time overlap
   (``TOL_S``). An unmatched report is false unless it overlaps a truth off-course excursion or an
   ambiguous interval.
@@ -48,11 +61,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "OFF_KINDS",
     "TOL_S",
     "Detector",
     "ScenarioScore",
     "aggregate",
     "command_detector",
+    "expected_verdicts",
     "load_scenarios",
     "main",
     "run_detector",
@@ -61,6 +76,8 @@ __all__ = [
 
 TOL_S = 30.0
 INF = math.inf
+OFF_KINDS = ("off_course", "shortcut")
+"""Report kinds scored as off-course excursions."""
 
 DetectFn = Callable[[Path, Path], dict[str, Any]]
 
@@ -119,6 +136,7 @@ class ScenarioScore:
     reports_ambiguous: int = 0
     false_alarms: int = 0
     latencies: list[float] = field(default_factory=list)
+    fix_latencies: list[float] = field(default_factory=list)
     extra_errors: list[float] = field(default_factory=list)
     extra_within: list[bool] = field(default_factory=list)
     skip_truth: int = 0
@@ -128,6 +146,40 @@ class ScenarioScore:
     wrong_matched: int = 0
     wrong_false: int = 0
     missed: list[int] = field(default_factory=list)
+    live_alerts: int = 0
+    live_false: int = 0
+    withdrawn: int = 0
+    verdict: str | None = None
+    verdict_ok: bool | None = None
+
+
+def expected_verdicts(truth: dict[str, Any]) -> list[str]:
+    """Verdicts accepted for a scenario: its ``verdict_ok``, or derived from family A's truth.
+
+    Family A (no ``verdict_ok``): a skipped section or a required shortcut (negative extra distance)
+    is ``cut``; a wrong-way loop ``wrong_way`` (or ``cut``); a required excursion ``lost``; only
+    ambiguous excursions ``on_course`` or ``lost``; else ``on_course``.
+
+    Examples
+    --------
+    >>> expected_verdicts({"excursions": [], "skipped": [], "wrong_way": []})
+    ['on_course']
+    >>> expected_verdicts({"excursions": [{"class": "required", "extra_distance_m": -300.0}]})
+    ['cut']
+    """
+    if "verdict_ok" in truth:
+        return list(truth["verdict_ok"])
+    ex = truth.get("excursions", [])
+    req = [e for e in ex if e["class"] == "required"]
+    if truth.get("skipped") or any((e.get("extra_distance_m") or 0.0) < 0 for e in req):
+        return ["cut"]
+    if truth.get("wrong_way"):
+        return ["wrong_way", "cut"]
+    if req:
+        return ["lost"]
+    if any(e["class"] == "ambiguous" for e in ex):
+        return ["on_course", "lost"]
+    return ["on_course"]
 
 
 def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s: float = 0.0,
@@ -150,8 +202,7 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         return s, INF if e is None else e
 
     # ---- off course
-    # a shortcut is an off-course excursion that saved distance: it counts here too
-    off = [r for r in reps if r.get("kind") in ("off_course", "shortcut")]
+    off = [r for r in reps if r.get("kind") in OFF_KINDS]
     r_int = [interval(r) for r in off]
     sc.reports = len(off)
     pairs = sorted(
@@ -169,11 +220,11 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         alert = _epoch(r.get("alert_time"))
         if alert is not None and e.get("t50_epoch") is not None:
             sc.latencies.append(alert - float(e["t50_epoch"]))
+        if alert is not None and e.get("t50_fix_epoch") is not None:
+            sc.fix_latencies.append(alert - float(e["t50_fix_epoch"]))
         if e.get("extra_distance_m") is not None:
             true_x = float(e["extra_distance_m"])
             rep_x = r.get("extra_distance_m")
-            if rep_x is None and r.get("distance_saved_m") is not None:
-                rep_x = -float(r["distance_saved_m"])
             err = INF if rep_x is None else abs(float(rep_x) - true_x)
             sc.extra_errors.append(err)
             sc.extra_within.append(err <= max(75.0, 0.1 * abs(true_x)))
@@ -188,12 +239,35 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         elif not any(_overlap(*r_int[j], *ti) >= 0 for ti in t_int):
             sc.false_alarms += 1
 
+    # ---- live alerts
+    live = (report or {}).get("_live")
+    if live is None:
+        live = [{"exit_epoch": r_int[j][0], "alert_epoch": _epoch(r.get("alert_time")), "withdrawn": False}
+                for j, r in enumerate(off)]
+    for a in live:
+        t_al = a.get("alert_epoch")
+        t_ex = a.get("exit_epoch")
+        lo = t_ex if t_ex is not None else t_al
+        hi = t_al if t_al is not None else lo
+        if lo is None or hi is None:
+            continue
+        sc.live_alerts += 1
+        sc.withdrawn += bool(a.get("withdrawn"))
+        if not any(_overlap(lo, hi, *x) >= 0 for x in t_int + amb):
+            sc.live_false += 1
+
+    # ---- verdict
+    if report is not None and report.get("_verdict") is not None:
+        sc.verdict = str(report["_verdict"])
+        sc.verdict_ok = sc.verdict in expected_verdicts(truth)
+
     # ---- skipped sections
     skips = [r for r in reps if r.get("kind") == "skipped_section"]
     tsk = truth.get("skipped", [])
     sc.skip_truth = len(tsk)
     used: set[int] = set()
     off_spans = [(e["exit_route_m"], e["rejoin_route_m"]) for e in tex if e.get("rejoin_route_m") is not None]
+    off_spans += [(float(a), float(b)) for a, b in truth.get("skip_ambiguous", [])]
     for r in skips:
         a, b = sorted((float(r.get("exit_route_m") or 0.0), float(r.get("rejoin_route_m") or 0.0)))
         hit = None
@@ -242,6 +316,7 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
     recall = _ratio(matched, truth)
     f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else math.nan
     lat = np.array([v for x in s for v in x.latencies])
+    flat = np.array([v for x in s for v in x.fix_latencies])
     xerr = np.array([v for x in s for v in x.extra_errors])
     within = [v for x in s for v in x.extra_within]
     wall = sum(x.wall_s for x in s)
@@ -259,6 +334,8 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
         "false_alarms_per_100h": _ratio(100 * sum(x.false_alarms for x in s), hours),
         "latency_median_s": float(np.median(lat)) if len(lat) else math.nan,
         "latency_p90_s": float(np.percentile(lat, 90)) if len(lat) else math.nan,
+        "fix_latency_median_s": float(np.median(flat)) if len(flat) else math.nan,
+        "fix_latency_p90_s": float(np.percentile(flat, 90)) if len(flat) else math.nan,
         "extra_error_median_m": float(np.median(xerr)) if len(xerr) else math.nan,
         "extra_within_share": _ratio(sum(within), len(within)),
         "skip_truth": sum(x.skip_truth for x in s),
@@ -267,6 +344,11 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
         "wrong_truth": sum(x.wrong_truth for x in s),
         "wrong_recall": _ratio(sum(x.wrong_matched for x in s), sum(x.wrong_truth for x in s)),
         "wrong_false": sum(x.wrong_false for x in s),
+        "live_alerts": sum(x.live_alerts for x in s),
+        "live_false_alarms_per_100h": _ratio(100 * sum(x.live_false for x in s), hours),
+        "withdrawn": sum(x.withdrawn for x in s),
+        "verdicts": sum(x.verdict_ok is not None for x in s),
+        "verdict_accuracy": _ratio(sum(bool(x.verdict_ok) for x in s), sum(x.verdict_ok is not None for x in s)),
         "fixes_per_s": _ratio(sum(x.fixes for x in s), wall),
         "wall_s": round(wall, 2),
     }

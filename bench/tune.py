@@ -1,7 +1,8 @@
 """Tune offcourse's detector options on the tuning set (seeds 1-40), in process.
 
 Prints the aggregate metrics for the given option overrides and, with ``-v``, one line per
-scenario with its misses and false reports. The report set (seeds 1001-1040) is never used here.
+scenario with its misses and false reports. The report set (seeds 1001-1040) is never used here, and
+the held-out families B and C (``bench/family_b.py``, ``bench/family_c.py``) are refused.
 
 Run: ``.venv/bin/python bench/tune.py [-v] [--set off_threshold_m=50 ...]``
 """
@@ -39,6 +40,9 @@ def main() -> int:
     args = ap.parse_args()
     overrides = {k: float(v) for k, v in (s.split("=", 1) for s in args.set)}
     options = Options(**{k: int(v) if k.endswith("fixes") else v for k, v in overrides.items()})
+    held_out = sorted({str(t.get("family")) for _, t in load_scenarios(args.out) if t.get("family") in ("B", "C")})
+    if held_out:
+        ap.error(f"{args.out} holds family {'/'.join(held_out)} scenarios: those are held out, never tuned on")
     ensure_scenarios(args.out, parse_seeds(args.seeds))
     scenarios = load_scenarios(args.out)
     log = (lambda m: print(m, file=sys.stderr)) if args.verbose else None
