@@ -225,6 +225,8 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
         if e.get("extra_distance_m") is not None:
             true_x = float(e["extra_distance_m"])
             rep_x = r.get("extra_distance_m")
+            if rep_x is None and r.get("distance_saved_m") is not None:
+                rep_x = -float(r["distance_saved_m"])  # a shortcut: the distance it saved, as negative extra
             err = INF if rep_x is None else abs(float(rep_x) - true_x)
             sc.extra_errors.append(err)
             sc.extra_within.append(err <= max(75.0, 0.1 * abs(true_x)))

@@ -598,7 +598,7 @@ def hindsight(
             if run_ext > run_start:
                 forward.append((run_start, run_ext))
         elif run_start - run_ext > 0:
-            if not forward and run_ext <= PRE_START_M:
+            if not forward and run_ext <= PRE_START_M and run_start <= PRE_START_M + DIRECTION_HYSTERESIS_M * 4:
                 return  # walking back to the start line before the start: not a wrong way
             backwards.append((run_ext, run_start))
             if run_start - run_ext >= wrong_way_min_m:

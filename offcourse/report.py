@@ -485,9 +485,16 @@ def _final_excursions(
     the engine raised one)."""
     out: list[Excursion] = []
     withdrawn = [] if withdrawn is None else withdrawn
+    L = route.length_m
+    reached_end = h.coverage.last_route_m is not None and h.coverage.last_route_m >= L - h.coverage.gap_tolerance_m
+
+    def after_finish(exit_m: float, back: bool) -> bool:
+        return reached_end and not back and exit_m >= L - h.coverage.gap_tolerance_m
     for e in engine:
         if e.kind != "off_course":
             continue
+        if after_finish(e.exit_route_m, e.rejoin_route_m is not None):
+            continue  # left the route at the finish and never came back: the cool-down, not an excursion
         m = _mask(t, e.start_epoch_s, e.end_epoch_s)
         near = h.nearest_m[m]
         near_max = float(np.nanmax(near)) if np.isfinite(near).any() else e.max_offset_m
@@ -552,6 +559,8 @@ def _final_excursions(
             continue
         if back and off.to_m - off.from_m >= o.skip_min_m and off.distance_m < off.to_m - off.from_m:
             continue  # a shortcut: hindsight lists it below
+        if after_finish(off.from_m, back):
+            continue
         route_d = off.to_m - off.from_m if back else 0.0
         ex, ey = route.lonlat_at([off.from_m, off.to_m if back else off.from_m])
         out.append(
@@ -621,7 +630,6 @@ def _final_excursions(
                 distance_saved_m=max(sk.to_m - sk.from_m - sk.distance_m, 0.0),
             )
         )
-    L = route.length_m
     for e in engine:
         # the engine's closing verdict on a runner who stopped at the finish line a lap short: the
         # rest of the route was skipped (hindsight sees only a runner who stopped there)
@@ -634,6 +642,7 @@ def _final_excursions(
                 for x in out
                 if x.kind in ("skipped_section", "shortcut")
             )
+            and _run_share(h.coverage, e.exit_route_m, L) < 0.5  # hindsight saw it run (either way)
         ):
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
@@ -657,6 +666,14 @@ def _final_excursions(
         )
     out.sort(key=lambda e: (e.start_epoch_s, e.exit_route_m))
     return out
+
+
+def _run_share(cov: Coverage, a: float, b: float) -> float:
+    """Share of the route from ``a`` to ``b`` run in either direction."""
+    if b <= a:
+        return 1.0
+    ran = sum(max(0.0, min(hi, b) - max(lo, a)) for lo, hi in _merge(list(cov.intervals) + list(cov.backwards)))
+    return ran / (b - a)
 
 
 def _running_speed(t: npt.NDArray[np.float64], h: Hindsight, pauses: tuple[Pause, ...]) -> float:

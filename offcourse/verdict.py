@@ -20,6 +20,8 @@ lost           an off-course excursion (left the route and came back, or never c
 did_not_finish started at the start, stopped before the finish
 partial        joined the route away from its start and did not reach the finish
 on_course      started at the start, reached the finish, every gap under ``gap_tolerance_m``
+unjudged       (also) reached the finish with a stretch of at least ``gap_tolerance_m`` crossed
+               without any fix (a dropout, or a watch paused): whether it was run cannot be told
 ============== =================================================================================
 
 >>> v = Verdict("cut", "skipped km 2.0-3.1 (1,100 m of route)")
@@ -161,10 +163,17 @@ def decide(ev: Evidence) -> Verdict:
     elif not ev.finished:
         kind = VerdictKind.DID_NOT_FINISH if started else VerdictKind.PARTIAL
     else:
-        unverified = sum(b - a for a, b in cov.unverified)
-        note = f"; {_dist(unverified)} crossed without fixes (dropout), taken as run" if unverified > 0 else ""
+        unverified = [(a, b) for a, b in cov.unverified if b - a >= cov.gap_tolerance_m]
+        if unverified:
+            where = ", ".join(f"km {_km(a)}-{_km(b)}" for a, b in unverified[:3])
+            total = sum(b - a for a, b in unverified)
+            return Verdict(
+                VerdictKind.UNJUDGED,
+                f"reached the finish, but {_dist(total)} of the route ({where}) has no fix: the watch recorded "
+                "nothing there, so whether it was run cannot be told",
+            )
         return Verdict(
             VerdictKind.ON_COURSE,
-            f"covered the route from start to finish ({pct}, every gap under {cov.gap_tolerance_m:.0f} m){note}",
+            f"covered the route from start to finish ({pct}, every gap under {cov.gap_tolerance_m:.0f} m)",
         )
     return Verdict(kind, details[0], tuple(details[1:]))
