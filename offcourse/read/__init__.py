@@ -28,9 +28,13 @@ import numpy as np
 
 from ..errors import FileTooLargeError, NoGeometryError, OffcourseError, ReadError, UnknownFormatError
 from ..model import ParsedFile, Route, Track
+from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_JSON_BYTES, MAX_POINTS, clean_parsed
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_FIT_FALLBACK_BYTES",
+    "MAX_JSON_BYTES",
+    "MAX_POINTS",
     "detect_format",
     "gunzip_once",
     "load_bytes",
@@ -158,6 +162,28 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
     return gunzip_once(data, spath, max_bytes=max_bytes)
 
 
+def _format_bound(data: bytes, max_bytes: int) -> int:
+    """The bound on the decompressed size of gzip ``data``, from the format its first bytes show.
+
+    JSON is decoded whole into Python objects many times its size: its bound is
+    :data:`MAX_JSON_BYTES` (when lower than ``max_bytes``), so that a small ``.geojson.gz``
+    cannot ask for gigabytes.
+    """
+    try:
+        head = zlib.decompressobj(wbits=31).decompress(data[:_SNIFF * 16], _SNIFF)
+        fmt = detect_format(head)
+    except (zlib.error, OffcourseError):
+        return max_bytes
+    return min(max_bytes, MAX_JSON_BYTES) if fmt in ("json", "geojson") else max_bytes
+
+
+def _check_json_size(data: bytes, bound: int) -> None:
+    if len(data) > min(bound, MAX_JSON_BYTES):
+        raise FileTooLargeError(
+            f"JSON content is {len(data)} bytes, more than the bound of {min(bound, MAX_JSON_BYTES)} for JSON"
+        )
+
+
 def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BYTES) -> bytes:
     """Undo one layer of gzip compression (all members, bounded by ``max_bytes``); other bytes unchanged.
 
@@ -167,7 +193,7 @@ def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BY
     if data[:2] != b"\x1f\x8b":
         return data
     try:
-        return _gunzip(data, max_bytes)
+        return _gunzip(data, _format_bound(data, max_bytes))
     except OffcourseError as exc:
         raise exc.with_path(path) if path else exc from None
 
@@ -189,35 +215,40 @@ def parse_bytes(data: bytes, path: str | None = None, *, max_bytes: int | None =
     try:
         fmt = detect_format(data[:_SNIFF])
         if fmt == "gzip":
-            data = _gunzip(data, bound)
+            data = _gunzip(data, _format_bound(data, bound))
             fmt = detect_format(data[:_SNIFF])
             if fmt == "gzip":
                 raise UnknownFormatError("gzip-compressed data inside gzip-compressed data")
-        if fmt == "fit":
-            from .fit import parse_fit
-
-            return parse_fit(data, path)
-        if fmt == "gpx":
-            from .gpx import parse_gpx
-
-            return parse_gpx(io.BytesIO(data), path)
-        if fmt == "tcx":
-            from .tcx import parse_tcx
-
-            return parse_tcx(io.BytesIO(data), path)
-        if fmt == "geojson":
-            from .geojson import parse_geojson
-
-            return parse_geojson(data, path)
-        from .livetrail import parse_livetrail
-
-        return parse_livetrail(data, path)
+        return clean_parsed(_parse(fmt, data, path, bound), path)
     except OffcourseError as exc:
         raise exc.with_path(path) if path else exc from None
     except RecursionError:
         raise ReadError("nesting too deep", path=path) from None
     except MemoryError:
         raise FileTooLargeError("content too large to parse", path=path) from None
+
+
+def _parse(fmt: str, data: bytes, path: str | None, bound: int) -> ParsedFile:
+    if fmt == "fit":
+        from .fit import parse_fit
+
+        return parse_fit(data, path)
+    if fmt == "gpx":
+        from .gpx import parse_gpx
+
+        return parse_gpx(io.BytesIO(data), path)
+    if fmt == "tcx":
+        from .tcx import parse_tcx
+
+        return parse_tcx(io.BytesIO(data), path)
+    _check_json_size(data, bound)
+    if fmt == "geojson":
+        from .geojson import parse_geojson
+
+        return parse_geojson(data, path)
+    from .livetrail import parse_livetrail
+
+    return parse_livetrail(data, path)
 
 
 def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ParsedFile:

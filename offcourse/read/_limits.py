@@ -1,0 +1,147 @@
+"""Bounds on what one file may hold, and the cleaning every parsed file goes through once.
+
+Every reader returns its :class:`~offcourse.model.ParsedFile` through :func:`clean_parsed`
+(called by :func:`offcourse.read.parse_bytes`), so that whatever the bytes, what leaves
+the read layer can be printed, encoded and stored:
+
+* **text** (names, sport, device, creator, waypoint names and kinds, and the strings of
+  ``meta.extra``): a lone surrogate (``"\\ud800"``, which JSON's ``\\uXXXX`` escapes can
+  produce) cannot be encoded as UTF-8 and would crash every output; each one becomes
+  U+FFFD, the replacement character.
+* **times** outside the years 1 to 9999 (UTC), which :class:`datetime.datetime` cannot
+  show (a GPX ``9999-12-31T23:00:00-01:00``, a GeoJSON ``coordTimes`` of ``1e15``), are
+  treated as no time at all (``NaN``), with a warning in ``meta.extra["warnings"]``: the
+  fix keeps its position, as a fix without a ``<time>`` does.
+* **points**: at most :data:`MAX_POINTS` per file (track points plus named points); the
+  readers stop at that count with :class:`~offcourse.errors.FileTooLargeError` before
+  collecting more.
+
+>>> clean_text("Jane \\ud800 Doe")
+'Jane \\ufffd Doe'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileTooLargeError
+from ..model import Metadata, ParsedFile, Waypoint
+
+__all__ = [
+    "MAX_FIT_FALLBACK_BYTES",
+    "MAX_JSON_BYTES",
+    "MAX_POINTS",
+    "MAX_TIME_S",
+    "MIN_TIME_S",
+    "clean_parsed",
+    "clean_text",
+    "clean_value",
+    "too_many_points",
+]
+
+MAX_POINTS = 5_000_000
+"""Most points (track or route points plus named points) read from one file: 58 days at 1 Hz."""
+
+MAX_JSON_BYTES = 64 * 1024 * 1024
+"""Largest (decompressed) GeoJSON or LiveTrail document. JSON is decoded whole into Python objects,
+which take 5 to 20 times the text's size: this bounds the memory to about 1.3 GB at worst."""
+
+MAX_FIT_FALLBACK_BYTES = 16 * 1024 * 1024
+"""Largest FIT file given to the slow pure-Python decoder (fitdecode, about 1 MB/s) when the fast
+decoder cannot read it: about 15 s of decoding at most, where 512 MiB took ten minutes."""
+
+MIN_TIME_S = -62135596800.0
+"""0001-01-01T00:00:00Z in seconds since the Unix epoch: the earliest time ``datetime`` can show."""
+
+MAX_TIME_S = 253402300800.0
+"""10000-01-01T00:00:00Z: times from here on cannot be shown by ``datetime``."""
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def too_many_points(path: str | None, bound: int = MAX_POINTS) -> FileTooLargeError:
+    """The error of a file holding more than ``bound`` points."""
+    return FileTooLargeError(f"more than {bound} points in one file", path=path)
+
+
+def clean_text(text: str) -> str:
+    """``text`` with each lone surrogate (not encodable as UTF-8) replaced by U+FFFD."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def clean_value(value: Any) -> Any:
+    """``value`` with :func:`clean_text` applied to every string in it (dict keys, lists, tuples)."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_value(k): clean_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_value(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(clean_value(v) for v in value)
+    return value
+
+
+def _opt(text: str | None) -> str | None:
+    return None if text is None else clean_text(text)
+
+
+def _time_ok(epoch_s: float) -> bool:
+    return not math.isfinite(epoch_s) or MIN_TIME_S <= epoch_s < MAX_TIME_S
+
+
+def clean_parsed(parsed: ParsedFile, path: str | None = None) -> ParsedFile:
+    """Apply the bounds and the cleaning described in the module docstring.
+
+    Raises
+    ------
+    FileTooLargeError
+        More than :data:`MAX_POINTS` points and named points.
+    """
+    track = parsed.track
+    if len(track) + len(parsed.waypoints) > MAX_POINTS:
+        raise too_many_points(path or track.meta.path)
+    meta = track.meta
+    warnings: list[str] = []
+    epoch = track.epoch_s
+    with np.errstate(invalid="ignore"):
+        bad = np.isfinite(epoch) & ((epoch < MIN_TIME_S) | (epoch >= MAX_TIME_S))
+    n_bad = int(bad.sum())
+    if n_bad:
+        warnings.append(f"{n_bad} time(s) outside the years 1 to 9999 treated as no time")
+        epoch = epoch.copy()
+        epoch[bad] = math.nan
+    waypoints: list[Waypoint] = []
+    wpt_bad = 0
+    for w in parsed.waypoints:
+        t = w.epoch_s
+        if not _time_ok(t):
+            t = math.nan
+            wpt_bad += 1
+        waypoints.append(replace(w, name=clean_text(w.name), kind=_opt(w.kind), epoch_s=t))
+    if wpt_bad:
+        warnings.append(f"{wpt_bad} waypoint time(s) outside the years 1 to 9999 treated as no time")
+    extra = clean_value(meta.extra)
+    if warnings:
+        extra["warnings"] = [*extra.get("warnings", []), *warnings]
+    new_meta = Metadata(
+        format=meta.format,
+        path=meta.path,
+        name=_opt(meta.name),
+        device=_opt(meta.device),
+        sport=_opt(meta.sport),
+        creator=_opt(meta.creator),
+        kind=_opt(meta.kind),
+        extra=extra,
+    )
+    new_track = replace(track, epoch_s=epoch, meta=new_meta)
+    return ParsedFile(track=new_track, waypoints=tuple(waypoints))
