@@ -43,11 +43,15 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import csv
+import fnmatch
 import glob
 import hashlib
 import json
 import math
 import os
+import re
+import signal
+import socket
 import stat
 import sys
 import threading
@@ -55,7 +59,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -67,10 +71,12 @@ from .errors import OffcourseError, ReadError
 from .match import RouteIndex
 from .model import Metadata, Route, Track
 from .read import MAX_BYTES, gunzip_once, parse_bytes, read_route
+from .read._limits import clean_text, terminal_text
 from .report import Excursion, Report, check, iso_utc, report_to_dict, valid_positions
 
 __all__ = [
     "CACHE_NAME",
+    "FILE_TIMEOUT_S",
     "MAX_ATTEMPTS",
     "MAX_EXCURSION_POINTS",
     "ROW_KEYS",
@@ -81,7 +87,10 @@ __all__ = [
     "BatchResult",
     "JobSpec",
     "ResultCache",
+    "cached_row",
     "check_file",
+    "check_scheduler_address",
+    "csv_cell",
     "error_row",
     "expand_inputs",
     "job_spec",
@@ -93,6 +102,8 @@ __all__ = [
     "run_task",
     "runner_name",
     "sort_rows",
+    "stderr_warning",
+    "terminal_text",
     "tqdm_progress",
 ]
 
@@ -127,6 +138,9 @@ TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
 MAX_EXCURSION_POINTS = 500
 """An excursion's geometry is decimated to at most this many points."""
 
+FILE_TIMEOUT_S = 600.0
+"""Default per-file time limit of :func:`run_batch` (seconds): a file taking longer is an error row."""
+
 MAX_ATTEMPTS = 3
 """A file whose worker died is given to another worker up to this many times in all."""
 
@@ -136,6 +150,7 @@ CACHE_NAME = "offcourse-cache.jsonl"
 CACHE_VERSION = 1
 
 _HASH_CHUNK = 1 << 20
+_HUNG_GRACE_S = 60.0
 
 
 # --------------------------------------------------------------------------- inputs
@@ -198,6 +213,50 @@ def _walk(folder: bytes) -> Iterator[BatchInput]:
         yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
 
 
+def _subdirs(folder: bytes) -> Iterator[bytes]:
+    """``folder`` and every folder under it, never through a symbolic link (what ``**`` matches)."""
+    for root, dirs, _ in os.walk(folder or b".", followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(b".") and not os.path.islink(os.path.join(root, d)))
+        if folder:
+            yield root
+        else:  # a relative pattern: paths as glob gives them, without "./"
+            yield b"" if root == b"." else root[2:]
+
+
+def _glob(pattern: bytes) -> list[bytes]:
+    """Expand a pattern as ``glob.glob(pattern, recursive=True)`` does, but ``**`` never goes
+    through a link to a folder: a link to a parent folder made ``glob`` repeat every file
+    (41 rows per file), and two such links made it run forever. As with ``glob``, names
+    starting with a dot match only a pattern part starting with a dot."""
+    sep = os.sep.encode()
+    found = [sep if pattern.startswith(sep) else b""]
+    for part in (p for p in pattern.split(sep) if p):
+        nxt: list[bytes] = []
+        for base in found:
+            if part == b"**":
+                nxt.extend(_subdirs(base))
+            elif glob.has_magic(part):
+                try:
+                    names = os.listdir(base or b".")
+                except (OSError, ValueError):
+                    continue
+                dot = part.startswith(b".")
+                nxt.extend(os.path.join(base, n) for n in fnmatch.filter(names, part) if dot or not n.startswith(b"."))
+            elif os.path.lexists(os.path.join(base, part)):
+                nxt.append(os.path.join(base, part))
+        found = nxt
+    return sorted({p for p in found if p})
+
+
+def _identity(path: bytes) -> tuple[int, int] | bytes:
+    """What makes two paths the same file: (device, inode), else the absolute path."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+    return (st.st_dev, st.st_ino)
+
+
 def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
     """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
 
@@ -207,7 +266,8 @@ def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchI
     matches are searched. Any other argument is taken as a file, whatever its name
     and whether it exists: problems with it are found when it is read. A folder or
     pattern that yields no file gives one error input, so that every argument leaves
-    a trace. The same file reached twice (same absolute path) is listed once.
+    a trace. The same file reached twice (by any path or link: same device and inode)
+    is listed once. Links to folders are not followed, by folder search or by ``**``.
 
     Parameters
     ----------
@@ -220,11 +280,14 @@ def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchI
         In argument order, folders and pattern matches sorted.
     """
     out: list[BatchInput] = []
-    seen: set[bytes] = set()
+    seen: set[tuple[int, int] | bytes] = set()
 
     def add(item: BatchInput) -> None:
-        key = os.path.abspath(item.path)
-        if item.error is None and key in seen:
+        if item.error is not None:
+            out.append(item)
+            return
+        key = _identity(item.path)
+        if key in seen:
             return
         seen.add(key)
         out.append(item)
@@ -235,7 +298,7 @@ def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchI
             for item in _walk(raw):
                 add(item)
         elif not os.path.lexists(raw) and glob.has_magic(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
+            matches = _glob(raw)
             for m in matches:
                 if os.path.isdir(m):
                     for item in _walk(m):
@@ -427,6 +490,8 @@ class JobSpec:
     route_path: bytes
     route_sha256: str
     options: Options
+    file_timeout_s: float | None = None
+    """Most seconds a worker spends on one file (``None``: no limit); not part of the job key."""
 
 
 def job_spec(route_path: str | bytes | os.PathLike[str], options: Options | None = None) -> tuple[JobSpec, Route]:
@@ -502,7 +567,9 @@ def check_file(path: bytes, route: Route, options: Options | None = None, *, ind
     return _check_path(path, path, route, options or Options(), index or RouteIndex(route)).row
 
 
-def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex) -> TaskResult:
+def _check_path(
+    path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex, timeout_s: float | None = None
+) -> TaskResult:
     sha: str | None = None
     try:
         raw = _read_bytes(path)
@@ -515,11 +582,48 @@ def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index
         return TaskResult(row, meta_name or None, True)
     except OffcourseError as exc:
         return TaskResult(error_row(shown, _reason(exc, shown), sha), None, sha is not None)
+    except _FileTimeout:
+        return _timeout_row(shown, timeout_s)
     except MemoryError:
         return TaskResult(error_row(shown, "out of memory while checking this file", sha), None, False)
     except Exception as exc:  # a bug must cost one row, not the batch
         text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
         return TaskResult(error_row(shown, text, sha), None, False)
+
+
+class _FileTimeout(Exception):
+    """The per-file time limit ran out (raised by SIGALRM in the worker's main thread)."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _FileTimeout
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_FileTimeout` in the block after ``seconds``; only where SIGALRM can be used:
+    the main thread (a pool worker, ``jobs=1``), when no other alarm is set (a Dask worker's
+    threads rely on the parent's watchdog instead)."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if seconds is None or not seconds > 0 or not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timeout_row(shown: bytes, seconds: float | None) -> TaskResult:
+    reason = f"took more than the per-file time limit of {seconds:g} s (--file-timeout-s)"
+    return TaskResult(error_row(shown, reason), None, False)
 
 
 def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResult:
@@ -539,7 +643,11 @@ def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResu
         prep = _prepare(spec)
     except OffcourseError as exc:
         return TaskResult(error_row(shown, f"route unusable on this worker: {exc}"), None, False)
-    return _check_path(path, shown, prep.route, prep.options, prep.index)
+    try:
+        with _time_limit(spec.file_timeout_s):
+            return _check_path(path, shown, prep.route, prep.options, prep.index, spec.file_timeout_s)
+    except _FileTimeout:  # the alarm rang after _check_path's own handler
+        return _timeout_row(shown, spec.file_timeout_s)
 
 
 def _alive(pid: int) -> bool:
@@ -568,8 +676,6 @@ def _watch_parent(batch_pid: int) -> None:
 
 def _init_worker(spec: JobSpec, batch_pid: int) -> None:
     """Pool initializer: ignore Ctrl-C (the batch stops the pool), watch the batch, read the route."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True).start()
     with contextlib.suppress(OffcourseError):  # each task will then report it on its row
@@ -579,13 +685,103 @@ def _init_worker(spec: JobSpec, batch_pid: int) -> None:
 # --------------------------------------------------------------------------- cache
 
 
+Warn = Callable[[str], None]
+"""Receives one line of warning (the cache cannot be written, a cache line was ignored...)."""
+
+
+def stderr_warning(message: str) -> None:
+    """The default :data:`Warn`: ``offcourse: warning: MESSAGE`` on stderr."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"offcourse: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_NUMBER_KEYS = frozenset(SUMMARY_KEYS) - {"fixes", "start_time", "completed"}
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _clean_json(v: Any) -> tuple[bool, Any]:
+    """(valid, cleaned): strings cleaned of lone surrogates; no NaN or infinity anywhere."""
+    if isinstance(v, str):
+        return True, clean_text(v)
+    if v is None or isinstance(v, bool):
+        return True, v
+    if isinstance(v, int | float):
+        return _finite(v), v
+    if isinstance(v, list):
+        out = []
+        for x in v:
+            ok, x = _clean_json(x)
+            if not ok:
+                return False, None
+            out.append(x)
+        return True, out
+    if isinstance(v, dict):
+        d = {}
+        for k, x in v.items():
+            ok, x = _clean_json(x)
+            if not ok:
+                return False, None
+            d[clean_text(k)] = x
+        return True, d
+    return False, None
+
+
+def cached_row(entry: Any, key: str) -> tuple[str, str | None, Row] | None:
+    """``(sha256, meta_name, row)`` of a cache line of this job, or ``None`` when it is not a valid one.
+
+    A line written by hand or by another program may be valid JSON with the wrong types
+    (a string for ``fixes``, NaN or infinity for a distance, a missing key...): such a
+    row would crash the outputs or put NaN in them, so it is refused whole.
+    """
+    if not isinstance(entry, dict) or entry.get("key") != key:
+        return None
+    sha, meta_name, row = entry.get("sha256"), entry.get("meta_name"), entry.get("row")
+    if not isinstance(sha, str) or not isinstance(row, dict) or not (meta_name is None or isinstance(meta_name, str)):
+        return None
+    ok, row = _clean_json(row)
+    if not ok or set(row) != set(ROW_KEYS) or row["sha256"] != sha or row["status"] not in ("ok", "error"):
+        return None
+    if not all(row[k] is None or isinstance(row[k], str) for k in ("file", "name", "error", "start_time")):
+        return None
+    if not (row["fixes"] is None or (isinstance(row["fixes"], int) and not isinstance(row["fixes"], bool))):
+        return None
+    if not all(row[k] is None or _finite(row[k]) for k in _NUMBER_KEYS):
+        return None
+    if not (row["completed"] is None or isinstance(row["completed"], bool)):
+        return None
+    exc = row["excursion_list"]
+    if not isinstance(exc, list) or not all(isinstance(e, dict) for e in exc):
+        return None
+    if row["status"] == "ok" and (row["fixes"] is None or row["excursions"] != len(exc)):
+        return None
+    for e in exc:
+        coords = e.get("coordinates", [])
+        if not isinstance(coords, list) or not all(
+            isinstance(c, list) and len(c) == 2 and all(_finite(x) for x in c) for c in coords
+        ):
+            return None
+    return sha, None if meta_name is None else clean_text(meta_name), row
+
+
 class ResultCache:
     """Append-only JSON-lines file of results, keyed by job key and file SHA-256.
 
     Each line is ``{"key", "sha256", "meta_name", "row"}``; lines of other jobs and a
-    truncated last line (a process killed while writing) are ignored on loading.
-    Every :meth:`put` is one unbuffered ``write`` of a whole line, so what was written
-    survives the process being killed.
+    truncated last line (a process killed while writing) are ignored on loading, and
+    so, with one warning, are lines of this job that are not valid rows (see
+    :func:`cached_row`). Every :meth:`put` writes a whole line at once (unbuffered),
+    so what was written survives the process being killed.
+
+    A cache that cannot be written (a full disk, a quota, a device) costs a warning,
+    once, and the batch goes on without it: the outputs never depend on the cache.
+    A path that is not a regular file (``/dev/full``, a FIFO) is never read.
 
     Parameters
     ----------
@@ -593,33 +789,80 @@ class ResultCache:
         The file (created when missing). ``None``: remember nothing.
     key : str
         The job key (:attr:`JobSpec.key`).
+    warn : callable, optional
+        Receives each warning line (default: :func:`stderr_warning`).
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None, key: str, warn: Warn | None = None) -> None:
         self.path = None if path is None else Path(path)
         self.key = key
-        self._entries: dict[str, dict[str, Any]] = {}
+        self.warn = warn or stderr_warning
+        self.warnings: list[str] = []
+        self._entries: dict[str, tuple[str | None, Row]] = {}
         self._fh: IO[bytes] | None = None
         if self.path is None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tail = b"\n"
-            if self.path.exists():
-                with open(self.path, "rb") as fh:
-                    for line in fh:
-                        tail = line[-1:]
-                        try:
-                            entry = json.loads(line)
-                        except ValueError:
-                            continue
-                        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("row"), dict):
-                            self._entries[str(entry.get("sha256"))] = entry
+            tail = self._load(self.path)
             self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
-            if tail != b"\n":
-                self._fh.write(b"\n")  # end a line cut short, so the next entry starts cleanly
         except OSError as exc:
             raise OffcourseError(f"cannot use the cache: {exc.strerror or exc}", path=str(self.path)) from None
+        if tail != b"\n":
+            self._write(b"\n")  # end a line cut short, so the next entry starts cleanly
+
+    def _load(self, path: Path) -> bytes:
+        """Read this job's valid entries; the file's last byte (a newline when it is fine)."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return b"\n"
+        if not stat.S_ISREG(st.st_mode):
+            if not stat.S_ISCHR(st.st_mode):  # a FIFO would block, a socket cannot be opened
+                raise OSError(0, "not a regular file")
+            return b"\n"  # /dev/null, /dev/full: nothing to read
+        tail = b"\n"
+        bad = 0
+        with open(path, "rb") as fh:
+            for line in fh:
+                tail = line[-1:]
+                try:
+                    entry = json.loads(line, parse_constant=_reject_constant)
+                except (ValueError, RecursionError):
+                    continue  # a line cut short by a kill or a full disk
+                if not isinstance(entry, dict) or entry.get("key") != self.key:
+                    continue
+                got = cached_row(entry, self.key)
+                if got is None:
+                    bad += 1
+                    continue
+                self._entries[got[0]] = (got[1], got[2])
+        if bad:
+            self._warn(f"{path}: {bad} cache line(s) of this job are not valid rows, ignored (checked again)")
+        return tail
+
+    def _warn(self, message: str) -> None:
+        self.warnings.append(message)
+        self.warn(message)
+
+    def _write(self, data: bytes) -> None:
+        """Write all of ``data``; on failure warn once and stop writing to the cache."""
+        fh = self._fh
+        if fh is None:
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                n = fh.write(view)
+                if not n:
+                    raise OSError(0, "nothing written")
+                view = view[n:]
+        except OSError as exc:
+            self._fh = None
+            with contextlib.suppress(OSError):
+                fh.close()
+            reason = exc.strerror or str(exc)
+            self._warn(f"{self.path}: cannot write the cache ({reason}); going on without it")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -629,9 +872,10 @@ class ResultCache:
         entry = self._entries.get(sha256)
         if entry is None:
             return None
-        row: Row = dict(entry["row"])
+        meta_name, cached = entry
+        row: Row = dict(cached)
         row["file"] = _display(path)
-        row["name"] = entry.get("meta_name") or _stem(path)
+        row["name"] = meta_name or _stem(path)
         return row
 
     def put(self, result: TaskResult) -> None:
@@ -639,16 +883,20 @@ class ResultCache:
         sha = result.row.get("sha256")
         if not result.cacheable or not sha:
             return
-        entry = {"key": self.key, "sha256": sha, "meta_name": result.meta_name, "row": result.row}
-        self._entries[sha] = entry
+        self._entries[sha] = (result.meta_name, result.row)
         if self._fh is not None:
-            line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n"
-            self._fh.write(line.encode("ascii"))
+            entry = {"key": self.key, "sha256": sha, "meta_name": result.meta_name, "row": result.row}
+            try:
+                line = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False) + "\n"
+            except ValueError:  # pragma: no cover - rows hold no NaN (report_to_dict rounds them to None)
+                return
+            self._write(line.encode("ascii"))
 
     def close(self) -> None:
         """Close the file."""
         if self._fh is not None:
-            self._fh.close()
+            with contextlib.suppress(OSError):
+                self._fh.close()
             self._fh = None
 
 
@@ -724,7 +972,13 @@ class _Pool:
         return self.executor.submit(run_task, self.spec, path, shown)
 
     def wait(self, futures: Sequence[Any]) -> list[Any]:
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        limit = self.spec.file_timeout_s
+        grace = None if limit is None else limit + _HUNG_GRACE_S
+        done, _ = cf.wait(futures, timeout=grace, return_when=cf.FIRST_COMPLETED)
+        if not done:  # no file ended within the limit: the workers are stuck where SIGALRM cannot reach
+            for proc in list(getattr(self.executor, "_processes", {}).values()):
+                proc.terminate()  # their files come back as crashes, retried alone
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
     def outcome(self, future: Any) -> TaskResult | str | None:
@@ -747,6 +1001,32 @@ class _Pool:
         self.executor.shutdown(wait=True, cancel_futures=cancel)
 
 
+_ADDRESS = re.compile(r"^(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):([0-9]{1,5})/?$")
+
+
+def check_scheduler_address(address: str, *, connect_timeout_s: float = 5.0) -> None:
+    """Fail at once, with one line, on a Dask address that is malformed or where nothing listens.
+
+    ``distributed.Client`` would try for its whole timeout and then, at exit, block a further
+    60 s closing the client it half made.
+
+    Raises
+    ------
+    OffcourseError
+        Not ``[tcp://|tls://]HOST:PORT``, or the connection is refused or times out.
+    """
+    m = _ADDRESS.match(address.strip())
+    if m is None or not 0 < int(m.group(3)) < 65536:
+        raise OffcourseError(f"bad Dask scheduler address {address!r}: expected tcp://HOST:PORT")
+    host = m.group(2).strip("[]")
+    try:
+        with socket.create_connection((host, int(m.group(3))), timeout=connect_timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise OffcourseError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
+
+
 class _Dask:
     """A Dask distributed cluster: the same :func:`run_task` as tasks; lost workers are rescheduled."""
 
@@ -759,6 +1039,7 @@ class _Dask:
         self.distributed: Any = distributed
         self.own = isinstance(scheduler, str)
         if isinstance(scheduler, str):
+            check_scheduler_address(scheduler)
             try:
                 self.client: Any = self.distributed.Client(scheduler, set_as_default=False, timeout=30)
             except (OSError, TimeoutError, ValueError) as exc:
@@ -831,6 +1112,8 @@ class BatchResult:
     elapsed_s: float = 0.0
     fixes_checked: int = 0
     """Fixes of the files checked by this run (not those from the cache)."""
+    warnings: list[str] = field(default_factory=list)
+    """Warning lines of this run (cache not writable, cache lines ignored)."""
 
     @property
     def errors(self) -> int:
@@ -882,6 +1165,8 @@ def run_batch(
     cache_path: str | os.PathLike[str] | None = None,
     on_row: OnRow | None = None,
     in_flight: int | None = None,
+    on_warning: Warn | None = None,
+    file_timeout_s: float | None = FILE_TIMEOUT_S,
 ) -> BatchResult:
     """Check every input against the route; one row per input, whatever happens.
 
@@ -905,6 +1190,15 @@ def run_batch(
         cache (or from another file with the same content).
     in_flight : int, optional
         Most files sent to workers and not yet back (default: four per worker, at least 8).
+    on_warning : callable, optional
+        Receives each warning line as it happens (the cache cannot be written, cache lines
+        ignored); default :func:`stderr_warning`. They are also in ``BatchResult.warnings``.
+    file_timeout_s : float, optional
+        Most seconds spent on one file (default :data:`FILE_TIMEOUT_S`; ``None``: no limit):
+        a file taking longer gives an error row (not cached), never a hang. In a pool
+        worker or with ``jobs=1`` the worker stops itself (SIGALRM); a pool where no file
+        at all ends within the limit plus a minute is stopped and its files are retried
+        alone, then given an error row. Dask workers are not limited.
 
     Returns
     -------
@@ -921,7 +1215,10 @@ def run_batch(
     """
     started = time.perf_counter()
     spec, route = job_spec(route_path, options)
-    cache = ResultCache(cache_path, spec.key)
+    if file_timeout_s is not None and not file_timeout_s > 0:
+        raise OffcourseError(f"the per-file time limit must be positive, got {file_timeout_s}")
+    spec = replace(spec, file_timeout_s=file_timeout_s)
+    cache = ResultCache(cache_path, spec.key, on_warning)
     rows: list[Row | None] = [None] * len(inputs)
     counts = {"cached": 0, "checked": 0, "fixes": 0}
 
@@ -1048,6 +1345,7 @@ def run_batch(
         cache_path=cache.path,
         elapsed_s=time.perf_counter() - started,
         fixes_checked=counts["fixes"],
+        warnings=list(cache.warnings),
     )
 
 
@@ -1079,12 +1377,17 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]
     target = Path(os.fsdecode(path))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+        with open(tmp, "w", encoding="utf-8", errors="replace", newline="") as fh:
             write(fh)
         os.replace(tmp, target)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise OffcourseError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
+    except BaseException:  # an encoding bug, Ctrl-C: never leave the temporary file behind
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -1096,11 +1399,27 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     _atomic_write(path, write)
 
 
-def _csv_value(v: Any) -> Any:
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_cell(v: Any) -> Any:
+    """A value as a CSV cell; text a spreadsheet would run as a formula is neutralised.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a line break (a runner's name,
+    a file name, an error message) gets a single quote in front, as OWASP advises
+    against CSV injection; numbers are left as they are.
+
+    >>> [csv_cell(v) for v in ("=HYPERLINK(1)", "-run.gpx", -12.5, None, True, "Ann")]
+    ["'=HYPERLINK(1)", "'-run.gpx", -12.5, '', 'true', 'Ann']
+    """
     if v is None:
         return ""
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, str):
+        v = clean_text(v)
+        if v.startswith(_FORMULA_START):
+            return "'" + v
     return v
 
 
@@ -1112,7 +1431,7 @@ def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> 
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(cols)
         for row in rows:
-            w.writerow([_csv_value(row.get(k)) for k in cols])
+            w.writerow([csv_cell(row.get(k)) for k in cols])
 
     if isinstance(path, str | os.PathLike):
         _atomic_write(path, write)
@@ -1202,7 +1521,7 @@ def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int 
             f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
             f"{'yes' if row['completed'] else 'no'}"
         )
-    return "\n".join(lines)
+    return terminal_text("\n".join(lines))
 
 
 def tqdm_progress(total: int, *, enabled: bool | None = None, stream: IO[str] | None = None) -> tuple[OnRow, Any]:

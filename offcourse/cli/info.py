@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ import numpy as np
 from ..errors import OffcourseError
 from ..model import ParsedFile, Route
 from ..read import read_file
+from ..read._limits import terminal_text
 
 __all__ = ["describe", "register"]
 
@@ -74,6 +74,7 @@ def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
             {"name": w.name, "route_m": None, "offset_m": None, "lon": w.lon, "lat": w.lat} for w in parsed.waypoints
         ]
     info["checkpoints"] = checkpoints
+    info["warnings"] = [str(w) for w in t.meta.extra.get("warnings", [])]
     return info
 
 
@@ -105,11 +106,13 @@ def _text(info: dict[str, Any]) -> str:
         for c in info["checkpoints"]:
             where = f"km {c['route_m'] / 1000:7.2f}" if c["route_m"] is not None else "         "
             lines.append(f"    {where}  {c['name']}")
+    for w in info.get("warnings", []):
+        lines.append(f"  warning      {w}")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import error_line
+    from . import error_line, json_text
 
     results: list[dict[str, Any]] = []
     status = 0
@@ -125,9 +128,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         results.append(info)
         if args.format == "text":
-            print(_text(info))
+            print(terminal_text(_text(info)))
     if args.format == "json":
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        print(json_text(results))
     return status
 
 

@@ -170,7 +170,7 @@ def _format_bound(data: bytes, max_bytes: int) -> int:
     cannot ask for gigabytes.
     """
     try:
-        head = zlib.decompressobj(wbits=31).decompress(data[:_SNIFF * 16], _SNIFF)
+        head = zlib.decompressobj(wbits=31).decompress(data[: _SNIFF * 16], _SNIFF)
         fmt = detect_format(head)
     except (zlib.error, OffcourseError):
         return max_bytes

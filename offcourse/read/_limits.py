@@ -41,6 +41,7 @@ __all__ = [
     "clean_parsed",
     "clean_text",
     "clean_value",
+    "terminal_text",
     "too_many_points",
 ]
 
@@ -62,6 +63,27 @@ MAX_TIME_S = 253402300800.0
 """10000-01-01T00:00:00Z: times from here on cannot be shown by ``datetime``."""
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def terminal_text(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters shown as escapes.
+
+    C0 controls but the line feed (ESC starts the sequences that recolour, move the cursor
+    or set the window title), DEL, C1 controls, the bidirectional overrides (which make
+    text read backwards) and lone surrogates become ``\\xNN`` or ``\\uNNNN``.
+
+    >>> terminal_text("Ann\x1b[2J\u202eevil\nnext")
+    'Ann\\x1b[2J\\u202eevil\nnext'
+    """
+    return _CONTROL.sub(_escape, text)
 
 
 def too_many_points(path: str | None, bound: int = MAX_POINTS) -> FileTooLargeError:

@@ -68,8 +68,8 @@ from ..errors import (
     TruncatedFileError,
     UnknownFormatError,
 )
-from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_POINTS, too_many_points
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_POINTS, too_many_points
 
 __all__ = ["parse_fit"]
 
