@@ -102,6 +102,7 @@ __all__ = [
     "run_task",
     "runner_name",
     "sort_rows",
+    "split_antimeridian",
     "stderr_warning",
     "terminal_text",
     "tqdm_progress",
@@ -695,10 +696,6 @@ def stderr_warning(message: str) -> None:
         print(f"offcourse: warning: {message}", file=sys.stderr, flush=True)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
 _NUMBER_KEYS = frozenset(SUMMARY_KEYS) - {"fixes", "start_time", "completed"}
 
 
@@ -827,7 +824,7 @@ class ResultCache:
             for line in fh:
                 tail = line[-1:]
                 try:
-                    entry = json.loads(line, parse_constant=_reject_constant)
+                    entry = json.loads(line)
                 except (ValueError, RecursionError):
                     continue  # a line cut short by a kill or a full disk
                 if not isinstance(entry, dict) or entry.get("key") != self.key:
@@ -1219,6 +1216,8 @@ def run_batch(
         raise OffcourseError(f"the per-file time limit must be positive, got {file_timeout_s}")
     spec = replace(spec, file_timeout_s=file_timeout_s)
     cache = ResultCache(cache_path, spec.key, on_warning)
+    for w in route.meta.extra.get("warnings", []):  # a route stored out of order, points at (0, 0)...
+        cache._warn(f"{_display(spec.route_path)}: {w}")
     rows: list[Row | None] = [None] * len(inputs)
     counts = {"cached": 0, "checked": 0, "fixes": 0}
 
@@ -1429,9 +1428,13 @@ def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> 
 
     def write(fh: IO[str]) -> None:
         w = csv.writer(fh, lineterminator="\n")
+        quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
         w.writerow(cols)
         for row in rows:
-            w.writerow([csv_cell(row.get(k)) for k in cols])
+            cells = [csv_cell(row.get(k)) for k in cols]
+            # the minimal writer quotes a cell holding "\n" but not one holding "\r", which readers take for
+            # the end of the line: such a row is written with every cell quoted
+            (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else w).writerow(cells)
 
     if isinstance(path, str | os.PathLike):
         _atomic_write(path, write)
@@ -1458,20 +1461,56 @@ def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
     _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
 
 
+def split_antimeridian(coords: list[list[float]]) -> list[list[list[float]]]:
+    """Cut a line where it crosses the antimeridian (RFC 7946, 3.1.9): the parts, each within [-180, 180].
+
+    A step of more than 180 degrees of longitude is taken as the short way across ±180°; the
+    crossing point (latitude interpolated) ends one part and starts the next.
+
+    >>> split_antimeridian([[179.0, 10.0], [-179.0, 12.0]])
+    [[[179.0, 10.0], [180.0, 11.0]], [[-180.0, 11.0], [-179.0, 12.0]]]
+    """
+    parts: list[list[list[float]]] = [[]]
+    prev: list[float] | None = None
+    for c in coords:
+        if prev is not None and abs(c[0] - prev[0]) > 180.0:
+            east = prev[0] > 0  # leaving through +180 (eastwards) or -180
+            x0 = prev[0]
+            x1 = c[0] + 360.0 if east else c[0] - 360.0
+            edge = 180.0 if east else -180.0
+            f = (edge - x0) / (x1 - x0) if x1 != x0 else 0.0
+            lat = round(prev[1] + f * (c[1] - prev[1]), 7)
+            parts[-1].append([edge, lat])
+            parts.append([[-edge, lat]])
+        parts[-1].append(c)
+        prev = c
+    return parts
+
+
+def _line_geometry(coords: list[list[float]]) -> dict[str, Any] | None:
+    if not coords:
+        return None
+    if len(coords) == 1:
+        coords = [coords[0], coords[0]]
+    parts = split_antimeridian(coords)
+    if len(parts) == 1:
+        return {"type": "LineString", "coordinates": coords}
+    return {"type": "MultiLineString", "coordinates": parts}
+
+
 def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
     """Every excursion as a LineString Feature; properties: the file, the runner and the excursion's fields.
 
     A geometry of a single point is written as a two-point line; one without points is ``null``.
+    A line crossing the antimeridian is cut there into a MultiLineString (RFC 7946, 3.1.9).
     """
     feats: list[dict[str, Any]] = []
     for row in rows:
         for k, exc in enumerate(row.get("excursion_list") or [], 1):
             coords = exc.get("coordinates") or []
-            if len(coords) == 1:
-                coords = [coords[0], coords[0]]
             props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
             props.update((key, v) for key, v in exc.items() if key != "coordinates")
-            geometry = {"type": "LineString", "coordinates": coords} if coords else None
+            geometry = _line_geometry(coords)
             feats.append({"type": "Feature", "properties": props, "geometry": geometry})
     return feats
 

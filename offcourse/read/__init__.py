@@ -35,6 +35,7 @@ __all__ = [
     "MAX_FIT_FALLBACK_BYTES",
     "MAX_JSON_BYTES",
     "MAX_POINTS",
+    "ROUTE_GAP_WARN_M",
     "detect_format",
     "gunzip_once",
     "load_bytes",
@@ -290,6 +291,38 @@ def _without_null_island(track: Track) -> Track:
     )
 
 
+ROUTE_GAP_WARN_M = 200.0
+"""A route whose consecutive segments (lines, ``trkseg``) are further apart than this gets a warning."""
+
+
+def _with_gap_warning(track: Track) -> Track:
+    """The track, with a warning when its segments, joined by straight lines in a route, leave gaps.
+
+    A MultiLineString whose lines are stored out of order becomes a route with long straight
+    jumps between them (and the course rejected by every runner there): say so.
+    """
+    starts = track.segment_starts[(track.segment_starts > 0) & (track.segment_starts < len(track))]
+    if not len(starts):
+        return track
+    from pyproj import Geod
+
+    _, _, dist = Geod(ellps="WGS84").inv(
+        track.lon[starts - 1], track.lat[starts - 1], track.lon[starts], track.lat[starts]
+    )
+    gap_m = np.asarray(dist, dtype=np.float64)
+    big = np.flatnonzero(gap_m > ROUTE_GAP_WARN_M)
+    if not len(big):
+        return track
+    k = int(big[np.argmax(gap_m[big])])
+    text = (
+        f"{len(big)} gap(s) between route segments joined by straight lines, the longest "
+        f"{gap_m[k] / 1000:.2f} km between segments {k + 1} and {k + 2}: "
+        "lines stored out of order, or a gap in the recording?"
+    )
+    meta = replace(track.meta, extra={**track.meta.extra, "warnings": [*track.meta.extra.get("warnings", []), text]})
+    return replace(track, meta=meta)
+
+
 def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Route:
     """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
     or any recording used as a route. Named points (``wpt``, course points, Point features)
@@ -309,6 +342,6 @@ def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> R
         extra = f" (only {len(parsed.waypoints)} waypoints)" if parsed.waypoints else ""
         raise NoGeometryError(f"no track or route points{extra}", path=spath)
     try:
-        return Route.from_track(_without_null_island(parsed.track), parsed.waypoints)
+        return Route.from_track(_with_gap_warning(_without_null_island(parsed.track)), parsed.waypoints)
     except OffcourseError as exc:
         raise exc.with_path(spath) from None

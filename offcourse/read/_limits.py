@@ -86,9 +86,9 @@ def terminal_text(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
-def too_many_points(path: str | None, bound: int = MAX_POINTS) -> FileTooLargeError:
-    """The error of a file holding more than ``bound`` points."""
-    return FileTooLargeError(f"more than {bound} points in one file", path=path)
+def too_many_points(path: str | None, bound: int | None = None) -> FileTooLargeError:
+    """The error of a file holding more than ``bound`` (default :data:`MAX_POINTS`) points."""
+    return FileTooLargeError(f"more than {MAX_POINTS if bound is None else bound} points in one file", path=path)
 
 
 def clean_text(text: str) -> str:

@@ -115,7 +115,7 @@ class PointColumns:
             The columns already hold :data:`~offcourse.read._limits.MAX_POINTS` points.
         """
         if len(self.lon) >= MAX_POINTS:
-            raise too_many_points(None)
+            raise too_many_points(None, MAX_POINTS)
         if self.new_segment:
             self.starts.append(len(self.lon))
             self.new_segment = False

@@ -125,7 +125,7 @@ class _Reader:
         self.has_times = self.has_times or use_times
         self.starts.append(len(self.lon))
         if len(self.lon) + len(coords) > MAX_POINTS:
-            raise too_many_points(self.path)
+            raise too_many_points(self.path, MAX_POINTS)
         for i, pos in enumerate(coords):
             lon, lat, ele = self.position(pos, where)
             self.lon.append(lon)
@@ -135,7 +135,7 @@ class _Reader:
 
     def point(self, pos: Any, props: dict[str, Any], where: str) -> None:
         if len(self.waypoints) >= MAX_POINTS:
-            raise too_many_points(self.path)
+            raise too_many_points(self.path, MAX_POINTS)
         lon, lat, ele = self.position(pos, where)
         name = ""
         for key in ("name", "title", "label", "Name", "NAME"):
