@@ -65,7 +65,7 @@ MAX_TIME_S = 253402300800.0
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udc7f\udd00-\udfff]")
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -78,7 +78,9 @@ def terminal_text(text: str) -> str:
 
     C0 controls but the line feed (ESC starts the sequences that recolour, move the cursor
     or set the window title), DEL, C1 controls, the bidirectional overrides (which make
-    text read backwards) and lone surrogates become ``\\xNN`` or ``\\uNNNN``.
+    text read backwards) and lone surrogates become ``\\xNN`` or ``\\uNNNN``; but not U+DC80 to
+    U+DCFF, the bytes of a file name that is not UTF-8 as ``os.fsdecode`` gives them, which print
+    as those bytes (``surrogateescape``).
 
     >>> terminal_text("Ann\x1b[2J\u202eevil\nnext")
     'Ann\\x1b[2J\\u202eevil\nnext'
