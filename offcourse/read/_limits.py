@@ -16,8 +16,8 @@ the read layer can be printed, encoded and stored:
   readers stop at that count with :class:`~offcourse.errors.FileTooLargeError` before
   collecting more.
 
->>> clean_text("Jane \\ud800 Doe")
-'Jane \\ufffd Doe'
+>>> clean_text("Jane \\ud800 Doe") == "Jane \\ufffd Doe"
+True
 """
 
 from __future__ import annotations
@@ -74,11 +74,11 @@ def _escape(m: re.Match[str]) -> str:
 
 
 def terminal_text(text: str) -> str:
-    """``text`` safe to print on a terminal: control characters shown as escapes.
+    r"""``text`` safe to print on a terminal: control characters shown as escapes.
 
     C0 controls but the line feed (ESC starts the sequences that recolour, move the cursor
     or set the window title), DEL, C1 controls, the bidirectional overrides (which make
-    text read backwards) and lone surrogates become ``\\xNN`` or ``\\uNNNN``; but not U+DC80 to
+    text read backwards) and lone surrogates become ``\xNN`` or ``\uNNNN``; but not U+DC80 to
     U+DCFF, the bytes of a file name that is not UTF-8 as ``os.fsdecode`` gives them, which print
     as those bytes (``surrogateescape``).
 
