@@ -179,10 +179,13 @@ def _format_bound(data: bytes, max_bytes: int) -> int:
 
 
 def _check_json_size(data: bytes, bound: int) -> None:
+    """Refuse JSON that would take too much memory once decoded, before decoding it."""
     if len(data) > min(bound, MAX_JSON_BYTES):
         raise FileTooLargeError(
             f"JSON content is {len(data)} bytes, more than the bound of {min(bound, MAX_JSON_BYTES)} for JSON"
         )
+    if data.count(b"[") > MAX_POINTS + 1000:  # each position is a list: more lists than points allowed
+        raise FileTooLargeError(f"more than {MAX_POINTS} points in one file")
 
 
 def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BYTES) -> bytes:

@@ -45,16 +45,22 @@ __all__ = [
     "too_many_points",
 ]
 
-MAX_POINTS = 5_000_000
-"""Most points (track or route points plus named points) read from one file: 58 days at 1 Hz."""
+MAX_POINTS = 2_000_000
+"""Most points (track or route points plus named points) read from one file: 23 days at 1 Hz
+(the longest races, 150 hours, are about 540,000). The readers collect Python lists before the
+arrays are made, about 200 bytes a point: this bounds a file's memory to about 0.6 GB (5 million
+points of GeoJSON took 1.3 GB)."""
 
-MAX_JSON_BYTES = 64 * 1024 * 1024
-"""Largest (decompressed) GeoJSON or LiveTrail document. JSON is decoded whole into Python objects,
-which take 5 to 20 times the text's size: this bounds the memory to about 1.3 GB at worst."""
+MAX_JSON_BYTES = 32 * 1024 * 1024
+"""Largest (decompressed) GeoJSON or LiveTrail document (a day at 1 Hz with times is about 6 MB).
+JSON is decoded whole into Python objects, which take 5 to 20 times the text's size; with at most
+:data:`MAX_POINTS` lists (``[``) in the text, checked before decoding, the memory stays under
+about 0.6 GB whatever the content (a 64 MiB document of ``[0,0],`` took 1.3 GB)."""
 
-MAX_FIT_FALLBACK_BYTES = 16 * 1024 * 1024
-"""Largest FIT file given to the slow pure-Python decoder (fitdecode, about 1 MB/s) when the fast
-decoder cannot read it: about 15 s of decoding at most, where 512 MiB took ten minutes."""
+MAX_FIT_FALLBACK_BYTES = 8 * 1024 * 1024
+"""Largest FIT file given to the slow pure-Python decoder (fitdecode) when the fast decoder cannot
+read it: two days of 1 Hz records. fitdecode reads 0.1 to 1 MB/s (15 MiB of records took 149 s on
+a loaded two-core machine; 512 MiB took ten minutes on a quick one)."""
 
 MIN_TIME_S = -62135596800.0
 """0001-01-01T00:00:00Z in seconds since the Unix epoch: the earliest time ``datetime`` can show."""
