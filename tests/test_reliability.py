@@ -639,6 +639,13 @@ def test_antimeridian_geojson_output_split_at_180() -> None:
     assert batch.geojson_features([row])[0]["geometry"]["type"] == "LineString"
 
 
+def test_antimeridian_info_bbox_crosses_180(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = {"type": "LineString", "coordinates": [[179.5, 0.0], [179.9, 0.5], [-179.6, 1.0]]}
+    path = write_json(tmp_path / "fiji.geojson", doc)
+    assert main(["info", "--format", "json", str(path)]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["bbox"] == [179.5, 0.0, -179.6, 1.0]  # west > east: RFC 7946
+
+
 @pytest.mark.parametrize("address", ["notaurl", "tcp://127.0.0.1:1", "tcp://host:99999"])
 def test_scheduler_notaurl_fails_at_once(address: str, route_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("distributed")
