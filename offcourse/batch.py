@@ -539,9 +539,21 @@ def _prepare(spec: JobSpec) -> _Prepared:
                 raise OffcourseError("the route file changed during the batch", path=_display(spec.route_path))
             route = read_route(os.fsdecode(spec.route_path))
             prep = _Prepared(route, RouteIndex(route), spec.options)
+            _warm_up(prep)
             _PREPARED.clear()  # one job at a time per process
             _PREPARED[spec.key] = prep
         return prep
+
+
+def _warm_up(prep: _Prepared) -> None:
+    """Check a short walk along the route once, so that one-time costs (lazy imports, compiling the
+    engine) are paid here and not counted in the first file's time limit."""
+    n = min(len(prep.route.lon), 20)
+    track = Track.from_arrays(
+        lon=prep.route.lon[:n], lat=prep.route.lat[:n], epoch_s=np.arange(n, dtype=np.float64) * 10.0
+    )
+    with contextlib.suppress(Exception):  # only a warm-up: any problem shows on the files themselves
+        check(prep.route, track, prep.options, index=prep.index)
 
 
 @dataclass(frozen=True)
@@ -592,8 +604,11 @@ def _check_path(
         return TaskResult(error_row(shown, text, sha), None, False)
 
 
-class _FileTimeout(Exception):
-    """The per-file time limit ran out (raised by SIGALRM in the worker's main thread)."""
+class _FileTimeout(BaseException):
+    """The per-file time limit ran out (raised by SIGALRM in the worker's main thread).
+
+    A ``BaseException``, so that no ``except Exception`` on the way (a reader turning any
+    decoder failure into a typed error) can swallow it and go on."""
 
 
 def _on_alarm(signum: int, frame: Any) -> None:

@@ -514,6 +514,28 @@ def test_per_file_time_limit_gives_an_error_row(
     assert len(batch.ResultCache(tmp_path / "c.jsonl", result.spec.key)) == 1  # the timeout is not cached
 
 
+def slow_fit(n: int) -> bytes:
+    """A FIT activity the fast decoder hands to fitdecode (a uint32 latitude), ``n`` records: slow to read."""
+    b = FitBuilder()
+    b.define(0, 20, [(253, 4, 0x86), (0, 4, 0x86), (1, 4, 0x85)])
+    start = len(b.body)
+    b.message(0, [5, 1000, 2000])
+    b.body += bytes(b.body[start:]) * (n - 1)
+    return b.build(with_crc=False)
+
+
+def test_per_file_time_limit_in_pool_workers(route_path: Path, tmp_path: Path) -> None:
+    # fitdecode needs seconds for 300,000 records (4 MB); the worker's alarm stops it at 1 s
+    (tmp_path / "slow.fit").write_bytes(slow_fit(300_000))
+    fast = write_json(tmp_path / "fast.geojson", geojson_doc(DETOUR, "Fast"))
+    inputs = batch.expand_inputs([str(tmp_path / "slow.fit"), str(fast)])
+    with time_limit(120):
+        result = batch.run_batch(route_path, inputs, jobs=2, cache_path=None, file_timeout_s=1.0)
+    rows = {os.path.basename(r["file"]): r for r in result.rows}
+    assert rows["fast.geojson"]["status"] == "ok"  # the engine's warm-up is not counted in the limit
+    assert rows["slow.fit"]["error"] == "took more than the per-file time limit of 1 s (--file-timeout-s)"
+
+
 def test_file_timeout_flag_is_validated(route_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(["batch", str(route_path), "x.gpx", "--file-timeout-s", "-1"])
