@@ -418,6 +418,7 @@ def _stem(path: bytes) -> str:
 def error_row(path: bytes, reason: str, sha256: str | None = None) -> Row:
     """The row of a file that could not be checked."""
     row: Row = dict.fromkeys(ROW_KEYS)
+    reason = clean_text(reason)  # a message quoting hostile text must not break the outputs
     row.update(file=_display(path), name=_stem(path), status="error", error=reason, sha256=sha256, excursion_list=[])
     return row
 

@@ -680,3 +680,17 @@ def test_scheduler_notaurl_fails_at_once(address: str, route_path: Path, capsys:
 
 def test_offcourse_error_is_base_of_new_bounds() -> None:
     assert issubclass(FileTooLargeError, OffcourseError)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="report.py: report_to_text calls hms(None) when the recording ends off course and its last fix "
+    "has no time (issue 13, medium 11); a time outside the years 1-9999, now no time, reaches it",
+)
+def test_last_fix_time_unshowable_while_off_course_check_text(route_path: Path, tmp_path: Path) -> None:
+    legs = [(0.0, 0.0), (1500.0, 0.0), (1500.0, 400.0)]  # ends 400 m off the route
+    n = len(synth.walk(legs))
+    gpx = tmp_path / "end.gpx"
+    gpx.write_text(gpx_text(legs, "R", times=[_iso(T0 + i) for i in range(n - 1)] + ["9999-12-31T23:00:00-01:00"]))
+    assert main(["check", "--format", "json", str(route_path), str(gpx)]) == 0
+    assert main(["check", str(route_path), str(gpx)]) == 0  # TypeError in report.hms
