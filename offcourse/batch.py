@@ -20,6 +20,10 @@ detector options and the engine version): a batch interrupted by Ctrl-C or ``kil
 and run again continues where it stopped, and a recording already checked (under any
 name) is never checked again.
 
+This module holds the workers and the scheduling; the expansion of the inputs
+(:mod:`offcourse._batch_inputs`), the cache (:mod:`offcourse._batch_cache`) and the
+outputs (:mod:`offcourse._batch_output`) live beside it and are re-exported here.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -42,9 +46,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import csv
-import fnmatch
-import glob
 import hashlib
 import json
 import math
@@ -53,12 +54,11 @@ import re
 import signal
 import socket
 import stat
-import sys
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -66,6 +66,21 @@ from typing import IO, Any, Protocol
 import numpy as np
 
 from . import __version__
+from ._batch_cache import CACHE_NAME, ResultCache, Warn, cached_row, stderr_warning
+from ._batch_inputs import ROW_KEYS, SUMMARY_KEYS, TRACK_SUFFIXES, BatchInput, Row, _display, _stem, expand_inputs
+from ._batch_output import (
+    OnRow,
+    atomic_write_text,
+    csv_cell,
+    geojson_features,
+    rows_to_csv,
+    rows_to_geojson,
+    rows_to_json,
+    rows_to_table,
+    sort_rows,
+    split_antimeridian,
+    tqdm_progress,
+)
 from .detect import Options
 from .errors import OffcourseError, ReadError
 from .match import RouteIndex
@@ -93,6 +108,7 @@ __all__ = [
     "csv_cell",
     "error_row",
     "expand_inputs",
+    "geojson_features",
     "job_spec",
     "rows_to_csv",
     "rows_to_geojson",
@@ -108,34 +124,6 @@ __all__ = [
     "tqdm_progress",
 ]
 
-Row = dict[str, Any]
-
-ROW_KEYS = (
-    "file",
-    "name",
-    "status",
-    "error",
-    "sha256",
-    "fixes",
-    "start_time",
-    "duration_s",
-    "distance_m",
-    "excursions",
-    "extra_distance_m",
-    "time_off_course_s",
-    "skipped_m",
-    "wrong_way_m",
-    "completed",
-    "excursion_list",
-)
-"""The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
-
-SUMMARY_KEYS = ROW_KEYS[5:-1]
-"""The numeric summary of a row: ``None`` on an error row."""
-
-TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
-"""Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""
-
 MAX_EXCURSION_POINTS = 500
 """An excursion's geometry is decimated to at most this many points."""
 
@@ -145,172 +133,10 @@ FILE_TIMEOUT_S = 600.0
 MAX_ATTEMPTS = 3
 """A file whose worker died is given to another worker up to this many times in all."""
 
-CACHE_NAME = "offcourse-cache.jsonl"
-"""File name of the default cache (beside the first output file, else in the current folder)."""
-
 CACHE_VERSION = 1
 
 _HASH_CHUNK = 1 << 20
 _HUNG_GRACE_S = 60.0
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """One row to come: a file to check, or an argument that already failed (``error``).
-
-    Attributes
-    ----------
-    path : bytes
-        The file (or the folder / pattern that gave no file), as given or found.
-    error : str, optional
-        Why there is nothing to check (a folder without recordings, a pattern that
-        matches nothing, an unreadable folder).
-    """
-
-    path: bytes
-    error: str | None = None
-
-    @property
-    def display(self) -> str:
-        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
-        return _display(self.path)
-
-
-def _display(path: bytes) -> str:
-    return path.decode("utf-8", errors="backslashreplace")
-
-
-def _is_track_name(name: bytes) -> bool:
-    low = name.lower()
-    if low.startswith(b"."):
-        return False
-    if low.endswith(b".gz"):
-        low = low[:-3]
-    return low.endswith(tuple(s.encode() for s in TRACK_SUFFIXES))
-
-
-def _walk(folder: bytes) -> Iterator[BatchInput]:
-    """Recordings under a folder, sorted; unreadable sub-folders as error inputs."""
-    problems: list[BatchInput] = []
-
-    def onerror(exc: OSError) -> None:
-        where = os.fsencode(exc.filename) if exc.filename is not None else folder
-        reason = "permission denied" if isinstance(exc, PermissionError) else f"cannot list: {exc.strerror or exc}"
-        problems.append(BatchInput(where, reason))
-
-    found = 0
-    for root, dirs, files in os.walk(folder, onerror=onerror):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(b"."))
-        for name in sorted(files):
-            if _is_track_name(name):
-                found += 1
-                yield BatchInput(os.path.join(root, name))
-    yield from problems
-    if not found and not problems:
-        suffixes = ", ".join(TRACK_SUFFIXES)
-        yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
-
-
-def _subdirs(folder: bytes) -> Iterator[bytes]:
-    """``folder`` and every folder under it, never through a symbolic link (what ``**`` matches)."""
-    for root, dirs, _ in os.walk(folder or b".", followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(b".") and not os.path.islink(os.path.join(root, d)))
-        if folder:
-            yield root
-        else:  # a relative pattern: paths as glob gives them, without "./"
-            yield b"" if root == b"." else root[2:]
-
-
-def _glob(pattern: bytes) -> list[bytes]:
-    """Expand a pattern as ``glob.glob(pattern, recursive=True)`` does, but ``**`` never goes
-    through a link to a folder: a link to a parent folder made ``glob`` repeat every file
-    (41 rows per file), and two such links made it run forever. As with ``glob``, names
-    starting with a dot match only a pattern part starting with a dot."""
-    sep = os.sep.encode()
-    found = [sep if pattern.startswith(sep) else b""]
-    for part in (p for p in pattern.split(sep) if p):
-        nxt: list[bytes] = []
-        for base in found:
-            if part == b"**":
-                nxt.extend(_subdirs(base))
-            elif glob.has_magic(part):
-                try:
-                    names = os.listdir(base or b".")
-                except (OSError, ValueError):
-                    continue
-                dot = part.startswith(b".")
-                nxt.extend(os.path.join(base, n) for n in fnmatch.filter(names, part) if dot or not n.startswith(b"."))
-            elif os.path.lexists(os.path.join(base, part)):
-                nxt.append(os.path.join(base, part))
-        found = nxt
-    return sorted({p for p in found if p})
-
-
-def _identity(path: bytes) -> tuple[int, int] | bytes:
-    """What makes two paths the same file: (device, inode), else the absolute path."""
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return os.path.abspath(path)
-    return (st.st_dev, st.st_ino)
-
-
-def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
-    """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
-
-    A folder is searched recursively for files named like recordings
-    (:data:`TRACK_SUFFIXES`, maybe ``.gz``; hidden files and folders skipped). A
-    pattern (``*``, ``?``, ``[``, and ``**`` for any depth) is expanded; folders it
-    matches are searched. Any other argument is taken as a file, whatever its name
-    and whether it exists: problems with it are found when it is read. A folder or
-    pattern that yields no file gives one error input, so that every argument leaves
-    a trace. The same file reached twice (by any path or link: same device and inode)
-    is listed once. Links to folders are not followed, by folder search or by ``**``.
-
-    Parameters
-    ----------
-    args : iterable of str, bytes or path
-        As given on the command line (``bytes`` keep names that are not UTF-8).
-
-    Returns
-    -------
-    list of BatchInput
-        In argument order, folders and pattern matches sorted.
-    """
-    out: list[BatchInput] = []
-    seen: set[tuple[int, int] | bytes] = set()
-
-    def add(item: BatchInput) -> None:
-        if item.error is not None:
-            out.append(item)
-            return
-        key = _identity(item.path)
-        if key in seen:
-            return
-        seen.add(key)
-        out.append(item)
-
-    for arg in args:
-        raw = os.fsencode(arg)
-        if os.path.isdir(raw):
-            for item in _walk(raw):
-                add(item)
-        elif not os.path.lexists(raw) and glob.has_magic(raw):
-            matches = _glob(raw)
-            for m in matches:
-                if os.path.isdir(m):
-                    for item in _walk(m):
-                        add(item)
-                else:
-                    add(BatchInput(m))
-            if not matches:
-                add(BatchInput(raw, "no file matches this pattern"))
-        else:
-            add(BatchInput(raw))
-    return out
 
 
 # --------------------------------------------------------------------------- reading and hashing
@@ -405,14 +231,6 @@ def runner_name(meta: Metadata | None, path: bytes) -> str:
             if isinstance(value, str) and value.strip():
                 return " ".join(value.split())
     return _stem(path)
-
-
-def _stem(path: bytes) -> str:
-    name = _display(os.path.basename(path))
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    stem, dot, _ = name.rpartition(".")
-    return stem if dot and stem else name
 
 
 def error_row(path: bytes, reason: str, sha256: str | None = None) -> Row:
@@ -699,220 +517,6 @@ def _init_worker(spec: JobSpec, batch_pid: int) -> None:
         _prepare(spec)
 
 
-# --------------------------------------------------------------------------- cache
-
-
-Warn = Callable[[str], None]
-"""Receives one line of warning (the cache cannot be written, a cache line was ignored...)."""
-
-
-def stderr_warning(message: str) -> None:
-    """The default :data:`Warn`: ``offcourse: warning: MESSAGE`` on stderr."""
-    with contextlib.suppress(OSError, ValueError):
-        print(f"offcourse: warning: {message}", file=sys.stderr, flush=True)
-
-
-_NUMBER_KEYS = frozenset(SUMMARY_KEYS) - {"fixes", "start_time", "completed"}
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _clean_json(v: Any) -> tuple[bool, Any]:
-    """(valid, cleaned): strings cleaned of lone surrogates; no NaN or infinity anywhere."""
-    if isinstance(v, str):
-        return True, clean_text(v)
-    if v is None or isinstance(v, bool):
-        return True, v
-    if isinstance(v, int | float):
-        return _finite(v), v
-    if isinstance(v, list):
-        out = []
-        for x in v:
-            ok, x = _clean_json(x)
-            if not ok:
-                return False, None
-            out.append(x)
-        return True, out
-    if isinstance(v, dict):
-        d = {}
-        for k, x in v.items():
-            ok, x = _clean_json(x)
-            if not ok:
-                return False, None
-            d[clean_text(k)] = x
-        return True, d
-    return False, None
-
-
-def cached_row(entry: Any, key: str) -> tuple[str, str | None, Row] | None:
-    """``(sha256, meta_name, row)`` of a cache line of this job, or ``None`` when it is not a valid one.
-
-    A line written by hand or by another program may be valid JSON with the wrong types
-    (a string for ``fixes``, NaN or infinity for a distance, a missing key...): such a
-    row would crash the outputs or put NaN in them, so it is refused whole.
-    """
-    if not isinstance(entry, dict) or entry.get("key") != key:
-        return None
-    sha, meta_name, row = entry.get("sha256"), entry.get("meta_name"), entry.get("row")
-    if not isinstance(sha, str) or not isinstance(row, dict) or not (meta_name is None or isinstance(meta_name, str)):
-        return None
-    ok, row = _clean_json(row)
-    if not ok or set(row) != set(ROW_KEYS) or row["sha256"] != sha or row["status"] not in ("ok", "error"):
-        return None
-    if not all(row[k] is None or isinstance(row[k], str) for k in ("file", "name", "error", "start_time")):
-        return None
-    if not (row["fixes"] is None or (isinstance(row["fixes"], int) and not isinstance(row["fixes"], bool))):
-        return None
-    if not all(row[k] is None or _finite(row[k]) for k in _NUMBER_KEYS):
-        return None
-    if not (row["completed"] is None or isinstance(row["completed"], bool)):
-        return None
-    exc = row["excursion_list"]
-    if not isinstance(exc, list) or not all(isinstance(e, dict) for e in exc):
-        return None
-    if row["status"] == "ok" and (row["fixes"] is None or row["excursions"] != len(exc)):
-        return None
-    for e in exc:
-        coords = e.get("coordinates", [])
-        if not isinstance(coords, list) or not all(
-            isinstance(c, list) and len(c) == 2 and all(_finite(x) for x in c) for c in coords
-        ):
-            return None
-    return sha, None if meta_name is None else clean_text(meta_name), row
-
-
-class ResultCache:
-    """Append-only JSON-lines file of results, keyed by job key and file SHA-256.
-
-    Each line is ``{"key", "sha256", "meta_name", "row"}``; lines of other jobs and a
-    truncated last line (a process killed while writing) are ignored on loading, and
-    so, with one warning, are lines of this job that are not valid rows (see
-    :func:`cached_row`). Every :meth:`put` writes a whole line at once (unbuffered),
-    so what was written survives the process being killed.
-
-    A cache that cannot be written (a full disk, a quota, a device) costs a warning,
-    once, and the batch goes on without it: the outputs never depend on the cache.
-    A path that is not a regular file (``/dev/full``, a FIFO) is never read.
-
-    Parameters
-    ----------
-    path : path or None
-        The file (created when missing). ``None``: remember nothing.
-    key : str
-        The job key (:attr:`JobSpec.key`).
-    warn : callable, optional
-        Receives each warning line (default: :func:`stderr_warning`).
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None, key: str, warn: Warn | None = None) -> None:
-        self.path = None if path is None else Path(path)
-        self.key = key
-        self.warn = warn or stderr_warning
-        self.warnings: list[str] = []
-        self._entries: dict[str, tuple[str | None, Row]] = {}
-        self._fh: IO[bytes] | None = None
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tail = self._load(self.path)
-            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
-        except OSError as exc:
-            raise OffcourseError(f"cannot use the cache: {exc.strerror or exc}", path=str(self.path)) from None
-        if tail != b"\n":
-            self._write(b"\n")  # end a line cut short, so the next entry starts cleanly
-
-    def _load(self, path: Path) -> bytes:
-        """Read this job's valid entries; the file's last byte (a newline when it is fine)."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            return b"\n"
-        if not stat.S_ISREG(st.st_mode):
-            if not stat.S_ISCHR(st.st_mode):  # a FIFO would block, a socket cannot be opened
-                raise OSError(0, "not a regular file")
-            return b"\n"  # /dev/null, /dev/full: nothing to read
-        tail = b"\n"
-        bad = 0
-        with open(path, "rb") as fh:
-            for line in fh:
-                tail = line[-1:]
-                try:
-                    entry = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue  # a line cut short by a kill or a full disk
-                if not isinstance(entry, dict) or entry.get("key") != self.key:
-                    continue
-                got = cached_row(entry, self.key)
-                if got is None:
-                    bad += 1
-                    continue
-                self._entries[got[0]] = (got[1], got[2])
-        if bad:
-            self._warn(f"{path}: {bad} cache line(s) of this job are not valid rows, ignored (checked again)")
-        return tail
-
-    def _warn(self, message: str) -> None:
-        self.warnings.append(message)
-        self.warn(message)
-
-    def _write(self, data: bytes) -> None:
-        """Write all of ``data``; on failure warn once and stop writing to the cache."""
-        fh = self._fh
-        if fh is None:
-            return
-        view = memoryview(data)
-        try:
-            while view:
-                n = fh.write(view)
-                if not n:
-                    raise OSError(0, "nothing written")
-                view = view[n:]
-        except OSError as exc:
-            self._fh = None
-            with contextlib.suppress(OSError):
-                fh.close()
-            reason = exc.strerror or str(exc)
-            self._warn(f"{self.path}: cannot write the cache ({reason}); going on without it")
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, sha256: str, path: bytes) -> Row | None:
-        """The cached row for this content, with this file's path (and name when not from metadata)."""
-        entry = self._entries.get(sha256)
-        if entry is None:
-            return None
-        meta_name, cached = entry
-        row: Row = dict(cached)
-        row["file"] = _display(path)
-        row["name"] = meta_name or _stem(path)
-        return row
-
-    def put(self, result: TaskResult) -> None:
-        """Remember a result (written to the file at once)."""
-        sha = result.row.get("sha256")
-        if not result.cacheable or not sha:
-            return
-        self._entries[sha] = (result.meta_name, result.row)
-        if self._fh is not None:
-            entry = {"key": self.key, "sha256": sha, "meta_name": result.meta_name, "row": result.row}
-            try:
-                line = json.dumps(entry, ensure_ascii=True, separators=(",", ":"), allow_nan=False) + "\n"
-            except ValueError:  # pragma: no cover - rows hold no NaN (report_to_dict rounds them to None)
-                return
-            self._write(line.encode("ascii"))
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._fh is not None:
-            with contextlib.suppress(OSError):
-                self._fh.close()
-            self._fh = None
-
-
 # --------------------------------------------------------------------------- backends
 
 
@@ -1147,10 +751,6 @@ class BatchResult:
         }
 
 
-OnRow = Callable[[Row, bool], None]
-"""Called once per row as it is known: ``(row, from_cache)``."""
-
-
 @dataclass
 class _Job:
     """One file content on its way through a worker, and the inputs waiting for it."""
@@ -1362,256 +962,3 @@ def run_batch(
         fixes_checked=counts["fixes"],
         warnings=list(cache.warnings),
     )
-
-
-# --------------------------------------------------------------------------- output
-
-
-def _severity(row: Row) -> tuple[Any, ...]:
-    if row["status"] != "ok":
-        return (1, 0.0, 0.0, 0.0, row["file"])
-    return (
-        0,
-        -(row["extra_distance_m"] or 0.0),
-        -(row["skipped_m"] or 0.0),
-        -(row["wrong_way_m"] or 0.0),
-        row["file"],
-    )
-
-
-def sort_rows(rows: Iterable[Row]) -> list[Row]:
-    """Most severe first: extra distance, then skipped metres, then wrong-way metres; error rows last.
-
-    Ties (and error rows) are in file order.
-    """
-    return sorted(rows, key=_severity)
-
-
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]) -> None:
-    """Write a text file through a temporary file beside it, so no half-written output remains."""
-    target = Path(os.fsdecode(path))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", errors="replace", newline="") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise OffcourseError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
-    except BaseException:  # an encoding bug, Ctrl-C: never leave the temporary file behind
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
-
-    def write(fh: IO[str]) -> None:
-        fh.write(text)
-
-    _atomic_write(path, write)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def csv_cell(v: Any) -> Any:
-    """A value as a CSV cell; text a spreadsheet would run as a formula is neutralised.
-
-    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a line break (a runner's name,
-    a file name, an error message) gets a single quote in front, as OWASP advises
-    against CSV injection; numbers are left as they are.
-
-    >>> [csv_cell(v) for v in ("=HYPERLINK(1)", "-run.gpx", -12.5, None, True, "Ann")]
-    ["'=HYPERLINK(1)", "'-run.gpx", -12.5, '', 'true', 'Ann']
-    """
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, str):
-        v = clean_text(v)
-        if v.startswith(_FORMULA_START):
-            return "'" + v
-    return v
-
-
-def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> None:
-    """Write rows as CSV (every key but ``excursion_list``), in the order given."""
-    cols = [k for k in ROW_KEYS if k != "excursion_list"]
-
-    def write(fh: IO[str]) -> None:
-        w = csv.writer(fh, lineterminator="\n")
-        quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        w.writerow(cols)
-        for row in rows:
-            cells = [csv_cell(row.get(k)) for k in cols]
-            # the minimal writer quotes a cell holding "\n" but not one holding "\r", which readers take for
-            # the end of the line: such a row is written with every cell quoted
-            (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else w).writerow(cells)
-
-    if isinstance(path, str | os.PathLike):
-        _atomic_write(path, write)
-    else:
-        write(path)
-
-
-def _job_dict(result: BatchResult) -> dict[str, Any]:
-    return {
-        "route": {
-            "path": _display(result.spec.route_path),
-            "name": result.route.name,
-            "sha256": result.spec.route_sha256,
-            "length_m": round(result.route.length_m, 1),
-        },
-        "options": asdict(result.spec.options),
-        "summary": result.summary(),
-    }
-
-
-def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
-    """Write ``{"route", "options", "summary", "rows"}``, rows most severe first."""
-    doc = {**_job_dict(result), "rows": sort_rows(result.rows)}
-    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
-
-
-def split_antimeridian(coords: list[list[float]]) -> list[list[list[float]]]:
-    """Cut a line where it crosses the antimeridian (RFC 7946, 3.1.9): the parts, each within [-180, 180].
-
-    A step of more than 180 degrees of longitude is taken as the short way across ±180°; the
-    crossing point (latitude interpolated) ends one part and starts the next.
-
-    >>> split_antimeridian([[179.0, 10.0], [-179.0, 12.0]])
-    [[[179.0, 10.0], [180.0, 11.0]], [[-180.0, 11.0], [-179.0, 12.0]]]
-    """
-    parts: list[list[list[float]]] = [[]]
-    prev: list[float] | None = None
-    for c in coords:
-        if prev is not None and abs(c[0] - prev[0]) > 180.0:
-            east = prev[0] > 0  # leaving through +180 (eastwards) or -180
-            x0 = prev[0]
-            x1 = c[0] + 360.0 if east else c[0] - 360.0
-            edge = 180.0 if east else -180.0
-            f = (edge - x0) / (x1 - x0) if x1 != x0 else 0.0
-            lat = round(prev[1] + f * (c[1] - prev[1]), 7)
-            parts[-1].append([edge, lat])
-            parts.append([[-edge, lat]])
-        parts[-1].append(c)
-        prev = c
-    return parts
-
-
-def _line_geometry(coords: list[list[float]]) -> dict[str, Any] | None:
-    if not coords:
-        return None
-    if len(coords) == 1:
-        coords = [coords[0], coords[0]]
-    parts = split_antimeridian(coords)
-    if len(parts) == 1:
-        return {"type": "LineString", "coordinates": coords}
-    return {"type": "MultiLineString", "coordinates": parts}
-
-
-def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    """Every excursion as a LineString Feature; properties: the file, the runner and the excursion's fields.
-
-    A geometry of a single point is written as a two-point line; one without points is ``null``.
-    A line crossing the antimeridian is cut there into a MultiLineString (RFC 7946, 3.1.9).
-    """
-    feats: list[dict[str, Any]] = []
-    for row in rows:
-        for k, exc in enumerate(row.get("excursion_list") or [], 1):
-            coords = exc.get("coordinates") or []
-            props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
-            props.update((key, v) for key, v in exc.items() if key != "coordinates")
-            geometry = _line_geometry(coords)
-            feats.append({"type": "Feature", "properties": props, "geometry": geometry})
-    return feats
-
-
-def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
-    """Write a GeoJSON FeatureCollection of every excursion (QGIS, geojson.io)."""
-    doc = {"type": "FeatureCollection", "features": geojson_features(rows)}
-    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))
-
-
-def _hms(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
-    if len(text) <= width:
-        return text
-    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
-
-
-def _m(v: float | None, sign: bool = False) -> str:
-    if v is None:
-        return ""
-    return f"{v:+.0f}" if sign and v else f"{v:.0f}"
-
-
-def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int = 36) -> str:
-    """A table for people, one line per row in the order given (use :func:`sort_rows` first)."""
-    head = (
-        f"{'#':>4}  {'runner':<{name_width}}  {'file':<{file_width}}  {'fixes':>7}  {'time':>8}  {'km':>6}  "
-        f"{'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  done"
-    )
-    lines = [head]
-    for n, row in enumerate(rows, 1):
-        name = _cut(row["name"] or "", name_width)
-        file = _cut(row["file"], file_width, keep_end=True)
-        if row["status"] != "ok":
-            lines.append(f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  error: {row['error']}")
-            continue
-        km = "" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.2f}"
-        lines.append(
-            f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  {row['fixes']:>7}  {_hms(row['duration_s']):>8}  "
-            f"{km:>6}  {row['excursions']:>3}  {_m(row['extra_distance_m'], True):>7}  "
-            f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
-            f"{'yes' if row['completed'] else 'no'}"
-        )
-    return terminal_text("\n".join(lines))
-
-
-def tqdm_progress(total: int, *, enabled: bool | None = None, stream: IO[str] | None = None) -> tuple[OnRow, Any]:
-    """A tqdm progress bar (files done, fixes/s, ETA) as an ``on_row`` callback.
-
-    Parameters
-    ----------
-    total : int
-        Number of rows to come.
-    enabled : bool, optional
-        Default: only when ``stream`` is a terminal.
-    stream : file, optional
-        Default ``sys.stderr``.
-
-    Returns
-    -------
-    on_row, bar
-        The callback for :func:`run_batch`, and the bar to ``close()`` (``None`` when disabled).
-    """
-    stream = stream or sys.stderr
-    if enabled is None:
-        enabled = stream.isatty()
-    if not enabled:
-        return (lambda row, from_cache: None), None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="file", file=stream, dynamic_ncols=True, smoothing=0.1)
-    t0 = time.perf_counter()
-    fixes = [0]
-
-    def on_row(row: Row, from_cache: bool) -> None:
-        if not from_cache and row["status"] == "ok":
-            fixes[0] += int(row["fixes"] or 0)
-        dt = max(time.perf_counter() - t0, 1e-9)
-        bar.set_postfix_str(f"{fixes[0] / dt:,.0f} fixes/s", refresh=False)
-        bar.update(1)
-
-    return on_row, bar
