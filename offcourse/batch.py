@@ -627,11 +627,16 @@ def check_scheduler_address(address: str, *, connect_timeout_s: float = 5.0) -> 
     ``distributed.Client`` would try for its whole timeout and then, at exit, block a further
     60 s closing the client it half made.
 
+    Addresses of other protocols (``ucx://``, ``inproc://``...) are left to ``distributed``.
+
     Raises
     ------
     OffcourseError
         Not ``[tcp://|tls://]HOST:PORT``, or the connection is refused or times out.
     """
+    scheme = address.strip().partition("://")[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls") and scheme.isalnum():
+        return
     m = _ADDRESS.match(address.strip())
     if m is None or not 0 < int(m.group(3)) < 65536:
         raise OffcourseError(f"bad Dask scheduler address {address!r}: expected tcp://HOST:PORT")

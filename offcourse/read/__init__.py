@@ -3,7 +3,11 @@
 The format is detected from the content (:func:`detect_format`), never from the
 file name alone. Each format has its own module with one ``parse_*`` function
 returning a :class:`~offcourse.model.ParsedFile`; this module opens the file,
-undoes gzip with a bound on the decompressed size and dispatches.
+undoes gzip with a bound on the decompressed size and dispatches. Whatever the format,
+the result goes through one cleaning pass (:mod:`offcourse.read._limits`): lone
+surrogates in any text become U+FFFD, times ``datetime`` cannot show (outside the years
+1 to 9999) become no time with a warning, and a file holds at most
+:data:`MAX_POINTS` points.
 
 Examples
 --------
