@@ -20,6 +20,10 @@ detector options and the engine version): a batch interrupted by Ctrl-C or ``kil
 and run again continues where it stopped, and a recording already checked (under any
 name) is never checked again.
 
+This module holds the workers and the scheduling; the expansion of the inputs
+(:mod:`offcourse._batch_inputs`), the cache (:mod:`offcourse._batch_cache`) and the
+outputs (:mod:`offcourse._batch_output`) live beside it and are re-exported here.
+
 Examples
 --------
 >>> import tempfile, pathlib
@@ -42,35 +46,52 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import csv
-import glob
 import hashlib
 import json
 import math
 import os
+import re
+import signal
+import socket
 import stat
-import sys
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import numpy as np
 
 from . import __version__
+from ._batch_cache import CACHE_NAME, ResultCache, Warn, cached_row, stderr_warning
+from ._batch_inputs import ROW_KEYS, SUMMARY_KEYS, TRACK_SUFFIXES, BatchInput, Row, _display, _stem, expand_inputs
+from ._batch_output import (
+    OnRow,
+    atomic_write_text,
+    csv_cell,
+    geojson_features,
+    rows_to_csv,
+    rows_to_geojson,
+    rows_to_json,
+    rows_to_table,
+    sort_rows,
+    split_antimeridian,
+    tqdm_progress,
+)
 from .detect import Options
 from .errors import OffcourseError, ReadError
 from .match import RouteIndex
 from .model import Metadata, Route, Track
 from .read import MAX_BYTES, gunzip_once, parse_bytes, read_route
+from .read._limits import clean_text, terminal_text
 from .report import Excursion, Report, check, iso_utc, report_to_dict, valid_positions
 
 __all__ = [
     "CACHE_NAME",
+    "FILE_TIMEOUT_S",
     "MAX_ATTEMPTS",
     "MAX_EXCURSION_POINTS",
     "ROW_KEYS",
@@ -81,9 +102,13 @@ __all__ = [
     "BatchResult",
     "JobSpec",
     "ResultCache",
+    "cached_row",
     "check_file",
+    "check_scheduler_address",
+    "csv_cell",
     "error_row",
     "expand_inputs",
+    "geojson_features",
     "job_spec",
     "rows_to_csv",
     "rows_to_geojson",
@@ -93,160 +118,25 @@ __all__ = [
     "run_task",
     "runner_name",
     "sort_rows",
+    "split_antimeridian",
+    "stderr_warning",
+    "terminal_text",
     "tqdm_progress",
 ]
-
-Row = dict[str, Any]
-
-ROW_KEYS = (
-    "file",
-    "name",
-    "status",
-    "error",
-    "sha256",
-    "fixes",
-    "start_time",
-    "duration_s",
-    "distance_m",
-    "excursions",
-    "extra_distance_m",
-    "time_off_course_s",
-    "skipped_m",
-    "wrong_way_m",
-    "completed",
-    "excursion_list",
-)
-"""The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
-
-SUMMARY_KEYS = ROW_KEYS[5:-1]
-"""The numeric summary of a row: ``None`` on an error row."""
-
-TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
-"""Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""
 
 MAX_EXCURSION_POINTS = 500
 """An excursion's geometry is decimated to at most this many points."""
 
+FILE_TIMEOUT_S = 600.0
+"""Default per-file time limit of :func:`run_batch` (seconds): a file taking longer is an error row."""
+
 MAX_ATTEMPTS = 3
 """A file whose worker died is given to another worker up to this many times in all."""
-
-CACHE_NAME = "offcourse-cache.jsonl"
-"""File name of the default cache (beside the first output file, else in the current folder)."""
 
 CACHE_VERSION = 1
 
 _HASH_CHUNK = 1 << 20
-
-
-# --------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True)
-class BatchInput:
-    """One row to come: a file to check, or an argument that already failed (``error``).
-
-    Attributes
-    ----------
-    path : bytes
-        The file (or the folder / pattern that gave no file), as given or found.
-    error : str, optional
-        Why there is nothing to check (a folder without recordings, a pattern that
-        matches nothing, an unreadable folder).
-    """
-
-    path: bytes
-    error: str | None = None
-
-    @property
-    def display(self) -> str:
-        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
-        return _display(self.path)
-
-
-def _display(path: bytes) -> str:
-    return path.decode("utf-8", errors="backslashreplace")
-
-
-def _is_track_name(name: bytes) -> bool:
-    low = name.lower()
-    if low.startswith(b"."):
-        return False
-    if low.endswith(b".gz"):
-        low = low[:-3]
-    return low.endswith(tuple(s.encode() for s in TRACK_SUFFIXES))
-
-
-def _walk(folder: bytes) -> Iterator[BatchInput]:
-    """Recordings under a folder, sorted; unreadable sub-folders as error inputs."""
-    problems: list[BatchInput] = []
-
-    def onerror(exc: OSError) -> None:
-        where = os.fsencode(exc.filename) if exc.filename is not None else folder
-        reason = "permission denied" if isinstance(exc, PermissionError) else f"cannot list: {exc.strerror or exc}"
-        problems.append(BatchInput(where, reason))
-
-    found = 0
-    for root, dirs, files in os.walk(folder, onerror=onerror):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(b"."))
-        for name in sorted(files):
-            if _is_track_name(name):
-                found += 1
-                yield BatchInput(os.path.join(root, name))
-    yield from problems
-    if not found and not problems:
-        suffixes = ", ".join(TRACK_SUFFIXES)
-        yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
-
-
-def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
-    """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
-
-    A folder is searched recursively for files named like recordings
-    (:data:`TRACK_SUFFIXES`, maybe ``.gz``; hidden files and folders skipped). A
-    pattern (``*``, ``?``, ``[``, and ``**`` for any depth) is expanded; folders it
-    matches are searched. Any other argument is taken as a file, whatever its name
-    and whether it exists: problems with it are found when it is read. A folder or
-    pattern that yields no file gives one error input, so that every argument leaves
-    a trace. The same file reached twice (same absolute path) is listed once.
-
-    Parameters
-    ----------
-    args : iterable of str, bytes or path
-        As given on the command line (``bytes`` keep names that are not UTF-8).
-
-    Returns
-    -------
-    list of BatchInput
-        In argument order, folders and pattern matches sorted.
-    """
-    out: list[BatchInput] = []
-    seen: set[bytes] = set()
-
-    def add(item: BatchInput) -> None:
-        key = os.path.abspath(item.path)
-        if item.error is None and key in seen:
-            return
-        seen.add(key)
-        out.append(item)
-
-    for arg in args:
-        raw = os.fsencode(arg)
-        if os.path.isdir(raw):
-            for item in _walk(raw):
-                add(item)
-        elif not os.path.lexists(raw) and glob.has_magic(raw):
-            matches = sorted(glob.glob(raw, recursive=True))
-            for m in matches:
-                if os.path.isdir(m):
-                    for item in _walk(m):
-                        add(item)
-                else:
-                    add(BatchInput(m))
-            if not matches:
-                add(BatchInput(raw, "no file matches this pattern"))
-        else:
-            add(BatchInput(raw))
-    return out
+_HUNG_GRACE_S = 60.0
 
 
 # --------------------------------------------------------------------------- reading and hashing
@@ -343,17 +233,10 @@ def runner_name(meta: Metadata | None, path: bytes) -> str:
     return _stem(path)
 
 
-def _stem(path: bytes) -> str:
-    name = _display(os.path.basename(path))
-    if name.lower().endswith(".gz"):
-        name = name[:-3]
-    stem, dot, _ = name.rpartition(".")
-    return stem if dot and stem else name
-
-
 def error_row(path: bytes, reason: str, sha256: str | None = None) -> Row:
     """The row of a file that could not be checked."""
     row: Row = dict.fromkeys(ROW_KEYS)
+    reason = clean_text(reason)  # a message quoting hostile text must not break the outputs
     row.update(file=_display(path), name=_stem(path), status="error", error=reason, sha256=sha256, excursion_list=[])
     return row
 
@@ -427,6 +310,8 @@ class JobSpec:
     route_path: bytes
     route_sha256: str
     options: Options
+    file_timeout_s: float | None = None
+    """Most seconds a worker spends on one file (``None``: no limit); not part of the job key."""
 
 
 def job_spec(route_path: str | bytes | os.PathLike[str], options: Options | None = None) -> tuple[JobSpec, Route]:
@@ -473,9 +358,21 @@ def _prepare(spec: JobSpec) -> _Prepared:
                 raise OffcourseError("the route file changed during the batch", path=_display(spec.route_path))
             route = read_route(os.fsdecode(spec.route_path))
             prep = _Prepared(route, RouteIndex(route), spec.options)
+            _warm_up(prep)
             _PREPARED.clear()  # one job at a time per process
             _PREPARED[spec.key] = prep
         return prep
+
+
+def _warm_up(prep: _Prepared) -> None:
+    """Check a short walk along the route once, so that one-time costs (lazy imports, compiling the
+    engine) are paid here and not counted in the first file's time limit."""
+    n = min(len(prep.route.lon), 20)
+    track = Track.from_arrays(
+        lon=prep.route.lon[:n], lat=prep.route.lat[:n], epoch_s=np.arange(n, dtype=np.float64) * 10.0
+    )
+    with contextlib.suppress(Exception):  # only a warm-up: any problem shows on the files themselves
+        check(prep.route, track, prep.options, index=prep.index)
 
 
 @dataclass(frozen=True)
@@ -502,7 +399,9 @@ def check_file(path: bytes, route: Route, options: Options | None = None, *, ind
     return _check_path(path, path, route, options or Options(), index or RouteIndex(route)).row
 
 
-def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex) -> TaskResult:
+def _check_path(
+    path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex, timeout_s: float | None = None
+) -> TaskResult:
     sha: str | None = None
     try:
         raw = _read_bytes(path)
@@ -515,11 +414,51 @@ def _check_path(path: bytes, shown: bytes, route: Route, options: Options, index
         return TaskResult(row, meta_name or None, True)
     except OffcourseError as exc:
         return TaskResult(error_row(shown, _reason(exc, shown), sha), None, sha is not None)
+    except _FileTimeout:
+        return _timeout_row(shown, timeout_s)
     except MemoryError:
         return TaskResult(error_row(shown, "out of memory while checking this file", sha), None, False)
     except Exception as exc:  # a bug must cost one row, not the batch
         text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
         return TaskResult(error_row(shown, text, sha), None, False)
+
+
+class _FileTimeout(BaseException):
+    """The per-file time limit ran out (raised by SIGALRM in the worker's main thread).
+
+    A ``BaseException``, so that no ``except Exception`` on the way (a reader turning any
+    decoder failure into a typed error) can swallow it and go on."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _FileTimeout
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_FileTimeout` in the block after ``seconds``; only where SIGALRM can be used:
+    the main thread (a pool worker, ``jobs=1``), when no other alarm is set (a Dask worker's
+    threads rely on the parent's watchdog instead)."""
+    usable = (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if seconds is None or not seconds > 0 or not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _timeout_row(shown: bytes, seconds: float | None) -> TaskResult:
+    reason = f"took more than the per-file time limit of {seconds:g} s (--file-timeout-s)"
+    return TaskResult(error_row(shown, reason), None, False)
 
 
 def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResult:
@@ -539,7 +478,11 @@ def run_task(spec: JobSpec, path: bytes, shown: bytes | None = None) -> TaskResu
         prep = _prepare(spec)
     except OffcourseError as exc:
         return TaskResult(error_row(shown, f"route unusable on this worker: {exc}"), None, False)
-    return _check_path(path, shown, prep.route, prep.options, prep.index)
+    try:
+        with _time_limit(spec.file_timeout_s):
+            return _check_path(path, shown, prep.route, prep.options, prep.index, spec.file_timeout_s)
+    except _FileTimeout:  # the alarm rang after _check_path's own handler
+        return _timeout_row(shown, spec.file_timeout_s)
 
 
 def _alive(pid: int) -> bool:
@@ -568,88 +511,10 @@ def _watch_parent(batch_pid: int) -> None:
 
 def _init_worker(spec: JobSpec, batch_pid: int) -> None:
     """Pool initializer: ignore Ctrl-C (the batch stops the pool), watch the batch, read the route."""
-    import signal
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True).start()
     with contextlib.suppress(OffcourseError):  # each task will then report it on its row
         _prepare(spec)
-
-
-# --------------------------------------------------------------------------- cache
-
-
-class ResultCache:
-    """Append-only JSON-lines file of results, keyed by job key and file SHA-256.
-
-    Each line is ``{"key", "sha256", "meta_name", "row"}``; lines of other jobs and a
-    truncated last line (a process killed while writing) are ignored on loading.
-    Every :meth:`put` is one unbuffered ``write`` of a whole line, so what was written
-    survives the process being killed.
-
-    Parameters
-    ----------
-    path : path or None
-        The file (created when missing). ``None``: remember nothing.
-    key : str
-        The job key (:attr:`JobSpec.key`).
-    """
-
-    def __init__(self, path: str | os.PathLike[str] | None, key: str) -> None:
-        self.path = None if path is None else Path(path)
-        self.key = key
-        self._entries: dict[str, dict[str, Any]] = {}
-        self._fh: IO[bytes] | None = None
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tail = b"\n"
-            if self.path.exists():
-                with open(self.path, "rb") as fh:
-                    for line in fh:
-                        tail = line[-1:]
-                        try:
-                            entry = json.loads(line)
-                        except ValueError:
-                            continue
-                        if isinstance(entry, dict) and entry.get("key") == key and isinstance(entry.get("row"), dict):
-                            self._entries[str(entry.get("sha256"))] = entry
-            self._fh = open(self.path, "ab", buffering=0)  # noqa: SIM115 - closed in close()
-            if tail != b"\n":
-                self._fh.write(b"\n")  # end a line cut short, so the next entry starts cleanly
-        except OSError as exc:
-            raise OffcourseError(f"cannot use the cache: {exc.strerror or exc}", path=str(self.path)) from None
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, sha256: str, path: bytes) -> Row | None:
-        """The cached row for this content, with this file's path (and name when not from metadata)."""
-        entry = self._entries.get(sha256)
-        if entry is None:
-            return None
-        row: Row = dict(entry["row"])
-        row["file"] = _display(path)
-        row["name"] = entry.get("meta_name") or _stem(path)
-        return row
-
-    def put(self, result: TaskResult) -> None:
-        """Remember a result (written to the file at once)."""
-        sha = result.row.get("sha256")
-        if not result.cacheable or not sha:
-            return
-        entry = {"key": self.key, "sha256": sha, "meta_name": result.meta_name, "row": result.row}
-        self._entries[sha] = entry
-        if self._fh is not None:
-            line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")) + "\n"
-            self._fh.write(line.encode("ascii"))
-
-    def close(self) -> None:
-        """Close the file."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
 
 
 # --------------------------------------------------------------------------- backends
@@ -724,7 +589,13 @@ class _Pool:
         return self.executor.submit(run_task, self.spec, path, shown)
 
     def wait(self, futures: Sequence[Any]) -> list[Any]:
-        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        limit = self.spec.file_timeout_s
+        grace = None if limit is None else limit + _HUNG_GRACE_S
+        done, _ = cf.wait(futures, timeout=grace, return_when=cf.FIRST_COMPLETED)
+        if not done:  # no file ended within the limit: the workers are stuck where SIGALRM cannot reach
+            for proc in list(getattr(self.executor, "_processes", {}).values()):
+                proc.terminate()  # their files come back as crashes, retried alone
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
         return list(done)
 
     def outcome(self, future: Any) -> TaskResult | str | None:
@@ -747,6 +618,37 @@ class _Pool:
         self.executor.shutdown(wait=True, cancel_futures=cancel)
 
 
+_ADDRESS = re.compile(r"^(?:(tcp|tls)://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.\-]+):([0-9]{1,5})/?$")
+
+
+def check_scheduler_address(address: str, *, connect_timeout_s: float = 5.0) -> None:
+    """Fail at once, with one line, on a Dask address that is malformed or where nothing listens.
+
+    ``distributed.Client`` would try for its whole timeout and then, at exit, block a further
+    60 s closing the client it half made.
+
+    Addresses of other protocols (``ucx://``, ``inproc://``...) are left to ``distributed``.
+
+    Raises
+    ------
+    OffcourseError
+        Not ``[tcp://|tls://]HOST:PORT``, or the connection is refused or times out.
+    """
+    scheme = address.strip().partition("://")[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls") and scheme.isalnum():
+        return
+    m = _ADDRESS.match(address.strip())
+    if m is None or not 0 < int(m.group(3)) < 65536:
+        raise OffcourseError(f"bad Dask scheduler address {address!r}: expected tcp://HOST:PORT")
+    host = m.group(2).strip("[]")
+    try:
+        with socket.create_connection((host, int(m.group(3))), timeout=connect_timeout_s):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise OffcourseError(f"cannot reach the Dask scheduler at {address}: {reason}") from None
+
+
 class _Dask:
     """A Dask distributed cluster: the same :func:`run_task` as tasks; lost workers are rescheduled."""
 
@@ -759,6 +661,7 @@ class _Dask:
         self.distributed: Any = distributed
         self.own = isinstance(scheduler, str)
         if isinstance(scheduler, str):
+            check_scheduler_address(scheduler)
             try:
                 self.client: Any = self.distributed.Client(scheduler, set_as_default=False, timeout=30)
             except (OSError, TimeoutError, ValueError) as exc:
@@ -831,6 +734,8 @@ class BatchResult:
     elapsed_s: float = 0.0
     fixes_checked: int = 0
     """Fixes of the files checked by this run (not those from the cache)."""
+    warnings: list[str] = field(default_factory=list)
+    """Warning lines of this run (cache not writable, cache lines ignored)."""
 
     @property
     def errors(self) -> int:
@@ -849,10 +754,6 @@ class BatchResult:
             "elapsed_s": round(self.elapsed_s, 2),
             "cache": None if self.cache_path is None else str(self.cache_path),
         }
-
-
-OnRow = Callable[[Row, bool], None]
-"""Called once per row as it is known: ``(row, from_cache)``."""
 
 
 @dataclass
@@ -882,6 +783,8 @@ def run_batch(
     cache_path: str | os.PathLike[str] | None = None,
     on_row: OnRow | None = None,
     in_flight: int | None = None,
+    on_warning: Warn | None = None,
+    file_timeout_s: float | None = FILE_TIMEOUT_S,
 ) -> BatchResult:
     """Check every input against the route; one row per input, whatever happens.
 
@@ -905,6 +808,15 @@ def run_batch(
         cache (or from another file with the same content).
     in_flight : int, optional
         Most files sent to workers and not yet back (default: four per worker, at least 8).
+    on_warning : callable, optional
+        Receives each warning line as it happens (the cache cannot be written, cache lines
+        ignored); default :func:`stderr_warning`. They are also in ``BatchResult.warnings``.
+    file_timeout_s : float, optional
+        Most seconds spent on one file (default :data:`FILE_TIMEOUT_S`; ``None``: no limit):
+        a file taking longer gives an error row (not cached), never a hang. In a pool
+        worker or with ``jobs=1`` the worker stops itself (SIGALRM); a pool where no file
+        at all ends within the limit plus a minute is stopped and its files are retried
+        alone, then given an error row. Dask workers are not limited.
 
     Returns
     -------
@@ -921,7 +833,12 @@ def run_batch(
     """
     started = time.perf_counter()
     spec, route = job_spec(route_path, options)
-    cache = ResultCache(cache_path, spec.key)
+    if file_timeout_s is not None and not file_timeout_s > 0:
+        raise OffcourseError(f"the per-file time limit must be positive, got {file_timeout_s}")
+    spec = replace(spec, file_timeout_s=file_timeout_s)
+    cache = ResultCache(cache_path, spec.key, on_warning)
+    for w in route.meta.extra.get("warnings", []):  # a route stored out of order, points at (0, 0)...
+        cache._warn(f"{_display(spec.route_path)}: {w}")
     rows: list[Row | None] = [None] * len(inputs)
     counts = {"cached": 0, "checked": 0, "fixes": 0}
 
@@ -1048,196 +965,5 @@ def run_batch(
         cache_path=cache.path,
         elapsed_s=time.perf_counter() - started,
         fixes_checked=counts["fixes"],
+        warnings=list(cache.warnings),
     )
-
-
-# --------------------------------------------------------------------------- output
-
-
-def _severity(row: Row) -> tuple[Any, ...]:
-    if row["status"] != "ok":
-        return (1, 0.0, 0.0, 0.0, row["file"])
-    return (
-        0,
-        -(row["extra_distance_m"] or 0.0),
-        -(row["skipped_m"] or 0.0),
-        -(row["wrong_way_m"] or 0.0),
-        row["file"],
-    )
-
-
-def sort_rows(rows: Iterable[Row]) -> list[Row]:
-    """Most severe first: extra distance, then skipped metres, then wrong-way metres; error rows last.
-
-    Ties (and error rows) are in file order.
-    """
-    return sorted(rows, key=_severity)
-
-
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]) -> None:
-    """Write a text file through a temporary file beside it, so no half-written output remains."""
-    target = Path(os.fsdecode(path))
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            write(fh)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OffcourseError(f"cannot write: {exc.strerror or exc}", path=str(target)) from None
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file beside it."""
-
-    def write(fh: IO[str]) -> None:
-        fh.write(text)
-
-    _atomic_write(path, write)
-
-
-def _csv_value(v: Any) -> Any:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return v
-
-
-def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> None:
-    """Write rows as CSV (every key but ``excursion_list``), in the order given."""
-    cols = [k for k in ROW_KEYS if k != "excursion_list"]
-
-    def write(fh: IO[str]) -> None:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(cols)
-        for row in rows:
-            w.writerow([_csv_value(row.get(k)) for k in cols])
-
-    if isinstance(path, str | os.PathLike):
-        _atomic_write(path, write)
-    else:
-        write(path)
-
-
-def _job_dict(result: BatchResult) -> dict[str, Any]:
-    return {
-        "route": {
-            "path": _display(result.spec.route_path),
-            "name": result.route.name,
-            "sha256": result.spec.route_sha256,
-            "length_m": round(result.route.length_m, 1),
-        },
-        "options": asdict(result.spec.options),
-        "summary": result.summary(),
-    }
-
-
-def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
-    """Write ``{"route", "options", "summary", "rows"}``, rows most severe first."""
-    doc = {**_job_dict(result), "rows": sort_rows(result.rows)}
-    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
-
-
-def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    """Every excursion as a LineString Feature; properties: the file, the runner and the excursion's fields.
-
-    A geometry of a single point is written as a two-point line; one without points is ``null``.
-    """
-    feats: list[dict[str, Any]] = []
-    for row in rows:
-        for k, exc in enumerate(row.get("excursion_list") or [], 1):
-            coords = exc.get("coordinates") or []
-            if len(coords) == 1:
-                coords = [coords[0], coords[0]]
-            props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
-            props.update((key, v) for key, v in exc.items() if key != "coordinates")
-            geometry = {"type": "LineString", "coordinates": coords} if coords else None
-            feats.append({"type": "Feature", "properties": props, "geometry": geometry})
-    return feats
-
-
-def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
-    """Write a GeoJSON FeatureCollection of every excursion (QGIS, geojson.io)."""
-    doc = {"type": "FeatureCollection", "features": geojson_features(rows)}
-    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))
-
-
-def _hms(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
-    if len(text) <= width:
-        return text
-    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
-
-
-def _m(v: float | None, sign: bool = False) -> str:
-    if v is None:
-        return ""
-    return f"{v:+.0f}" if sign and v else f"{v:.0f}"
-
-
-def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int = 36) -> str:
-    """A table for people, one line per row in the order given (use :func:`sort_rows` first)."""
-    head = (
-        f"{'#':>4}  {'runner':<{name_width}}  {'file':<{file_width}}  {'fixes':>7}  {'time':>8}  {'km':>6}  "
-        f"{'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  done"
-    )
-    lines = [head]
-    for n, row in enumerate(rows, 1):
-        name = _cut(row["name"] or "", name_width)
-        file = _cut(row["file"], file_width, keep_end=True)
-        if row["status"] != "ok":
-            lines.append(f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  error: {row['error']}")
-            continue
-        km = "" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.2f}"
-        lines.append(
-            f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  {row['fixes']:>7}  {_hms(row['duration_s']):>8}  "
-            f"{km:>6}  {row['excursions']:>3}  {_m(row['extra_distance_m'], True):>7}  "
-            f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
-            f"{'yes' if row['completed'] else 'no'}"
-        )
-    return "\n".join(lines)
-
-
-def tqdm_progress(total: int, *, enabled: bool | None = None, stream: IO[str] | None = None) -> tuple[OnRow, Any]:
-    """A tqdm progress bar (files done, fixes/s, ETA) as an ``on_row`` callback.
-
-    Parameters
-    ----------
-    total : int
-        Number of rows to come.
-    enabled : bool, optional
-        Default: only when ``stream`` is a terminal.
-    stream : file, optional
-        Default ``sys.stderr``.
-
-    Returns
-    -------
-    on_row, bar
-        The callback for :func:`run_batch`, and the bar to ``close()`` (``None`` when disabled).
-    """
-    stream = stream or sys.stderr
-    if enabled is None:
-        enabled = stream.isatty()
-    if not enabled:
-        return (lambda row, from_cache: None), None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="file", file=stream, dynamic_ncols=True, smoothing=0.1)
-    t0 = time.perf_counter()
-    fixes = [0]
-
-    def on_row(row: Row, from_cache: bool) -> None:
-        if not from_cache and row["status"] == "ok":
-            fixes[0] += int(row["fixes"] or 0)
-        dt = max(time.perf_counter() - t0, 1e-9)
-        bar.set_postfix_str(f"{fixes[0] / dt:,.0f} fixes/s", refresh=False)
-        bar.update(1)
-
-    return on_row, bar

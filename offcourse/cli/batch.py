@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OffcourseError
+from . import warning_line
 from .check import _add_option_flags, options_from_args
 
 __all__ = ["register", "run_batch"]
@@ -24,6 +25,17 @@ __all__ = ["register", "run_batch"]
 EXIT_SOME_ERRORS = 1
 CACHE_NAME = "offcourse-cache.jsonl"  # offcourse.batch.CACHE_NAME, without importing the engine for --help
 EXIT_INTERRUPTED = 130
+FILE_TIMEOUT_S = 600.0  # offcourse.batch.FILE_TIMEOUT_S, without importing the engine for --help
+
+
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        s = -1.0
+    if not 0 <= s < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 for no limit), got {text!r}")
+    return s
 
 
 def _positive(text: str) -> int:
@@ -69,6 +81,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def run_batch(args: argparse.Namespace) -> int:
     """Run ``offcourse batch``; returns the exit status."""
     from .. import batch as engine  # the engine's imports only for this command
+
     options = options_from_args(args)
     _check_outputs(args)
     inputs = engine.expand_inputs(args.tracks)
@@ -91,6 +104,8 @@ def run_batch(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             cache_path=cache,
             on_row=count,
+            on_warning=warning_line,
+            file_timeout_s=args.file_timeout_s or None,
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -159,6 +174,13 @@ def register(sub: Any) -> None:
         help=f"result cache (default: {CACHE_NAME} beside the first output file, else in the current folder)",
     )
     run.add_argument("--no-cache", action="store_true", help="neither read nor write a result cache")
+    run.add_argument(
+        "--file-timeout-s",
+        type=_seconds,
+        default=FILE_TIMEOUT_S,
+        metavar="S",
+        help=f"most seconds spent on one recording, else an error row (default {FILE_TIMEOUT_S:g}; 0: no limit)",
+    )
     shown = run.add_mutually_exclusive_group()
     shown.add_argument("--progress", action="store_true", help="progress bar even when stderr is not a terminal")
     shown.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary line")

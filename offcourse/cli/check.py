@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 from dataclasses import fields
 from typing import Any
 
 from ..detect import Monitor, Options
 from ..match import RouteIndex
 from ..read import read_route, read_track
+from ..read._limits import terminal_text
 from ..report import (
     check,
     check_same_place,
@@ -21,6 +20,7 @@ from ..report import (
     report_to_dict,
     report_to_text,
 )
+from . import json_text, warning_line
 
 __all__ = ["options_from_args", "register"]
 
@@ -49,7 +49,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any]:
     route, track = read_route(args.route), read_track(args.track)
     for what in (route, track):
         for warning in what.meta.extra.get("warnings", []):  # e.g. a FIT file whose CRC is wrong
-            print(f"offcourse: warning: {what.meta.path}: {warning}", file=sys.stderr)
+            warning_line(f"{what.meta.path}: {warning}")
     return route, track
 
 
@@ -63,9 +63,9 @@ def run_check(args: argparse.Namespace) -> int:
     index = RouteIndex(route)  # shared by the check and the picture
     report = check(route, track, options, index=index)
     if args.format == "json":
-        print(json.dumps(report_to_dict(report), indent=2, ensure_ascii=False))
+        print(json_text(report_to_dict(report)))
     else:
-        print(report_to_text(report))
+        print(terminal_text(report_to_text(report)))
     if args.plot is not None:
         from ..plot import plot_report
 
@@ -83,7 +83,7 @@ def run_replay(args: argparse.Namespace) -> int:
     def emit(events: list[Any]) -> None:
         for e in events:
             if args.format == "jsonl":
-                print(json.dumps({"time": iso_utc(e.epoch_s), **e.to_dict()}, ensure_ascii=False))
+                print(json_text({"time": iso_utc(e.epoch_s), **e.to_dict()}, indent=None))
             else:
                 detail = ", ".join(
                     f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"

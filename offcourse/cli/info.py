@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 from datetime import UTC, datetime
@@ -14,8 +13,9 @@ import numpy as np
 from ..errors import OffcourseError
 from ..model import ParsedFile, Route
 from ..read import read_file
+from ..read._limits import terminal_text
 
-__all__ = ["describe", "register"]
+__all__ = ["describe", "lon_extent", "register"]
 
 
 def _iso(epoch_s: float) -> str | None:
@@ -26,6 +26,24 @@ def _iso(epoch_s: float) -> str | None:
 
 def _num(v: float, nd: int = 1) -> float | None:
     return round(float(v), nd) if math.isfinite(v) else None
+
+
+def lon_extent(lon: Any) -> tuple[float, float]:
+    """West and east edges of the longitudes, across the antimeridian when that is narrower.
+
+    As in an RFC 7946 bounding box, ``west > east`` means the box crosses ±180°.
+
+    >>> lon_extent(np.array([10.0, 12.0])), lon_extent(np.array([179.5, -179.5, 179.9]))
+    ((10.0, 12.0), (179.5, -179.5))
+    """
+    west, east = float(lon.min()), float(lon.max())
+    if east - west <= 180.0:
+        return west, east
+    shifted = np.where(lon < 0, lon + 360.0, lon)  # 0 ... 360: the antimeridian in the middle
+    w2, e2 = float(shifted.min()), float(shifted.max())
+    if e2 - w2 < east - west:
+        return (w2 - 360.0 if w2 > 180.0 else w2), (e2 - 360.0 if e2 > 180.0 else e2)
+    return west, east
 
 
 def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
@@ -47,16 +65,10 @@ def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
     info["start_time"] = _iso(float(times.min())) if times.size else None
     info["end_time"] = _iso(float(times.max())) if times.size else None
     info["duration_s"] = _num(float(times.max() - times.min()), 0) if times.size else None
-    info["bbox"] = (
-        [
-            _num(float(t.lon.min()), 6),
-            _num(float(t.lat.min()), 6),
-            _num(float(t.lon.max()), 6),
-            _num(float(t.lat.max()), 6),
-        ]
-        if n
-        else None
-    )
+    info["bbox"] = None
+    if n:
+        west, east = lon_extent(t.lon)
+        info["bbox"] = [_num(west, 6), _num(float(t.lat.min()), 6), _num(east, 6), _num(float(t.lat.max()), 6)]
     ele = t.ele_m[np.isfinite(t.ele_m)]
     info["elevation_m"] = [_num(float(ele.min())), _num(float(ele.max()))] if ele.size else None
     checkpoints: list[dict[str, Any]] = []
@@ -74,6 +86,7 @@ def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
             {"name": w.name, "route_m": None, "offset_m": None, "lon": w.lon, "lat": w.lat} for w in parsed.waypoints
         ]
     info["checkpoints"] = checkpoints
+    info["warnings"] = [str(w) for w in t.meta.extra.get("warnings", [])]
     return info
 
 
@@ -105,11 +118,13 @@ def _text(info: dict[str, Any]) -> str:
         for c in info["checkpoints"]:
             where = f"km {c['route_m'] / 1000:7.2f}" if c["route_m"] is not None else "         "
             lines.append(f"    {where}  {c['name']}")
+    for w in info.get("warnings", []):
+        lines.append(f"  warning      {w}")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import error_line
+    from . import error_line, json_text
 
     results: list[dict[str, Any]] = []
     status = 0
@@ -125,9 +140,9 @@ def run(args: argparse.Namespace) -> int:
             continue
         results.append(info)
         if args.format == "text":
-            print(_text(info))
+            print(terminal_text(_text(info)))
     if args.format == "json":
-        print(json.dumps(results, indent=2, ensure_ascii=False))
+        print(json_text(results))
     return status
 
 

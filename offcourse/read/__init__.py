@@ -3,7 +3,11 @@
 The format is detected from the content (:func:`detect_format`), never from the
 file name alone. Each format has its own module with one ``parse_*`` function
 returning a :class:`~offcourse.model.ParsedFile`; this module opens the file,
-undoes gzip with a bound on the decompressed size and dispatches.
+undoes gzip with a bound on the decompressed size and dispatches. Whatever the format,
+the result goes through one cleaning pass (:mod:`offcourse.read._limits`): lone
+surrogates in any text become U+FFFD, times ``datetime`` cannot show (outside the years
+1 to 9999) become no time with a warning, and a file holds at most
+:data:`MAX_POINTS` points.
 
 Examples
 --------
@@ -28,9 +32,14 @@ import numpy as np
 
 from ..errors import FileTooLargeError, NoGeometryError, OffcourseError, ReadError, UnknownFormatError
 from ..model import ParsedFile, Route, Track
+from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_JSON_BYTES, MAX_POINTS, clean_parsed
 
 __all__ = [
     "MAX_BYTES",
+    "MAX_FIT_FALLBACK_BYTES",
+    "MAX_JSON_BYTES",
+    "MAX_POINTS",
+    "ROUTE_GAP_WARN_M",
     "detect_format",
     "gunzip_once",
     "load_bytes",
@@ -158,6 +167,31 @@ def load_bytes(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> b
     return gunzip_once(data, spath, max_bytes=max_bytes)
 
 
+def _format_bound(data: bytes, max_bytes: int) -> int:
+    """The bound on the decompressed size of gzip ``data``, from the format its first bytes show.
+
+    JSON is decoded whole into Python objects many times its size: its bound is
+    :data:`MAX_JSON_BYTES` (when lower than ``max_bytes``), so that a small ``.geojson.gz``
+    cannot ask for gigabytes.
+    """
+    try:
+        head = zlib.decompressobj(wbits=31).decompress(data[: _SNIFF * 16], _SNIFF)
+        fmt = detect_format(head)
+    except (zlib.error, OffcourseError):
+        return max_bytes
+    return min(max_bytes, MAX_JSON_BYTES) if fmt in ("json", "geojson") else max_bytes
+
+
+def _check_json_size(data: bytes, bound: int) -> None:
+    """Refuse JSON that would take too much memory once decoded, before decoding it."""
+    if len(data) > min(bound, MAX_JSON_BYTES):
+        raise FileTooLargeError(
+            f"JSON content is {len(data)} bytes, more than the bound of {min(bound, MAX_JSON_BYTES)} for JSON"
+        )
+    if data.count(b"[") > MAX_POINTS + 1000:  # each position is a list: more lists than points allowed
+        raise FileTooLargeError(f"more than {MAX_POINTS} points in one file")
+
+
 def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BYTES) -> bytes:
     """Undo one layer of gzip compression (all members, bounded by ``max_bytes``); other bytes unchanged.
 
@@ -167,7 +201,7 @@ def gunzip_once(data: bytes, path: str | None = None, *, max_bytes: int = MAX_BY
     if data[:2] != b"\x1f\x8b":
         return data
     try:
-        return _gunzip(data, max_bytes)
+        return _gunzip(data, _format_bound(data, max_bytes))
     except OffcourseError as exc:
         raise exc.with_path(path) if path else exc from None
 
@@ -189,35 +223,40 @@ def parse_bytes(data: bytes, path: str | None = None, *, max_bytes: int | None =
     try:
         fmt = detect_format(data[:_SNIFF])
         if fmt == "gzip":
-            data = _gunzip(data, bound)
+            data = _gunzip(data, _format_bound(data, bound))
             fmt = detect_format(data[:_SNIFF])
             if fmt == "gzip":
                 raise UnknownFormatError("gzip-compressed data inside gzip-compressed data")
-        if fmt == "fit":
-            from .fit import parse_fit
-
-            return parse_fit(data, path)
-        if fmt == "gpx":
-            from .gpx import parse_gpx
-
-            return parse_gpx(io.BytesIO(data), path)
-        if fmt == "tcx":
-            from .tcx import parse_tcx
-
-            return parse_tcx(io.BytesIO(data), path)
-        if fmt == "geojson":
-            from .geojson import parse_geojson
-
-            return parse_geojson(data, path)
-        from .livetrail import parse_livetrail
-
-        return parse_livetrail(data, path)
+        return clean_parsed(_parse(fmt, data, path, bound), path)
     except OffcourseError as exc:
         raise exc.with_path(path) if path else exc from None
     except RecursionError:
         raise ReadError("nesting too deep", path=path) from None
     except MemoryError:
         raise FileTooLargeError("content too large to parse", path=path) from None
+
+
+def _parse(fmt: str, data: bytes, path: str | None, bound: int) -> ParsedFile:
+    if fmt == "fit":
+        from .fit import parse_fit
+
+        return parse_fit(data, path)
+    if fmt == "gpx":
+        from .gpx import parse_gpx
+
+        return parse_gpx(io.BytesIO(data), path)
+    if fmt == "tcx":
+        from .tcx import parse_tcx
+
+        return parse_tcx(io.BytesIO(data), path)
+    _check_json_size(data, bound)
+    if fmt == "geojson":
+        from .geojson import parse_geojson
+
+        return parse_geojson(data, path)
+    from .livetrail import parse_livetrail
+
+    return parse_livetrail(data, path)
 
 
 def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ParsedFile:
@@ -259,6 +298,38 @@ def _without_null_island(track: Track) -> Track:
     )
 
 
+ROUTE_GAP_WARN_M = 200.0
+"""A route whose consecutive segments (lines, ``trkseg``) are further apart than this gets a warning."""
+
+
+def _with_gap_warning(track: Track) -> Track:
+    """The track, with a warning when its segments, joined by straight lines in a route, leave gaps.
+
+    A MultiLineString whose lines are stored out of order becomes a route with long straight
+    jumps between them (and the course rejected by every runner there): say so.
+    """
+    starts = track.segment_starts[(track.segment_starts > 0) & (track.segment_starts < len(track))]
+    if not len(starts):
+        return track
+    from pyproj import Geod
+
+    _, _, dist = Geod(ellps="WGS84").inv(
+        track.lon[starts - 1], track.lat[starts - 1], track.lon[starts], track.lat[starts]
+    )
+    gap_m = np.asarray(dist, dtype=np.float64)
+    big = np.flatnonzero(gap_m > ROUTE_GAP_WARN_M)
+    if not len(big):
+        return track
+    k = int(big[np.argmax(gap_m[big])])
+    text = (
+        f"{len(big)} gap(s) between route segments joined by straight lines, the longest "
+        f"{gap_m[k] / 1000:.2f} km between segments {k + 1} and {k + 2}: "
+        "lines stored out of order, or a gap in the recording?"
+    )
+    meta = replace(track.meta, extra={**track.meta.extra, "warnings": [*track.meta.extra.get("warnings", []), text]})
+    return replace(track, meta=meta)
+
+
 def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Route:
     """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
     or any recording used as a route. Named points (``wpt``, course points, Point features)
@@ -278,6 +349,6 @@ def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> R
         extra = f" (only {len(parsed.waypoints)} waypoints)" if parsed.waypoints else ""
         raise NoGeometryError(f"no track or route points{extra}", path=spath)
     try:
-        return Route.from_track(_without_null_island(parsed.track), parsed.waypoints)
+        return Route.from_track(_with_gap_warning(_without_null_island(parsed.track)), parsed.waypoints)
     except OffcourseError as exc:
         raise exc.with_path(spath) from None

@@ -31,6 +31,7 @@ from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, Ext
 from defusedxml.expatreader import DefusedExpatParser
 
 from ..errors import CorruptFileError, TruncatedFileError
+from ._limits import MAX_POINTS, too_many_points
 
 __all__ = ["PointColumns", "Scanner", "parse_float", "parse_time", "scan"]
 
@@ -106,7 +107,15 @@ class PointColumns:
         return len(self.lon)
 
     def append(self, lon: float, lat: float, ele: float, time: float, hdop: float = math.nan) -> None:
-        """Add one point, starting a new segment when one was opened."""
+        """Add one point, starting a new segment when one was opened.
+
+        Raises
+        ------
+        FileTooLargeError
+            The columns already hold :data:`~offcourse.read._limits.MAX_POINTS` points.
+        """
+        if len(self.lon) >= MAX_POINTS:
+            raise too_many_points(None, MAX_POINTS)
         if self.new_segment:
             self.starts.append(len(self.lon))
             self.new_segment = False

@@ -60,8 +60,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import CorruptFileError, NoGeometryError, OffcourseError, TruncatedFileError, UnknownFormatError
+from ..errors import (
+    CorruptFileError,
+    FileTooLargeError,
+    NoGeometryError,
+    OffcourseError,
+    TruncatedFileError,
+    UnknownFormatError,
+)
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_POINTS, too_many_points
 
 __all__ = ["parse_fit"]
 
@@ -567,6 +575,8 @@ class _Decoder:
     def columns(self) -> dict[str, NDArray[Any]]:
         """Raw record columns, one value per record message, in file order."""
         total = self.nrec
+        if total > MAX_POINTS:
+            raise too_many_points(self.path)
         cols: dict[str, NDArray[Any]] = {
             "ts": np.full(total, _INVALID_UINT32, dtype=np.int64),
             "lat": np.full(total, _INVALID_SINT32, dtype=np.int64),
@@ -684,6 +694,8 @@ def _fallback(data: bytes, path: str | None, strict: bool, reason: str) -> _Deco
                         continue
                     g = frame.global_mesg_num
                     if g == _MESG_RECORD:
+                        if len(ts) >= MAX_POINTS:
+                            raise too_many_points(path)
                         ts.append(raw(frame, "timestamp", _INVALID_UINT32))
                         lat.append(raw(frame, "position_lat", _INVALID_SINT32))
                         lon.append(raw(frame, "position_long", _INVALID_SINT32))
@@ -704,6 +716,8 @@ def _fallback(data: bytes, path: str | None, strict: bool, reason: str) -> _Deco
                                 dec.breaks.append(len(ts))
                         else:
                             _store(dec, g, v)
+    except FileTooLargeError:
+        raise
     except fitdecode.FitEOFError as exc:
         dec._note(TruncatedFileError(f"file ends early ({exc})", path=path))
     except Exception as exc:
@@ -776,6 +790,12 @@ def parse_fit(data: bytes, path: str | None = None, *, strict: bool = False) -> 
     except _Problem as p:  # pragma: no cover - run() converts these
         raise p.error from None
     except _Fallback as fb:
+        if len(data) > MAX_FIT_FALLBACK_BYTES:
+            raise FileTooLargeError(
+                f"the fast FIT decoder cannot read this file ({fb}) and, at {len(data)} bytes, it is more than "
+                f"the {MAX_FIT_FALLBACK_BYTES} bytes the slow decoder (fitdecode) is given",
+                path=path,
+            ) from None
         dec_fb = _fallback(data, path, strict, str(fb))
         dec = dec_fb
         assert dec.fallback_cols is not None

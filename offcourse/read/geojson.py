@@ -19,6 +19,7 @@ from typing import Any
 
 from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._limits import MAX_POINTS, too_many_points
 from ._xml import parse_time
 
 __all__ = ["GEOJSON_TYPES", "geojson_from_object", "load_json", "parse_geojson", "to_float"]
@@ -123,6 +124,8 @@ class _Reader:
         use_times = isinstance(times, list) and len(times) == len(coords)
         self.has_times = self.has_times or use_times
         self.starts.append(len(self.lon))
+        if len(self.lon) + len(coords) > MAX_POINTS:
+            raise too_many_points(self.path, MAX_POINTS)
         for i, pos in enumerate(coords):
             lon, lat, ele = self.position(pos, where)
             self.lon.append(lon)
@@ -131,6 +134,8 @@ class _Reader:
             self.time.append(_time(times[i]) if use_times else _NAN)
 
     def point(self, pos: Any, props: dict[str, Any], where: str) -> None:
+        if len(self.waypoints) >= MAX_POINTS:
+            raise too_many_points(self.path, MAX_POINTS)
         lon, lat, ele = self.position(pos, where)
         name = ""
         for key in ("name", "title", "label", "Name", "NAME"):

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._limits import MAX_POINTS, too_many_points
 from ._xml import PointColumns, Scanner, parse_float, parse_time, scan
 
 __all__ = ["parse_gpx"]
@@ -124,6 +125,8 @@ class _GpxScanner(Scanner):
             return
         self._depth = 0
         if self._kind == "wpt":
+            if len(self.wpts) >= MAX_POINTS:
+                raise too_many_points(self.path)
             self.wpts.append(
                 Waypoint(
                     lon=self._lon,

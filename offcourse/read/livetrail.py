@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._limits import MAX_POINTS, too_many_points
 from .geojson import GEOJSON_TYPES, geojson_from_object, load_json, to_float
 
 __all__ = ["livetrail_from_object", "parse_livetrail"]
@@ -102,6 +103,8 @@ def livetrail_from_object(obj: Any, path: str | None = None) -> ParsedFile:
         if not pts:
             continue
         starts.append(len(lon))
+        if len(lon) + len(pts) > MAX_POINTS:
+            raise too_many_points(path)
         for pi, p in enumerate(pts):
             where = f"segment {si} point {pi}"
             if not isinstance(p, list) or len(p) < 3:

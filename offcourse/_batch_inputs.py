@@ -1,0 +1,211 @@
+"""The inputs of a batch: command-line files, folders and patterns expanded into one input per row.
+
+Part of :mod:`offcourse.batch` (which re-exports every public name): the row keys, and the
+expansion of TRACKS that never follows a link to a folder and lists each file once.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["ROW_KEYS", "SUMMARY_KEYS", "TRACK_SUFFIXES", "BatchInput", "Row", "expand_inputs"]
+
+Row = dict[str, Any]
+
+ROW_KEYS = (
+    "file",
+    "name",
+    "status",
+    "error",
+    "sha256",
+    "fixes",
+    "start_time",
+    "duration_s",
+    "distance_m",
+    "excursions",
+    "extra_distance_m",
+    "time_off_course_s",
+    "skipped_m",
+    "wrong_way_m",
+    "completed",
+    "excursion_list",
+)
+"""The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
+
+SUMMARY_KEYS = ROW_KEYS[5:-1]
+"""The numeric summary of a row: ``None`` on an error row."""
+
+TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
+"""Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class BatchInput:
+    """One row to come: a file to check, or an argument that already failed (``error``).
+
+    Attributes
+    ----------
+    path : bytes
+        The file (or the folder / pattern that gave no file), as given or found.
+    error : str, optional
+        Why there is nothing to check (a folder without recordings, a pattern that
+        matches nothing, an unreadable folder).
+    """
+
+    path: bytes
+    error: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
+        return _display(self.path)
+
+
+def _display(path: bytes) -> str:
+    return path.decode("utf-8", errors="backslashreplace")
+
+
+def _is_track_name(name: bytes) -> bool:
+    low = name.lower()
+    if low.startswith(b"."):
+        return False
+    if low.endswith(b".gz"):
+        low = low[:-3]
+    return low.endswith(tuple(s.encode() for s in TRACK_SUFFIXES))
+
+
+def _walk(folder: bytes) -> Iterator[BatchInput]:
+    """Recordings under a folder, sorted; unreadable sub-folders as error inputs."""
+    problems: list[BatchInput] = []
+
+    def onerror(exc: OSError) -> None:
+        where = os.fsencode(exc.filename) if exc.filename is not None else folder
+        reason = "permission denied" if isinstance(exc, PermissionError) else f"cannot list: {exc.strerror or exc}"
+        problems.append(BatchInput(where, reason))
+
+    found = 0
+    for root, dirs, files in os.walk(folder, onerror=onerror):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(b"."))
+        for name in sorted(files):
+            if _is_track_name(name):
+                found += 1
+                yield BatchInput(os.path.join(root, name))
+    yield from problems
+    if not found and not problems:
+        suffixes = ", ".join(TRACK_SUFFIXES)
+        yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
+
+
+def _subdirs(folder: bytes) -> Iterator[bytes]:
+    """``folder`` and every folder under it, never through a symbolic link (what ``**`` matches)."""
+    for root, dirs, _ in os.walk(folder or b".", followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(b".") and not os.path.islink(os.path.join(root, d)))
+        if folder:
+            yield root
+        else:  # a relative pattern: paths as glob gives them, without "./"
+            yield b"" if root == b"." else root[2:]
+
+
+def _glob(pattern: bytes) -> list[bytes]:
+    """Expand a pattern as ``glob.glob(pattern, recursive=True)`` does, but ``**`` never goes
+    through a link to a folder: a link to a parent folder made ``glob`` repeat every file
+    (41 rows per file), and two such links made it run forever. As with ``glob``, names
+    starting with a dot match only a pattern part starting with a dot."""
+    sep = os.sep.encode()
+    found = [sep if pattern.startswith(sep) else b""]
+    for part in (p for p in pattern.split(sep) if p):
+        nxt: list[bytes] = []
+        for base in found:
+            if part == b"**":
+                nxt.extend(_subdirs(base))
+            elif glob.has_magic(part):
+                try:
+                    names = os.listdir(base or b".")
+                except (OSError, ValueError):
+                    continue
+                dot = part.startswith(b".")
+                nxt.extend(os.path.join(base, n) for n in fnmatch.filter(names, part) if dot or not n.startswith(b"."))
+            elif os.path.lexists(os.path.join(base, part)):
+                nxt.append(os.path.join(base, part))
+        found = nxt
+    return sorted({p for p in found if p})
+
+
+def _identity(path: bytes) -> tuple[int, int] | bytes:
+    """What makes two paths the same file: (device, inode), else the absolute path."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+    return (st.st_dev, st.st_ino)
+
+
+def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
+    """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
+
+    A folder is searched recursively for files named like recordings
+    (:data:`TRACK_SUFFIXES`, maybe ``.gz``; hidden files and folders skipped). A
+    pattern (``*``, ``?``, ``[``, and ``**`` for any depth) is expanded; folders it
+    matches are searched. Any other argument is taken as a file, whatever its name
+    and whether it exists: problems with it are found when it is read. A folder or
+    pattern that yields no file gives one error input, so that every argument leaves
+    a trace. The same file reached twice (by any path or link: same device and inode)
+    is listed once. Links to folders are not followed, by folder search or by ``**``.
+
+    Parameters
+    ----------
+    args : iterable of str, bytes or path
+        As given on the command line (``bytes`` keep names that are not UTF-8).
+
+    Returns
+    -------
+    list of BatchInput
+        In argument order, folders and pattern matches sorted.
+    """
+    out: list[BatchInput] = []
+    seen: set[tuple[int, int] | bytes] = set()
+
+    def add(item: BatchInput) -> None:
+        if item.error is not None:
+            out.append(item)
+            return
+        key = _identity(item.path)
+        if key in seen:
+            return
+        seen.add(key)
+        out.append(item)
+
+    for arg in args:
+        raw = os.fsencode(arg)
+        if os.path.isdir(raw):
+            for item in _walk(raw):
+                add(item)
+        elif not os.path.lexists(raw) and glob.has_magic(raw):
+            matches = _glob(raw)
+            for m in matches:
+                if os.path.isdir(m):
+                    for item in _walk(m):
+                        add(item)
+                else:
+                    add(BatchInput(m))
+            if not matches:
+                add(BatchInput(raw, "no file matches this pattern"))
+        else:
+            add(BatchInput(raw))
+    return out
+
+
+def _stem(path: bytes) -> str:
+    name = _display(os.path.basename(path))
+    if name.lower().endswith(".gz"):
+        name = name[:-3]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
