@@ -40,7 +40,7 @@ def stderr_warning(message: str) -> None:
         print(f"offcourse: warning: {message}", file=sys.stderr, flush=True)
 
 
-_NUMBER_KEYS = frozenset(SUMMARY_KEYS) - {"fixes", "start_time", "completed"}
+_NUMBER_KEYS = frozenset(SUMMARY_KEYS) - {"fixes", "start_time", "completed", "verdict", "verdict_reason"}
 
 
 def _finite(v: Any) -> bool:
@@ -89,7 +89,8 @@ def cached_row(entry: Any, key: str) -> tuple[str, str | None, Row] | None:
     ok, row = _clean_json(row)
     if not ok or set(row) != set(ROW_KEYS) or row["sha256"] != sha or row["status"] not in ("ok", "error"):
         return None
-    if not all(row[k] is None or isinstance(row[k], str) for k in ("file", "name", "error", "start_time")):
+    text_keys = ("file", "name", "error", "start_time", "verdict", "verdict_reason")
+    if not all(row[k] is None or isinstance(row[k], str) for k in text_keys):
         return None
     if not (row["fixes"] is None or (isinstance(row["fixes"], int) and not isinstance(row["fixes"], bool))):
         return None

@@ -21,6 +21,8 @@ ROW_KEYS = (
     "file",
     "name",
     "status",
+    "verdict",
+    "verdict_reason",
     "error",
     "sha256",
     "fixes",
@@ -33,12 +35,13 @@ ROW_KEYS = (
     "skipped_m",
     "wrong_way_m",
     "completed",
+    "coverage",
     "excursion_list",
 )
 """The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
 
-SUMMARY_KEYS = ROW_KEYS[5:-1]
-"""The numeric summary of a row: ``None`` on an error row."""
+SUMMARY_KEYS = (*ROW_KEYS[ROW_KEYS.index("fixes") : -1], "verdict", "verdict_reason")
+"""The summary of a row (the verdict, its reason and the figures): ``None`` on an error row."""
 
 TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
 """Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""

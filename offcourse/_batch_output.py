@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING, Any
 from ._batch_inputs import ROW_KEYS, Row, _display
 from .errors import OffcourseError
 from .read._limits import clean_text, terminal_text
+from .verdict import VerdictKind
 
 if TYPE_CHECKING:
     from .batch import BatchResult
@@ -43,23 +44,25 @@ OnRow = Callable[[Row, bool], None]
 
 # --------------------------------------------------------------------------- output
 
+_VERDICT_ORDER = {k.value: i for i, k in enumerate(VerdictKind)}
+
 
 def _severity(row: Row) -> tuple[Any, ...]:
     if row["status"] != "ok":
-        return (1, 0.0, 0.0, 0.0, row["file"])
+        return (len(_VERDICT_ORDER) + 1, 0.0, 0.0, 0.0, row["file"])
     return (
-        0,
+        _VERDICT_ORDER.get(row.get("verdict") or "", len(_VERDICT_ORDER)),
+        -((row["skipped_m"] or 0.0) + (row["wrong_way_m"] or 0.0)),
         -(row["extra_distance_m"] or 0.0),
-        -(row["skipped_m"] or 0.0),
-        -(row["wrong_way_m"] or 0.0),
+        -(row["excursions"] or 0),
         row["file"],
     )
 
 
 def sort_rows(rows: Iterable[Row]) -> list[Row]:
-    """Most severe first: extra distance, then skipped metres, then wrong-way metres; error rows last.
-
-    Ties (and error rows) are in file order.
+    """Most severe first, by verdict: cuts, then wrong way, then lost, did not finish, partial, on
+    course, not this route, not judged; error rows last. Within a verdict, the most route bypassed
+    or run the wrong way, then the most extra distance. Ties (and error rows) are in file order.
     """
     return sorted(rows, key=_severity)
 
@@ -233,11 +236,16 @@ def _m(v: float | None, sign: bool = False) -> str:
     return f"{v:+.0f}" if sign and v else f"{v:.0f}"
 
 
+def _pct(v: float | None) -> str:
+    return "" if v is None else f"{100 * v:.0f} %"
+
+
 def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int = 36) -> str:
     """A table for people, one line per row in the order given (use :func:`sort_rows` first)."""
     head = (
         f"{'#':>4}  {'runner':<{name_width}}  {'file':<{file_width}}  {'fixes':>7}  {'time':>8}  {'km':>6}  "
-        f"{'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  done"
+        f"{'verdict':<14}  {'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  "
+        "covered"
     )
     lines = [head]
     for n, row in enumerate(rows, 1):
@@ -249,9 +257,10 @@ def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int 
         km = "" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.2f}"
         lines.append(
             f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  {row['fixes']:>7}  {_hms(row['duration_s']):>8}  "
-            f"{km:>6}  {row['excursions']:>3}  {_m(row['extra_distance_m'], True):>7}  "
+            f"{km:>6}  {(row.get('verdict') or '').replace('_', ' '):<14}  {row['excursions']:>3}  "
+            f"{_m(row['extra_distance_m'], True):>7}  "
             f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
-            f"{'yes' if row['completed'] else 'no'}"
+            f"{_pct(row.get('coverage'))}"
         )
     return terminal_text("\n".join(lines))
 

@@ -280,6 +280,8 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         "file": _display(path),
         "name": runner_name(track.meta, path),
         "status": "ok",
+        "verdict": s["verdict"],
+        "verdict_reason": s["verdict_reason"],
         "error": None,
         "sha256": sha256,
         "fixes": len(track),
@@ -292,6 +294,7 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         "skipped_m": s["skipped_m"],
         "wrong_way_m": s["wrong_way_m"],
         "completed": s["completed"],
+        "coverage": s["coverage"]["fraction"],
         "excursion_list": excursions,
     }
 

@@ -334,9 +334,14 @@ def _fmt_int(v: float) -> str:
     return f"{v:,.0f}"
 
 
+def _fmt_pct(v: float) -> str:
+    return f"{100 * v:.0f} %"
+
+
 COLUMNS: list[tuple[str, str, Callable[[float], str] | None]] = [
     # (row key, header, number format; None for text)
     ("name", "Runner", None),
+    ("verdict", "Verdict", None),
     ("status", "Status", None),
     ("excursions", "Excursions", _fmt_int),
     ("extra_distance_m", "Extra distance", _fmt_signed_m),
@@ -344,6 +349,7 @@ COLUMNS: list[tuple[str, str, Callable[[float], str] | None]] = [
     ("skipped_m", "Skipped", _fmt_m),
     ("wrong_way_m", "Wrong way", _fmt_m),
     ("completed", "Completed", None),
+    ("coverage", "Covered", _fmt_pct),
     ("distance_m", "Distance", _fmt_km),
     ("duration_s", "Time", hms),
     ("fixes", "Fixes", _fmt_int),
@@ -374,6 +380,9 @@ def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any]) 
     text = _text(v)
     if key == "name":
         return f'<td class="name">{escape(text or _text(row.get("file")))}</td>'
+    if key == "verdict":
+        reason = _text(row.get("verdict_reason"))
+        return f'<td class="verdict v-{escape(text)}" title="{escape(reason)}">{escape(text.replace("_", " "))}</td>'
     if key == "start_time":
         return f'<td class="start">{escape(text[:16].replace("T", " "))}</td>'
     return f'<td class="{escape(key)}">{escape(text)}</td>'

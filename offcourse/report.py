@@ -490,6 +490,7 @@ def _final_excursions(
 
     def after_finish(exit_m: float, back: bool) -> bool:
         return reached_end and not back and exit_m >= L - h.coverage.gap_tolerance_m
+
     for e in engine:
         if e.kind != "off_course":
             continue

@@ -134,10 +134,11 @@ def test_one_row_per_input_sorted_by_severity(field: Path, tmp_path: Path) -> No
     assert len(result.rows) == len(inputs) == 9
     assert (result.checked, result.cached) == (9, 0)
     rows = batch.sort_rows(result.rows)
+    # by verdict (issue 11): cuts, then wrong way, then lost (most extra distance first), then clean
     assert [Path(r["file"]).name for r in rows] == [
+        "wrongway.gpx",
         "detour600.fit",
         "detour300.gpx.gz",
-        "wrongway.gpx",
         "clean.gpx",
         # errors last, in file order
         "empty.tcx",
@@ -152,6 +153,8 @@ def test_one_row_per_input_sorted_by_severity(field: Path, tmp_path: Path) -> No
     assert [r["status"] for r in rows] == ["ok"] * 4 + ["error"] * 5
 
     d600, d300, wrong, clean = (by[n] for n in ("detour600.fit", "detour300.gpx.gz", "wrongway.gpx", "clean.gpx"))
+    assert [r["verdict"] for r in (wrong, d600, d300, clean)] == ["wrong_way", "lost", "lost", "on_course"]
+    assert clean["coverage"] == pytest.approx(1.0, abs=0.01) and "start to finish" in clean["verdict_reason"]
     assert d600["excursions"] == 1 and abs(d600["extra_distance_m"] - 600.0) < 60.0
     assert abs(d300["extra_distance_m"] - 300.0) < 40.0
     assert d600["completed"] and d300["completed"] and clean["completed"]
@@ -257,22 +260,28 @@ def test_permission_denied_is_a_row(field: Path, tmp_path: Path) -> None:
 
 
 def test_sort_rows_ties_and_secondary_keys() -> None:
-    def ok(file: str, extra: float, skipped: float, wrong: float) -> dict[str, Any]:
+    def ok(file: str, verdict: str, extra: float, skipped: float, wrong: float) -> dict[str, Any]:
         row = batch.error_row(file.encode(), "")
-        row.update(status="ok", error=None, extra_distance_m=extra, skipped_m=skipped, wrong_way_m=wrong)
+        row.update(status="ok", error=None, verdict=verdict, extra_distance_m=extra, skipped_m=skipped)
+        row.update(wrong_way_m=wrong, excursions=1)
         return row
 
     rows = [
         batch.error_row(b"a-error.gpx", "no such file"),
-        ok("b.gpx", 0.0, 0.0, 0.0),
-        ok("c.gpx", 100.0, 0.0, 0.0),
-        ok("d.gpx", 0.0, 500.0, 0.0),
-        ok("e.gpx", 0.0, 500.0, 80.0),
-        ok("f.gpx", 100.0, 0.0, 0.0),
-        ok("g.gpx", 0.0, 0.0, 90.0),
+        ok("b.gpx", "on_course", 0.0, 0.0, 0.0),
+        ok("c.gpx", "lost", 100.0, 0.0, 0.0),
+        ok("d.gpx", "cut", 0.0, 500.0, 0.0),
+        ok("e.gpx", "cut", 0.0, 500.0, 80.0),
+        ok("f.gpx", "lost", 100.0, 0.0, 0.0),
+        ok("g.gpx", "wrong_way", 0.0, 0.0, 90.0),
+        ok("h.gpx", "lost", 900.0, 0.0, 0.0),
+        ok("i.gpx", "not_this_route", 0.0, 0.0, 0.0),
+        ok("j.gpx", "did_not_finish", 0.0, 0.0, 0.0),
     ]
+    # cuts first (most route bypassed first), then wrong way, then lost (most extra distance first,
+    # ties in file order), did not finish, clean, not this route; error rows last
     assert [r["file"] for r in batch.sort_rows(rows)] == [
-        "c.gpx", "f.gpx", "e.gpx", "d.gpx", "g.gpx", "b.gpx", "a-error.gpx",
+        "e.gpx", "d.gpx", "g.gpx", "h.gpx", "c.gpx", "f.gpx", "j.gpx", "b.gpx", "i.gpx", "a-error.gpx",
     ]  # fmt: skip
 
 
@@ -339,21 +348,23 @@ def test_cli_outputs_and_exit_status(field: Path, tmp_path: Path, capsys: pytest
     argv += ["--csv", str(out / "r.csv"), "--json", str(out / "r.json"), "--geojson", str(out / "r.geojson")]
     assert main(argv) == 1  # some rows are errors
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 1 + 7 and table[1].split()[1] == "detour600"
-    assert table[1].split()[2].endswith("/runs/detour600.fit")
+    assert len(table) == 1 + 7 and table[1].split()[1] == "Wanda"  # wrong way before lost
+    assert table[1].split()[3].endswith("/runs/wrongway.gpx") and "wrong way" in table[1]
+    assert table[2].split()[1] == "detour600" and table[2].split()[2].endswith("/runs/detour600.fit")
     assert "error: empty file" in table[5]
     assert (out / batch.CACHE_NAME).exists()  # the cache sits beside the outputs
 
     with open(out / "r.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert [Path(r["file"]).name for r in rows][:4] == [
+        "wrongway.gpx",
         "detour600.fit",
         "detour300.gpx.gz",
-        "wrongway.gpx",
         "clean.gpx",
     ]
     assert len(rows) == 7 and list(rows[0]) == [k for k in batch.ROW_KEYS if k != "excursion_list"]
-    assert abs(float(rows[0]["extra_distance_m"]) - 600) < 60 and rows[0]["completed"] == "true"
+    assert rows[0]["verdict"] == "wrong_way" and rows[1]["verdict"] == "lost"
+    assert abs(float(rows[1]["extra_distance_m"]) - 600) < 60 and rows[1]["completed"] == "true"
     assert rows[4]["status"] == "error" and rows[4]["fixes"] == ""
 
     doc = json.loads((out / "r.json").read_text())
@@ -365,13 +376,13 @@ def test_cli_outputs_and_exit_status(field: Path, tmp_path: Path, capsys: pytest
     assert geo["type"] == "FeatureCollection"
     feats = geo["features"]
     assert [(Path(f["properties"]["file"]).name, f["properties"]["kind"]) for f in feats] == [
+        ("wrongway.gpx", "wrong_direction"),
         ("detour600.fit", "off_course"),
         ("detour300.gpx.gz", "off_course"),
-        ("wrongway.gpx", "wrong_direction"),
     ]
     assert all(f["geometry"]["type"] == "LineString" and len(f["geometry"]["coordinates"]) >= 2 for f in feats)
-    assert feats[1]["properties"]["name"] == "Dan Detour"
-    assert abs(feats[0]["properties"]["extra_distance_m"] - 600) < 60
+    assert feats[2]["properties"]["name"] == "Dan Detour"
+    assert abs(feats[1]["properties"]["extra_distance_m"] - 600) < 60
 
     # everything ok: exit 0; run again from the cache
     assert main(["batch", str(field / "route.gpx"), str(field / "runs" / "clean.gpx"), "-q", "--no-table",

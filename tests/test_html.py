@@ -247,8 +247,8 @@ def test_pictures_of_each_flagged_runner(page: str, field: list[dict[str, Any]])
 
 def test_error_rows_show_the_error_and_no_picture(page: str) -> None:
     row = parse(page).body_rows[-1]
-    assert row[2] == "error" and row[-1] == "runners/broken.fit: bad CRC <b>(at byte 1234)</b>"
-    assert row[3] == "—"
+    assert row[3] == "error" and row[-1] == "runners/broken.fit: bad CRC <b>(at byte 1234)</b>"
+    assert row[2] == "" and row[4] == "—"  # no verdict, no figures
 
 
 def test_sort_keys_are_numbers(page: str, field: list[dict[str, Any]]) -> None:
