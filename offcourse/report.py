@@ -289,6 +289,9 @@ HINDSIGHT_OFF_MIN_S = 30.0
 """An off-route stretch the live engine did not alert on is reported only from this much beyond the
 off threshold, with this many fixes beyond it over this long: position spikes and multipath come
 and go faster (the live engine, with its spike filter, has already judged every shorter one)."""
+WRONG_WAY_UNALERTED_MIN_M = 500.0
+"""A wrong-way section found in hindsight that the live engine did not see is reported from this
+length: shorter ones are as often GPS error hopping between passes that lie close together."""
 EXACTLY_ON_M = 0.5
 """Every fix this near the route: no receiver is that exact, the recording is a drawing of the route."""
 IGNORED_WARN_SHARE = 0.01
@@ -648,11 +651,14 @@ def _final_excursions(
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
         t0, t1 = tl[ww.i0], tl[ww.i1]
+        alert = live_alert(WrongDirection, t0, t1)
+        if alert is None and abs(ww.from_m - ww.to_m) < WRONG_WAY_UNALERTED_MIN_M:
+            continue  # short, and the live engine saw no wrong way there: GPS error hopping between passes
         out.append(
             Excursion(
                 kind="wrong_direction",
                 start_epoch_s=t0,
-                alert_epoch_s=live_alert(WrongDirection, t0, t1),
+                alert_epoch_s=alert,
                 end_epoch_s=t1,
                 exit_route_m=ww.from_m,
                 rejoin_route_m=ww.to_m,
