@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test lint docs dist dist-check bench bench-field fuzz clean
+.PHONY: help install sysdeps demo test lint docs dist dist-check bench bench-families bench-real bench-field fuzz clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,7 +79,15 @@ bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 	$(PY) bench/bench_fit.py
 	$(PY) bench/bench_engine.py
 	$(PY) bench/run.py
+	$(PY) bench/run.py --family all
+	$(PY) bench/compare_real.py
 	$(PY) bench/bench_field.py --runners 100 --fixes 20000
+
+bench-families: $(STAMP) ## detection on the held-out families B and C and the report set A, beside the debounced distance check
+	$(PY) bench/run.py --family all
+
+bench-real: $(STAMP) ## the labelled real recordings (bench/real_labels.json) beside offcourse's verdicts
+	$(PY) bench/compare_real.py
 
 bench-field: $(STAMP) ## race-field batch benchmark: 1,000 runners x 20,000 fixes, 1 and 2 workers (~15 min)
 	$(PY) bench/bench_field.py --runners 1000 --fixes 20000
