@@ -301,16 +301,20 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[l
     return out_s, out_d
 
 
-def _step_cost(ds: float, moved: float) -> float:
-    """Cost of moving ``ds`` along the route while the runner moved ``moved`` metres."""
+def _step_cost(ds: float, moved: float, lag: bool = True) -> float:
+    """Cost of moving ``ds`` along the route while the runner moved ``moved`` metres.
+
+    ``lag``: charge movement beyond the progress made (off for a return from off the route,
+    whose movement the off-route steps have paid for already).
+    """
     if ds >= 0.0:
         c = 0.0
         over = ds - moved - FORWARD_SLACK_M
         if over > 0.0:
             c = min(FORWARD_COST_PER_M * over, SKIP_COST_CAP)
-        lag = moved - ds - FORWARD_SLACK_M
-        if lag > 0.0:
-            c += LAG_COST_PER_M * lag
+        excess = moved - ds - FORWARD_SLACK_M
+        if lag and excess > 0.0:
+            c += LAG_COST_PER_M * excess
         return c
     back = -ds - BACK_SLACK_M
     return BACK_COST_PER_M * back if back > 0.0 else 0.0
@@ -354,7 +358,7 @@ def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], s
                 if c < best:
                     best, arg = c, k
             for h, (oc, ex, om, _) in enumerate(offs):
-                c = oc + _step_cost(s - ex, om + g)
+                c = oc + _step_cost(s - ex, om + g, lag=False)
                 if c < best:
                     best, arg = c, -(h + 3)
             cost.append(best + d * d * inv2s2)
@@ -457,6 +461,16 @@ def _join_wrong_ways(ww: list[Section], gap_m: float) -> list[Section]:
         else:
             out.append(w)
     return out
+
+
+def _gap_tolerance(length_m: float, skip_min_m: float) -> float:
+    """The largest gap in coverage that still counts as covered: ``skip_min_m``, or a tenth of a
+    short route (a 200 m loop is not finished at half way).
+
+    >>> _gap_tolerance(10_000.0, 200.0), _gap_tolerance(200.0, 200.0)
+    (200.0, 25.0)
+    """
+    return min(skip_min_m, max(0.1 * length_m, FORWARD_SLACK_M))
 
 
 def _merge(ivs: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -564,7 +578,7 @@ def hindsight(
         for j in np.flatnonzero(np.isfinite(dt) & (dt >= dropout_s)).tolist():
             dropouts.append((int(ok[j]), int(ok[j + 1])))
     if not kept:
-        cov = Coverage(L, (), (), (), 0.0, skip_min_m)
+        cov = Coverage(L, (), (), (), 0.0, _gap_tolerance(L, skip_min_m))
         return Hindsight(route_m, near_d, near_s, cov, (), (), (), (), sigma, tuple(dropouts))
     cs = [all_s[int(pos_in_ok[i])] for i in kept]
     cd = [all_d[int(pos_in_ok[i])] for i in kept]
@@ -697,7 +711,7 @@ def hindsight(
         unverified=_merge(unverified),
         backwards=_merge(backwards),
         near_m=float(near_m),
-        gap_tolerance_m=skip_min_m,
+        gap_tolerance_m=_gap_tolerance(L, skip_min_m),
         joined_m=next((v for v in ks if math.isfinite(v)), None),
         left_m=next((v for v in reversed(ks) if math.isfinite(v)), None),
     )

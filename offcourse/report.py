@@ -50,7 +50,7 @@ from .detect import (
 from .errors import InvalidTrackError
 from .match import RouteIndex
 from .model import Route, Track
-from .verdict import FINISH_RADIUS_M, START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
+from .verdict import START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
 
 __all__ = [
     "Excursion",
@@ -141,9 +141,10 @@ class Report:
     and the epoch fields are then distance-based stand-ins (metres / 3 m/s), never printed."""
     nearest_m: npt.NDArray[np.float64] | None = None
     """Per fix: distance to the nearest part of the route, metres (NaN without a position)."""
-    withdrawn: tuple[Excursion, ...] = ()
-    """Live off-course alerts that hindsight withdrew: the runner was within the off threshold of
-    some part of the route throughout (``max_offset_m``: the largest such distance)."""
+    withdrawn: tuple[tuple[Excursion, str], ...] = ()
+    """Live off-course alerts that hindsight withdrew, each with the reason: the runner was within
+    the off threshold of another part of the route throughout (``max_offset_m``: the largest such
+    distance), or moved at a speed no runner has (a position glitch)."""
 
     @property
     def extra_distance_m(self) -> float:
@@ -292,6 +293,9 @@ and go faster (the live engine, with its spike filter, has already judged every 
 WRONG_WAY_UNALERTED_MIN_M = 500.0
 """A wrong-way section found in hindsight that the live engine did not see is reported from this
 length: shorter ones are as often GPS error hopping between passes that lie close together."""
+GLITCH_SPEED_MPS = 50.0
+GLITCH_MIN_M = 5_000.0
+"""An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
 EXACTLY_ON_M = 0.5
 """Every fix this near the route: no receiver is that exact, the recording is a drawing of the route."""
 IGNORED_WARN_SHARE = 0.01
@@ -348,14 +352,14 @@ def check(
         off_threshold_m=o.off_threshold_m,
     )
     pauses = _pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
-    withdrawn: list[Excursion] = []
+    withdrawn: list[tuple[Excursion, str]] = []
     excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses, times_known, withdrawn)
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     L = monitor.index.length_m
     cov = h.coverage
     finished = finished_at is not None or (
-        cov.last_route_m is not None and cov.last_route_m >= L - max(FINISH_RADIUS_M, cov.gap_tolerance_m)
+        cov.last_route_m is not None and cov.last_route_m >= L - cov.gap_tolerance_m
     )
     cut = _cut_sections(excursions, cov, finished)
     usable = int(np.isfinite(x).sum())
@@ -481,7 +485,7 @@ def _final_excursions(
     o: Options,
     pauses: tuple[Pause, ...],
     times_known: bool = True,
-    withdrawn: list[Excursion] | None = None,
+    withdrawn: list[tuple[Excursion, str]] | None = None,
 ) -> list[Excursion]:
     """The engine's off-course excursions confirmed and measured in hindsight, shortcuts named as
     such, and the skipped and wrong-way sections found in hindsight (with the live alert where
@@ -505,9 +509,23 @@ def _final_excursions(
         if near_max is not None and near_max <= o.off_threshold_m:
             # on the route's geometry all along (another part of it): the live alert is withdrawn;
             # a skip or a wrong way there is found below
-            withdrawn.append(replace(e, expected_offset_m=e.max_offset_m, max_offset_m=near_max))
+            e = replace(e, expected_offset_m=e.max_offset_m, max_offset_m=near_max)
+            withdrawn.append(
+                (
+                    e,
+                    f"{e.expected_offset_m or 0:.0f} m from the expected part of the route, but never more than "
+                    f"{near_max or 0:.0f} m from another part of it",
+                )
+            )
             continue
         e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
+        if _impossible_speed(e, times_known):
+            # no runner covers that distance in that time: a stretch of wrong positions (longitude and
+            # latitude swapped, a receiver's jump) that agreed with each other; withdrawn, and said
+            withdrawn.append(
+                (e, f"{(e.distance_m or 0.0) / 1000:.0f} km off the route at an impossible speed: a position glitch")
+            )
+            continue
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
@@ -673,6 +691,15 @@ def _final_excursions(
         )
     out.sort(key=lambda e: (e.start_epoch_s, e.exit_route_m))
     return out
+
+
+def _impossible_speed(e: Excursion, times_known: bool) -> bool:
+    """An excursion whose distance off the route needs a speed no runner has (and is long)."""
+    if not times_known or e.distance_m is None or e.distance_m < GLITCH_MIN_M:
+        return False
+    end = e.end_epoch_s if e.end_epoch_s is not None else e.start_epoch_s
+    duration = max(end - e.start_epoch_s, 1.0)
+    return e.distance_m / duration > GLITCH_SPEED_MPS
 
 
 def _run_share(cov: Coverage, a: float, b: float) -> float:
@@ -887,9 +914,9 @@ def report_to_dict(report: Report) -> dict[str, Any]:
                 "exit_route_m": _r(e.exit_route_m),
                 "expected_offset_m": _r(e.expected_offset_m),
                 "max_offset_m": _r(e.max_offset_m),
-                "reason": "within the off threshold of another part of the route throughout",
+                "reason": why,
             }
-            for e in report.withdrawn
+            for e, why in report.withdrawn
         ],
         "excursions": [
             {
@@ -1013,11 +1040,8 @@ def report_to_text(report: Report) -> str:
     if report.pauses:
         total = sum(p.duration_s for p in report.pauses)
         lines.append(f"Pauses  {len(report.pauses)} ({hms(total)} in all), left out of time lost")
-    for e in report.withdrawn:
-        lines.append(
-            f"Withdrawn: the live alert at {_km(e.exit_route_m)} ({e.expected_offset_m or 0:.0f} m from the expected "
-            f"part of the route): never more than {e.max_offset_m or 0:.0f} m from another part of it"
-        )
+    for e, why in report.withdrawn:
+        lines.append(f"Withdrawn: the live alert at {_km(e.exit_route_m)}: {why}")
     for w in report.warnings:
         lines.append(f"Warning {w}")
     return "\n".join(lines)

@@ -44,8 +44,6 @@ MIN_NEAR_SHARE = 0.05
 """A recording that came near less than this share of the route (and covered less) is of another route."""
 START_TOLERANCE_M = 200.0
 """Coverage beginning this near the start of the route is a start at the start."""
-FINISH_RADIUS_M = 100.0
-"""Coverage reaching this near the end of the route is a finish."""
 
 
 class VerdictKind(StrEnum):

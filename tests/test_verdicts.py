@@ -250,3 +250,20 @@ def test_check_says_why_its_length_differs_from_the_recorded_one() -> None:
     if abs(recorded - r.distance_m) > max(50.0, 0.02 * recorded):
         assert f"{recorded / 1000:.2f} km as recorded" in text and "filtered" in text
     assert report_to_dict(r)["track"]["recorded_length_m"] == pytest.approx(recorded, abs=0.1)
+
+
+def test_a_200_m_loop_is_not_finished_at_half_way() -> None:
+    loop = [(0.0, 0.0), (50.0, 0.0), (50.0, 50.0), (0.0, 50.0), (0.0, 0.0)]
+    half = check(synth.route(loop), run([(0.0, 0.0), (50.0, 0.0), (50.0, 52.0)], speed_mps=1.0))
+    assert not half.finished and not half.completed and half.verdict.kind == "did_not_finish"
+    full = check(synth.route(loop), run(loop, speed_mps=1.0))
+    assert full.finished and full.verdict.kind == "on_course"
+
+
+def test_ten_seconds_of_swapped_longitude_and_latitude_are_a_glitch_not_an_excursion() -> None:
+    track = run(STRAIGHT)
+    lon, lat = track.lon.copy(), track.lat.copy()
+    lon[500:510], lat[500:510] = track.lat[500:510], track.lon[500:510]  # 10 s of lon/lat swapped
+    r = check(synth.route(STRAIGHT), Track.from_arrays(lon=lon, lat=lat, epoch_s=track.epoch_s, meta=track.meta))
+    assert not [e for e in r.excursions if e.kind == "off_course"] and r.extra_distance_m < 100.0
+    assert r.verdict.kind == "on_course"
