@@ -18,7 +18,7 @@ From the matched path it measures, independently of the live alerts:
 
 - **coverage**: the parts of the route run in order and in the right direction (forward runs
   of the path, with 150 m of hysteresis against noise); a stretch crossed in a dropout (no fix)
-  at a plausible running speed counts as covered but *unverified*;
+  at a plausible running speed is *unverified*: not a skip, not covered either;
 - **skips**: a jump forward along the route's geometry farther than the runner moved;
 - **shortcuts**: off the route and back on further on, having run less than the route;
 - **wrong-way sections**: backward runs of the path of at least ``wrong_way_min_m``;
@@ -139,7 +139,8 @@ class Coverage:
     intervals: tuple[tuple[float, float], ...]
     """Route metres run forward, merged and sorted."""
     unverified: tuple[tuple[float, float], ...]
-    """Parts counted as covered across a dropout (no fix) at a plausible speed."""
+    """Parts crossed in a dropout (no fix for a while) at a plausible speed: not a skip, but not
+    counted as covered either (nobody saw them run)."""
     backwards: tuple[tuple[float, float], ...]
     """Route metres run in the wrong direction."""
     near_m: float
@@ -659,7 +660,9 @@ def hindsight(
             if timed:
                 # sparse fixes (a watch's power-saving mode) or a dropout: the runner had the time
                 if dt >= dropout_s:
+                    # a dropout: not a skip, but not seen run either (not in the coverage)
                     unverified.append((ps, s))
+                    broke = True
             else:
                 jumps.append(Section("skip", ps, s, kept[last_on], kept[j], g, max(knd[last_on], knd[j])))
                 broke = True
@@ -707,7 +710,7 @@ def hindsight(
     skips = _skips(explained, run_any, jumps, L, skip_min_m, kept, ks, moved)
     cov = Coverage(
         length_m=L,
-        intervals=_merge(forward + unverified),
+        intervals=_merge(forward),
         unverified=_merge(unverified),
         backwards=_merge(backwards),
         near_m=float(near_m),

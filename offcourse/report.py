@@ -293,6 +293,8 @@ and go faster (the live engine, with its spike filter, has already judged every 
 WRONG_WAY_UNALERTED_MIN_M = 500.0
 """A wrong-way section found in hindsight that the live engine did not see is reported from this
 length: shorter ones are as often GPS error hopping between passes that lie close together."""
+EXCURSION_JOIN_M = 100.0
+"""Off-course stretches with less route than this followed between them are one excursion."""
 GLITCH_SPEED_MPS = 50.0
 GLITCH_MIN_M = 5_000.0
 """An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
@@ -690,7 +692,61 @@ def _final_excursions(
             )
         )
     out.sort(key=lambda e: (e.start_epoch_s, e.exit_route_m))
-    return out
+    return _join_excursions(out, o)
+
+
+def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
+    """Off-course stretches with less than :data:`EXCURSION_JOIN_M` of route followed between them
+    are one excursion (an excursion ends when the runner follows the route again), classified
+    again as a whole: a shortcut when it saved distance, else off course."""
+    joined: list[Excursion] = []
+    for e in out:
+        p = joined[-1] if joined else None
+        if (
+            p is not None
+            and p.kind in ("off_course", "shortcut")
+            and e.kind in ("off_course", "shortcut")
+            and p.rejoin_route_m is not None
+            and p.end_epoch_s is not None
+            and 0.0 <= e.exit_route_m - p.rejoin_route_m < EXCURSION_JOIN_M
+        ):
+            between = e.exit_route_m - p.rejoin_route_m
+            distance = (p.distance_m or 0.0) + between + (e.distance_m or 0.0)
+            lost = None if p.time_lost_s is None or e.time_lost_s is None else p.time_lost_s + e.time_lost_s
+            m = replace(
+                p,
+                kind="off_course",
+                end_epoch_s=e.end_epoch_s,
+                rejoin_route_m=e.rejoin_route_m,
+                max_offset_m=max(p.max_offset_m or 0.0, e.max_offset_m or 0.0),
+                expected_offset_m=max(p.expected_offset_m or 0.0, e.expected_offset_m or 0.0),
+                distance_m=distance,
+                rejoin_lonlat=e.rejoin_lonlat,
+                time_lost_s=lost,
+                extra_climb_m=None,
+                route_bypassed_m=None,
+                distance_saved_m=None,
+            )
+            if e.rejoin_route_m is None:
+                m = replace(m, extra_distance_m=None, time_lost_s=None)
+            else:
+                bypassed = e.rejoin_route_m - p.exit_route_m
+                extra = distance - bypassed
+                if -extra >= SHORTCUT_MIN_SAVED_M and bypassed >= o.skip_min_m:
+                    m = replace(
+                        m,
+                        kind="shortcut",
+                        extra_distance_m=None,
+                        time_lost_s=None,
+                        route_bypassed_m=bypassed,
+                        distance_saved_m=-extra,
+                    )
+                else:
+                    m = replace(m, extra_distance_m=extra)
+            joined[-1] = m
+        else:
+            joined.append(e)
+    return joined
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:
