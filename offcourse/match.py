@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .geometry import best_in_window, project_on_segments
 from .model import Route
 
 __all__ = ["RouteIndex"]
@@ -105,12 +106,9 @@ class RouteIndex:
         return min(max(k, 0), self._nseg - 1)
 
     def _nearest_on(self, segs: Any, x: float, y: float) -> tuple[Any, Any, Any]:
-        ax, ay, dx, dy, ln = self.ax[segs], self.ay[segs], self.dx[segs], self.dy[segs], self.seg_len[segs]
-        l2 = ln * ln
-        t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
-        d = np.hypot(ax + t * dx - x, ay + t * dy - y)
-        s = self.cum[segs] + t * ln
-        return s, d, segs
+        ln = self.seg_len[segs]
+        f, d = project_on_segments(x, y, self.ax[segs], self.ay[segs], self.dx[segs], self.dy[segs], ln)
+        return self.cum[segs] + f * ln, d, segs
 
     # -- queries --------------------------------------------------------------------------------
     def nearest_in_window(
@@ -138,21 +136,11 @@ class RouteIndex:
         if weight > 0 and bw > 0:
             return self._best_pruned(x, y, k0, k1, min(max(s_pred, s_lo), s_hi), weight, bw)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
-            best_c = math.inf
-            best_d = 0.0
-            best_s = 0.0
-            best_k = k0
-            ax, ay, dx, dy, ln, cum = self.ax, self.ay, self.dx, self.dy, self.seg_len, self.cum
-            for k in range(k0, k1 + 1):
-                l2 = ln[k] * ln[k]
-                t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
-                t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-                d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
-                sk = cum[k] + t * ln[k]
-                c = d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk))
-                if c < best_c:
-                    best_c, best_d, best_s, best_k = c, d, sk, k
-            return float(best_s), float(best_d), int(best_k)
+            # a forward scan from the window's start: its pruning only skips segments wholly ahead
+            # whose continuity cost alone reaches the best so far, so it is the plain nearest
+            return best_in_window(
+                x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, k0, s_pred, weight, bw
+            )
         s, d, segs = self._nearest_on(np.arange(k0, k1 + 1), x, y)
         if weight or bw:
             ds = s - s_pred
@@ -171,35 +159,10 @@ class RouteIndex:
         so the scan stops on each side at the first segment that cannot beat the best so far:
         a few segments per fix instead of the whole window, with the same answer.
         """
-        ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
         kp = min(max(self.seg_at(s_pred), k0), k1)
-        best_c = math.inf
-        best = (0.0, 0.0, kp)
-
-        def cost(k: int) -> tuple[float, float, float]:
-            lk = ln[k]
-            l2 = lk * lk
-            t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
-            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-            ex = ax[k] + t * dx[k] - x
-            ey = ay[k] + t * dy[k] - y
-            d = math.sqrt(ex * ex + ey * ey)  # as offcourse._fast computes it, bit for bit
-            sk = cum[k] + t * lk
-            return d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk)), d, sk
-
-        for k in range(kp, k1 + 1):
-            if k > kp and weight * (cum[k] - s_pred) >= best_c:
-                break
-            c, d, sk = cost(k)
-            if c < best_c:
-                best_c, best = c, (sk, d, k)
-        for k in range(kp - 1, k0 - 1, -1):
-            if bw * (s_pred - cum[k + 1]) >= best_c:
-                break
-            c, d, sk = cost(k)
-            if c <= best_c:  # ties go to the segment nearest the start of the window
-                best_c, best = c, (sk, d, k)
-        return best
+        return best_in_window(
+            x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, kp, s_pred, weight, bw
+        )
 
     def ascent_between(self, s0: float, s1: float) -> float:
         """Climb in metres along the route from ``s0`` to ``s1`` (0 without elevation)."""

@@ -1,0 +1,233 @@
+"""The compiled path for the fixes where nothing happens: the batch accelerator of :func:`~offcourse.report.check`.
+
+Most fixes of a race find the runner on the route, going forward, with no alert pending. For those
+the engine (:meth:`Monitor._push_xy <offcourse.detect.Monitor>`) only moves the progress, the
+odometer and a few running figures. :func:`follow_run_py` does exactly that for a run of fixes and
+stops, *before touching the state*, at the first fix where anything else could happen — a fix out
+of order, late by more than :data:`~offcourse.detect.options.TIME_JUMP_S` or without a position,
+a possible spike, an offset above the back-on threshold, progress falling back, the finish. The
+Python engine takes that fix, then the compiled path resumes.
+
+The arithmetic is not restated here: :func:`follow_run_py` calls the engine's own step functions
+(:mod:`offcourse.detect.steps`) and window search (:func:`offcourse.geometry.best_in_window`).
+:func:`available` compiles it with numba, after rebinding those names to numba-compiled copies of
+the same functions, so the compiled events and state are the engine's bit for bit. In plain Python
+:func:`follow_run_py` is the oracle the tests compare the engine against, numba or not. numba is
+optional (``pip install 'offcourse[fast]'``); without it :func:`available` is False and ``check``
+stays in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import geometry
+from ..geometry import best_in_window
+from . import steps
+from .options import BACKWARDS_SHARE, TIME_JUMP_S
+from .steps import accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed
+
+__all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py"]
+
+#: Scalar fields of the engine's state the compiled path reads and writes, in this order.
+STATE_FIELDS = (
+    "t",
+    "x",
+    "y",
+    "spike_t",
+    "odo_m",
+    "anchor_x",
+    "anchor_y",
+    "climb_m",
+    "climb_anchor",
+    "s",
+    "d",
+    "s_peak",
+    "t_peak",
+    "speed_mps",
+    "noise_ms",
+    "speed_t",
+    "speed_s",
+    "cur_lo",
+    "cur_hi",
+    "n_fixes",
+)
+
+#: Options the compiled path needs, in this order.
+OPTION_FIELDS = (
+    "back_on_threshold_m",
+    "accuracy_floor_m",
+    "max_speed_mps",
+    "spike_slack_m",
+    "window_back_m",
+    "window_ahead_m",
+    "continuity_weight",
+    "continuity_back_weight",
+    "finish_radius_m",
+    "wrong_way_min_m",
+    "noise_time_s",
+    "jitter_m",
+    "jitter_noise_gain",
+)
+
+_kernel: Any = None
+_tried = False
+
+
+def available() -> bool:
+    """True when numba is installed and the compiled path is not switched off (``OFFCOURSE_NO_NUMBA=1``)."""
+    global _kernel, _tried
+    if os.environ.get("OFFCOURSE_NO_NUMBA"):
+        return False
+    if not _tried:
+        _tried = True
+        try:
+            import numba
+
+            kernel = _compile(numba)
+            _warm_up(kernel)
+        except Exception:  # no numba, or it cannot compile or cache here: the Python engine does it all
+            return False
+        _kernel = kernel
+    return _kernel is not None
+
+
+def _rebind(fn: Any, table: dict[str, Any], name: str | None = None) -> Any:
+    """``fn`` with the global names in ``table`` bound to other objects (numba-compiled functions)."""
+    new = types.FunctionType(fn.__code__, {**fn.__globals__, **table}, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__qualname__ = name or fn.__qualname__
+    new.__module__ = fn.__module__
+    return new
+
+
+def _compile(numba: Any) -> Any:
+    """The kernel compiled with numba, its step functions compiled from the very same Python source.
+
+    The kernel is cached on disk by numba under a name holding a hash of this module, the steps and
+    the geometry, so a change to any of them compiles afresh (numba checks only the kernel's file).
+    """
+    jit = numba.njit(nogil=True)
+    table: dict[str, Any] = {}
+    table["project_on_segment"] = jit(geometry.project_on_segment)
+    table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
+    for fn in (accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed):
+        table[fn.__name__] = jit(fn)
+    digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in (geometry, steps))).hexdigest()
+    body = _rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}")
+    return numba.njit(cache=True, nogil=True)(body)
+
+
+def _warm_up(kernel: Any) -> None:
+    """Compile (or load from numba's cache) with the real argument types, on two fixes of a one-segment route."""
+    one = np.zeros(1)
+    seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
+    two = np.array([0.0, 1.0])
+    state = np.full(len(STATE_FIELDS), np.nan)
+    kernel(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
+
+
+def follow_run(
+    state: np.ndarray,
+    opts: np.ndarray,
+    seg: tuple[np.ndarray, ...],
+    length_m: float,
+    cols: tuple[np.ndarray, ...],
+    i0: int,
+    out: np.ndarray,
+) -> int:
+    """Process fixes ``i0, i0+1, ...`` while nothing happens; returns the index of the first fix left undone.
+
+    ``state`` (the :data:`STATE_FIELDS`) is updated in place; ``out[i]`` receives the ring record
+    ``(s, d, odo_m, climb_m)`` of each fix done. Runs the compiled kernel (call :func:`available`
+    first), or :func:`follow_run_py` when none is loaded.
+    """
+    ax, ay, dx, dy, ln, cum = seg
+    t_, x_, y_, e_, h_ = cols
+    kernel = _kernel if _kernel is not None else follow_run_py
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out)
+    return k
+
+
+def follow_run_py(
+    st: Any,
+    op: Any,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    cum: Any,
+    length_m: float,
+    T: Any,
+    X: Any,
+    Y: Any,
+    E: Any,
+    H: Any,
+    i0: int,
+    out: Any,
+) -> int:
+    """The kernel in plain Python (see :func:`follow_run`); numba compiles this very function."""
+    back_m, acc_floor, vmax, slack, win_back, win_ahead = op[0], op[1], op[2], op[3], op[4], op[5]
+    cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = op[6], op[7], op[8], op[9], op[10], op[11], op[12]
+    s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
+    speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes = st[13], st[14], st[15], st[16], st[17], st[18], st[19]
+    nseg = ax.shape[0]
+    n = T.shape[0]
+    i = i0
+    while i < n:
+        t = T[i]
+        x = X[i]
+        y = Y[i]
+        if not (math.isfinite(t) and t > s_t and t - s_t <= TIME_JUMP_S and math.isfinite(x) and math.isfinite(y)):
+            break
+        dt = t - s_t
+        if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
+            break  # a jump: the engine decides whether it is a spike
+        grow = accuracy_growth(H[i], acc_floor)
+        n_odo, n_ax, n_ay = odometer(odo, anc_x, anc_y, x, y, jit, jit_gain, noise)
+        n_climb, n_canc = climb(climb_m, climb_anc, E[i])
+        # window search around the current progress (RouteIndex.nearest_in_window)
+        lo = s_s - win_back
+        hi = s_s + win_ahead + vmax * dt
+        s_pred = min(max(s_s, lo), hi)
+        k0 = min(max(np.searchsorted(cum, lo, "right") - 1, 0), nseg - 1)
+        k1 = min(max(np.searchsorted(cum, hi, "right") - 1, 0), nseg - 1)
+        kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
+        s, d, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
+        if d > back_m + grow:
+            break  # maybe leaving, or on another part of the route: the engine's business
+        # progress (no wrong way in progress, checked by the caller)
+        if s < s_peak and s_peak - s >= BACKWARDS_SHARE * ww_min:
+            break  # moving back (or the wrong way): the engine looks for another part of the route
+        if s >= length_m - fin_r:
+            break
+        # nothing happens: commit
+        noise = learn_noise(noise, d, dt, back_m, n_time)
+        s_s = s
+        s_d = d
+        cur_lo, cur_hi = cover(cur_lo, cur_hi, s)
+        if s >= s_peak:
+            s_peak, t_peak = s, t
+        speed, speed_t, speed_s = running_speed(speed, speed_t, speed_s, t, s)
+        odo, anc_x, anc_y = n_odo, n_ax, n_ay
+        climb_m, climb_anc = n_climb, n_canc
+        spike_t = math.nan
+        n_fixes += 1.0
+        s_t, s_x, s_y = t, x, y
+        out[i, 0] = s
+        out[i, 1] = d
+        out[i, 2] = odo
+        out[i, 3] = climb_m
+        i += 1
+    st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
+    st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, s_peak, t_peak
+    st[13], st[14], st[15], st[16], st[17], st[18], st[19] = speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes
+    return i

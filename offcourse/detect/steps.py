@@ -1,0 +1,104 @@
+"""The per-fix arithmetic of the engine, written once.
+
+Plain functions of floats (no objects, no lists), used as they are by the Python engine
+(:mod:`offcourse.detect.monitor`) and compiled with numba into the kernel of
+:mod:`offcourse.detect._kernel`. Because both call the same code, the two cannot drift apart: the
+compiled path's events and state are the engine's bit for bit. Distances are square roots of sums of
+squares in a fixed order (see :mod:`offcourse.geometry`).
+
+>>> odometer(0.0, 0.0, 0.0, 6.0, 8.0, 8.0, 2.5, 0.0)
+(10.0, 6.0, 8.0)
+>>> climb(0.0, 100.0, 104.0), climb(0.0, 100.0, 106.0)
+((0.0, 100.0), (6.0, 106.0))
+"""
+
+from __future__ import annotations
+
+import math
+
+from .options import CLIMB_STEP_M, SPEED_SMOOTHING, SPEED_WINDOW_MAX_S, SPEED_WINDOW_MIN_S
+
+__all__ = ["accuracy_growth", "climb", "cover", "jump_ok", "learn_noise", "odometer", "running_speed"]
+
+
+def jump_ok(x: float, y: float, last_x: float, last_y: float, dt: float, max_speed_mps: float, slack_m: float) -> bool:
+    """True when moving from the last fix to (x, y) in ``dt`` seconds is humanly possible (not a spike)."""
+    ex = x - last_x
+    ey = y - last_y
+    return math.sqrt(ex * ex + ey * ey) <= max_speed_mps * dt + slack_m
+
+
+def accuracy_growth(hacc_m: float, floor_m: float) -> float:
+    """How much both thresholds grow for a fix reporting ``hacc_m`` (0 when unknown or good)."""
+    return max(0.0, hacc_m - floor_m) if math.isfinite(hacc_m) else 0.0
+
+
+def odometer(
+    odo_m: float,
+    anchor_x: float,
+    anchor_y: float,
+    x: float,
+    y: float,
+    jitter_m: float,
+    jitter_noise_gain: float,
+    noise_ms: float,
+) -> tuple[float, float, float]:
+    """The jitter-filtered distance after a fix at (x, y): ``(odo_m, anchor_x, anchor_y)``.
+
+    Distance counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain``
+    times the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the fix.
+    """
+    if not math.isfinite(anchor_x):
+        return odo_m, x, y
+    ex = x - anchor_x
+    ey = y - anchor_y
+    step = math.sqrt(ex * ex + ey * ey)
+    if step >= max(jitter_m, jitter_noise_gain * math.sqrt(noise_ms)):
+        return odo_m + step, x, y
+    return odo_m, anchor_x, anchor_y
+
+
+def climb(climb_m: float, anchor: float, ele_m: float) -> tuple[float, float]:
+    """The climb after a fix at elevation ``ele_m``: ``(climb_m, anchor)``, in steps of :data:`CLIMB_STEP_M`."""
+    if not math.isfinite(ele_m):
+        return climb_m, anchor
+    if not math.isfinite(anchor):
+        return climb_m, ele_m
+    if ele_m - anchor >= CLIMB_STEP_M:
+        return climb_m + (ele_m - anchor), ele_m
+    if ele_m < anchor:
+        return climb_m, ele_m
+    return climb_m, anchor
+
+
+def learn_noise(noise_ms: float, d: float, dt: float, back_on_m: float, noise_time_s: float) -> float:
+    """The running mean of squared offsets after a fix ``d`` from the route, ``dt`` after the last.
+
+    Only fixes plainly on the route (at most ``back_on_m`` off) measure the GPS error: a runner
+    drifting away must not raise the bar.
+    """
+    if d > back_on_m:
+        return noise_ms
+    a = 1.0 - math.exp(-max(dt, 0.0) / noise_time_s)
+    return noise_ms + a * (d * d - noise_ms)
+
+
+def running_speed(speed_mps: float, since_t: float, since_s: float, t: float, s: float) -> tuple[float, float, float]:
+    """The runner's speed along the route after progress ``s`` at ``t``: ``(speed, since_t, since_s)``.
+
+    Measured over windows of :data:`SPEED_WINDOW_MIN_S` to :data:`SPEED_WINDOW_MAX_S` (not across a
+    long stop or a clock jump), smoothed with :data:`SPEED_SMOOTHING`.
+    """
+    if t - since_t < SPEED_WINDOW_MIN_S:
+        return speed_mps, since_t, since_s
+    moved = s - since_s
+    if moved > 0 and t - since_t <= SPEED_WINDOW_MAX_S:
+        speed_mps = (1.0 - SPEED_SMOOTHING) * speed_mps + SPEED_SMOOTHING * moved / (t - since_t)
+    return speed_mps, t, s
+
+
+def cover(lo: float, hi: float, s: float) -> tuple[float, float]:
+    """The interval of route being covered, grown to hold ``s`` (``lo = NaN``: none yet)."""
+    if not math.isfinite(lo):
+        return s, s
+    return min(lo, s), max(hi, s)

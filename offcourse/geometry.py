@@ -1,0 +1,139 @@
+"""Plane geometry in metres, written once: the point-to-segment projection and the position check.
+
+Every place that projects a point onto the route's segments uses these functions: the route's
+own :meth:`~offcourse.model.Route.nearest`, :class:`~offcourse.match.RouteIndex` and the
+compiled kernel of the alert engine (:mod:`offcourse.detect._kernel`, which compiles the scalar
+functions here with numba). So the Python engine and the compiled one compute the same bits.
+
+Distances are square roots of sums of squares (not ``hypot``) in the scalar functions, in the
+same order everywhere, with no fused multiply-add: the compiled kernel reproduces them bit for bit.
+
+Examples
+--------
+>>> project_on_segment(5.0, 3.0, 0.0, 0.0, 10.0, 0.0, 10.0)
+(0.5, 3.0)
+>>> valid_position(7.0, 46.0), valid_position(0.0, 0.0), valid_position(200.0, 46.0)
+(True, False, False)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+
+__all__ = ["best_in_window", "project_on_segment", "project_on_segments", "valid_position", "valid_positions"]
+
+
+def project_on_segment(
+    x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float
+) -> tuple[float, float]:
+    """Project the point (x, y) onto the segment from (ax, ay) along (dx, dy), ``length_m`` long.
+
+    Returns
+    -------
+    (fraction, offset_m) : tuple of float
+        Where the nearest point of the segment lies, as a fraction of its length in [0, 1]
+        (0 for a segment of zero length), and the distance from the point to it.
+    """
+    l2 = length_m * length_m
+    f = ((x - ax) * dx + (y - ay) * dy) / l2 if l2 > 0 else 0.0
+    f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
+    ex = ax + f * dx - x
+    ey = ay + f * dy - y
+    return f, math.sqrt(ex * ex + ey * ey)
+
+
+def project_on_segments(
+    x: float, y: float, ax: FloatArray, ay: FloatArray, dx: FloatArray, dy: FloatArray, length_m: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`project_on_segment` for one point and many segments (numpy arrays): fractions and offsets."""
+    l2 = length_m * length_m
+    f = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
+    return f, np.hypot(ax + f * dx - x, ay + f * dy - y)
+
+
+def best_in_window(
+    x: float,
+    y: float,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    cum: Any,
+    k0: int,
+    k1: int,
+    kp: int,
+    s_pred: float,
+    weight: float,
+    back_weight: float,
+) -> tuple[float, float, int]:
+    """The segment point between segments ``k0`` and ``k1`` minimising offset plus continuity cost.
+
+    The cost is ``offset + weight * (s - s_pred)`` ahead of ``s_pred`` and ``offset + back_weight *
+    (s_pred - s)`` behind it (both weights > 0). The scan starts at segment ``kp`` (the one holding
+    ``s_pred``) and goes outwards: a segment wholly ahead costs at least ``weight`` times its distance
+    ahead (offsets are never negative), one wholly behind at least ``back_weight`` times its distance
+    behind, so each side stops at the first segment that cannot beat the best so far. Ties go to the
+    segment nearest the start of the window.
+
+    The segment columns (``ax`` ... ``cum``, as in :class:`~offcourse.match.RouteIndex`) may be lists
+    (fast scalar indexing in Python) or numpy arrays (the compiled kernel).
+
+    Returns
+    -------
+    (route_m, offset_m, segment) : tuple
+    """
+    best_c = math.inf
+    best_s = 0.0
+    best_d = 0.0
+    best_k = kp
+    for k in range(kp, k1 + 1):
+        if k > kp and weight * (cum[k] - s_pred) >= best_c:
+            break
+        lk = ln[k]
+        f, d = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        sk = cum[k] + f * lk
+        c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
+        if c < best_c:
+            best_c, best_s, best_d, best_k = c, sk, d, k
+    for k in range(kp - 1, k0 - 1, -1):
+        if back_weight * (s_pred - cum[k + 1]) >= best_c:
+            break
+        lk = ln[k]
+        f, d = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        sk = cum[k] + f * lk
+        c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
+        if c <= best_c:  # ties go to the segment nearest the start of the window
+            best_c, best_s, best_d, best_k = c, sk, d, k
+    return best_s, best_d, best_k
+
+
+def valid_position(lon: float, lat: float) -> bool:
+    """A usable position: finite, in range, and not the receiver's (0, 0) before it has a fix."""
+    return (
+        math.isfinite(lon)
+        and math.isfinite(lat)
+        and abs(lat) <= 90
+        and abs(lon) <= 180
+        and not (lon == 0.0 and lat == 0.0)
+    )
+
+
+def valid_positions(lon: FloatArray, lat: FloatArray) -> Any:
+    """:func:`valid_position` for arrays: a boolean mask."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(lon)
+            & np.isfinite(lat)
+            & (np.abs(lat) <= 90)
+            & (np.abs(lon) <= 180)
+            & ~((lon == 0.0) & (lat == 0.0))
+        )
