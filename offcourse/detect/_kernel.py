@@ -30,9 +30,19 @@ import numpy as np
 
 from .. import geometry
 from ..geometry import best_in_window
-from . import steps
+from . import options, steps
 from .options import BACKWARDS_SHARE, TIME_JUMP_S
-from .steps import accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed
+from .steps import (
+    accuracy_growth,
+    climb,
+    cover,
+    jump_ok,
+    learn_noise,
+    odometer,
+    running_speed,
+    usable_position,
+    usable_time,
+)
 
 __all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py"]
 
@@ -77,6 +87,8 @@ OPTION_FIELDS = (
     "jitter_noise_gain",
 )
 
+_STEPS = (accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed, usable_position, usable_time)
+
 _kernel: Any = None
 _tried = False
 
@@ -110,16 +122,17 @@ def _rebind(fn: Any, table: dict[str, Any], name: str | None = None) -> Any:
 def _compile(numba: Any) -> Any:
     """The kernel compiled with numba, its step functions compiled from the very same Python source.
 
-    The kernel is cached on disk by numba under a name holding a hash of this module, the steps and
+    The kernel is cached on disk by numba under a name holding a hash of the steps, the options and
     the geometry, so a change to any of them compiles afresh (numba checks only the kernel's file).
     """
     jit = numba.njit(nogil=True)
     table: dict[str, Any] = {}
     table["project_on_segment"] = jit(geometry.project_on_segment)
     table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
-    for fn in (accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed):
+    for fn in _STEPS:
         table[fn.__name__] = jit(fn)
-    digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in (geometry, steps))).hexdigest()
+    sources = (geometry, options, steps)  # the constants of options.py are compiled in too
+    digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in sources)).hexdigest()
     body = _rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}")
     return numba.njit(cache=True, nogil=True)(body)
 
@@ -186,8 +199,8 @@ def follow_run_py(
         t = T[i]
         x = X[i]
         y = Y[i]
-        if not (math.isfinite(t) and t > s_t and t - s_t <= TIME_JUMP_S and math.isfinite(x) and math.isfinite(y)):
-            break
+        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
+            break  # a fix to ignore or to hold: the engine's business
         dt = t - s_t
         if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
             break  # a jump: the engine decides whether it is a spike

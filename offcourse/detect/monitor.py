@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import math
-from collections import deque
-from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidTrackError
 from ..geometry import valid_position
 from ..match import RouteIndex
 from ..model import Route
@@ -35,9 +32,10 @@ from .options import (
     OFFSET_ANYWHERE_MIN_M,
     REJOIN_BACK_COST,
     RING_SIZE,
+    TIME_JUMP_S,
     Options,
 )
-from .state import MonitorState
+from .state import MonitorState, decode, encode
 
 __all__ = ["Monitor"]
 
@@ -92,6 +90,12 @@ class Monitor:
     def ignored_fixes(self) -> int:
         """Fixes ignored: out of time order, duplicated, without a valid position, or spikes."""
         return self._st.ignored
+
+    @property
+    def ignored_by_reason(self) -> dict[str, int]:
+        """:attr:`ignored_fixes` by reason: ``out_of_order``, ``duplicate_time``, ``no_time``,
+        ``no_position``, ``spike``, ``time_outlier`` (a fix stamped later than the ones after it)."""
+        return dict(self._st.ignored_by_reason)
 
     @property
     def distance_m(self) -> float:
@@ -181,7 +185,13 @@ class Monitor:
         st = self._st
         i = 0
         while i < n:
-            if st.phase == _ON and not st.wrong_way and not st.alt_active and math.isfinite(st.t):
+            if (
+                st.phase == _ON
+                and not st.wrong_way
+                and not st.alt_active
+                and st.pending is None
+                and math.isfinite(st.t)
+            ):
                 for k, name in enumerate(_kernel.STATE_FIELDS):
                     sv[k] = getattr(st, name)
                 j = _kernel.follow_run(sv, opts, seg, idx.length_m, cols, i, out)
@@ -211,16 +221,42 @@ class Monitor:
 
     def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
         st = self._st
+        if st.pending is None:
+            return self._accept(t, x, y, ele, hacc)
+        # a fix late by more than TIME_JUMP_S is held: this fix's time tells whether the clock
+        # jumped (this one is later still) or that one was stamped in the future (this one is earlier)
+        if not steps.usable_time(t):
+            return self._ignore("no_time")
+        if t <= st.t:
+            return self._ignore("duplicate_time" if t == st.t else "out_of_order")
+        held = st.pending
+        st.pending = None
+        if t < held[0]:
+            self._ignore("time_outlier")
+            return self._accept(t, x, y, ele, hacc)
+        events = self._accept(*held, hold=False)
+        return events + self._accept(t, x, y, ele, hacc)
+
+    def _ignore(self, reason: str) -> list[Event]:
+        st = self._st
+        st.ignored += 1
+        st.ignored_by_reason[reason] += 1
+        return []
+
+    def _accept(self, t: float, x: float, y: float, ele: float, hacc: float, hold: bool = True) -> list[Event]:
+        st = self._st
         o = self.options
-        if not math.isfinite(t) or (math.isfinite(st.t) and t <= st.t):
-            st.ignored += 1
-            return []
-        if not (math.isfinite(x) and math.isfinite(y)):
-            st.ignored += 1
+        if not steps.usable_time(t):
+            return self._ignore("no_time")
+        if math.isfinite(st.t) and t <= st.t:
+            return self._ignore("duplicate_time" if t == st.t else "out_of_order")
+        if not steps.usable_position(x, y):
+            return self._ignore("no_position")
+        if hold and t - st.t > TIME_JUMP_S:  # False while st.t is NaN
+            st.pending = (t, x, y, ele, hacc)
             return []
         if st.phase != _WAITING and math.isfinite(st.t) and self._is_spike(t, x, y):
-            st.ignored += 1
-            return []
+            return self._ignore("spike")
         grow = steps.accuracy_growth(hacc, o.accuracy_floor_m)
         dt = t - st.t if math.isfinite(st.t) else 0.0
         self._odometer(x, y, ele)
@@ -246,6 +282,9 @@ class Monitor:
         """
         st = self._st
         events: list[Event] = []
+        if st.pending is not None:  # the recording ends on a late fix: nothing says its time is wrong
+            held, st.pending = st.pending, None
+            events += self._accept(*held, hold=False)
         if st.wrong_way:
             self._end_wrong_way(st.t, events)
         L = self.index.length_m
@@ -284,18 +323,11 @@ class Monitor:
 
     # -- save and restore --------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
-        """Everything the monitor knows, as a JSON-serialisable dict (floats may be NaN)."""
-        st = self._st
-        data = {f.name: getattr(st, f.name) for f in fields(st)}
-        data["covered"] = [list(iv) for iv in st.covered]
-        data["ring"] = [list(r) for r in st.ring]
-        return {
-            "version": 1,
-            "route_length_m": self.index.length_m,
-            "route_vertices": len(self.route),
-            "options": asdict(self.options),
-            "state": data,
-        }
+        """Everything the monitor knows, as strict-JSON-ready data (no NaN, no infinity).
+
+        The format, version 2, is documented field by field in :mod:`offcourse.detect.state`.
+        """
+        return encode(self._st, self.route, self.index.length_m, self.options)
 
     @classmethod
     def restore(cls, route: Route, state: dict[str, Any], *, index: RouteIndex | None = None) -> Monitor:
@@ -303,23 +335,13 @@ class Monitor:
 
         Raises
         ------
-        InvalidTrackError
-            The state is from another route or another version.
+        InvalidStateError
+            The state is from another route, of an unknown version, or has a missing, unknown or
+            bad field (a subclass of :class:`~offcourse.errors.InvalidTrackError`).
         """
-        if state.get("version") != 1:
-            raise InvalidTrackError("saved monitor state has an unknown version")
-        if (
-            len(route) != state.get("route_vertices")
-            or abs(float(state.get("route_length_m", -1)) - float(route.cum_m[-1])) > 1e-6
-        ):
-            raise InvalidTrackError("saved monitor state belongs to another route")
-        m = cls(route, Options(**state["options"]), index=index)
-        data = dict(state["state"])
-        ring = data.pop("ring")
-        covered = data.pop("covered")
-        st = MonitorState(**data)
-        st.covered = [list(map(float, iv)) for iv in covered]
-        st.ring = deque((tuple(float(v) for v in r) for r in ring), maxlen=RING_SIZE)  # type: ignore[misc]
+        length_m = float(route.cum_m[-1]) if index is None else index.length_m
+        options, st = decode(state, route, length_m)
+        m = cls(route, options, index=index)
         m._st = st
         return m
 

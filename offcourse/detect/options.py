@@ -17,6 +17,8 @@ __all__ = [
     "CLIMB_STEP_M",
     "COMPILED_MIN_FIXES",
     "INITIAL_SPEED_MPS",
+    "MAX_COORD_M",
+    "MAX_TIME_S",
     "NOT_ON_ROUTE_CHANGE",
     "NOT_ON_ROUTE_EVERY_S",
     "OFFSET_ANYWHERE_GROWTH",
@@ -80,6 +82,14 @@ NOT_ON_ROUTE_EVERY_S = 60.0
 
 NOT_ON_ROUTE_CHANGE = 0.2
 """... unless the distance to the route changed by this share since the last one."""
+
+MAX_TIME_S = 1e11
+"""A fix's time beyond this many seconds from 1970 (about the year 5100) is no clock reading: the
+fix is ignored (``no_time``), as one without a time."""
+
+MAX_COORD_M = 1e9
+"""A position farther than this from the route's projection centre (more than anywhere on Earth) is
+ignored (``no_position``): :meth:`Monitor.push_projected` takes any number."""
 
 SWAP_FAR_M = 100_000.0
 """Longitude and latitude look swapped when a fix is this far from the route ..."""

@@ -16,9 +16,29 @@ from __future__ import annotations
 
 import math
 
-from .options import CLIMB_STEP_M, SPEED_SMOOTHING, SPEED_WINDOW_MAX_S, SPEED_WINDOW_MIN_S
+from .options import CLIMB_STEP_M, MAX_COORD_M, MAX_TIME_S, SPEED_SMOOTHING, SPEED_WINDOW_MAX_S, SPEED_WINDOW_MIN_S
 
-__all__ = ["accuracy_growth", "climb", "cover", "jump_ok", "learn_noise", "odometer", "running_speed"]
+__all__ = [
+    "usable_position",
+    "usable_time",
+    "accuracy_growth",
+    "climb",
+    "cover",
+    "jump_ok",
+    "learn_noise",
+    "odometer",
+    "running_speed",
+]
+
+
+def usable_time(t: float) -> bool:
+    """A clock reading: finite and within :data:`~offcourse.detect.options.MAX_TIME_S` of 1970."""
+    return abs(t) <= MAX_TIME_S  # False for NaN
+
+
+def usable_position(x: float, y: float) -> bool:
+    """A projected position: finite and within :data:`~offcourse.detect.options.MAX_COORD_M`."""
+    return abs(x) <= MAX_COORD_M and abs(y) <= MAX_COORD_M  # False for NaN
 
 
 def jump_ok(x: float, y: float, last_x: float, last_y: float, dt: float, max_speed_mps: float, slack_m: float) -> bool:
