@@ -45,8 +45,6 @@ def push_all(fs: list[Fix]) -> tuple[Monitor, list[Event]]:
 CLEAN_MONITOR, CLEAN_EVENTS = push_all(CLEAN)
 
 
-
-
 def state_without_ignored(m: Monitor) -> dict[str, Any]:
     s = json.loads(json.dumps(m.state(), allow_nan=False))  # strict JSON: NaN is null
     s["state"].pop("ignored")
