@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from datetime import tzinfo
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from ..errors import InvalidFixError, ProjectionError
 from ..geometry import valid_position
 from ..match import RouteIndex
 from ..model import Route
@@ -18,6 +20,7 @@ from .events import (
     Finished,
     Fix,
     NeverRejoined,
+    NotOnRoute,
     OffCourse,
     Phase,
     SkippedSection,
@@ -25,13 +28,18 @@ from .events import (
     WrongDirection,
     WrongDirectionEnd,
 )
+from .inputs import epoch_seconds, swapped_message
 from .options import (
     BACKWARDS_SHARE,
     COMPILED_MIN_FIXES,
+    NOT_ON_ROUTE_CHANGE,
+    NOT_ON_ROUTE_EVERY_S,
     OFFSET_ANYWHERE_GROWTH,
     OFFSET_ANYWHERE_MIN_M,
     REJOIN_BACK_COST,
     RING_SIZE,
+    SWAP_FAR_M,
+    SWAP_NEAR_M,
     TIME_JUMP_S,
     Options,
 )
@@ -62,13 +70,31 @@ class Monitor:
     options : Options, optional
     index : RouteIndex, optional
         A prepared index, to share one between many monitors of the same route.
+    tz : tzinfo, optional
+        The zone of fix times given without one (naive ``datetime`` or ISO strings); without it
+        such a time is an :class:`~offcourse.errors.InvalidFixError`.
+    approach_events : bool
+        Before the start, raise :class:`NotOnRoute` events ("not on the route yet, 2.1 km away"),
+        at most once a minute or when the distance changed by a fifth. Off by default: a
+        recording checked after the run needs none. :attr:`approach` always has the figures.
     """
 
-    def __init__(self, route: Route, options: Options | None = None, *, index: RouteIndex | None = None) -> None:
+    def __init__(
+        self,
+        route: Route,
+        options: Options | None = None,
+        *,
+        index: RouteIndex | None = None,
+        tz: tzinfo | None = None,
+        approach_events: bool = False,
+    ) -> None:
         self.route = route
         self.options = options or Options()
         self.index = index or RouteIndex(route)
+        self.tz = tz
+        self.approach_events = approach_events
         self._st = MonitorState()
+        self._reach_m = float(np.max(np.hypot(route.x, route.y)))  # the route's reach from its centre
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -118,14 +144,37 @@ class Monitor:
             gaps.append((pos, self.index.length_m))
         return gaps
 
+    @property
+    def approach(self) -> NotOnRoute | None:
+        """Before the start, where the route is from the last fix: distance, bearing, where along it.
+
+        None once the runner is on the route (or before any fix with a position).
+        """
+        st = self._st
+        if st.phase != _WAITING or not math.isfinite(st.x):
+            return None
+        return self._approach_at(st.t, st.x, st.y)
+
     def push(self, fix: Fix) -> list[Event]:
-        """Process one fix; returns the events it raises (usually none)."""
+        """Process one fix; returns the events it raises (usually none).
+
+        Raises
+        ------
+        InvalidFixError
+            The fix's time has no zone and the monitor none either; or, before the start, its
+            longitude and latitude look swapped.
+        """
+        t = fix.epoch_s
+        if type(t) is not float:
+            t = epoch_seconds(t, self.tz)
         lon, lat = _number(fix.lon), _number(fix.lat)
         if valid_position(lon, lat):
+            if self._st.phase == _WAITING:
+                self._refuse_swapped(lon, lat)
             x, y = self.route.projection.forward_one(lon, lat)
         else:
             x = y = _NAN
-        return self._push_xy(_number(fix.epoch_s), x, y, _number(fix.ele_m), _number(fix.hacc_m))
+        return self._push_xy(t, x, y, _number(fix.ele_m), _number(fix.hacc_m))
 
     def push_projected(
         self, epoch_s: float, x: float, y: float, ele_m: float = _NAN, hacc_m: float = _NAN
@@ -264,6 +313,8 @@ class Monitor:
         events: list[Event] = []
         if st.phase == _WAITING:
             self._acquire(t, x, y, events)
+            if self.approach_events and st.phase == _WAITING:
+                self._maybe_not_on_route(t, x, y, events)
         elif st.phase in (_ON, _SUSPECT):
             self._follow(t, x, y, dt, grow, events)
         elif st.phase == _OFF:
@@ -321,6 +372,44 @@ class Monitor:
             epoch_s=st.t, start_epoch_s=st.t_peak, from_route_m=st.s_peak, to_route_m=L, length_m=L - st.s_peak
         )
 
+    # -- before the start ------------------------------------------------------------------------
+    def _refuse_swapped(self, lon: float, lat: float) -> None:
+        p = self.route.projection
+        why = swapped_message(lon, lat, p.lon0, p.lat0, self._reach_m, SWAP_FAR_M, SWAP_NEAR_M)
+        if why is None:
+            return
+        try:
+            sx, sy = p.forward_one(lat, lon)
+        except ProjectionError:
+            return
+        if self.index.nearest_global(sx, sy, max_radius_m=SWAP_NEAR_M) is not None:
+            raise InvalidFixError(why)
+
+    def _approach_at(self, t: float, x: float, y: float) -> NotOnRoute:
+        g = self.index.nearest_global(x, y, max_radius_m=math.inf)
+        to_start = math.hypot(float(self.route.x[0]) - x, float(self.route.y[0]) - y)
+        if g is None:  # pragma: no cover - an infinite radius always finds the route
+            return NotOnRoute(epoch_s=t, distance_m=math.inf, bearing_deg=_NAN, route_m=_NAN, to_start_m=to_start)
+        s, d, _ = g
+        px, py = self.route.point_at(s)
+        bearing = math.degrees(math.atan2(float(px) - x, float(py) - y)) % 360.0
+        bearing = 0.0 if bearing >= 360.0 else bearing  # -1e-15 % 360 is 360.0
+        return NotOnRoute(epoch_s=t, distance_m=d, bearing_deg=bearing, route_m=s, to_start_m=to_start)
+
+    def _maybe_not_on_route(self, t: float, x: float, y: float, events: list[Event]) -> None:
+        st = self._st
+        ev = self._approach_at(t, x, y)
+        if ev.distance_m <= self.options.back_on_threshold_m:
+            return  # on the route, waiting to see the runner follow it (a late start)
+        if (
+            math.isfinite(st.near_t)
+            and t - st.near_t < NOT_ON_ROUTE_EVERY_S
+            and abs(ev.distance_m - st.near_m) < NOT_ON_ROUTE_CHANGE * st.near_m
+        ):
+            return
+        st.near_t, st.near_m = t, ev.distance_m
+        events.append(ev)
+
     # -- save and restore --------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
         """Everything the monitor knows, as strict-JSON-ready data (no NaN, no infinity).
@@ -330,7 +419,15 @@ class Monitor:
         return encode(self._st, self.route, self.index.length_m, self.options)
 
     @classmethod
-    def restore(cls, route: Route, state: dict[str, Any], *, index: RouteIndex | None = None) -> Monitor:
+    def restore(
+        cls,
+        route: Route,
+        state: dict[str, Any],
+        *,
+        index: RouteIndex | None = None,
+        tz: tzinfo | None = None,
+        approach_events: bool = False,
+    ) -> Monitor:
         """A monitor that continues exactly where the saved one stopped.
 
         Raises
@@ -341,7 +438,7 @@ class Monitor:
         """
         length_m = float(route.cum_m[-1]) if index is None else index.length_m
         options, st = decode(state, route, length_m)
-        m = cls(route, options, index=index)
+        m = cls(route, options, index=index, tz=tz, approach_events=approach_events)
         m._st = st
         return m
 
