@@ -46,9 +46,13 @@ Examples
 
 The package is cut along its reasons to change: :mod:`~offcourse.detect.options` (the settings and
 every named heuristic), :mod:`~offcourse.detect.events` (what the engine says),
-:mod:`~offcourse.detect.state` (what it saves), :mod:`~offcourse.detect.steps` (the per-fix
-arithmetic, written once), :mod:`~offcourse.detect.monitor` (the state machine) and
-:mod:`~offcourse.detect._kernel` (the compiled path, built from the same steps).
+:mod:`~offcourse.detect.inputs` (what an app pushes: times, swapped coordinates),
+:mod:`~offcourse.detect.state` (what it saves, versioned and validated),
+:mod:`~offcourse.detect.steps` (the per-fix arithmetic, written once), the state machine in
+:mod:`~offcourse.detect.monitor` with its parts :mod:`~offcourse.detect.start` (before the start)
+and :mod:`~offcourse.detect.excursion` (off course) on a shared base
+(:mod:`~offcourse.detect._core`), and :mod:`~offcourse.detect._kernel` (the compiled path, built
+from the same steps).
 """
 
 from __future__ import annotations

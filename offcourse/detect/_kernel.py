@@ -24,14 +24,16 @@ import math
 import os
 import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import geometry
 from ..geometry import best_in_window
 from . import options, steps
-from .options import BACKWARDS_SHARE, TIME_JUMP_S
+from .events import Phase
+from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
     climb,
@@ -44,7 +46,14 @@ from .steps import (
     usable_time,
 )
 
-__all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py"]
+if TYPE_CHECKING:
+    from .events import Event
+    from .monitor import Monitor
+
+__all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py", "push_arrays"]
+
+_NAN = float("nan")
+_ON = Phase.ON
 
 #: Scalar fields of the engine's state the compiled path reads and writes, in this order.
 STATE_FIELDS = (
@@ -144,6 +153,74 @@ def _warm_up(kernel: Any) -> None:
     two = np.array([0.0, 1.0])
     state = np.full(len(STATE_FIELDS), np.nan)
     kernel(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
+
+
+def push_arrays(
+    m: Monitor,
+    epoch_s: npt.ArrayLike,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    ele_m: npt.ArrayLike | None,
+    hacc_m: npt.ArrayLike | None,
+    *,
+    compiled: bool | None,
+) -> list[Event]:
+    """:meth:`Monitor.push_arrays <offcourse.detect.Monitor.push_arrays>`: the kernel takes the
+    quiet fixes, the monitor every other one."""
+    T = np.ascontiguousarray(epoch_s, dtype=np.float64)
+    n = len(T)
+    X = np.ascontiguousarray(x, dtype=np.float64)
+    Y = np.ascontiguousarray(y, dtype=np.float64)
+    E = np.full(n, _NAN) if ele_m is None else np.ascontiguousarray(ele_m, dtype=np.float64)
+    H = np.full(n, _NAN) if hacc_m is None else np.ascontiguousarray(hacc_m, dtype=np.float64)
+    if not (len(X) == len(Y) == len(E) == len(H) == n):
+        raise ValueError("push_arrays: the arrays differ in length")
+    events: list[Event] = []
+    o = m.options
+    if compiled is None:
+        compiled = n >= COMPILED_MIN_FIXES
+    if compiled:
+        compiled = available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
+    if not compiled:
+        for t, xi, yi, ele, hacc in zip(T.tolist(), X.tolist(), Y.tolist(), E.tolist(), H.tolist(), strict=True):
+            events.extend(m._push_xy(t, xi, yi, ele, hacc))
+        return events
+    idx = m.index
+    seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
+    opts = np.array([float(getattr(o, name)) for name in OPTION_FIELDS])
+    cols = (T, X, Y, E, H)
+    out = np.empty((n, 4))
+    sv = np.empty(len(STATE_FIELDS))
+    st = m._st
+    i = 0
+    while i < n:
+        if st.phase == _ON and not st.wrong_way and not st.alt_active and st.pending is None and math.isfinite(st.t):
+            for k, name in enumerate(STATE_FIELDS):
+                sv[k] = getattr(st, name)
+            j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+            if j > i:
+                for k, name in enumerate(STATE_FIELDS):
+                    setattr(st, name, float(sv[k]))
+                st.n_fixes = int(sv[-1])
+                a = max(i, j - RING_SIZE)
+                st.ring.extend(
+                    zip(
+                        T[a:j].tolist(),
+                        X[a:j].tolist(),
+                        Y[a:j].tolist(),
+                        out[a:j, 0].tolist(),
+                        out[a:j, 1].tolist(),
+                        out[a:j, 2].tolist(),
+                        out[a:j, 3].tolist(),
+                        strict=True,
+                    )
+                )
+                i = j
+                if i >= n:
+                    break
+        events.extend(m._push_xy(float(T[i]), float(X[i]), float(Y[i]), float(E[i]), float(H[i])))
+        i += 1
+    return events
 
 
 def follow_run(

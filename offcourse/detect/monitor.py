@@ -9,40 +9,28 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ..errors import InvalidFixError, ProjectionError
 from ..geometry import valid_position
 from ..match import RouteIndex
 from ..model import Route
-from . import steps
+from . import _kernel, steps
 from .events import (
-    BackOnCourse,
     Event,
     Finished,
     Fix,
-    NeverRejoined,
-    NotOnRoute,
     OffCourse,
     Phase,
     SkippedSection,
-    Started,
     WrongDirection,
     WrongDirectionEnd,
 )
-from .inputs import epoch_seconds, swapped_message
+from .excursion import Excursion
+from .inputs import epoch_seconds
 from .options import (
     BACKWARDS_SHARE,
-    COMPILED_MIN_FIXES,
-    NOT_ON_ROUTE_CHANGE,
-    NOT_ON_ROUTE_EVERY_S,
-    OFFSET_ANYWHERE_GROWTH,
-    OFFSET_ANYWHERE_MIN_M,
-    REJOIN_BACK_COST,
-    RING_SIZE,
-    SWAP_FAR_M,
-    SWAP_NEAR_M,
     TIME_JUMP_S,
     Options,
 )
+from .start import BeforeTheStart
 from .state import MonitorState, decode, encode
 
 __all__ = ["Monitor"]
@@ -60,7 +48,7 @@ def _number(v: Any) -> float:
         return _NAN
 
 
-class Monitor:
+class Monitor(BeforeTheStart, Excursion):
     """Streaming off-course detector for one runner on one route.
 
     Parameters
@@ -128,33 +116,6 @@ class Monitor:
         """Jitter-filtered distance covered by all accepted fixes, metres."""
         return self._st.odo_m
 
-    def covered_m(self) -> float:
-        """Length of route covered so far (in either direction), metres."""
-        return sum(hi - lo for lo, hi in self._intervals())
-
-    def uncovered(self, min_length_m: float = 0.0) -> list[tuple[float, float]]:
-        """Parts of the route not covered so far, as (from_m, to_m), at least ``min_length_m`` long."""
-        gaps: list[tuple[float, float]] = []
-        pos = 0.0
-        for lo, hi in self._intervals():
-            if lo - pos >= min_length_m and lo > pos:
-                gaps.append((pos, lo))
-            pos = max(pos, hi)
-        if self.index.length_m - pos >= min_length_m and self.index.length_m > pos:
-            gaps.append((pos, self.index.length_m))
-        return gaps
-
-    @property
-    def approach(self) -> NotOnRoute | None:
-        """Before the start, where the route is from the last fix: distance, bearing, where along it.
-
-        None once the runner is on the route (or before any fix with a position).
-        """
-        st = self._st
-        if st.phase != _WAITING or not math.isfinite(st.x):
-            return None
-        return self._approach_at(st.t, st.x, st.y)
-
     def push(self, fix: Fix) -> list[Event]:
         """Process one fix; returns the events it raises (usually none).
 
@@ -203,70 +164,7 @@ class Monitor:
         :data:`COMPILED_MIN_FIXES` fixes) the fixes where nothing happens run through the compiled
         path of :mod:`offcourse.detect._kernel`; the engine takes every other fix.
         """
-        T = np.ascontiguousarray(epoch_s, dtype=np.float64)
-        n = len(T)
-        X = np.ascontiguousarray(x, dtype=np.float64)
-        Y = np.ascontiguousarray(y, dtype=np.float64)
-        E = np.full(n, _NAN) if ele_m is None else np.ascontiguousarray(ele_m, dtype=np.float64)
-        H = np.full(n, _NAN) if hacc_m is None else np.ascontiguousarray(hacc_m, dtype=np.float64)
-        if not (len(X) == len(Y) == len(E) == len(H) == n):
-            raise ValueError("push_arrays: the arrays differ in length")
-        events: list[Event] = []
-        o = self.options
-        if compiled is None:
-            compiled = n >= COMPILED_MIN_FIXES
-        if compiled:
-            from . import _kernel
-
-            compiled = _kernel.available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
-        if not compiled:
-            for t, xi, yi, ele, hacc in zip(T.tolist(), X.tolist(), Y.tolist(), E.tolist(), H.tolist(), strict=True):
-                events.extend(self._push_xy(t, xi, yi, ele, hacc))
-            return events
-        from . import _kernel
-
-        idx = self.index
-        seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
-        opts = np.array([float(getattr(o, name)) for name in _kernel.OPTION_FIELDS])
-        cols = (T, X, Y, E, H)
-        out = np.empty((n, 4))
-        sv = np.empty(len(_kernel.STATE_FIELDS))
-        st = self._st
-        i = 0
-        while i < n:
-            if (
-                st.phase == _ON
-                and not st.wrong_way
-                and not st.alt_active
-                and st.pending is None
-                and math.isfinite(st.t)
-            ):
-                for k, name in enumerate(_kernel.STATE_FIELDS):
-                    sv[k] = getattr(st, name)
-                j = _kernel.follow_run(sv, opts, seg, idx.length_m, cols, i, out)
-                if j > i:
-                    for k, name in enumerate(_kernel.STATE_FIELDS):
-                        setattr(st, name, float(sv[k]))
-                    st.n_fixes = int(sv[-1])
-                    a = max(i, j - RING_SIZE)
-                    st.ring.extend(
-                        zip(
-                            T[a:j].tolist(),
-                            X[a:j].tolist(),
-                            Y[a:j].tolist(),
-                            out[a:j, 0].tolist(),
-                            out[a:j, 1].tolist(),
-                            out[a:j, 2].tolist(),
-                            out[a:j, 3].tolist(),
-                            strict=True,
-                        )
-                    )
-                    i = j
-                    if i >= n:
-                        break
-            events.extend(self._push_xy(float(T[i]), float(X[i]), float(Y[i]), float(E[i]), float(H[i])))
-            i += 1
-        return events
+        return _kernel.push_arrays(self, epoch_s, x, y, ele_m, hacc_m, compiled=compiled)
 
     def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
         st = self._st
@@ -348,20 +246,7 @@ class Monitor:
             # and what follows is the cool-down, not an excursion
             events.append(self._skipped_to_the_end())
         elif st.phase == _OFF:
-            elon, elat = self.route.projection.inverse([st.exit_x], [st.exit_y])
-            distance = st.odo_m - st.exit_odo + st.exit_d
-            events.append(
-                NeverRejoined(
-                    epoch_s=st.t,
-                    exit_epoch_s=st.exit_t,
-                    alert_epoch_s=st.alert_t,
-                    exit_route_m=st.exit_s,
-                    max_offset_m=st.max_off_m,
-                    distance_m=distance,
-                    exit_lon=float(elon[0]),
-                    exit_lat=float(elat[0]),
-                )
-            )
+            events.append(self._never_rejoined())
         self._flush_cover()
         return events
 
@@ -371,44 +256,6 @@ class Monitor:
         return SkippedSection(
             epoch_s=st.t, start_epoch_s=st.t_peak, from_route_m=st.s_peak, to_route_m=L, length_m=L - st.s_peak
         )
-
-    # -- before the start ------------------------------------------------------------------------
-    def _refuse_swapped(self, lon: float, lat: float) -> None:
-        p = self.route.projection
-        why = swapped_message(lon, lat, p.lon0, p.lat0, self._reach_m, SWAP_FAR_M, SWAP_NEAR_M)
-        if why is None:
-            return
-        try:
-            sx, sy = p.forward_one(lat, lon)
-        except ProjectionError:
-            return
-        if self.index.nearest_global(sx, sy, max_radius_m=SWAP_NEAR_M) is not None:
-            raise InvalidFixError(why)
-
-    def _approach_at(self, t: float, x: float, y: float) -> NotOnRoute:
-        g = self.index.nearest_global(x, y, max_radius_m=math.inf)
-        to_start = math.hypot(float(self.route.x[0]) - x, float(self.route.y[0]) - y)
-        if g is None:  # pragma: no cover - an infinite radius always finds the route
-            return NotOnRoute(epoch_s=t, distance_m=math.inf, bearing_deg=_NAN, route_m=_NAN, to_start_m=to_start)
-        s, d, _ = g
-        px, py = self.route.point_at(s)
-        bearing = math.degrees(math.atan2(float(px) - x, float(py) - y)) % 360.0
-        bearing = 0.0 if bearing >= 360.0 else bearing  # -1e-15 % 360 is 360.0
-        return NotOnRoute(epoch_s=t, distance_m=d, bearing_deg=bearing, route_m=s, to_start_m=to_start)
-
-    def _maybe_not_on_route(self, t: float, x: float, y: float, events: list[Event]) -> None:
-        st = self._st
-        ev = self._approach_at(t, x, y)
-        if ev.distance_m <= self.options.back_on_threshold_m:
-            return  # on the route, waiting to see the runner follow it (a late start)
-        if (
-            math.isfinite(st.near_t)
-            and t - st.near_t < NOT_ON_ROUTE_EVERY_S
-            and abs(ev.distance_m - st.near_m) < NOT_ON_ROUTE_CHANGE * st.near_m
-        ):
-            return
-        st.near_t, st.near_m = t, ev.distance_m
-        events.append(ev)
 
     # -- save and restore --------------------------------------------------------------------------
     def state(self) -> dict[str, Any]:
@@ -443,105 +290,6 @@ class Monitor:
         return m
 
     # -- internals ----------------------------------------------------------------------------
-    def _is_spike(self, t: float, x: float, y: float) -> bool:
-        st, o = self._st, self.options
-        if steps.jump_ok(x, y, st.x, st.y, t - st.t, o.max_speed_mps, o.spike_slack_m):
-            st.spike_t = _NAN
-            return False
-        # a jump: accept it only when the next fix confirms the new place
-        if math.isfinite(st.spike_t) and math.hypot(x - st.spike_x, y - st.spike_y) <= (
-            o.max_speed_mps * (t - st.spike_t) + o.spike_slack_m
-        ):  # hypot here: a rare path the compiled kernel never takes
-            st.spike_t = _NAN
-            return False
-        st.spike_t, st.spike_x, st.spike_y = t, x, y
-        return True
-
-    def _odometer(self, x: float, y: float, ele: float) -> None:
-        st, o = self._st, self.options
-        st.odo_m, st.anchor_x, st.anchor_y = steps.odometer(
-            st.odo_m, st.anchor_x, st.anchor_y, x, y, o.jitter_m, o.jitter_noise_gain, st.noise_ms
-        )
-        st.climb_m, st.climb_anchor = steps.climb(st.climb_m, st.climb_anchor, ele)
-
-    def _thresholds(self, grow: float) -> tuple[float, float]:
-        o = self.options
-        noisy = max(0.0, o.noise_gain * math.sqrt(self._st.noise_ms) - o.noise_floor_m)
-        return o.off_threshold_m + grow + noisy, o.back_on_threshold_m + grow
-
-    def _learn_noise(self, d: float, dt: float) -> None:
-        """Offsets while on the route measure the GPS error (and the drawing's bias) right now."""
-        st, o = self._st, self.options
-        st.noise_ms = steps.learn_noise(st.noise_ms, d, dt, o.back_on_threshold_m, o.noise_time_s)
-
-    # coverage of the route
-    def _intervals(self) -> list[list[float]]:
-        st = self._st
-        ivs = [list(iv) for iv in st.covered]
-        if math.isfinite(st.cur_lo):
-            ivs.append([st.cur_lo, st.cur_hi])
-        ivs.sort()
-        merged: list[list[float]] = []
-        for lo, hi in ivs:
-            if merged and lo <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], hi)
-            else:
-                merged.append([lo, hi])
-        return merged
-
-    def _cover(self, s: float) -> None:
-        st = self._st
-        st.cur_lo, st.cur_hi = steps.cover(st.cur_lo, st.cur_hi, s)
-
-    def _flush_cover(self) -> None:
-        st = self._st
-        if math.isfinite(st.cur_lo):
-            st.covered = self._intervals()
-            st.cur_lo = st.cur_hi = _NAN
-
-    # phases
-    def _acquire(self, t: float, x: float, y: float, events: list[Event]) -> None:
-        _st, o = self._st, self.options
-        passes = self.index.passes_near(x, y, o.back_on_threshold_m)
-        near_start = [p for p in passes if p[0] <= o.start_zone_m]
-        if not near_start:
-            self._late_start(t, x, y, passes, events)
-            return
-        s, d, _ = min(near_start, key=lambda p: p[0])
-        self._lock(t, s, d, events)
-
-    def _late_start(
-        self, t: float, x: float, y: float, passes: list[tuple[float, float, int]], events: list[Event]
-    ) -> None:
-        """A recording that starts on the route but away from its start: follow it once it moves forward."""
-        st, o = self._st, self.options
-        on = [p for p in passes if p[1] <= o.back_on_threshold_m]
-        if not on:
-            st.alt_active = False
-            return
-        if not st.alt_active:
-            s, _, _ = min(on, key=lambda p: p[0])
-            st.alt_active, st.alt_s, st.alt_start_s, st.alt_start_t = True, s, s, t
-            return
-        s, d, _ = self.index.nearest_in_window(x, y, st.alt_s - o.window_back_m, st.alt_s + o.window_ahead_m)
-        if d > o.back_on_threshold_m:
-            st.alt_active = False
-            return
-        st.alt_s = s
-        if t - st.alt_start_t >= o.relock_time_s and s - st.alt_start_s >= o.relock_progress_m:
-            st.alt_active = False
-            self._lock(t, s, d, events)
-
-    def _lock(self, t: float, s: float, d: float, events: list[Event]) -> None:
-        st = self._st
-        st.phase = _ON
-        st.s = st.s_peak = s
-        st.d = d
-        st.t_peak = t
-        st.speed_t, st.speed_s = t, s
-        self._cover(s)
-        events.append(Started(epoch_s=t, route_m=s))
-
     def _follow(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
         st, o = self._st, self.options
         off_thr, back_thr = self._thresholds(grow)
@@ -768,108 +516,3 @@ class Monitor:
             events.append(WrongDirection(epoch_s=t, start_epoch_s=st.alt_start_t, from_route_m=s_from))
         st.cur_lo, st.cur_hi = min(s_from, s_now), max(s_from, s_now)
         st.speed_t, st.speed_s = t, st.s
-
-    def _estimate_exit(self, t: float, x: float, y: float) -> None:
-        st, o = self._st, self.options
-        chosen = None
-        for rec in reversed(st.ring):
-            if rec[4] <= o.exit_offset_m:
-                chosen = rec
-                break
-        if chosen is None:
-            chosen = st.ring[0] if st.ring else (t, x, y, st.s, st.d, st.odo_m, st.climb_m)
-        st.exit_t, st.exit_x, st.exit_y, st.exit_s = chosen[0], chosen[1], chosen[2], chosen[3]
-        st.exit_odo, st.exit_climb, st.exit_d = chosen[5], chosen[6], chosen[4]
-
-    def _while_off(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
-        st, o = self._st, self.options
-        off_thr, back_thr = self._thresholds(grow)
-        if st.back_count == 0:
-            passes = self.index.passes_near(x, y, off_thr)
-            nearest = min((p[1] for p in passes), default=math.inf)
-            if nearest > back_thr:
-                st.d = nearest if passes else self._offset_anywhere(x, y, st.d)
-                st.max_off_m = max(st.max_off_m, st.d)
-                return
-            # among the passes about as near as the nearest (laps of one loop, out-and-back), the one
-            # nearest the exit along the route; going back costs a little more than going on
-            passes = [p for p in passes if p[1] <= nearest + back_thr]
-            s, d, _ = min(
-                passes, key=lambda p: p[0] - st.exit_s if p[0] >= st.exit_s else REJOIN_BACK_COST * (st.exit_s - p[0])
-            )
-            st.back_count = 1
-            st.back_since_t = t
-            st.back_s, st.back_x, st.back_y = s, x, y
-            st.back_odo, st.back_climb, st.back_d = st.odo_m, st.climb_m, d
-            st.d = d
-            return
-        s, d, _ = self.index.nearest_in_window(x, y, st.back_s - o.window_ahead_m, st.back_s + o.window_ahead_m)
-        st.d = d
-        if d > back_thr:
-            st.back_count = 0
-            st.max_off_m = max(st.max_off_m, d)
-            return
-        st.back_count += 1
-        if st.back_count >= o.min_back_on_fixes and t - st.back_since_t >= o.min_back_on_time_s:
-            if abs(st.back_s - st.exit_s) > o.rejoin_near_m and not self._rejoins_far_away(s):
-                return  # crossing another part of the route, or running it back towards the exit: still off
-            self._emit_back_on(st.back_since_t, st.back_s, st.back_x, st.back_y, events, now=t)
-            st.phase = _ON
-            st.s = s
-            st.s_peak = max(s, st.exit_s) if s >= st.exit_s else s
-            st.t_peak = t
-            st.cur_lo, st.cur_hi = min(st.back_s, s), max(st.back_s, s)
-            st.speed_t, st.speed_s = t, s
-
-    def _rejoins_far_away(self, s: float) -> bool:
-        """Back on a part of the route far from the exit: only once the runner follows it.
-
-        Forward along it for ``relock_progress_m``; or backwards for ``wrong_way_min_m`` on a part
-        before the exit (the runner came back to where they had been and runs it the wrong way).
-        A runner who crosses the route, or runs another leg back towards where they left it, is
-        still off course.
-        """
-        st, o = self._st, self.options
-        moved = s - st.back_s
-        return moved >= o.relock_progress_m or (moved <= -o.wrong_way_min_m and st.back_s < st.exit_s)
-
-    def _offset_anywhere(self, x: float, y: float, last: float) -> float:
-        g = self.index.nearest_global(x, y, max_radius_m=max(OFFSET_ANYWHERE_GROWTH * last, OFFSET_ANYWHERE_MIN_M))
-        return g[1] if g is not None else max(last, OFFSET_ANYWHERE_GROWTH * last)
-
-    def _emit_back_on(
-        self, rejoin_t: float, rejoin_s: float, rx: float, ry: float, events: list[Event], now: float | None = None
-    ) -> None:
-        st = self._st
-        odo = st.back_odo if st.back_count else st.odo_m
-        climb = st.back_climb if st.back_count else st.climb_m
-        back_d = st.back_d if st.back_count else st.d
-        # from the route to the exit fix, the fixes off the route, and from the rejoin fix onto the route
-        distance = max(odo - st.exit_odo, 0.0) + st.exit_d + back_d
-        route_d = rejoin_s - st.exit_s
-        extra = distance - route_d
-        duration = rejoin_t - st.exit_t
-        # the runner left the route before the exit fix and reached it after the rejoin fix
-        duration += (st.exit_d + back_d) / st.speed_mps if st.speed_mps > 0 else 0.0
-        time_lost = duration - route_d / st.speed_mps if st.speed_mps > 0 else duration
-        extra_climb = (climb - st.exit_climb) - self.index.ascent_between(st.exit_s, rejoin_s)
-        elon, elat = self.route.projection.inverse([st.exit_x, rx], [st.exit_y, ry])
-        events.append(
-            BackOnCourse(
-                epoch_s=rejoin_t if now is None else now,
-                exit_epoch_s=st.exit_t,
-                alert_epoch_s=st.alert_t,
-                rejoin_epoch_s=rejoin_t,
-                exit_route_m=st.exit_s,
-                rejoin_route_m=rejoin_s,
-                max_offset_m=st.max_off_m,
-                distance_m=distance,
-                extra_distance_m=extra,
-                time_lost_s=time_lost,
-                extra_climb_m=extra_climb,
-                exit_lon=float(elon[0]),
-                exit_lat=float(elat[0]),
-                rejoin_lon=float(elon[1]),
-                rejoin_lat=float(elat[1]),
-            )
-        )
