@@ -26,7 +26,16 @@ from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
 
-__all__ = ["best_in_window", "project_on_segment", "project_on_segments", "valid_position", "valid_positions"]
+__all__ = [
+    "GRID_SPAN",
+    "best_in_window",
+    "nearest_offset",
+    "project_on_segment",
+    "project_on_segments",
+    "segment_offset",
+    "valid_position",
+    "valid_positions",
+]
 
 
 def project_on_segment(
@@ -137,3 +146,63 @@ def valid_positions(lon: FloatArray, lat: FloatArray) -> Any:
             & (np.abs(lon) <= 180)
             & ~((lon == 0.0) & (lat == 0.0))
         )
+
+
+def segment_offset(x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float) -> float:
+    """:func:`project_on_segments` for one segment, to the bit: the offset as ``hypot``, as numpy gives it."""
+    l2 = length_m * length_m
+    f = ((x - ax) * dx + (y - ay) * dy) / (l2 if l2 > 0 else 1.0)
+    f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
+    return float(np.hypot(ax + f * dx - x, ay + f * dy - y))
+
+
+GRID_SPAN = 2**31
+"""Cell codes of :func:`nearest_offset`: ``(gx + GRID_SPAN // 2) * GRID_SPAN + gy + GRID_SPAN // 2``."""
+
+
+def nearest_offset(
+    x: float,
+    y: float,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
+    max_ring: int,
+) -> float:
+    """Distance from (x, y) to the nearest segment, exactly (the minimum of :func:`segment_offset`).
+
+    The segments are found through a grid of ``cell_m`` cells: cell code ``codes[i]`` (sorted, see
+    :data:`GRID_SPAN`) lists the segments ``segs[starts[i]:starts[i + 1]]`` whose bounding box
+    touches it. Rings of cells are searched outwards from the point's cell: once the best distance is
+    at most the radius the rings cover, it is the nearest; beyond ``max_ring`` rings every segment
+    is scanned.
+    """
+    half = GRID_SPAN // 2
+    cx = math.floor(x / cell_m)
+    cy = math.floor(y / cell_m)
+    best = math.inf
+    if abs(cx) < half // 2 and abs(cy) < half // 2:
+        for r in range(max_ring + 1):
+            for gx in range(cx - r, cx + r + 1):
+                edge = gx == cx - r or gx == cx + r
+                step = 1 if edge else 2 * r
+                gy = cy - r
+                while gy <= cy + r:
+                    code = (gx + half) * GRID_SPAN + gy + half
+                    i = np.searchsorted(codes, code)
+                    if i < codes.shape[0] and codes[i] == code:
+                        for j in range(starts[i], starts[i + 1]):
+                            k = segs[j]
+                            d = segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                            best = min(best, d)
+                    gy += step
+            if best <= r * cell_m:
+                return best
+    for k in range(ax.shape[0]):
+        best = min(best, segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]))
+    return best

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import best_in_window, project_on_segments
+from .geometry import GRID_SPAN, best_in_window, project_on_segments
 from .model import Route
 
 __all__ = ["RouteIndex"]
@@ -98,6 +98,22 @@ class RouteIndex:
                 for gy in range(int(iy0[k]), int(iy1[k]) + 1):
                     grid.setdefault((gx, gy), []).append(k)
         self._grid = {key: np.array(v, dtype=np.int64) for key, v in grid.items()}
+        self._grid_arrays: tuple[Any, Any, Any] | None = None
+
+    def grid_arrays(self) -> tuple[Any, Any, Any]:
+        """The grid as flat arrays for compiled code: sorted cell codes, starts, segment ids.
+
+        See :func:`offcourse.geometry.nearest_offset`; built on first use, then kept.
+        """
+        if self._grid_arrays is None:
+            half = GRID_SPAN // 2
+            keys = sorted(self._grid)
+            codes = np.array([(gx + half) * GRID_SPAN + gy + half for gx, gy in keys], dtype=np.int64)
+            lists = [self._grid[k] for k in keys]
+            starts = np.concatenate(([0], np.cumsum([len(v) for v in lists]))).astype(np.int64)
+            segs = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
+            self._grid_arrays = (codes, starts, segs)
+        return self._grid_arrays
 
     # -- scalar helpers -------------------------------------------------------------------------
     def seg_at(self, s: float) -> int:

@@ -202,3 +202,54 @@ def test_the_kernel_builds_on_the_engines_own_steps() -> None:
     names = set(_fast.follow_run_py.__code__.co_names)
     assert {"jump_ok", "odometer", "climb", "learn_noise", "running_speed", "cover", "best_in_window"} <= names
     assert "sqrt" not in names and "exp" not in names
+
+
+def _half_off_run(seed: int) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The noisy run with a long excursion far from the route (up to 1.5 km) over half its fixes."""
+    r, t, x, y, ele, hacc = _noisy_run(seed)
+    k = np.arange(1400)
+    x = x.copy()
+    x[1000:2400] += 1500.0 * np.sin(np.pi * k / 1400)
+    return r, t, x, y, ele, hacc
+
+
+@pytest.mark.parametrize("way", ["python form", "compiled"])
+def test_the_off_course_kernel_gives_the_engines_events_and_state(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if way == "compiled":
+        needs_numba()
+    else:
+        monkeypatch.setattr(_fast, "_kernel", None)
+        monkeypatch.setattr(_fast, "available", lambda: True)
+    r, t, x, y, ele, hacc = _half_off_run(4)
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False) + slow.close()
+    done = [0]
+    real = _fast.off_run
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        j = real(*args)
+        done[0] += j - args[6]
+        return j
+
+    monkeypatch.setattr(_fast, "off_run", counting)
+    ev_fast = fast.push_arrays(t, x, y, ele, hacc, compiled=True) + fast.close()
+    assert done[0] > 0.3 * len(t)  # the fixes far off went through the off-course kernel
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    assert "off_course" in {e.kind for e in ev_slow}
+
+
+def test_the_grid_search_finds_the_nearest_segment_to_the_bit() -> None:
+    from offcourse.geometry import nearest_offset, project_on_segments
+
+    rng = np.random.default_rng(5)
+    r = route([tuple(p) for p in _wandering_route(rng)])
+    idx = RouteIndex(r)
+    codes, starts, segs = idx.grid_arrays()
+    pts = np.concatenate([rng.uniform(-3000, 3000, (300, 2)), rng.uniform(-40000, 40000, (20, 2))])
+    for px, py in pts:
+        _, d = project_on_segments(float(px), float(py), idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len)
+        got = nearest_offset(
+            float(px), float(py), idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, codes, starts, segs, idx.cell_m, 16
+        )
+        assert got == float(d.min())

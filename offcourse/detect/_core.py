@@ -55,8 +55,9 @@ class Core:
 
     def _thresholds(self, grow: float) -> tuple[float, float]:
         o = self.options
-        noisy = max(0.0, o.noise_gain * math.sqrt(self._st.noise_ms) - o.noise_floor_m)
-        return o.off_threshold_m + grow + noisy, o.back_on_threshold_m + grow
+        return steps.thresholds(
+            o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, self._st.noise_ms, o.noise_floor_m
+        )
 
     def _learn_noise(self, d: float, dt: float) -> None:
         """Offsets while on the route measure the GPS error (and the drawing's bias) right now."""

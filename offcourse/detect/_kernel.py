@@ -30,18 +30,21 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import geometry
-from ..geometry import best_in_window
+from ..geometry import best_in_window, nearest_offset
 from . import options, steps
 from .events import Phase
 from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
+    anywhere_radius,
     climb,
     cover,
+    far_offset,
     jump_ok,
     learn_noise,
     odometer,
     running_speed,
+    thresholds,
     usable_position,
     usable_time,
 )
@@ -53,7 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py", "push_arrays"]
 
 _NAN = float("nan")
-_ON = Phase.ON
+_ON, _OFF = Phase.ON, Phase.OFF
 
 #: Scalar fields of the engine's state the compiled path reads and writes, in this order.
 STATE_FIELDS = (
@@ -96,7 +99,55 @@ OPTION_FIELDS = (
     "jitter_noise_gain",
 )
 
-_STEPS = (accuracy_growth, climb, cover, jump_ok, learn_noise, odometer, running_speed, usable_position, usable_time)
+#: Scalar fields of the engine's state the off-course path reads and writes, in this order.
+OFF_STATE_FIELDS = (
+    "t",
+    "x",
+    "y",
+    "spike_t",
+    "odo_m",
+    "anchor_x",
+    "anchor_y",
+    "climb_m",
+    "climb_anchor",
+    "s",
+    "d",
+    "max_off_m",
+    "noise_ms",
+    "n_fixes",
+)
+
+#: Options the off-course path needs, in this order.
+OFF_OPTION_FIELDS = (
+    "off_threshold_m",
+    "back_on_threshold_m",
+    "accuracy_floor_m",
+    "max_speed_mps",
+    "spike_slack_m",
+    "noise_gain",
+    "noise_floor_m",
+    "jitter_m",
+    "jitter_noise_gain",
+)
+
+#: Rings of grid cells searched around a fix off course before every segment is scanned (as
+#: :meth:`~offcourse.match.RouteIndex.nearest_global` does past 16 cells).
+OFF_MAX_RING = 16
+
+_STEPS = (
+    anywhere_radius,
+    far_offset,
+    thresholds,
+    accuracy_growth,
+    climb,
+    cover,
+    jump_ok,
+    learn_noise,
+    odometer,
+    running_speed,
+    usable_position,
+    usable_time,
+)
 
 _kernel: Any = None
 _tried = False
@@ -113,7 +164,7 @@ def available() -> bool:
             import numba
 
             kernel = _compile(numba)
-            _warm_up(kernel)
+            _warm_up(*kernel)
         except Exception:  # no numba, or it cannot compile or cache here: the Python engine does it all
             return False
         _kernel = kernel
@@ -138,21 +189,27 @@ def _compile(numba: Any) -> Any:
     table: dict[str, Any] = {}
     table["project_on_segment"] = jit(geometry.project_on_segment)
     table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
+    table["segment_offset"] = jit(geometry.segment_offset)
+    table["nearest_offset"] = jit(_rebind(geometry.nearest_offset, table))
     for fn in _STEPS:
-        table[fn.__name__] = jit(fn)
+        table[fn.__name__] = jit(_rebind(fn, table))  # in order: a step may call an earlier one
     sources = (geometry, options, steps)  # the constants of options.py are compiled in too
     digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in sources)).hexdigest()
-    body = _rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}")
-    return numba.njit(cache=True, nogil=True)(body)
+    on = numba.njit(cache=True, nogil=True)(_rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}"))
+    off = numba.njit(cache=True, nogil=True)(_rebind(off_run_py, table, name=f"off_run_{digest[:16]}"))
+    return on, off
 
 
-def _warm_up(kernel: Any) -> None:
+def _warm_up(on: Any, off: Any) -> None:
     """Compile (or load from numba's cache) with the real argument types, on two fixes of a one-segment route."""
     one = np.zeros(1)
     seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
     two = np.array([0.0, 1.0])
     state = np.full(len(STATE_FIELDS), np.nan)
-    kernel(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
+    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
+    grid = (np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))
+    state = np.full(len(OFF_STATE_FIELDS), np.nan)
+    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
 
 
 def push_arrays(
@@ -188,18 +245,25 @@ def push_arrays(
     idx = m.index
     seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
     opts = np.array([float(getattr(o, name)) for name in OPTION_FIELDS])
+    off_opts = np.array([float(getattr(o, name)) for name in OFF_OPTION_FIELDS])
     cols = (T, X, Y, E, H)
     out = np.empty((n, 4))
-    sv = np.empty(len(STATE_FIELDS))
     st = m._st
     i = 0
     while i < n:
-        if st.phase == _ON and not st.wrong_way and not st.alt_active and st.pending is None and math.isfinite(st.t):
-            for k, name in enumerate(STATE_FIELDS):
-                sv[k] = getattr(st, name)
-            j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+        if st.pending is None and math.isfinite(st.t):
+            j = i
+            fields: tuple[str, ...] = ()
+            if st.phase == _ON and not st.wrong_way and not st.alt_active:
+                sv = np.array([getattr(st, name) for name in STATE_FIELDS], dtype=np.float64)
+                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+                fields = STATE_FIELDS
+            elif st.phase == _OFF and st.back_count == 0:
+                sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
+                j = off_run(sv, off_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
+                fields = OFF_STATE_FIELDS
             if j > i:
-                for k, name in enumerate(STATE_FIELDS):
+                for k, name in enumerate(fields):
                     setattr(st, name, float(sv[k]))
                 st.n_fixes = int(sv[-1])
                 a = max(i, j - RING_SIZE)
@@ -240,9 +304,90 @@ def follow_run(
     """
     ax, ay, dx, dy, ln, cum = seg
     t_, x_, y_, e_, h_ = cols
-    kernel = _kernel if _kernel is not None else follow_run_py
+    kernel = _kernel[0] if _kernel is not None else follow_run_py
     k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out)
     return k
+
+
+def off_run(
+    state: np.ndarray,
+    opts: np.ndarray,
+    seg: tuple[np.ndarray, ...],
+    grid: tuple[np.ndarray, ...],
+    cell_m: float,
+    cols: tuple[np.ndarray, ...],
+    i0: int,
+    out: np.ndarray,
+) -> int:
+    """:func:`follow_run` for a runner off course and far from the route (:data:`OFF_STATE_FIELDS`)."""
+    ax, ay, dx, dy, ln = seg[:5]
+    codes, starts, segs = grid
+    t_, x_, y_, e_, h_ = cols
+    kernel = _kernel[1] if _kernel is not None else off_run_py
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out)
+    return k
+
+
+def off_run_py(
+    st: Any,
+    op: Any,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
+    T: Any,
+    X: Any,
+    Y: Any,
+    E: Any,
+    H: Any,
+    i0: int,
+    out: Any,
+) -> int:
+    """The off-course kernel in plain Python: fixes of a runner off course, far from the route.
+
+    Stops before a fix the engine must take: one to ignore or hold, a possible spike, or one within
+    the back-on threshold of the route (the runner may be coming back).
+    """
+    off_m, back_m, acc_floor, vmax, slack, n_gain, n_floor, jit, jit_gain = (
+        op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]
+    )  # fmt: skip
+    s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes = st[7], st[8], st[9], st[10], st[11], st[12], st[13]
+    n = T.shape[0]
+    i = i0
+    while i < n:
+        t = T[i]
+        x = X[i]
+        y = Y[i]
+        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
+            break
+        if not jump_ok(x, y, s_x, s_y, t - s_t, vmax, slack):
+            break
+        grow = accuracy_growth(H[i], acc_floor)
+        off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+        nearest = nearest_offset(x, y, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING)
+        if nearest <= back_thr:
+            break  # near the route again: the engine looks for the rejoin
+        odo, anc_x, anc_y = odometer(odo, anc_x, anc_y, x, y, jit, jit_gain, noise)
+        climb_m, climb_anc = climb(climb_m, climb_anc, E[i])
+        s_d = far_offset(nearest, off_thr, s_d)
+        max_off = max(max_off, s_d)
+        spike_t = math.nan
+        n_fixes += 1.0
+        s_t, s_x, s_y = t, x, y
+        out[i, 0] = s_s
+        out[i, 1] = s_d
+        out[i, 2] = odo
+        out[i, 3] = climb_m
+        i += 1
+    st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
+    st[7], st[8], st[9], st[10], st[11], st[12], st[13] = climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes
+    return i
 
 
 def follow_run_py(

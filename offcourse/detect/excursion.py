@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+from . import steps
 from ._core import Core
 from .events import BackOnCourse, Event, NeverRejoined, Phase
-from .options import OFFSET_ANYWHERE_GROWTH, OFFSET_ANYWHERE_MIN_M, REJOIN_BACK_COST
+from .options import REJOIN_BACK_COST
 
 __all__ = ["Excursion"]
 
@@ -81,8 +82,8 @@ class Excursion(Core):
         return moved >= o.relock_progress_m or (moved <= -o.wrong_way_min_m and st.back_s < st.exit_s)
 
     def _offset_anywhere(self, x: float, y: float, last: float) -> float:
-        g = self.index.nearest_global(x, y, max_radius_m=max(OFFSET_ANYWHERE_GROWTH * last, OFFSET_ANYWHERE_MIN_M))
-        return g[1] if g is not None else max(last, OFFSET_ANYWHERE_GROWTH * last)
+        g = self.index.nearest_global(x, y, max_radius_m=steps.anywhere_radius(last))
+        return steps.far_offset(math.inf if g is None else g[1], -math.inf, last)
 
     def _emit_back_on(
         self, rejoin_t: float, rejoin_s: float, rx: float, ry: float, events: list[Event], now: float | None = None

@@ -16,9 +16,21 @@ from __future__ import annotations
 
 import math
 
-from .options import CLIMB_STEP_M, MAX_COORD_M, MAX_TIME_S, SPEED_SMOOTHING, SPEED_WINDOW_MAX_S, SPEED_WINDOW_MIN_S
+from .options import (
+    CLIMB_STEP_M,
+    MAX_COORD_M,
+    MAX_TIME_S,
+    OFFSET_ANYWHERE_GROWTH,
+    OFFSET_ANYWHERE_MIN_M,
+    SPEED_SMOOTHING,
+    SPEED_WINDOW_MAX_S,
+    SPEED_WINDOW_MIN_S,
+)
 
 __all__ = [
+    "anywhere_radius",
+    "far_offset",
+    "thresholds",
     "usable_position",
     "usable_time",
     "accuracy_growth",
@@ -122,3 +134,30 @@ def cover(lo: float, hi: float, s: float) -> tuple[float, float]:
     if not math.isfinite(lo):
         return s, s
     return min(lo, s), max(hi, s)
+
+
+def thresholds(
+    off_m: float, back_on_m: float, grow: float, noise_gain: float, noise_ms: float, noise_floor_m: float
+) -> tuple[float, float]:
+    """The off and back-on thresholds for a fix: grown by its accuracy (``grow``) and, the off one, by noise.
+
+    The off threshold grows by ``noise_gain`` times the RMS offset on the route less ``noise_floor_m``.
+    """
+    noisy = max(0.0, noise_gain * math.sqrt(noise_ms) - noise_floor_m)
+    return off_m + grow + noisy, back_on_m + grow
+
+
+def anywhere_radius(last_m: float) -> float:
+    """How far to search for the route around a fix far off it, given the last offset."""
+    return max(OFFSET_ANYWHERE_GROWTH * last_m, OFFSET_ANYWHERE_MIN_M)
+
+
+def far_offset(nearest_m: float, off_m: float, last_m: float) -> float:
+    """The offset of a fix off course whose nearest point of the route is ``nearest_m`` away.
+
+    Within the off threshold or the search radius (:func:`anywhere_radius`) it is that distance;
+    beyond, the search gives up and the offset is taken as :data:`OFFSET_ANYWHERE_GROWTH` times the last.
+    """
+    if nearest_m <= off_m or nearest_m <= anywhere_radius(last_m):
+        return nearest_m
+    return max(last_m, OFFSET_ANYWHERE_GROWTH * last_m)
