@@ -33,6 +33,8 @@ __all__ = [
     "project_on_segment",
     "project_on_segments",
     "segment_offset",
+    "segment_offset_sq",
+    "segments_within",
     "valid_position",
     "valid_positions",
 ]
@@ -156,6 +158,16 @@ def segment_offset(x: float, y: float, ax: float, ay: float, dx: float, dy: floa
     return float(np.hypot(ax + f * dx - x, ay + f * dy - y))
 
 
+def segment_offset_sq(x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float) -> float:
+    """The square of :func:`segment_offset`, cheaply (no ``hypot``), to a few ulps: for ranking only."""
+    l2 = length_m * length_m
+    f = ((x - ax) * dx + (y - ay) * dy) / (l2 if l2 > 0 else 1.0)
+    f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
+    ex = ax + f * dx - x
+    ey = ay + f * dy - y
+    return ex * ex + ey * ey
+
+
 GRID_SPAN = 2**31
 """Cell codes of :func:`nearest_offset`: ``(gx + GRID_SPAN // 2) * GRID_SPAN + gy + GRID_SPAN // 2``."""
 
@@ -206,3 +218,52 @@ def nearest_offset(
     for k in range(ax.shape[0]):
         best = min(best, segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]))
     return best
+
+
+def segments_within(
+    x: float,
+    y: float,
+    radius_m: float,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
+    max_ring: int,
+    mark: Any,
+    stamp: int,
+    out: Any,
+) -> int:
+    """Write to ``out`` the segments at most ``radius_m`` from (x, y) (by :func:`segment_offset`); returns their count.
+
+    The grid is that of :func:`nearest_offset`; beyond ``max_ring`` rings every segment is checked.
+    ``mark`` (one integer per segment) and a ``stamp`` not used before in it keep each segment once.
+    """
+    half = GRID_SPAN // 2
+    cx = math.floor(x / cell_m)
+    cy = math.floor(y / cell_m)
+    rings = math.floor(radius_m / cell_m) + 1
+    n = 0
+    if rings <= max_ring and abs(cx) < half // 2 and abs(cy) < half // 2:
+        for gx in range(cx - rings, cx + rings + 1):
+            for gy in range(cy - rings, cy + rings + 1):
+                code = (gx + half) * GRID_SPAN + gy + half
+                i = np.searchsorted(codes, code)
+                if i < codes.shape[0] and codes[i] == code:
+                    for j in range(starts[i], starts[i + 1]):
+                        k = segs[j]
+                        if mark[k] != stamp:
+                            mark[k] = stamp
+                            if segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]) <= radius_m:
+                                out[n] = k
+                                n += 1
+        return n
+    for k in range(ax.shape[0]):
+        if segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]) <= radius_m:
+            out[n] = k
+            n += 1
+    return n

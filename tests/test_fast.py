@@ -204,23 +204,28 @@ def test_the_kernel_builds_on_the_engines_own_steps() -> None:
     assert "sqrt" not in names and "exp" not in names
 
 
-def _half_off_run(seed: int) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The noisy run with a long excursion far from the route (up to 1.5 km) over half its fixes."""
+def _half_off_run(
+    seed: int, far_m: float = 1500.0
+) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The noisy run with a long excursion far from the route (up to ``far_m``) over half its fixes."""
     r, t, x, y, ele, hacc = _noisy_run(seed)
     k = np.arange(1400)
     x = x.copy()
-    x[1000:2400] += 1500.0 * np.sin(np.pi * k / 1400)
+    x[1000:2400] += far_m * np.sin(np.pi * k / 1400)
     return r, t, x, y, ele, hacc
 
 
+@pytest.mark.parametrize("far_m", [1500.0, 6000.0])
 @pytest.mark.parametrize("way", ["python form", "compiled"])
-def test_the_off_course_kernel_gives_the_engines_events_and_state(way: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_off_course_kernel_gives_the_engines_events_and_state(
+    way: str, far_m: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if way == "compiled":
         needs_numba()
     else:
         monkeypatch.setattr(_fast, "_kernel", None)
         monkeypatch.setattr(_fast, "available", lambda: True)
-    r, t, x, y, ele, hacc = _half_off_run(4)
+    r, t, x, y, ele, hacc = _half_off_run(4, far_m)
     slow, fast = Monitor(r), Monitor(r)
     ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False) + slow.close()
     done = [0]

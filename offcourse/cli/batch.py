@@ -69,6 +69,7 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 def run_batch(args: argparse.Namespace) -> int:
     """Run ``offcourse batch``; returns the exit status."""
     from .. import batch as engine  # the engine's imports only for this command
+
     options = options_from_args(args)
     _check_outputs(args)
     inputs = engine.expand_inputs(args.tracks)

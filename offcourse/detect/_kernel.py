@@ -30,7 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import geometry
-from ..geometry import best_in_window, nearest_offset
+from ..geometry import best_in_window, nearest_offset, segment_offset, segment_offset_sq, segments_within
 from . import options, steps
 from .events import Phase
 from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
@@ -134,6 +134,10 @@ OFF_OPTION_FIELDS = (
 #: :meth:`~offcourse.match.RouteIndex.nearest_global` does past 16 cells).
 OFF_MAX_RING = 16
 
+#: The off-course kernel keeps the segments within this much more than the nearest one's distance,
+#: and searches only them until the runner has moved about half of it.
+OFF_CACHE_MARGIN_M = 200.0
+
 _STEPS = (
     anywhere_radius,
     far_offset,
@@ -190,7 +194,9 @@ def _compile(numba: Any) -> Any:
     table["project_on_segment"] = jit(geometry.project_on_segment)
     table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
     table["segment_offset"] = jit(geometry.segment_offset)
+    table["segment_offset_sq"] = jit(geometry.segment_offset_sq)
     table["nearest_offset"] = jit(_rebind(geometry.nearest_offset, table))
+    table["segments_within"] = jit(_rebind(geometry.segments_within, table))
     for fn in _STEPS:
         table[fn.__name__] = jit(_rebind(fn, table))  # in order: a step may call an earlier one
     sources = (geometry, options, steps)  # the constants of options.py are compiled in too
@@ -359,6 +365,15 @@ def off_run_py(
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes = st[7], st[8], st[9], st[10], st[11], st[12], st[13]
     n = T.shape[0]
+    # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
+    # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
+    nseg = ax.shape[0]
+    mark = np.zeros(nseg, dtype=np.int64)
+    cand = np.empty(nseg, dtype=np.int64)
+    cand_d2 = np.empty(nseg)
+    n_cand = -1
+    stamp = 0
+    c_x = c_y = c_r = 0.0
     i = i0
     while i < n:
         t = T[i]
@@ -370,7 +385,33 @@ def off_run_py(
             break
         grow = accuracy_growth(H[i], acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
-        nearest = nearest_offset(x, y, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING)
+        nearest = math.inf
+        if n_cand >= 0:
+            ex = x - c_x
+            ey = y - c_y
+            moved = math.sqrt(ex * ex + ey * ey)
+            # rank by squared distance, then take hypot (the engine's bits) of the few that may be nearest
+            best2 = math.inf
+            for q in range(n_cand):
+                k = cand[q]
+                d2 = segment_offset_sq(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                cand_d2[q] = d2
+                best2 = min(best2, d2)
+            lim = best2 * (1.0 + 1e-12)  # rounding of squares and hypot stays far below this
+            best = math.inf
+            for q in range(n_cand):
+                if cand_d2[q] <= lim:
+                    k = cand[q]
+                    best = min(best, segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]))
+            if best + moved <= c_r * (1.0 - 1e-9):
+                nearest = best
+        if nearest == math.inf:
+            nearest = nearest_offset(x, y, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING)
+            stamp += 1
+            c_x, c_y, c_r = x, y, nearest + OFF_CACHE_MARGIN_M
+            n_cand = segments_within(
+                x, y, c_r, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark, stamp, cand
+            )
         if nearest <= back_thr:
             break  # near the route again: the engine looks for the rejoin
         odo, anc_x, anc_y = odometer(odo, anc_x, anc_y, x, y, jit, jit_gain, noise)
