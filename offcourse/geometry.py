@@ -32,6 +32,7 @@ __all__ = [
     "nearest_offset",
     "project_on_segment",
     "project_on_segments",
+    "segment_gap",
     "segment_offset",
     "segment_offset_sq",
     "segments_within",
@@ -40,29 +41,40 @@ __all__ = [
 ]
 
 
-def project_on_segment(
+def segment_gap(
     x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float
-) -> tuple[float, float]:
-    """Project the point (x, y) onto the segment from (ax, ay) along (dx, dy), ``length_m`` long.
+) -> tuple[float, float, float]:
+    """The one projection of the point (x, y) onto the segment from (ax, ay) along (dx, dy), ``length_m`` long.
 
     Returns
     -------
-    (fraction, offset_m) : tuple of float
-        Where the nearest point of the segment lies, as a fraction of its length in [0, 1]
-        (0 for a segment of zero length), and the distance from the point to it.
+    (fraction, ex, ey) : tuple of float
+        Where the nearest point of the segment lies, as a fraction of its length in [0, 1] (0 for a
+        segment of zero length), and the vector from the point to it. Every distance to a segment in
+        offcourse is computed from these (:func:`project_on_segment`, :func:`segment_offset`).
     """
     l2 = length_m * length_m
     f = ((x - ax) * dx + (y - ay) * dy) / l2 if l2 > 0 else 0.0
     f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
-    ex = ax + f * dx - x
-    ey = ay + f * dy - y
+    return f, ax + f * dx - x, ay + f * dy - y
+
+
+def project_on_segment(
+    x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float
+) -> tuple[float, float]:
+    """:func:`segment_gap` as ``(fraction, offset_m)``, the offset a square root of the sum of squares."""
+    f, ex, ey = segment_gap(x, y, ax, ay, dx, dy, length_m)
     return f, math.sqrt(ex * ex + ey * ey)
 
 
 def project_on_segments(
     x: float, y: float, ax: FloatArray, ay: FloatArray, dx: FloatArray, dy: FloatArray, length_m: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    """:func:`project_on_segment` for one point and many segments (numpy arrays): fractions and offsets."""
+    """:func:`segment_gap` for one point and many segments (numpy arrays): fractions and offsets.
+
+    The same arithmetic, vectorised (a separate form because numpy needs no branch); the offsets are
+    ``hypot``, as :func:`segment_offset` gives them for one segment.
+    """
     l2 = length_m * length_m
     f = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
     return f, np.hypot(ax + f * dx - x, ay + f * dy - y)
@@ -108,7 +120,8 @@ def best_in_window(
         if k > kp and weight * (cum[k] - s_pred) >= best_c:
             break
         lk = ln[k]
-        f, d = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        f, ex, ey = segment_gap(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        d = math.sqrt(ex * ex + ey * ey)
         sk = cum[k] + f * lk
         c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
         if c < best_c:
@@ -117,7 +130,8 @@ def best_in_window(
         if back_weight * (s_pred - cum[k + 1]) >= best_c:
             break
         lk = ln[k]
-        f, d = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        f, ex, ey = segment_gap(x, y, ax[k], ay[k], dx[k], dy[k], lk)
+        d = math.sqrt(ex * ex + ey * ey)
         sk = cum[k] + f * lk
         c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
         if c <= best_c:  # ties go to the segment nearest the start of the window
@@ -151,20 +165,14 @@ def valid_positions(lon: FloatArray, lat: FloatArray) -> Any:
 
 
 def segment_offset(x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float) -> float:
-    """:func:`project_on_segments` for one segment, to the bit: the offset as ``hypot``, as numpy gives it."""
-    l2 = length_m * length_m
-    f = ((x - ax) * dx + (y - ay) * dy) / (l2 if l2 > 0 else 1.0)
-    f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
-    return float(np.hypot(ax + f * dx - x, ay + f * dy - y))
+    """One offset of :func:`project_on_segments`, to the bit (``hypot``, as numpy gives it)."""
+    _, ex, ey = segment_gap(x, y, ax, ay, dx, dy, length_m)
+    return float(np.hypot(ex, ey))
 
 
 def segment_offset_sq(x: float, y: float, ax: float, ay: float, dx: float, dy: float, length_m: float) -> float:
     """The square of :func:`segment_offset`, cheaply (no ``hypot``), to a few ulps: for ranking only."""
-    l2 = length_m * length_m
-    f = ((x - ax) * dx + (y - ay) * dy) / (l2 if l2 > 0 else 1.0)
-    f = 0.0 if f < 0.0 else (1.0 if f > 1.0 else f)
-    ex = ax + f * dx - x
-    ey = ay + f * dy - y
+    _, ex, ey = segment_gap(x, y, ax, ay, dx, dy, length_m)
     return ex * ex + ey * ey
 
 

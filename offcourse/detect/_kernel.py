@@ -191,10 +191,11 @@ def _compile(numba: Any) -> Any:
     """
     jit = numba.njit(nogil=True)
     table: dict[str, Any] = {}
-    table["project_on_segment"] = jit(geometry.project_on_segment)
+    table["segment_gap"] = jit(geometry.segment_gap)
+    table["project_on_segment"] = jit(_rebind(geometry.project_on_segment, table))
     table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
-    table["segment_offset"] = jit(geometry.segment_offset)
-    table["segment_offset_sq"] = jit(geometry.segment_offset_sq)
+    table["segment_offset"] = jit(_rebind(geometry.segment_offset, table))
+    table["segment_offset_sq"] = jit(_rebind(geometry.segment_offset_sq, table))
     table["nearest_offset"] = jit(_rebind(geometry.nearest_offset, table))
     table["segments_within"] = jit(_rebind(geometry.segments_within, table))
     for fn in _STEPS:
