@@ -149,8 +149,11 @@ class RouteIndex:
         bw = weight if back_weight is None else back_weight
         k0 = self.seg_at(s_lo)
         k1 = self.seg_at(s_hi)
-        if weight > 0 and bw > 0:
-            return self._best_pruned(x, y, k0, k1, min(max(s_pred, s_lo), s_hi), weight, bw)
+        if weight > 0 and bw > 0:  # the pruned search (see best_in_window), outwards from s_pred
+            s_pred = min(max(s_pred, s_lo), s_hi)
+            kp = min(max(self.seg_at(s_pred), k0), k1)
+            ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
+            return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, weight, bw)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
             # a forward scan from the window's start: its pruning only skips segments wholly ahead
             # whose continuity cost alone reaches the best so far, so it is the plain nearest
@@ -164,21 +167,6 @@ class RouteIndex:
         else:
             i = int(np.argmin(d))
         return float(s[i]), float(d[i]), int(segs[i])
-
-    def _best_pruned(
-        self, x: float, y: float, k0: int, k1: int, s_pred: float, weight: float, bw: float
-    ) -> tuple[float, float, int]:
-        """The window search of :meth:`nearest_in_window` with positive weights, outwards from ``s_pred``.
-
-        A segment wholly ahead of ``s_pred`` costs at least ``weight`` times its distance ahead
-        (offsets are never negative), one wholly behind at least ``bw`` times its distance behind,
-        so the scan stops on each side at the first segment that cannot beat the best so far:
-        a few segments per fix instead of the whole window, with the same answer.
-        """
-        kp = min(max(self.seg_at(s_pred), k0), k1)
-        return best_in_window(
-            x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, kp, s_pred, weight, bw
-        )
 
     def ascent_between(self, s0: float, s1: float) -> float:
         """Climb in metres along the route from ``s0`` to ``s1`` (0 without elevation)."""

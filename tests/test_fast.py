@@ -200,7 +200,7 @@ def test_the_kernels_python_form_gives_the_engines_events_and_state_bit_for_bit(
 def test_the_kernel_builds_on_the_engines_own_steps() -> None:
     """No arithmetic restated: the kernel calls the step functions and the geometry by name."""
     names = set(_fast.follow_run_py.__code__.co_names)
-    assert {"jump_ok", "odometer", "climb", "learn_noise", "running_speed", "cover", "best_in_window"} <= names
+    assert {"jump_ok", "odometer", "learn_noise", "running_speed", "cover", "best_in_window"} <= names
     assert "sqrt" not in names and "exp" not in names
 
 

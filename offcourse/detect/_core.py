@@ -33,11 +33,8 @@ class Core:
     _reach_m: float
 
     def _is_spike(self, t: float, x: float, y: float) -> bool:
+        """A jump too fast from the last fix (``jump_ok`` said no): a spike unless it confirms the last jump."""
         st, o = self._st, self.options
-        if steps.jump_ok(x, y, st.x, st.y, t - st.t, o.max_speed_mps, o.spike_slack_m):
-            st.spike_t = _NAN
-            return False
-        # a jump: accept it only when the next fix confirms the new place
         if math.isfinite(st.spike_t) and math.hypot(x - st.spike_x, y - st.spike_y) <= (
             o.max_speed_mps * (t - st.spike_t) + o.spike_slack_m
         ):  # hypot here: a rare path the compiled kernel never takes
@@ -46,23 +43,11 @@ class Core:
         st.spike_t, st.spike_x, st.spike_y = t, x, y
         return True
 
-    def _odometer(self, x: float, y: float, ele: float) -> None:
-        st, o = self._st, self.options
-        st.odo_m, st.anchor_x, st.anchor_y = steps.odometer(
-            st.odo_m, st.anchor_x, st.anchor_y, x, y, o.jitter_m, o.jitter_noise_gain, st.noise_ms
-        )
-        st.climb_m, st.climb_anchor = steps.climb(st.climb_m, st.climb_anchor, ele)
-
     def _thresholds(self, grow: float) -> tuple[float, float]:
         o = self.options
         return steps.thresholds(
             o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, self._st.noise_ms, o.noise_floor_m
         )
-
-    def _learn_noise(self, d: float, dt: float) -> None:
-        """Offsets while on the route measure the GPS error (and the drawing's bias) right now."""
-        st, o = self._st, self.options
-        st.noise_ms = steps.learn_noise(st.noise_ms, d, dt, o.back_on_threshold_m, o.noise_time_s)
 
     # coverage of the route
 

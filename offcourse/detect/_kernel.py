@@ -37,7 +37,6 @@ from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
     anywhere_radius,
-    climb,
     cover,
     far_offset,
     jump_ok,
@@ -143,7 +142,6 @@ _STEPS = (
     far_offset,
     thresholds,
     accuracy_growth,
-    climb,
     cover,
     jump_ok,
     learn_noise,
@@ -415,8 +413,9 @@ def off_run_py(
             )
         if nearest <= back_thr:
             break  # near the route again: the engine looks for the rejoin
-        odo, anc_x, anc_y = odometer(odo, anc_x, anc_y, x, y, jit, jit_gain, noise)
-        climb_m, climb_anc = climb(climb_m, climb_anc, E[i])
+        odo, anc_x, anc_y, climb_m, climb_anc = odometer(
+            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+        )
         s_d = far_offset(nearest, off_thr, s_d)
         max_off = max(max_off, s_d)
         spike_t = math.nan
@@ -469,8 +468,9 @@ def follow_run_py(
         if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
             break  # a jump: the engine decides whether it is a spike
         grow = accuracy_growth(H[i], acc_floor)
-        n_odo, n_ax, n_ay = odometer(odo, anc_x, anc_y, x, y, jit, jit_gain, noise)
-        n_climb, n_canc = climb(climb_m, climb_anc, E[i])
+        n_odo, n_ax, n_ay, n_climb, n_canc = odometer(
+            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+        )
         # window search around the current progress (RouteIndex.nearest_in_window)
         lo = s_s - win_back
         hi = s_s + win_ahead + vmax * dt

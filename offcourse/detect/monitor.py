@@ -12,7 +12,7 @@ import numpy.typing as npt
 from ..geometry import valid_position
 from ..match import RouteIndex
 from ..model import Route
-from . import _kernel, steps
+from . import _kernel
 from .events import (
     Event,
     Finished,
@@ -32,6 +32,17 @@ from .options import (
 )
 from .start import BeforeTheStart
 from .state import MonitorState, decode, encode
+from .steps import (
+    accuracy_growth,
+    cover,
+    jump_ok,
+    learn_noise,
+    odometer,
+    running_speed,
+    thresholds,
+    usable,
+    usable_time,
+)
 
 __all__ = ["Monitor"]
 
@@ -166,47 +177,27 @@ class Monitor(BeforeTheStart, Excursion):
         """
         return _kernel.push_arrays(self, epoch_s, x, y, ele_m, hacc_m, compiled=compiled)
 
-    def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
+    def _push_xy(self, t: float, x: float, y: float, ele: float, hacc: float, hold: bool = True) -> list[Event]:
         st = self._st
-        if st.pending is None:
-            return self._accept(t, x, y, ele, hacc)
-        # a fix late by more than TIME_JUMP_S is held: this fix's time tells whether the clock
-        # jumped (this one is later still) or that one was stamped in the future (this one is earlier)
-        if not steps.usable_time(t):
-            return self._ignore("no_time")
-        if t <= st.t:
-            return self._ignore("duplicate_time" if t == st.t else "out_of_order")
-        held = st.pending
-        st.pending = None
-        if t < held[0]:
-            self._ignore("time_outlier")
-            return self._accept(t, x, y, ele, hacc)
-        events = self._accept(*held, hold=False)
-        return events + self._accept(t, x, y, ele, hacc)
-
-    def _ignore(self, reason: str) -> list[Event]:
-        st = self._st
-        st.ignored += 1
-        st.ignored_by_reason[reason] += 1
-        return []
-
-    def _accept(self, t: float, x: float, y: float, ele: float, hacc: float, hold: bool = True) -> list[Event]:
-        st = self._st
-        o = self.options
-        if not steps.usable_time(t):
-            return self._ignore("no_time")
-        if math.isfinite(st.t) and t <= st.t:
-            return self._ignore("duplicate_time" if t == st.t else "out_of_order")
-        if not steps.usable_position(x, y):
-            return self._ignore("no_position")
-        if hold and t - st.t > TIME_JUMP_S:  # False while st.t is NaN
+        if st.pending is not None:
+            return self._after_held(t, x, y, ele, hacc)
+        if not usable(t, x, y) or t <= st.t:  # False while st.t is NaN
+            return self._refuse(t)
+        if hold and t - st.t > TIME_JUMP_S:
             st.pending = (t, x, y, ele, hacc)
             return []
-        if st.phase != _WAITING and math.isfinite(st.t) and self._is_spike(t, x, y):
-            return self._ignore("spike")
-        grow = steps.accuracy_growth(hacc, o.accuracy_floor_m)
+        o = self.options
+        if st.phase != _WAITING and math.isfinite(st.t):
+            if jump_ok(x, y, st.x, st.y, t - st.t, o.max_speed_mps, o.spike_slack_m):
+                st.spike_t = _NAN
+            elif self._is_spike(t, x, y):
+                return self._ignore("spike")
+        grow = accuracy_growth(hacc, o.accuracy_floor_m)
         dt = t - st.t if math.isfinite(st.t) else 0.0
-        self._odometer(x, y, ele)
+        st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor = odometer(
+            st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor, x, y, ele, o.jitter_m,
+            o.jitter_noise_gain, st.noise_ms,
+        )  # fmt: skip
         st.n_fixes += 1
         events: list[Event] = []
         if st.phase == _WAITING:
@@ -221,6 +212,35 @@ class Monitor(BeforeTheStart, Excursion):
         st.ring.append((t, x, y, st.s, st.d, st.odo_m, st.climb_m))
         return events
 
+    def _after_held(self, t: float, x: float, y: float, ele: float, hacc: float) -> list[Event]:
+        """A fix late by more than TIME_JUMP_S is held: this fix's time tells whether the clock jumped
+        (this one is later still) or that one was stamped in the future (this one is earlier)."""
+        st = self._st
+        held = st.pending
+        if held is None or not usable_time(t) or t <= st.t:
+            return self._refuse(t)
+        st.pending = None
+        if t < held[0]:
+            self._ignore("time_outlier")
+            return self._push_xy(t, x, y, ele, hacc)
+        events = self._push_xy(*held, hold=False)
+        return events + self._push_xy(t, x, y, ele, hacc)
+
+    def _refuse(self, t: float) -> list[Event]:
+        """Ignore a fix :func:`~offcourse.detect.steps.usable` refused, or one not after the last."""
+        st = self._st
+        if not usable_time(t):
+            return self._ignore("no_time")
+        if t <= st.t:
+            return self._ignore("duplicate_time" if t == st.t else "out_of_order")
+        return self._ignore("no_position")
+
+    def _ignore(self, reason: str) -> list[Event]:
+        st = self._st
+        st.ignored += 1
+        st.ignored_by_reason[reason] += 1
+        return []
+
     def close(self) -> list[Event]:
         """End of the recording; returns the events that closing raises.
 
@@ -233,7 +253,7 @@ class Monitor(BeforeTheStart, Excursion):
         events: list[Event] = []
         if st.pending is not None:  # the recording ends on a late fix: nothing says its time is wrong
             held, st.pending = st.pending, None
-            events += self._accept(*held, hold=False)
+            events += self._push_xy(*held, hold=False)
         if st.wrong_way:
             self._end_wrong_way(st.t, events)
         L = self.index.length_m
@@ -292,7 +312,9 @@ class Monitor(BeforeTheStart, Excursion):
     # -- internals ----------------------------------------------------------------------------
     def _follow(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
         st, o = self._st, self.options
-        off_thr, back_thr = self._thresholds(grow)
+        off_thr, back_thr = thresholds(
+            o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, st.noise_ms, o.noise_floor_m
+        )
         ahead = o.window_ahead_m + o.max_speed_mps * dt
         # the current progress anchors the continuity cost: a runner who stands still stays put
         s_pred = st.s
@@ -312,7 +334,7 @@ class Monitor(BeforeTheStart, Excursion):
         st.d = d
         if st.phase == _ON:
             if d <= off_thr:
-                self._learn_noise(d, dt)
+                st.noise_ms = learn_noise(st.noise_ms, d, dt, o.back_on_threshold_m, o.noise_time_s)
                 self._progress(t, s, events)
                 if st.phase != _ON:
                     return
@@ -372,7 +394,7 @@ class Monitor(BeforeTheStart, Excursion):
         """The runner is on the route at ``s``: move progress, watch direction and the finish."""
         st, o = self._st, self.options
         st.s = s
-        self._cover(s)
+        st.cur_lo, st.cur_hi = cover(st.cur_lo, st.cur_hi, s)
         if st.wrong_way:
             if s < st.ww_from:
                 st.ww_from = min(st.ww_from, s)
@@ -389,7 +411,7 @@ class Monitor(BeforeTheStart, Excursion):
             st.ww_odo = st.odo_m
             events.append(WrongDirection(epoch_s=t, start_epoch_s=st.t_peak, from_route_m=st.s_peak))
             st.alt_active = False
-        st.speed_mps, st.speed_t, st.speed_s = steps.running_speed(st.speed_mps, st.speed_t, st.speed_s, t, s)
+        st.speed_mps, st.speed_t, st.speed_s = running_speed(st.speed_mps, st.speed_t, st.speed_s, t, s)
         if s >= self.index.length_m - o.finish_radius_m and st.phase == _ON:
             st.phase = _FINISHED
             self._flush_cover()

@@ -6,10 +6,10 @@ Plain functions of floats (no objects, no lists), used as they are by the Python
 compiled path's events and state are the engine's bit for bit. Distances are square roots of sums of
 squares in a fixed order (see :mod:`offcourse.geometry`).
 
->>> odometer(0.0, 0.0, 0.0, 6.0, 8.0, 8.0, 2.5, 0.0)
-(10.0, 6.0, 8.0)
->>> climb(0.0, 100.0, 104.0), climb(0.0, 100.0, 106.0)
-((0.0, 100.0), (6.0, 106.0))
+>>> odometer(0.0, 0.0, 0.0, 0.0, 100.0, 6.0, 8.0, 104.0, 8.0, 2.5, 0.0)
+(10.0, 6.0, 8.0, 0.0, 100.0)
+>>> odometer(0.0, 0.0, 0.0, 0.0, 100.0, 1.0, 1.0, 106.0, 8.0, 2.5, 0.0)
+(0.0, 0.0, 0.0, 6.0, 106.0)
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
     "usable_position",
     "usable_time",
     "accuracy_growth",
-    "climb",
+    "usable",
     "cover",
     "jump_ok",
     "learn_noise",
@@ -69,38 +69,43 @@ def odometer(
     odo_m: float,
     anchor_x: float,
     anchor_y: float,
+    climb_m: float,
+    climb_anchor: float,
     x: float,
     y: float,
+    ele_m: float,
     jitter_m: float,
     jitter_noise_gain: float,
     noise_ms: float,
-) -> tuple[float, float, float]:
-    """The jitter-filtered distance after a fix at (x, y): ``(odo_m, anchor_x, anchor_y)``.
+) -> tuple[float, float, float, float, float]:
+    """Distance and climb after a fix at (x, y, ele_m): ``(odo_m, anchor_x, anchor_y, climb_m, climb_anchor)``.
 
     Distance counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain``
     times the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the fix.
+    Climb counts in rises of at least :data:`~offcourse.detect.options.CLIMB_STEP_M` from the lowest
+    elevation since the last counted one.
     """
     if not math.isfinite(anchor_x):
-        return odo_m, x, y
-    ex = x - anchor_x
-    ey = y - anchor_y
-    step = math.sqrt(ex * ex + ey * ey)
-    if step >= max(jitter_m, jitter_noise_gain * math.sqrt(noise_ms)):
-        return odo_m + step, x, y
-    return odo_m, anchor_x, anchor_y
+        anchor_x, anchor_y = x, y
+    else:
+        ex = x - anchor_x
+        ey = y - anchor_y
+        step = math.sqrt(ex * ex + ey * ey)
+        if step >= max(jitter_m, jitter_noise_gain * math.sqrt(noise_ms)):
+            odo_m += step
+            anchor_x, anchor_y = x, y
+    if math.isfinite(ele_m):
+        if not math.isfinite(climb_anchor) or ele_m < climb_anchor:
+            climb_anchor = ele_m
+        elif ele_m - climb_anchor >= CLIMB_STEP_M:
+            climb_m += ele_m - climb_anchor
+            climb_anchor = ele_m
+    return odo_m, anchor_x, anchor_y, climb_m, climb_anchor
 
 
-def climb(climb_m: float, anchor: float, ele_m: float) -> tuple[float, float]:
-    """The climb after a fix at elevation ``ele_m``: ``(climb_m, anchor)``, in steps of :data:`CLIMB_STEP_M`."""
-    if not math.isfinite(ele_m):
-        return climb_m, anchor
-    if not math.isfinite(anchor):
-        return climb_m, ele_m
-    if ele_m - anchor >= CLIMB_STEP_M:
-        return climb_m + (ele_m - anchor), ele_m
-    if ele_m < anchor:
-        return climb_m, ele_m
-    return climb_m, anchor
+def usable(t: float, x: float, y: float) -> bool:
+    """:func:`usable_time` and :func:`usable_position` at once (the engine's fast path)."""
+    return abs(t) <= MAX_TIME_S and abs(x) <= MAX_COORD_M and abs(y) <= MAX_COORD_M
 
 
 def learn_noise(noise_ms: float, d: float, dt: float, back_on_m: float, noise_time_s: float) -> float:
