@@ -17,9 +17,8 @@ from offcourse.detect import _kernel as _fast
 from offcourse.match import RouteIndex
 from offcourse.read import read_route, read_track
 from offcourse.report import check
-
-from .conftest import REPO
-from .synth import route
+from tests.conftest import REPO
+from tests.synth import route
 
 
 def needs_numba() -> None:
