@@ -23,12 +23,17 @@ route, more than ``skip_min_m`` ahead of everything covered so far).
 
 The monitor does no I/O, keeps memory independent of the track's length and
 imports neither the CLI nor any plotting library. Its whole state is
-:meth:`Monitor.state` (a JSON-serialisable dict); :meth:`Monitor.restore`
-continues exactly where it stopped.
+:meth:`Monitor.state` (strict JSON, versioned, tied to its route: see
+:mod:`offcourse.detect.state`); :meth:`Monitor.restore` continues exactly where it
+stopped, and refuses any other state with an :class:`~offcourse.errors.InvalidStateError`.
 
 Fixes that are out of time order, duplicated in time, or without a valid
-position are ignored and counted in :attr:`Monitor.ignored_fixes`: a companion
-app may push whatever the receiver gives.
+position are ignored and counted in :attr:`Monitor.ignored_fixes` (by reason in
+:attr:`Monitor.ignored_by_reason`): a companion app may push whatever the receiver
+gives. A fix stamped more than five minutes after the last is held until the next
+one: if that is earlier, the stamp was wrong (a clock glitch, a GPS week rollover)
+and the fix is dropped as a ``time_outlier``; otherwise the clock jumped and both
+are taken. Times may be numbers, aware datetimes or ISO 8601 strings.
 
 Examples
 --------
