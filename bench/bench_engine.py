@@ -5,7 +5,11 @@ GPS error sigma 5 m, one 400 m detour). Prints fixes/s for the whole check (matc
 detection, after reading), push() latency percentiles, and the naive detector (global
 distance to the route with shapely, vectorised) on the same fixes.
 
-Run: ``.venv/bin/python bench/bench_engine.py [--fixes N]``
+``--off-share 0.5`` replaces the detour with excursions 500 m off the route (perpendicular to it)
+covering about that share of the fixes: the compiled path must stay fast off course too.
+
+Run: ``.venv/bin/python bench/bench_engine.py [--fixes N] [--off-share S]`` (the checkout's own
+``offcourse`` is measured, not an installed one).
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's offcourse, not an installed one
 
 from offcourse.detect import Fix, Monitor
 from offcourse.match import RouteIndex
@@ -25,7 +33,7 @@ from offcourse.project import LocalProjection
 from offcourse.report import check
 
 
-def make(n_fix: int, seed: int = 1) -> tuple[Route, Track]:
+def make(n_fix: int, seed: int = 1, off_share: float = 0.0) -> tuple[Route, Track]:
     rng = np.random.default_rng(seed)
     proj = LocalProjection(7.0, 46.0)
     # wandering route: vertices every ~20 m, heading random walk
@@ -36,12 +44,36 @@ def make(n_fix: int, seed: int = 1) -> tuple[Route, Track]:
     y = np.concatenate(([0.0], np.cumsum(step * np.sin(heading))))
     lon, lat = proj.inverse(x, y)
     route = Route.from_arrays(lon=lon, lat=lat, projection=proj)
-    s = np.linspace(0, route.length_m, n_fix)
-    px, py = route.point_at(s)
-    # a 400 m detour at 30 % of the way
-    k0 = int(0.3 * n_fix)
-    k = np.arange(300)
-    px[k0 : k0 + 300] += 200.0 * np.sin(np.pi * k / 300)
+    if off_share <= 0:
+        s = np.linspace(0, route.length_m, n_fix)
+        px, py = route.point_at(s)
+        # a 400 m detour at 30 % of the way
+        k0 = int(0.3 * n_fix)
+        k = np.arange(300)
+        px[k0 : k0 + 300] += 200.0 * np.sin(np.pi * k / 300)
+    else:
+        # wrong turns of 1000 fixes: out 500 m from the route (perpendicular to it) and back to where the
+        # runner left it, evenly spaced; about 90 % of their fixes are more than 50 m off
+        span = 1000
+        count = max(1, round(off_share * n_fix / (0.9 * span)))
+        starts = np.linspace(0.05 * n_fix, 0.95 * n_fix - span, count).astype(int)
+        off = np.zeros(n_fix, dtype=bool)
+        for k0 in starts:
+            off[k0 : k0 + span] = True
+        s = np.empty(n_fix)
+        s[~off] = np.linspace(0, route.length_m, int((~off).sum()))
+        for k0 in starts:
+            s[k0 : k0 + span] = s[k0 - 1]
+        px, py = route.point_at(s)
+        ex, ey = route.point_at(s + 1.0)
+        nx, ny = -(ey - py), ex - px
+        norm = np.hypot(nx, ny)
+        norm[norm == 0] = 1.0
+        bump = np.zeros(n_fix)
+        k = np.arange(span)
+        for k0 in starts:
+            bump[k0 : k0 + span] = 500.0 * np.sin(np.pi * k / span)
+        px, py = px + bump * nx / norm, py + bump * ny / norm
     a = np.exp(-1 / 30)
     e = np.zeros((n_fix, 2))
     noise = rng.normal(0, 5.0 * np.sqrt(1 - a * a), (n_fix, 2))
@@ -56,16 +88,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--fixes", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=5, help="best of N runs for the compiled path")
+    ap.add_argument("--off-share", type=float, default=0.0, help="share of fixes off course (excursions 500 m out)")
     args = ap.parse_args()
-    route, track = make(args.fixes)
+    route, track = make(args.fixes, off_share=args.off_share)
     print(f"machine: {platform.machine()} {platform.processor() or ''}, python {platform.python_version()}")
     print(f"route {route.length_m / 1000:.1f} km, {len(route)} vertices; track {len(track)} fixes")
     t0 = time.perf_counter()
     index = RouteIndex(route)
     t_index = time.perf_counter() - t0
-    from offcourse import _fast
+    from offcourse.detect import _kernel
 
-    compiled = _fast.available()
+    compiled = _kernel.available()
     if compiled:  # compile (or load numba's cache) outside the timing
         check(
             route,
@@ -116,7 +149,8 @@ def main() -> None:
     off = d > 50.0
     t_naive = time.perf_counter() - t0
     print(f"naive shapely distance   {len(track) / t_naive:10,.0f} fixes/s  ({int(off.sum())} fixes > 50 m)")
-    print("reproduce: .venv/bin/python bench/bench_engine.py --fixes", args.fixes)
+    extra = f" --off-share {args.off_share}" if args.off_share else ""
+    print(f"reproduce: .venv/bin/python bench/bench_engine.py --fixes {args.fixes}{extra}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ __all__ = [
     "InvalidRouteError",
     "InvalidTrackError",
     "ProjectionError",
+    "InvalidStateError",
+    "InvalidFixError",
 ]
 
 
@@ -95,3 +97,14 @@ class InvalidTrackError(OffcourseError):
 
 class ProjectionError(OffcourseError):
     """Coordinates cannot be projected (out of range, too far from the route, ...)."""
+
+
+class InvalidStateError(InvalidTrackError):
+    """A saved monitor state cannot be restored: another version, another route, a bad field.
+
+    A subclass of :class:`InvalidTrackError`, which ``Monitor.restore`` raised before it had its own.
+    """
+
+
+class InvalidFixError(InvalidTrackError):
+    """A fix pushed to the live engine is unusable as given (a naive time, swapped coordinates, ...)."""

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from .geometry import GRID_SPAN, best_in_window, project_on_segments
 from .model import Route
 
 __all__ = ["RouteIndex"]
@@ -97,6 +98,22 @@ class RouteIndex:
                 for gy in range(int(iy0[k]), int(iy1[k]) + 1):
                     grid.setdefault((gx, gy), []).append(k)
         self._grid = {key: np.array(v, dtype=np.int64) for key, v in grid.items()}
+        self._grid_arrays: tuple[Any, Any, Any] | None = None
+
+    def grid_arrays(self) -> tuple[Any, Any, Any]:
+        """The grid as flat arrays for compiled code: sorted cell codes, starts, segment ids.
+
+        See :func:`offcourse.geometry.nearest_offset`; built on first use, then kept.
+        """
+        if self._grid_arrays is None:
+            half = GRID_SPAN // 2
+            keys = sorted(self._grid)
+            codes = np.array([(gx + half) * GRID_SPAN + gy + half for gx, gy in keys], dtype=np.int64)
+            lists = [self._grid[k] for k in keys]
+            starts = np.concatenate(([0], np.cumsum([len(v) for v in lists]))).astype(np.int64)
+            segs = np.concatenate(lists).astype(np.int64) if lists else np.zeros(0, dtype=np.int64)
+            self._grid_arrays = (codes, starts, segs)
+        return self._grid_arrays
 
     # -- scalar helpers -------------------------------------------------------------------------
     def seg_at(self, s: float) -> int:
@@ -105,12 +122,9 @@ class RouteIndex:
         return min(max(k, 0), self._nseg - 1)
 
     def _nearest_on(self, segs: Any, x: float, y: float) -> tuple[Any, Any, Any]:
-        ax, ay, dx, dy, ln = self.ax[segs], self.ay[segs], self.dx[segs], self.dy[segs], self.seg_len[segs]
-        l2 = ln * ln
-        t = np.clip(((x - ax) * dx + (y - ay) * dy) / np.where(l2 > 0, l2, 1.0), 0.0, 1.0)
-        d = np.hypot(ax + t * dx - x, ay + t * dy - y)
-        s = self.cum[segs] + t * ln
-        return s, d, segs
+        ln = self.seg_len[segs]
+        f, d = project_on_segments(x, y, self.ax[segs], self.ay[segs], self.dx[segs], self.dy[segs], ln)
+        return self.cum[segs] + f * ln, d, segs
 
     # -- queries --------------------------------------------------------------------------------
     def nearest_in_window(
@@ -135,24 +149,17 @@ class RouteIndex:
         bw = weight if back_weight is None else back_weight
         k0 = self.seg_at(s_lo)
         k1 = self.seg_at(s_hi)
-        if weight > 0 and bw > 0:
-            return self._best_pruned(x, y, k0, k1, min(max(s_pred, s_lo), s_hi), weight, bw)
+        if weight > 0 and bw > 0:  # the pruned search (see best_in_window), outwards from s_pred
+            s_pred = min(max(s_pred, s_lo), s_hi)
+            kp = min(max(self.seg_at(s_pred), k0), k1)
+            ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
+            return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, weight, bw)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
-            best_c = math.inf
-            best_d = 0.0
-            best_s = 0.0
-            best_k = k0
-            ax, ay, dx, dy, ln, cum = self.ax, self.ay, self.dx, self.dy, self.seg_len, self.cum
-            for k in range(k0, k1 + 1):
-                l2 = ln[k] * ln[k]
-                t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
-                t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-                d = math.hypot(ax[k] + t * dx[k] - x, ay[k] + t * dy[k] - y)
-                sk = cum[k] + t * ln[k]
-                c = d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk))
-                if c < best_c:
-                    best_c, best_d, best_s, best_k = c, d, sk, k
-            return float(best_s), float(best_d), int(best_k)
+            # a forward scan from the window's start: its pruning only skips segments wholly ahead
+            # whose continuity cost alone reaches the best so far, so it is the plain nearest
+            return best_in_window(
+                x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, k0, s_pred, weight, bw
+            )
         s, d, segs = self._nearest_on(np.arange(k0, k1 + 1), x, y)
         if weight or bw:
             ds = s - s_pred
@@ -160,46 +167,6 @@ class RouteIndex:
         else:
             i = int(np.argmin(d))
         return float(s[i]), float(d[i]), int(segs[i])
-
-    def _best_pruned(
-        self, x: float, y: float, k0: int, k1: int, s_pred: float, weight: float, bw: float
-    ) -> tuple[float, float, int]:
-        """The window search of :meth:`nearest_in_window` with positive weights, outwards from ``s_pred``.
-
-        A segment wholly ahead of ``s_pred`` costs at least ``weight`` times its distance ahead
-        (offsets are never negative), one wholly behind at least ``bw`` times its distance behind,
-        so the scan stops on each side at the first segment that cannot beat the best so far:
-        a few segments per fix instead of the whole window, with the same answer.
-        """
-        ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
-        kp = min(max(self.seg_at(s_pred), k0), k1)
-        best_c = math.inf
-        best = (0.0, 0.0, kp)
-
-        def cost(k: int) -> tuple[float, float, float]:
-            lk = ln[k]
-            l2 = lk * lk
-            t = ((x - ax[k]) * dx[k] + (y - ay[k]) * dy[k]) / l2 if l2 > 0 else 0.0
-            t = 0.0 if t < 0.0 else (1.0 if t > 1.0 else t)
-            ex = ax[k] + t * dx[k] - x
-            ey = ay[k] + t * dy[k] - y
-            d = math.sqrt(ex * ex + ey * ey)  # as offcourse._fast computes it, bit for bit
-            sk = cum[k] + t * lk
-            return d + (weight * (sk - s_pred) if sk >= s_pred else bw * (s_pred - sk)), d, sk
-
-        for k in range(kp, k1 + 1):
-            if k > kp and weight * (cum[k] - s_pred) >= best_c:
-                break
-            c, d, sk = cost(k)
-            if c < best_c:
-                best_c, best = c, (sk, d, k)
-        for k in range(kp - 1, k0 - 1, -1):
-            if bw * (s_pred - cum[k + 1]) >= best_c:
-                break
-            c, d, sk = cost(k)
-            if c <= best_c:  # ties go to the segment nearest the start of the window
-                best_c, best = c, (sk, d, k)
-        return best
 
     def ascent_between(self, s0: float, s1: float) -> float:
         """Climb in metres along the route from ``s0`` to ``s1`` (0 without elevation)."""

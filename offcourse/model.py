@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import InvalidRouteError
+from .geometry import project_on_segments
 from .project import LocalProjection, check_lonlat
 
 __all__ = ["Checkpoint", "FloatArray", "IntArray", "Metadata", "ParsedFile", "Route", "Track", "Waypoint"]
@@ -306,14 +307,13 @@ class Route:
         py = np.atleast_1d(np.asarray(y, dtype=np.float64))
         ax, ay = self.x[:-1], self.y[:-1]
         dx, dy = np.diff(self.x), np.diff(self.y)
-        seg2 = dx * dx + dy * dy
+        ln = np.hypot(dx, dy)
         out_s = np.empty(len(px))
         out_d = np.empty(len(px))
         for i in range(len(px)):  # vectorised over segments; points are few
-            t = np.clip(((px[i] - ax) * dx + (py[i] - ay) * dy) / np.where(seg2 > 0, seg2, 1.0), 0.0, 1.0)
-            d = np.hypot(ax + t * dx - px[i], ay + t * dy - py[i])
+            f, d = project_on_segments(float(px[i]), float(py[i]), ax, ay, dx, dy, ln)
             k = int(np.argmin(d))
-            out_s[i] = self.cum_m[k] + t[k] * np.sqrt(seg2[k])
+            out_s[i] = self.cum_m[k] + f[k] * ln[k]
             out_d[i] = d[k]
         return out_s, out_d
 

@@ -1,4 +1,8 @@
-"""The compiled path for quiet fixes (offcourse._fast) gives exactly the engine's events and state."""
+"""The compiled path for quiet fixes (offcourse.detect._kernel) gives exactly the engine's events and state.
+
+The kernel's plain-Python form is checked against the engine without numba; the compiled kernel
+(when numba is installed) against both.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,19 @@ import math
 import numpy as np
 import pytest
 
-from offcourse import _fast
 from offcourse.detect import Monitor, Options
+from offcourse.detect import _kernel as _fast
 from offcourse.match import RouteIndex
 from offcourse.read import read_route, read_track
 from offcourse.report import check
+from tests.conftest import REPO
+from tests.synth import route
 
-from .conftest import REPO
-from .synth import route
 
-pytest.importorskip("numba")
+def needs_numba() -> None:
+    pytest.importorskip("numba")
+    if not _fast.available():
+        pytest.skip("the compiled kernel is switched off here")
 
 
 def _wandering_route(rng: np.random.Generator, n_v: int = 400) -> np.ndarray:
@@ -68,6 +75,7 @@ def _state(m: Monitor) -> str:
 def test_compiled_path_gives_the_engines_events_and_state_bit_for_bit(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    needs_numba()
     r, t, x, y, ele, hacc = _noisy_run(seed)
     idx = RouteIndex(r)
     slow, fast = Monitor(r, index=idx), Monitor(r, index=idx)
@@ -91,6 +99,7 @@ def test_compiled_path_gives_the_engines_events_and_state_bit_for_bit(
 
 def test_compiled_path_one_fix_at_a_time_is_the_same_as_push() -> None:
     """push_arrays in small chunks (a companion app pushing batches) equals push() of each fix."""
+    needs_numba()
     r, t, x, y, ele, hacc = _noisy_run(7)
     whole = Monitor(r)
     expected = whole.push_arrays(t, x, y, ele, hacc, compiled=False)
@@ -104,6 +113,7 @@ def test_compiled_path_one_fix_at_a_time_is_the_same_as_push() -> None:
 
 
 def test_state_saved_after_the_compiled_path_restores_exactly() -> None:
+    needs_numba()
     r, t, x, y, ele, hacc = _noisy_run(8)
     ref = Monitor(r)
     expected = ref.push_arrays(t, x, y, ele, hacc, compiled=False)
@@ -143,7 +153,7 @@ def test_arrays_of_different_lengths_are_refused() -> None:
 
 
 def test_a_numba_that_cannot_compile_or_cache_here_falls_back_to_python(monkeypatch: pytest.MonkeyPatch) -> None:
-    import numba
+    numba = pytest.importorskip("numba")
 
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("cannot cache function: no locator available")
@@ -155,3 +165,95 @@ def test_a_numba_that_cannot_compile_or_cache_here_falls_back_to_python(monkeypa
     r, t, x, y, ele, hacc = _noisy_run(11)
     got = Monitor(r).push_arrays(t, x, y, ele, hacc, compiled=True)
     assert got == Monitor(r).push_arrays(t, x, y, ele, hacc, compiled=False)
+
+
+@pytest.fixture
+def python_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's plain-Python form in place of the compiled one: no numba needed."""
+    monkeypatch.setattr(_fast, "_kernel", None)
+    monkeypatch.setattr(_fast, "available", lambda: True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 12])
+def test_the_kernels_python_form_gives_the_engines_events_and_state_bit_for_bit(
+    seed: int, python_kernel: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r, t, x, y, ele, hacc = _noisy_run(seed)
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False)
+    done = [0]
+    real = _fast.follow_run_py
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        j = real(*args)
+        done[0] += j - args[14]
+        return j
+
+    monkeypatch.setattr(_fast, "follow_run_py", counting)
+    ev_fast = fast.push_arrays(t, x, y, ele, hacc, compiled=True)
+    assert done[0] > 0.5 * len(t)  # most fixes went through the kernel
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+
+
+def test_the_kernel_builds_on_the_engines_own_steps() -> None:
+    """No arithmetic restated: the kernel calls the step functions and the geometry by name."""
+    names = set(_fast.follow_run_py.__code__.co_names)
+    assert {"jump_ok", "odometer", "learn_noise", "running_speed", "cover", "best_in_window"} <= names
+    assert "sqrt" not in names and "exp" not in names
+
+
+def _half_off_run(
+    seed: int, far_m: float = 1500.0
+) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The noisy run with a long excursion far from the route (up to ``far_m``) over half its fixes."""
+    r, t, x, y, ele, hacc = _noisy_run(seed)
+    k = np.arange(1400)
+    x = x.copy()
+    x[1000:2400] += far_m * np.sin(np.pi * k / 1400)
+    return r, t, x, y, ele, hacc
+
+
+@pytest.mark.parametrize("far_m", [1500.0, 6000.0])
+@pytest.mark.parametrize("way", ["python form", "compiled"])
+def test_the_off_course_kernel_gives_the_engines_events_and_state(
+    way: str, far_m: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if way == "compiled":
+        needs_numba()
+    else:
+        monkeypatch.setattr(_fast, "_kernel", None)
+        monkeypatch.setattr(_fast, "available", lambda: True)
+    r, t, x, y, ele, hacc = _half_off_run(4, far_m)
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False) + slow.close()
+    done = [0]
+    real = _fast.off_run
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        j = real(*args)
+        done[0] += j - args[6]
+        return j
+
+    monkeypatch.setattr(_fast, "off_run", counting)
+    ev_fast = fast.push_arrays(t, x, y, ele, hacc, compiled=True) + fast.close()
+    assert done[0] > 0.3 * len(t)  # the fixes far off went through the off-course kernel
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    assert "off_course" in {e.kind for e in ev_slow}
+
+
+def test_the_grid_search_finds_the_nearest_segment_to_the_bit() -> None:
+    from offcourse.geometry import nearest_offset, project_on_segments
+
+    rng = np.random.default_rng(5)
+    r = route([tuple(p) for p in _wandering_route(rng)])
+    idx = RouteIndex(r)
+    codes, starts, segs = idx.grid_arrays()
+    pts = np.concatenate([rng.uniform(-3000, 3000, (300, 2)), rng.uniform(-40000, 40000, (20, 2))])
+    for px, py in pts:
+        _, d = project_on_segments(float(px), float(py), idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len)
+        got = nearest_offset(
+            float(px), float(py), idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, codes, starts, segs, idx.cell_m, 16
+        )
+        assert got == float(d.min())

@@ -1,0 +1,510 @@
+"""The compiled path for the fixes where nothing happens: the batch accelerator of :func:`~offcourse.report.check`.
+
+Most fixes of a race find the runner on the route, going forward, with no alert pending. For those
+the engine (:meth:`Monitor._push_xy <offcourse.detect.Monitor>`) only moves the progress, the
+odometer and a few running figures. :func:`follow_run_py` does exactly that for a run of fixes and
+stops, *before touching the state*, at the first fix where anything else could happen — a fix out
+of order, late by more than :data:`~offcourse.detect.options.TIME_JUMP_S` or without a position,
+a possible spike, an offset above the back-on threshold, progress falling back, the finish. The
+Python engine takes that fix, then the compiled path resumes.
+
+The arithmetic is not restated here: :func:`follow_run_py` calls the engine's own step functions
+(:mod:`offcourse.detect.steps`) and window search (:func:`offcourse.geometry.best_in_window`).
+:func:`available` compiles it with numba, after rebinding those names to numba-compiled copies of
+the same functions, so the compiled events and state are the engine's bit for bit. In plain Python
+:func:`follow_run_py` is the oracle the tests compare the engine against, numba or not. numba is
+optional (``pip install 'offcourse[fast]'``); without it :func:`available` is False and ``check``
+stays in Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import geometry
+from ..geometry import best_in_window, nearest_offset, segment_offset, segment_offset_sq, segments_within
+from . import options, steps
+from .events import Phase
+from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
+from .steps import (
+    accuracy_growth,
+    anywhere_radius,
+    cover,
+    far_offset,
+    jump_ok,
+    learn_noise,
+    odometer,
+    running_speed,
+    thresholds,
+    usable_position,
+    usable_time,
+)
+
+if TYPE_CHECKING:
+    from .events import Event
+    from .monitor import Monitor
+
+__all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py", "push_arrays"]
+
+_NAN = float("nan")
+_ON, _OFF = Phase.ON, Phase.OFF
+
+#: Scalar fields of the engine's state the compiled path reads and writes, in this order.
+STATE_FIELDS = (
+    "t",
+    "x",
+    "y",
+    "spike_t",
+    "odo_m",
+    "anchor_x",
+    "anchor_y",
+    "climb_m",
+    "climb_anchor",
+    "s",
+    "d",
+    "s_peak",
+    "t_peak",
+    "speed_mps",
+    "noise_ms",
+    "speed_t",
+    "speed_s",
+    "cur_lo",
+    "cur_hi",
+    "n_fixes",
+)
+
+#: Options the compiled path needs, in this order.
+OPTION_FIELDS = (
+    "back_on_threshold_m",
+    "accuracy_floor_m",
+    "max_speed_mps",
+    "spike_slack_m",
+    "window_back_m",
+    "window_ahead_m",
+    "continuity_weight",
+    "continuity_back_weight",
+    "finish_radius_m",
+    "wrong_way_min_m",
+    "noise_time_s",
+    "jitter_m",
+    "jitter_noise_gain",
+)
+
+#: Scalar fields of the engine's state the off-course path reads and writes, in this order.
+OFF_STATE_FIELDS = (
+    "t",
+    "x",
+    "y",
+    "spike_t",
+    "odo_m",
+    "anchor_x",
+    "anchor_y",
+    "climb_m",
+    "climb_anchor",
+    "s",
+    "d",
+    "max_off_m",
+    "noise_ms",
+    "n_fixes",
+)
+
+#: Options the off-course path needs, in this order.
+OFF_OPTION_FIELDS = (
+    "off_threshold_m",
+    "back_on_threshold_m",
+    "accuracy_floor_m",
+    "max_speed_mps",
+    "spike_slack_m",
+    "noise_gain",
+    "noise_floor_m",
+    "jitter_m",
+    "jitter_noise_gain",
+)
+
+#: Rings of grid cells searched around a fix off course before every segment is scanned (as
+#: :meth:`~offcourse.match.RouteIndex.nearest_global` does past 16 cells).
+OFF_MAX_RING = 16
+
+#: The off-course kernel keeps the segments within this much more than the nearest one's distance,
+#: and searches only them until the runner has moved about half of it.
+OFF_CACHE_MARGIN_M = 200.0
+
+_STEPS = (
+    anywhere_radius,
+    far_offset,
+    thresholds,
+    accuracy_growth,
+    cover,
+    jump_ok,
+    learn_noise,
+    odometer,
+    running_speed,
+    usable_position,
+    usable_time,
+)
+
+_kernel: Any = None
+_tried = False
+
+
+def available() -> bool:
+    """True when numba is installed and the compiled path is not switched off (``OFFCOURSE_NO_NUMBA=1``)."""
+    global _kernel, _tried
+    if os.environ.get("OFFCOURSE_NO_NUMBA"):
+        return False
+    if not _tried:
+        _tried = True
+        try:
+            import numba
+
+            kernel = _compile(numba)
+            _warm_up(*kernel)
+        except Exception:  # no numba, or it cannot compile or cache here: the Python engine does it all
+            return False
+        _kernel = kernel
+    return _kernel is not None
+
+
+def _rebind(fn: Any, table: dict[str, Any], name: str | None = None) -> Any:
+    """``fn`` with the global names in ``table`` bound to other objects (numba-compiled functions)."""
+    new = types.FunctionType(fn.__code__, {**fn.__globals__, **table}, fn.__name__, fn.__defaults__, fn.__closure__)
+    new.__qualname__ = name or fn.__qualname__
+    new.__module__ = fn.__module__
+    return new
+
+
+def _compile(numba: Any) -> Any:
+    """The kernel compiled with numba, its step functions compiled from the very same Python source.
+
+    The kernel is cached on disk by numba under a name holding a hash of the steps, the options and
+    the geometry, so a change to any of them compiles afresh (numba checks only the kernel's file).
+    """
+    jit = numba.njit(nogil=True)
+    table: dict[str, Any] = {}
+    table["segment_gap"] = jit(geometry.segment_gap)
+    table["project_on_segment"] = jit(_rebind(geometry.project_on_segment, table))
+    table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
+    table["segment_offset"] = jit(_rebind(geometry.segment_offset, table))
+    table["segment_offset_sq"] = jit(_rebind(geometry.segment_offset_sq, table))
+    table["nearest_offset"] = jit(_rebind(geometry.nearest_offset, table))
+    table["segments_within"] = jit(_rebind(geometry.segments_within, table))
+    for fn in _STEPS:
+        table[fn.__name__] = jit(_rebind(fn, table))  # in order: a step may call an earlier one
+    sources = (geometry, options, steps)  # the constants of options.py are compiled in too
+    digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in sources)).hexdigest()
+    on = numba.njit(cache=True, nogil=True)(_rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}"))
+    off = numba.njit(cache=True, nogil=True)(_rebind(off_run_py, table, name=f"off_run_{digest[:16]}"))
+    return on, off
+
+
+def _warm_up(on: Any, off: Any) -> None:
+    """Compile (or load from numba's cache) with the real argument types, on two fixes of a one-segment route."""
+    one = np.zeros(1)
+    seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
+    two = np.array([0.0, 1.0])
+    state = np.full(len(STATE_FIELDS), np.nan)
+    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
+    grid = (np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))
+    state = np.full(len(OFF_STATE_FIELDS), np.nan)
+    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
+
+
+def push_arrays(
+    m: Monitor,
+    epoch_s: npt.ArrayLike,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    ele_m: npt.ArrayLike | None,
+    hacc_m: npt.ArrayLike | None,
+    *,
+    compiled: bool | None,
+) -> list[Event]:
+    """:meth:`Monitor.push_arrays <offcourse.detect.Monitor.push_arrays>`: the kernel takes the
+    quiet fixes, the monitor every other one."""
+    T = np.ascontiguousarray(epoch_s, dtype=np.float64)
+    n = len(T)
+    X = np.ascontiguousarray(x, dtype=np.float64)
+    Y = np.ascontiguousarray(y, dtype=np.float64)
+    E = np.full(n, _NAN) if ele_m is None else np.ascontiguousarray(ele_m, dtype=np.float64)
+    H = np.full(n, _NAN) if hacc_m is None else np.ascontiguousarray(hacc_m, dtype=np.float64)
+    if not (len(X) == len(Y) == len(E) == len(H) == n):
+        raise ValueError("push_arrays: the arrays differ in length")
+    events: list[Event] = []
+    o = m.options
+    if compiled is None:
+        compiled = n >= COMPILED_MIN_FIXES
+    if compiled:
+        compiled = available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
+    if not compiled:
+        for t, xi, yi, ele, hacc in zip(T.tolist(), X.tolist(), Y.tolist(), E.tolist(), H.tolist(), strict=True):
+            events.extend(m._push_xy(t, xi, yi, ele, hacc))
+        return events
+    idx = m.index
+    seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
+    opts = np.array([float(getattr(o, name)) for name in OPTION_FIELDS])
+    off_opts = np.array([float(getattr(o, name)) for name in OFF_OPTION_FIELDS])
+    cols = (T, X, Y, E, H)
+    out = np.empty((n, 4))
+    st = m._st
+    i = 0
+    while i < n:
+        if st.pending is None and math.isfinite(st.t):
+            j = i
+            fields: tuple[str, ...] = ()
+            if st.phase == _ON and not st.wrong_way and not st.alt_active:
+                sv = np.array([getattr(st, name) for name in STATE_FIELDS], dtype=np.float64)
+                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+                fields = STATE_FIELDS
+            elif st.phase == _OFF and st.back_count == 0:
+                sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
+                j = off_run(sv, off_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
+                fields = OFF_STATE_FIELDS
+            if j > i:
+                for k, name in enumerate(fields):
+                    setattr(st, name, float(sv[k]))
+                st.n_fixes = int(sv[-1])
+                a = max(i, j - RING_SIZE)
+                st.ring.extend(
+                    zip(
+                        T[a:j].tolist(),
+                        X[a:j].tolist(),
+                        Y[a:j].tolist(),
+                        out[a:j, 0].tolist(),
+                        out[a:j, 1].tolist(),
+                        out[a:j, 2].tolist(),
+                        out[a:j, 3].tolist(),
+                        strict=True,
+                    )
+                )
+                i = j
+                if i >= n:
+                    break
+        events.extend(m._push_xy(float(T[i]), float(X[i]), float(Y[i]), float(E[i]), float(H[i])))
+        i += 1
+    return events
+
+
+def follow_run(
+    state: np.ndarray,
+    opts: np.ndarray,
+    seg: tuple[np.ndarray, ...],
+    length_m: float,
+    cols: tuple[np.ndarray, ...],
+    i0: int,
+    out: np.ndarray,
+) -> int:
+    """Process fixes ``i0, i0+1, ...`` while nothing happens; returns the index of the first fix left undone.
+
+    ``state`` (the :data:`STATE_FIELDS`) is updated in place; ``out[i]`` receives the ring record
+    ``(s, d, odo_m, climb_m)`` of each fix done. Runs the compiled kernel (call :func:`available`
+    first), or :func:`follow_run_py` when none is loaded.
+    """
+    ax, ay, dx, dy, ln, cum = seg
+    t_, x_, y_, e_, h_ = cols
+    kernel = _kernel[0] if _kernel is not None else follow_run_py
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out)
+    return k
+
+
+def off_run(
+    state: np.ndarray,
+    opts: np.ndarray,
+    seg: tuple[np.ndarray, ...],
+    grid: tuple[np.ndarray, ...],
+    cell_m: float,
+    cols: tuple[np.ndarray, ...],
+    i0: int,
+    out: np.ndarray,
+) -> int:
+    """:func:`follow_run` for a runner off course and far from the route (:data:`OFF_STATE_FIELDS`)."""
+    ax, ay, dx, dy, ln = seg[:5]
+    codes, starts, segs = grid
+    t_, x_, y_, e_, h_ = cols
+    kernel = _kernel[1] if _kernel is not None else off_run_py
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out)
+    return k
+
+
+def off_run_py(
+    st: Any,
+    op: Any,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
+    T: Any,
+    X: Any,
+    Y: Any,
+    E: Any,
+    H: Any,
+    i0: int,
+    out: Any,
+) -> int:
+    """The off-course kernel in plain Python: fixes of a runner off course, far from the route.
+
+    Stops before a fix the engine must take: one to ignore or hold, a possible spike, or one within
+    the back-on threshold of the route (the runner may be coming back).
+    """
+    off_m, back_m, acc_floor, vmax, slack, n_gain, n_floor, jit, jit_gain = (
+        op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]
+    )  # fmt: skip
+    s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes = st[7], st[8], st[9], st[10], st[11], st[12], st[13]
+    n = T.shape[0]
+    # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
+    # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
+    nseg = ax.shape[0]
+    mark = np.zeros(nseg, dtype=np.int64)
+    cand = np.empty(nseg, dtype=np.int64)
+    cand_d2 = np.empty(nseg)
+    n_cand = -1
+    stamp = 0
+    c_x = c_y = c_r = 0.0
+    i = i0
+    while i < n:
+        t = T[i]
+        x = X[i]
+        y = Y[i]
+        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
+            break
+        if not jump_ok(x, y, s_x, s_y, t - s_t, vmax, slack):
+            break
+        grow = accuracy_growth(H[i], acc_floor)
+        off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+        nearest = math.inf
+        if n_cand >= 0:
+            ex = x - c_x
+            ey = y - c_y
+            moved = math.sqrt(ex * ex + ey * ey)
+            # rank by squared distance, then take hypot (the engine's bits) of the few that may be nearest
+            best2 = math.inf
+            for q in range(n_cand):
+                k = cand[q]
+                d2 = segment_offset_sq(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                cand_d2[q] = d2
+                best2 = min(best2, d2)
+            lim = best2 * (1.0 + 1e-12)  # rounding of squares and hypot stays far below this
+            best = math.inf
+            for q in range(n_cand):
+                if cand_d2[q] <= lim:
+                    k = cand[q]
+                    best = min(best, segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k]))
+            if best + moved <= c_r * (1.0 - 1e-9):
+                nearest = best
+        if nearest == math.inf:
+            nearest = nearest_offset(x, y, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING)
+            stamp += 1
+            c_x, c_y, c_r = x, y, nearest + OFF_CACHE_MARGIN_M
+            n_cand = segments_within(
+                x, y, c_r, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark, stamp, cand
+            )
+        if nearest <= back_thr:
+            break  # near the route again: the engine looks for the rejoin
+        odo, anc_x, anc_y, climb_m, climb_anc = odometer(
+            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+        )
+        s_d = far_offset(nearest, off_thr, s_d)
+        max_off = max(max_off, s_d)
+        spike_t = math.nan
+        n_fixes += 1.0
+        s_t, s_x, s_y = t, x, y
+        out[i, 0] = s_s
+        out[i, 1] = s_d
+        out[i, 2] = odo
+        out[i, 3] = climb_m
+        i += 1
+    st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
+    st[7], st[8], st[9], st[10], st[11], st[12], st[13] = climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes
+    return i
+
+
+def follow_run_py(
+    st: Any,
+    op: Any,
+    ax: Any,
+    ay: Any,
+    dx: Any,
+    dy: Any,
+    ln: Any,
+    cum: Any,
+    length_m: float,
+    T: Any,
+    X: Any,
+    Y: Any,
+    E: Any,
+    H: Any,
+    i0: int,
+    out: Any,
+) -> int:
+    """The kernel in plain Python (see :func:`follow_run`); numba compiles this very function."""
+    back_m, acc_floor, vmax, slack, win_back, win_ahead = op[0], op[1], op[2], op[3], op[4], op[5]
+    cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = op[6], op[7], op[8], op[9], op[10], op[11], op[12]
+    s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
+    climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
+    speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes = st[13], st[14], st[15], st[16], st[17], st[18], st[19]
+    nseg = ax.shape[0]
+    n = T.shape[0]
+    i = i0
+    while i < n:
+        t = T[i]
+        x = X[i]
+        y = Y[i]
+        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
+            break  # a fix to ignore or to hold: the engine's business
+        dt = t - s_t
+        if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
+            break  # a jump: the engine decides whether it is a spike
+        grow = accuracy_growth(H[i], acc_floor)
+        n_odo, n_ax, n_ay, n_climb, n_canc = odometer(
+            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+        )
+        # window search around the current progress (RouteIndex.nearest_in_window)
+        lo = s_s - win_back
+        hi = s_s + win_ahead + vmax * dt
+        s_pred = min(max(s_s, lo), hi)
+        k0 = min(max(np.searchsorted(cum, lo, "right") - 1, 0), nseg - 1)
+        k1 = min(max(np.searchsorted(cum, hi, "right") - 1, 0), nseg - 1)
+        kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
+        s, d, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
+        if d > back_m + grow:
+            break  # maybe leaving, or on another part of the route: the engine's business
+        # progress (no wrong way in progress, checked by the caller)
+        if s < s_peak and s_peak - s >= BACKWARDS_SHARE * ww_min:
+            break  # moving back (or the wrong way): the engine looks for another part of the route
+        if s >= length_m - fin_r:
+            break
+        # nothing happens: commit
+        noise = learn_noise(noise, d, dt, back_m, n_time)
+        s_s = s
+        s_d = d
+        cur_lo, cur_hi = cover(cur_lo, cur_hi, s)
+        if s >= s_peak:
+            s_peak, t_peak = s, t
+        speed, speed_t, speed_s = running_speed(speed, speed_t, speed_s, t, s)
+        odo, anc_x, anc_y = n_odo, n_ax, n_ay
+        climb_m, climb_anc = n_climb, n_canc
+        spike_t = math.nan
+        n_fixes += 1.0
+        s_t, s_x, s_y = t, x, y
+        out[i, 0] = s
+        out[i, 1] = d
+        out[i, 2] = odo
+        out[i, 3] = climb_m
+        i += 1
+    st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
+    st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, s_peak, t_peak
+    st[13], st[14], st[15], st[16], st[17], st[18], st[19] = speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes
+    return i

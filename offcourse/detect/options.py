@@ -1,0 +1,196 @@
+"""The engine's settings: :class:`Options` (what a user tunes) and the named heuristics behind them.
+
+:class:`Options` holds the thresholds a race organiser or an app may change (the CLI generates a
+flag for each field). The module constants below are the engine's fixed heuristics, each with the
+reason for its value; they are constants rather than options because no benchmark scenario showed
+a reason to tune them, and every one is used by name (never restated inline), including by the
+compiled kernel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+__all__ = [
+    "BACKWARDS_SHARE",
+    "CLIMB_STEP_M",
+    "COMPILED_MIN_FIXES",
+    "INITIAL_SPEED_MPS",
+    "MAX_COORD_M",
+    "MAX_TIME_S",
+    "NOT_ON_ROUTE_CHANGE",
+    "NOT_ON_ROUTE_EVERY_S",
+    "OFFSET_ANYWHERE_GROWTH",
+    "OFFSET_ANYWHERE_MIN_M",
+    "Options",
+    "REJOIN_BACK_COST",
+    "RING_SIZE",
+    "SPEED_SMOOTHING",
+    "SPEED_WINDOW_MAX_S",
+    "SPEED_WINDOW_MIN_S",
+    "SWAP_FAR_M",
+    "SWAP_NEAR_M",
+    "TIME_JUMP_S",
+]
+
+COMPILED_MIN_FIXES = 5000
+""":meth:`Monitor.push_arrays` uses the compiled path (when numba is installed) from this many fixes:
+below it, compiling or loading the kernel costs more than it saves."""
+
+RING_SIZE = 240
+"""Recent fixes kept to estimate where the runner left the route (4 minutes at 1 s fixes): the exit
+is the last of them nearer than ``exit_offset_m`` before the first fix off."""
+
+CLIMB_STEP_M = 5.0
+"""Elevation gains count only in steps of at least this much: barometric and GPS elevation jitter
+by a metre or two, and summing every small rise over-counts the climb."""
+
+INITIAL_SPEED_MPS = 3.0
+"""Running speed assumed (for time lost) before the runner's own has been measured: a jog."""
+
+SPEED_WINDOW_MIN_S = 120.0
+"""The running speed is measured over windows of at least this long along the route."""
+
+SPEED_WINDOW_MAX_S = 600.0
+"""... and at most this long: a window across a long stop or a clock jump does not measure running."""
+
+SPEED_SMOOTHING = 0.5
+"""Weight of the newest window in the running speed (an exponential mean over windows)."""
+
+BACKWARDS_SHARE = 0.2
+"""Progress falling by this share of ``wrong_way_min_m`` below its peak is evidence of moving back:
+the engine then looks for another part of the route the runner may be on."""
+
+REJOIN_BACK_COST = 1.5
+"""Among passes about as near as the nearest when rejoining, going back along the route from the exit
+costs this many times as much per metre as going on (a runner more often rejoins ahead)."""
+
+OFFSET_ANYWHERE_GROWTH = 4.0
+"""Far off the route, the offset is searched within this many times the last offset ..."""
+
+OFFSET_ANYWHERE_MIN_M = 1000.0
+"""... or this radius when larger; beyond it the offset is taken as that many times the last."""
+
+TIME_JUMP_S = 300.0
+"""A fix later than the last accepted one by more than this is held until the next fix tells whether
+the clock jumped (the next fix is later still: both are accepted) or the fix was stamped in the
+future (a clock glitch, a GPS week rollover; the next fix is earlier: the stamp is dropped)."""
+
+NOT_ON_ROUTE_EVERY_S = 60.0
+"""A :class:`~offcourse.detect.NotOnRoute` event is raised at most this often ..."""
+
+NOT_ON_ROUTE_CHANGE = 0.2
+"""... unless the distance to the route changed by this share since the last one."""
+
+MAX_TIME_S = 1e11
+"""A fix's time beyond this many seconds from 1970 (about the year 5100) is no clock reading: the
+fix is ignored (``no_time``), as one without a time."""
+
+MAX_COORD_M = 1e9
+"""A position farther than this from the route's projection centre (more than anywhere on Earth) is
+ignored (``no_position``): :meth:`Monitor.push_projected` takes any number."""
+
+SWAP_FAR_M = 100_000.0
+"""Longitude and latitude look swapped when a fix is this far from the route ..."""
+
+SWAP_NEAR_M = 5_000.0
+"""... while the swapped position is this near it."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """Detector settings. Units are in the names; defaults are tuned on the benchmark's tuning seeds.
+
+    Attributes
+    ----------
+    off_threshold_m : float
+        A fix farther than this from its pass of the route counts as off.
+    back_on_threshold_m : float
+        A fix this near the route (or nearer) counts as back on (hysteresis: below the off threshold).
+    min_off_time_s, min_off_fixes :
+        The alert is raised once fixes have been off for this long and this many.
+    min_back_on_time_s, min_back_on_fixes :
+        Back on course once fixes have been back on for this long and this many.
+    rejoin_near_m : float
+        A rejoin farther than this along the route from the exit also needs the runner to follow
+        that part of the route (``relock_progress_m`` forward): a wrong trail that merely crosses
+        the course elsewhere is not a rejoin.
+    accuracy_floor_m : float
+        When a fix reports a horizontal accuracy worse than this, both thresholds grow by the excess.
+    max_speed_mps : float
+        Faster apparent movement from the last accepted fix marks a fix as a spike (ignored unless
+        the next fix confirms the new place).
+    spike_slack_m : float
+        Distance allowed on top of ``max_speed_mps`` before a jump is a spike.
+    window_back_m, window_ahead_m : float
+        The part of the route searched around the current progress (plus ``max_speed_mps`` times
+        the time since the last fix ahead).
+    continuity_weight, continuity_back_weight : float
+        Metres of offset traded per metre of distance ahead of (behind) the expected progress when
+        choosing between passes in the window: keeps switchback legs apart and the runner on the
+        return leg after the turn of an out-and-back.
+    start_zone_m : float
+        The route is acquired when a fix is within the back-on threshold of its first ``start_zone_m``;
+        elsewhere only once the runner has moved forward along it for ``relock_time_s``.
+    finish_radius_m : float
+        Progress this near the end of the route, on course and in the right direction, is the finish.
+    skip_min_m : float
+        A jump forward over at least this much uncovered route is a skipped section.
+    wrong_way_min_m : float
+        Progress falling by this much while on the route is running it the wrong way.
+    relock_time_s, relock_progress_m : float
+        Evidence needed before following the runner onto another part of the route.
+    relock_quick_time_s, relock_quick_progress_m : float
+        Less evidence, enough when the runner is off the expected pass and moves forward along
+        another part of the route.
+    noise_gain, noise_floor_m, noise_time_s : float
+        The off threshold grows by ``noise_gain`` times the RMS offset of the fixes on the route over
+        the last ``noise_time_s`` seconds, less ``noise_floor_m``: under canopy the threshold rises
+        with the noise it must ignore.
+    exit_offset_m : float
+        After the fact, the runner left the route at the last fix nearer than this before the alert.
+    jitter_m, jitter_noise_gain : float
+        Distances are counted only in steps of at least ``jitter_m``, or ``jitter_noise_gain`` times
+        the RMS offset of the fixes on the route when that is more: summing every noisy step
+        over-counts, and the noisier the fixes the more it does.
+    """
+
+    off_threshold_m: float = 50.0
+    back_on_threshold_m: float = 25.0
+    min_off_time_s: float = 4.0
+    min_off_fixes: int = 2
+    min_back_on_time_s: float = 5.0
+    min_back_on_fixes: int = 3
+    rejoin_near_m: float = 600.0
+    accuracy_floor_m: float = 15.0
+    max_speed_mps: float = 12.0
+    spike_slack_m: float = 40.0
+    window_back_m: float = 60.0
+    window_ahead_m: float = 120.0
+    continuity_weight: float = 0.3
+    continuity_back_weight: float = 1.0
+    start_zone_m: float = 500.0
+    finish_radius_m: float = 100.0
+    skip_min_m: float = 200.0
+    wrong_way_min_m: float = 150.0
+    relock_time_s: float = 30.0
+    relock_progress_m: float = 60.0
+    relock_quick_time_s: float = 10.0
+    relock_quick_progress_m: float = 20.0
+    exit_offset_m: float = 15.0
+    noise_gain: float = 4.5
+    noise_floor_m: float = 25.0
+    noise_time_s: float = 60.0
+    jitter_m: float = 8.0
+    jitter_noise_gain: float = 2.5
+
+    def __post_init__(self) -> None:
+        if not self.back_on_threshold_m < self.off_threshold_m:
+            raise ValueError("back_on_threshold_m must be less than off_threshold_m (hysteresis)")
+        if not self.noise_time_s > 0:
+            raise ValueError("noise_time_s must be > 0")
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, int | float) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{f.name} must be a finite number >= 0, not {v!r}")
