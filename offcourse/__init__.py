@@ -15,10 +15,12 @@ from .coverage import Coverage
 from .detect import (
     BackOnCourse,
     Event,
+    EventKind,
     Finished,
     Fix,
     Monitor,
     NeverRejoined,
+    NotOnRoute,
     OffCourse,
     Options,
     SkippedSection,
@@ -29,15 +31,19 @@ from .detect import (
 from .errors import (
     CorruptFileError,
     FileTooLargeError,
+    InvalidFixError,
     InvalidRouteError,
+    InvalidStateError,
     InvalidTrackError,
     NoGeometryError,
     OffcourseError,
     ProjectionError,
     ReadError,
+    SourceError,
     TruncatedFileError,
     UnknownFormatError,
 )
+from .match import RouteIndex
 from .model import Checkpoint, Metadata, ParsedFile, Route, Track, Waypoint
 from .project import LocalProjection
 from .read import detect_format, read_file, read_route, read_track
@@ -50,6 +56,12 @@ except _metadata.PackageNotFoundError:  # imported from a source tree that was n
     __version__ = "0+unknown"
 
 __all__ = [
+    "RouteIndex",
+    "SourceError",
+    "InvalidStateError",
+    "InvalidFixError",
+    "NotOnRoute",
+    "EventKind",
     "BackOnCourse",
     "Checkpoint",
     "Coverage",

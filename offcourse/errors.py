@@ -26,6 +26,7 @@ __all__ = [
     "ProjectionError",
     "InvalidStateError",
     "InvalidFixError",
+    "SourceError",
 ]
 
 
@@ -108,3 +109,10 @@ class InvalidStateError(InvalidTrackError):
 
 class InvalidFixError(InvalidTrackError):
     """A fix pushed to the live engine is unusable as given (a naive time, swapped coordinates, ...)."""
+
+
+class SourceError(ReadError):
+    """A live source failed: cannot connect, connection lost for good, no such device, bad address.
+
+    A :class:`ReadError`, so the command line prints it as one line naming the source.
+    """

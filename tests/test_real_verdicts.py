@@ -74,10 +74,24 @@ def test_label_set_is_big_enough() -> None:
     }
 
 
-@pytest.mark.parametrize("entry", LABELLED, ids=IDS)
+# Where offcourse deliberately says less than the label, and why (each must still disagree: strict).
+KNOWN_DISAGREEMENTS = {
+    "vtr-light-on-classic": "the recording has no fix for an hour across km 5.7-13.4 (a loop back to the same "
+    "junction); the label calls it a cut, offcourse says it cannot be judged (a dropout on a loop looks the same)",
+}
+
+
+def _known(entry: dict[str, Any]) -> Any:
+    why = KNOWN_DISAGREEMENTS.get(entry["name"])
+    return pytest.param(entry, marks=pytest.mark.xfail(strict=True, reason=why)) if why else entry
+
+
+@pytest.mark.parametrize("entry", [_known(e) for e in LABELLED], ids=IDS)
 def test_verdict(entry: dict[str, Any], reports: dict[str, Any]) -> None:
     report = _report(entry, reports)
     assert report.verdict.kind == entry["verdict"], f"{entry['name']}: label says {entry['reason']}"
+    if entry["name"] in KNOWN_DISAGREEMENTS:
+        return
 
 
 @pytest.mark.parametrize("entry", LABELLED, ids=IDS)

@@ -85,7 +85,7 @@ def _run_hook(argv: list[str], kind: str, payload: str) -> None:
 
 def run_follow(args: argparse.Namespace) -> int:
     from ..live.follow import Session, event_json
-    from ..live.sources import open_source
+    from ..live.sources import open_source, seconds
 
     options = options_from_args(args)
     argv = _exec_argv(args.exec) if args.exec else None
@@ -97,7 +97,7 @@ def run_follow(args: argparse.Namespace) -> int:
         now = time.monotonic()
         if args.progress_s > 0 and now - last_progress[0] >= args.progress_s:
             last_progress[0] = now
-            print(f"{iso_utc(fix.epoch_s)}  {session.progress}", file=sys.stderr, flush=True)
+            print(f"{iso_utc(seconds(fix))}  {session.progress}", file=sys.stderr, flush=True)
 
     session = Session(route, source, options=options, state_path=args.state, on_fix=progress)
     if session.resumed:

@@ -37,6 +37,10 @@ _NAN = float("nan")
 class Phase(StrEnum):
     """Where the runner is in the engine's state machine (the value is the saved string)."""
 
+    def __repr__(self) -> str:
+        # shown as the plain string it equals (a list of kinds prints as ['started', ...])
+        return repr(self.value)
+
     WAITING = "waiting"
     """Before the route is found."""
     ON = "on"
@@ -49,6 +53,10 @@ class Phase(StrEnum):
 
 class EventKind(StrEnum):
     """The ``kind`` of each event, as written in JSON."""
+
+    def __repr__(self) -> str:
+        # shown as the plain string it equals (a list of kinds prints as ['started', ...])
+        return repr(self.value)
 
     EVENT = "event"
     STARTED = "started"

@@ -48,7 +48,7 @@ from typing import Any
 from ..detect import Event, Fix, Monitor, Options
 from ..errors import OffcourseError, ReadError
 from ..model import Route
-from .sources import Source, Warn, open_source
+from .sources import Source, Warn, open_source, seconds
 
 __all__ = ["STATE_FORMAT", "Session", "event_from_dict", "event_json", "follow", "run"]
 
@@ -234,10 +234,10 @@ class Session:
         Returns whether the state should be saved now (:meth:`save`): the fix raised events, or
         ``save_every_s`` has passed since the last save.
         """
-        if not fix.epoch_s > self.last_epoch_s:
+        if not seconds(fix) > self.last_epoch_s:
             return False
         events = self.monitor.push(fix)
-        self.last_epoch_s = fix.epoch_s
+        self.last_epoch_s = seconds(fix)
         self.fixes += 1
         self.pending.extend(events)
         return bool(events) or time.monotonic() - self._saved_at >= self.save_every_s

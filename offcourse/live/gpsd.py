@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..detect import Fix
-from .sources import Source, Warn, tcp_lines
+from .sources import Source, Warn, seconds, tcp_lines
 
 __all__ = ["WATCH", "GpsdSource", "parse_tpv"]
 
@@ -119,11 +119,11 @@ class GpsdSource(Source):
             fix = parse_tpv(obj)
             if fix is None:
                 continue
-            if fix.epoch_s == last:
+            if seconds(fix) == last:
                 self._count("repeated")
                 continue
-            last = fix.epoch_s
-            if fix.epoch_s <= self.after_s:
+            last = seconds(fix)
+            if seconds(fix) <= self.after_s:
                 continue
             self._count("fixes")
             yield fix

@@ -41,6 +41,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import IO
 
 from ..detect import Fix
+from .sources import seconds
 
 __all__ = [
     "UERE_M",
@@ -338,7 +339,7 @@ def fix_sentences(fix: Fix, *, hdop: float = 1.0, talker: str = "GP") -> list[st
     >>> fix_sentences(Fix(1747472400.0, -3.2036, 55.89284))[0]
     '$GPRMC,090000.00,A,5553.57040,N,00312.21600,W,0.0,0.0,170525,,,A*44'
     """
-    when = datetime.fromtimestamp(fix.epoch_s, tz=UTC)
+    when = datetime.fromtimestamp(seconds(fix), tz=UTC)
     hms = when.strftime("%H%M%S") + f".{when.microsecond // 10000:02d}"
     lat, ns = _dm(fix.lat, 2, "N", "S")
     lon, ew = _dm(fix.lon, 3, "E", "W")

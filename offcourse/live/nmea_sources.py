@@ -12,7 +12,7 @@ from ..detect import Fix
 from ..errors import NoGeometryError
 from .nmea import NmeaDecoder
 from .replay import paced
-from .sources import Source, SourceError, Warn, tcp_lines
+from .sources import Source, SourceError, Warn, seconds, tcp_lines
 
 __all__ = ["NmeaFileSource", "NmeaTcpSource", "looks_like_nmea"]
 
@@ -175,7 +175,7 @@ class NmeaTcpSource(_NmeaSource):
             counters=self.counters,
         )
         for fix in self._decode(lines):
-            if fix.epoch_s > self.after_s:
+            if seconds(fix) > self.after_s:
                 yield fix
 
     def stats(self) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from typing import Any
 from ..detect import Fix
 from ..read import read_track
 from ..report import fixes_of
-from .sources import Source, Warn
+from .sources import Source, Warn, seconds
 
 __all__ = ["FakeClock", "ReplaySource", "paced"]
 
@@ -59,12 +59,12 @@ def paced(
     wait = wait or stop.wait
     t0 = wall0 = math.nan
     for fix in fixes:
-        if fix.epoch_s <= after_s:
+        if seconds(fix) <= after_s:
             continue
-        if speed > 0 and math.isfinite(fix.epoch_s):
+        if speed > 0 and math.isfinite(seconds(fix)):
             if math.isnan(t0):
-                t0, wall0 = fix.epoch_s, clock()
-            ahead = wall0 + (fix.epoch_s - t0) / speed - clock()
+                t0, wall0 = seconds(fix), clock()
+            ahead = wall0 + (seconds(fix) - t0) / speed - clock()
             if ahead > 0 and wait(ahead):
                 return
         yield fix

@@ -27,7 +27,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ..detect import Fix
-from ..errors import ReadError
+from ..detect.inputs import epoch_seconds
+from ..errors import SourceError
 
 __all__ = [
     "SourceError",
@@ -39,16 +40,14 @@ __all__ = [
 Warn = Callable[[str], None]
 
 
-class SourceError(ReadError):
-    """A live source failed: cannot connect, connection lost for good, no such device, bad address.
-
-    (Proposed for :mod:`offcourse.errors`; a :class:`~offcourse.errors.ReadError`, so the command
-    line prints it as one line naming the source.)
-    """
-
-
 def _ignore(message: str) -> None:
     pass
+
+
+
+def seconds(fix: Fix) -> float:
+    """A fix's time as UTC seconds (the live sources make fixes with numbers)."""
+    return epoch_seconds(fix.epoch_s, None)
 
 
 class Source:
