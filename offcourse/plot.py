@@ -16,7 +16,8 @@ no global backend switch, no global state.
 Examples
 --------
 >>> from offcourse.report import Excursion
->>> e = Excursion("off_course", 0.0, 5.0, 250.0, 3420.0, 3500.0, 180.0, 700.0, 412.0, 250.0, None, None, None)
+>>> e = Excursion(kind="off_course", start_epoch_s=0.0, end_epoch_s=250.0, exit_route_m=3420.0,
+...               rejoin_route_m=3500.0, max_offset_m=180.0, extra_distance_m=412.0, time_lost_s=250.0)
 >>> excursion_label(1, e)
 '1 · km 3.42 · +412 m · 0:04:10'
 >>> plot_format("map.svg"), plot_format(b"MAP.PNG")

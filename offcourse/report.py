@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Excursion:
     """One course error. Times are UTC seconds; ``None`` where it does not apply or never happened.
 
@@ -82,17 +82,17 @@ class Excursion:
 
     kind: str  # off_course | shortcut | wrong_direction | skipped_section
     start_epoch_s: float
-    alert_epoch_s: float | None
-    end_epoch_s: float | None
     exit_route_m: float
-    rejoin_route_m: float | None
-    max_offset_m: float | None
-    distance_m: float | None
-    extra_distance_m: float | None
-    time_lost_s: float | None
-    extra_climb_m: float | None
-    exit_lonlat: tuple[float, float] | None
-    rejoin_lonlat: tuple[float, float] | None
+    alert_epoch_s: float | None = None
+    end_epoch_s: float | None = None
+    rejoin_route_m: float | None = None
+    max_offset_m: float | None = None
+    distance_m: float | None = None
+    extra_distance_m: float | None = None
+    time_lost_s: float | None = None
+    extra_climb_m: float | None = None
+    exit_lonlat: tuple[float, float] | None = None
+    rejoin_lonlat: tuple[float, float] | None = None
     expected_offset_m: float | None = None
     route_bypassed_m: float | None = None
     distance_saved_m: float | None = None
@@ -194,43 +194,38 @@ def fixes_of(track: Track) -> Iterator[Fix]:
 
 
 def _excursions(events: list[Event]) -> list[Excursion]:
+    """The live engine's findings as excursions, in the order it raised them."""
     out: list[Excursion] = []
     wrong: WrongDirection | None = None
     for e in events:
         if isinstance(e, BackOnCourse):
             out.append(
                 Excursion(
-                    "off_course",
-                    e.exit_epoch_s,
-                    e.alert_epoch_s,
-                    e.rejoin_epoch_s,
-                    e.exit_route_m,
-                    e.rejoin_route_m,
-                    e.max_offset_m,
-                    e.distance_m,
-                    e.extra_distance_m,
-                    e.time_lost_s,
-                    e.extra_climb_m,
-                    (e.exit_lon, e.exit_lat),
-                    (e.rejoin_lon, e.rejoin_lat),
+                    kind="off_course",
+                    start_epoch_s=e.exit_epoch_s,
+                    alert_epoch_s=e.alert_epoch_s,
+                    end_epoch_s=e.rejoin_epoch_s,
+                    exit_route_m=e.exit_route_m,
+                    rejoin_route_m=e.rejoin_route_m,
+                    max_offset_m=e.max_offset_m,
+                    distance_m=e.distance_m,
+                    extra_distance_m=e.extra_distance_m,
+                    time_lost_s=e.time_lost_s,
+                    extra_climb_m=e.extra_climb_m,
+                    exit_lonlat=(e.exit_lon, e.exit_lat),
+                    rejoin_lonlat=(e.rejoin_lon, e.rejoin_lat),
                 )
             )
         elif isinstance(e, NeverRejoined):
             out.append(
                 Excursion(
-                    "off_course",
-                    e.exit_epoch_s,
-                    e.alert_epoch_s,
-                    None,
-                    e.exit_route_m,
-                    None,
-                    e.max_offset_m,
-                    e.distance_m,
-                    None,
-                    None,
-                    None,
-                    (e.exit_lon, e.exit_lat),
-                    None,
+                    kind="off_course",
+                    start_epoch_s=e.exit_epoch_s,
+                    alert_epoch_s=e.alert_epoch_s,
+                    exit_route_m=e.exit_route_m,
+                    max_offset_m=e.max_offset_m,
+                    distance_m=e.distance_m,
+                    exit_lonlat=(e.exit_lon, e.exit_lat),
                 )
             )
         elif isinstance(e, WrongDirection):
@@ -238,38 +233,25 @@ def _excursions(events: list[Event]) -> list[Excursion]:
         elif isinstance(e, WrongDirectionEnd):
             out.append(
                 Excursion(
-                    "wrong_direction",
-                    e.start_epoch_s,
-                    wrong.epoch_s if wrong else e.start_epoch_s,
-                    e.epoch_s,
-                    e.to_route_m,
-                    e.from_route_m,
-                    None,
-                    e.distance_m,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
+                    kind="wrong_direction",
+                    start_epoch_s=e.start_epoch_s,
+                    alert_epoch_s=wrong.epoch_s if wrong else e.start_epoch_s,
+                    end_epoch_s=e.epoch_s,
+                    exit_route_m=e.to_route_m,
+                    rejoin_route_m=e.from_route_m,
+                    distance_m=e.distance_m,
                 )
             )
             wrong = None
         elif isinstance(e, SkippedSection):
             out.append(
                 Excursion(
-                    "skipped_section",
-                    e.start_epoch_s,
-                    e.epoch_s,
-                    e.epoch_s,
-                    e.from_route_m,
-                    e.to_route_m,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
+                    kind="skipped_section",
+                    start_epoch_s=e.start_epoch_s,
+                    alert_epoch_s=e.epoch_s,
+                    end_epoch_s=e.epoch_s,
+                    exit_route_m=e.from_route_m,
+                    rejoin_route_m=e.to_route_m,
                 )
             )
     return out
@@ -360,9 +342,7 @@ def check(
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     L = monitor.index.length_m
     cov = h.coverage
-    finished = finished_at is not None or (
-        cov.last_route_m is not None and cov.last_route_m >= L - cov.gap_tolerance_m
-    )
+    finished = finished_at is not None or (cov.last_route_m is not None and cov.last_route_m >= L - cov.gap_tolerance_m)
     cut = _cut_sections(excursions, cov, finished)
     usable = int(np.isfinite(x).sum())
     evidence = Evidence(
@@ -599,7 +579,6 @@ def _final_excursions(
                 distance_m=off.distance_m,
                 extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
                 time_lost_s=max(t1 - t0 - _paused(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
-                extra_climb_m=None,
                 exit_lonlat=(float(ex[0]), float(ey[0])),
                 rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
             )
@@ -622,9 +601,6 @@ def _final_excursions(
                 rejoin_route_m=sc.to_m,
                 max_offset_m=sc.max_nearest_m,
                 distance_m=sc.distance_m,
-                extra_distance_m=None,
-                time_lost_s=None,
-                extra_climb_m=None,
                 exit_lonlat=(float(ex[0]), float(ey[0])),
                 rejoin_lonlat=(float(ex[1]), float(ey[1])),
                 route_bypassed_m=sc.to_m - sc.from_m,
@@ -643,13 +619,7 @@ def _final_excursions(
                 end_epoch_s=t1,
                 exit_route_m=sk.from_m,
                 rejoin_route_m=sk.to_m,
-                max_offset_m=None,
                 distance_m=sk.distance_m,
-                extra_distance_m=None,
-                time_lost_s=None,
-                extra_climb_m=None,
-                exit_lonlat=None,
-                rejoin_lonlat=None,
                 route_bypassed_m=sk.to_m - sk.from_m,
                 distance_saved_m=max(sk.to_m - sk.from_m - sk.distance_m, 0.0),
             )
@@ -682,13 +652,7 @@ def _final_excursions(
                 end_epoch_s=t1,
                 exit_route_m=ww.from_m,
                 rejoin_route_m=ww.to_m,
-                max_offset_m=None,
                 distance_m=ww.distance_m,
-                extra_distance_m=None,
-                time_lost_s=None,
-                extra_climb_m=None,
-                exit_lonlat=None,
-                rejoin_lonlat=None,
             )
         )
     out.sort(key=lambda e: (e.start_epoch_s, e.exit_route_m))
@@ -736,10 +700,10 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
                     m = replace(
                         m,
                         kind="shortcut",
-                        extra_distance_m=None,
-                        time_lost_s=None,
                         route_bypassed_m=bypassed,
                         distance_saved_m=-extra,
+                        extra_distance_m=None,
+                        time_lost_s=None,
                     )
                 else:
                     m = replace(m, extra_distance_m=extra)
