@@ -87,7 +87,7 @@ BACK_SLACK_M = 2.0
 a slack per step would let a long backward run through for free)."""
 BACK_COST_PER_M = 0.1
 """Cost per metre run backwards along the route."""
-LAG_COST_PER_M = 0.005
+LAG_COST_PER_M = 0.05
 """Cost per metre moved beyond the progress made (zig-zags, moving beside the route)."""
 START_COST_PER_M = 0.01
 """Joining the route costs this per metre from its start: where a fix is near several passes (a

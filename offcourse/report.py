@@ -637,6 +637,8 @@ def _final_excursions(
                 if x.kind in ("skipped_section", "shortcut")
             )
             and _run_share(h.coverage, e.exit_route_m, L) < 0.5  # hindsight saw it run (either way)
+            and h.coverage.last_route_m is not None  # and saw the runner reach that point the right way
+            and abs(h.coverage.last_route_m - e.exit_route_m) <= h.coverage.gap_tolerance_m
         ):
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
