@@ -101,7 +101,7 @@ def test_state_of_another_route_or_no_state_is_a_clear_error(route: offcourse.Ro
     state = tmp_path / "state.json"
     list(Session(route, ReplaySource(WRONG_TURN, speed=0), state_path=state))
     other = offcourse.read_route(Path(ROUTE).parent / "ramsay-round.gpx")
-    with pytest.raises(InvalidTrackError, match=r"state\.json: saved monitor state belongs to another route"):
+    with pytest.raises(InvalidTrackError, match=r"state\.json: saved monitor state: it belongs to another route"):
         Session(other, ReplaySource(WRONG_TURN, speed=0), state_path=state)
     junk = tmp_path / "junk.json"
     junk.write_text('{"hello": 1}')

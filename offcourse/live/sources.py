@@ -212,7 +212,7 @@ def open_source(spec: str, *, speed: float = 1.0, warn: Warn | None = None) -> S
     >>> open_source("ftp://x/y")
     Traceback (most recent call last):
     ...
-    offcourse.live.sources.SourceError: ftp://x/y: unknown kind of source (use gpsd://, tcp://, nmea:// or a file)
+    offcourse.errors.SourceError: ftp://x/y: unknown kind of source (use gpsd://, tcp://, nmea:// or a file)
     """
     if not (isinstance(speed, int | float) and math.isfinite(speed) and speed >= 0):
         raise SourceError(f"speed must be a number >= 0, not {speed!r}", path=spec)
