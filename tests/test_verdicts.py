@@ -267,3 +267,15 @@ def test_ten_seconds_of_swapped_longitude_and_latitude_are_a_glitch_not_an_excur
     r = check(synth.route(STRAIGHT), Track.from_arrays(lon=lon, lat=lat, epoch_s=track.epoch_s, meta=track.meta))
     assert not [e for e in r.excursions if e.kind == "off_course"] and r.extra_distance_m < 100.0
     assert r.verdict.kind == "on_course"
+
+
+def test_a_ride_along_one_long_straight_segment_is_a_skip() -> None:
+    # 1,500 m along the route's only segment in 10 s (150 m/s): no runner; the path moved as far as
+    # the route did, so only the time tells
+    rows = np.vstack([synth.walk([(0.0, 0.0), (1000.0, 0.0)]), synth.walk([(2500.0, 0.0), (3000.0, 0.0)])])
+    rows[334:, 0] = rows[333, 0] + 10.0 + np.arange(len(rows) - 334)
+    lon, lat = synth.PROJ.inverse(rows[:, 1], rows[:, 2])
+    r = check(synth.route(STRAIGHT), Track.from_arrays(lon=lon, lat=lat, epoch_s=T0 + rows[:, 0]))
+    (skip,) = [e for e in r.excursions if e.kind == "skipped_section"]
+    assert skip.exit_route_m == pytest.approx(1000.0, abs=30.0) and skip.rejoin_route_m == pytest.approx(2500.0, abs=30)
+    assert r.verdict.kind == "cut"
