@@ -65,3 +65,15 @@ def test_field_report_checks_the_matching_sample_and_gives_the_others_error_rows
         assert f"samples/{other}: {never}" in lines
     summary = json.loads(lines[-1])
     assert (summary["files"], summary["ok"], summary["errors"], summary["fixes_checked"]) == (4, 1, 3, 2302)
+
+
+def test_gpsd_alerts_follows_a_source_without_blocking_and_resumes_from_its_state(tmp_path: object) -> None:
+    proc = run_example("gpsd_alerts.py")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["started at km 0.0", "off_course at km 3.0", "back_on_course at km 3.0",
+                                        "finished at km 6.7"]  # fmt: skip
+    state = os.path.join(str(tmp_path), "run.state")
+    first = run_example("gpsd_alerts.py", "routes/allermuir-hill-race.gpx", "samples/allermuir-wrong-turn.gpx", state)
+    assert first.returncode == 0 and len(first.stdout.splitlines()) == 4
+    again = run_example("gpsd_alerts.py", "routes/allermuir-hill-race.gpx", "samples/allermuir-wrong-turn.gpx", state)
+    assert again.returncode == 0 and again.stdout == ""  # the run was finished: nothing twice
