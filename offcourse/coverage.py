@@ -12,7 +12,7 @@ second and a fix every minute give the same path:
   a little per metre of progress the runner could not have run (capped: a skip is one event);
 - moving backwards along the route costs per metre (running a section the wrong way is
   possible, but must be what the fixes say);
-- being off the route costs a fixed amount per fix, about that of a fix 30 m off.
+- being off the route costs per fix (that of a fix 2.45 noise sigmas off) and per metre moved.
 
 From the matched path it measures, independently of the live alerts:
 
@@ -56,14 +56,16 @@ __all__ = [
     "Hindsight",
     "Section",
     "hindsight",
+    "is_shortcut",
     "nearest_to_route",
     "noise_sigma_m",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
-CANDIDATE_RADIUS_M = 60.0
-"""Passes of the route within this distance of a fix are the places it may be matched to."""
+CANDIDATE_RADIUS_M = 50.0
+"""Passes of the route within this distance of a fix are the places it may be matched to (the
+default off threshold: a fix farther than that from every part of the route is off it)."""
 MAX_CANDIDATES = 6
 """At most this many passes (the nearest) per fix."""
 MIN_STEP_M = 8.0
@@ -71,7 +73,7 @@ MIN_STEP_M = 8.0
 (a fix every second at a walk, a watch standing on a table): distance, not fix count."""
 OFF_COST = 3.0
 OFF_COST_PER_M = 0.15
-"""Cost of a step off the route: per fix (about that of a fix 2.5 noise sigmas off) and per metre
+"""Cost of a step off the route: per fix (that of a fix 2.45 noise sigmas off) and per metre
 moved, so that a sparse recording (a fix every 20-60 s) weighs a stretch off the route as a dense
 one does, against the per-metre costs of moving along the route."""
 LEAVE_COST = 2.0
@@ -99,11 +101,15 @@ DIRECTION_HYSTERESIS_M = 150.0
 """A change of direction along the route counts once the runner has gone this far the other way."""
 PLAUSIBLE_SPEED_MPS = 7.0
 """Across a dropout, progress along the route at up to this speed is taken as run (unverified)."""
+DROPOUT_MAX_S = 180.0
+"""...and never more than this: a recording of two fixes an hour apart saw nothing between them."""
 DROPOUT_S = 60.0
 """No fix for this long (or three times the recording's usual interval, if more) is a dropout."""
 PRE_START_M = 200.0
 """Running the route backwards to within this much of its start, before any forward running, is the
 way to the start line, not a wrong way."""
+SHORTCUT_MIN_SAVED_M = 50.0
+"""A shortcut saved at least this much (less is within the noise of the distances measured)."""
 JOIN_WRONG_WAY_M = 300.0
 """Wrong-way sections that continue one another within this much route are one."""
 SIGMA_MIN_M, SIGMA_MAX_M = 8.0, 20.0
@@ -300,6 +306,16 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[l
             out_s[p] = [out_s[p][k] for k in keep]
             out_d[p] = [out_d[p][k] for k in keep]
     return out_s, out_d
+
+
+def is_shortcut(bypassed_m: float, ran_m: float, skip_min_m: float) -> bool:
+    """Left the route and came back further on having run less than the route: the one rule
+    for a shortcut, wherever it is decided (hindsight, the live engine's excursions, joined ones).
+
+    >>> is_shortcut(380.0, 290.0, 200.0), is_shortcut(380.0, 350.0, 200.0), is_shortcut(150.0, 0.0, 200.0)
+    (True, False, False)
+    """
+    return bypassed_m >= skip_min_m and bypassed_m - ran_m >= SHORTCUT_MIN_SAVED_M
 
 
 def _step_cost(ds: float, moved: float, lag: bool = True) -> float:
@@ -548,7 +564,6 @@ def hindsight(
     kept: list[int] = []
     moved: list[float] = []
     lx = ly = math.nan
-    acc = 0.0
     xl, yl = x.tolist(), y.tolist()
     for i in ok.tolist():
         if not kept:
@@ -559,8 +574,7 @@ def hindsight(
         step = math.hypot(xl[i] - lx, yl[i] - ly)
         if step >= MIN_STEP_M:
             kept.append(i)
-            moved.append(step + acc)
-            acc = 0.0
+            moved.append(step)
             lx, ly = xl[i], yl[i]
     if kept and kept[-1] != int(ok[-1]):
         i = int(ok[-1])
@@ -575,7 +589,7 @@ def hindsight(
         dt = np.diff(to)
         fin = dt[np.isfinite(dt) & (dt > 0)]
         if len(fin):
-            dropout_s = max(DROPOUT_S, 3.0 * float(np.median(fin)))
+            dropout_s = min(max(DROPOUT_S, 3.0 * float(np.median(fin))), DROPOUT_MAX_S)
         for j in np.flatnonzero(np.isfinite(dt) & (dt >= dropout_s)).tolist():
             dropouts.append((int(ok[j]), int(ok[j + 1])))
     if not kept:
@@ -644,7 +658,7 @@ def hindsight(
         if was_off and off_max > off_threshold_m:
             # a real excursion: the route between exit and rejoin was not run (whatever it cost)
             offs.append(Section("off", ps, s, kept[last_on], kept[j], g, off_max))
-            if ds > 0 and jump >= skip_min_m:
+            if ds > 0 and is_shortcut(ds, g, skip_min_m):
                 shortcuts.append(Section("shortcut", ps, s, kept[last_on], kept[j], g, off_max))
             elif ds > 0:
                 excursion_spans.append((ps, s))  # lost, came back further on: explained, not a cut

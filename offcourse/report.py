@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .coverage import Coverage, Hindsight, _merge, hindsight
+from .coverage import Coverage, Hindsight, _merge, hindsight, is_shortcut
 from .detect import (
     BackOnCourse,
     Event,
@@ -131,7 +131,9 @@ class Report:
     coverage: Coverage
     verdict: Verdict
     completed: bool
-    """Covered from the start to the finish (every gap under the tolerance) with no cut."""
+    """Started at the start, reached the finish, and nothing was cut or run the wrong way (verdict
+    ``on_course``, or ``lost`` for a runner who came back to where they left: the route's own
+    stretch between exit and rejoin is then in ``coverage.gaps``)."""
     finished: bool
     """Reached the finish (coverage ends within the finish radius of the route's end)."""
     warnings: tuple[str, ...] = ()
@@ -264,8 +266,6 @@ STOP_MIN_S = 120.0
 """Standing within :data:`STOP_RADIUS_M` for at least this long is a pause (a night stop, an aid station)."""
 NO_FIX_MIN_S = 60.0
 """No fix for at least this long is a pause."""
-SHORTCUT_MIN_SAVED_M = 100.0
-"""An excursion that rejoins further on having run at least this much less than the route is a shortcut."""
 HINDSIGHT_OFF_MARGIN_M = 50.0
 HINDSIGHT_OFF_MIN_FIXES = 3
 HINDSIGHT_OFF_MIN_S = 30.0
@@ -356,7 +356,6 @@ def check(
             (e.exit_route_m, e.rejoin_route_m, e.extra_distance_m) for e in excursions if e.kind == "off_course"
         ),
         finished=finished,
-        wrong_way_min_m=o.wrong_way_min_m,
     )
     verdict = decide(evidence)
     started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M
@@ -397,7 +396,7 @@ def _engine_times(
     t = track.epoch_s
     pos = np.isfinite(x)
     timed = np.isfinite(t) & pos
-    if n == 0 or timed.sum() >= max(2, 0.5 * pos.sum()):
+    if n == 0 or pos.sum() == 0 or timed.sum() >= max(1, 0.5 * pos.sum()):
         missing = int((pos & ~np.isfinite(t)).sum())
         if missing:
             warnings.append(f"{missing} fix(es) without a time were left out")
@@ -511,8 +510,8 @@ def _final_excursions(
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
-            and -e.extra_distance_m >= SHORTCUT_MIN_SAVED_M
-            and e.rejoin_route_m - e.exit_route_m >= o.skip_min_m
+            and e.distance_m is not None
+            and is_shortcut(e.rejoin_route_m - e.exit_route_m, e.distance_m, o.skip_min_m)
         ):
             e = replace(
                 e,
@@ -524,7 +523,8 @@ def _final_excursions(
             )
         elif e.time_lost_s is not None and e.end_epoch_s is not None:
             lost = e.time_lost_s - _paused(pauses, e.start_epoch_s, e.end_epoch_s)
-            e = replace(e, time_lost_s=max(lost, 0.0))
+            # a few metres "saved" are the noise of the distances measured, never a negative cost
+            e = replace(e, time_lost_s=max(lost, 0.0), extra_distance_m=max(e.extra_distance_m or 0.0, 0.0))
         out.append(e)
     tl = t.tolist()
 
@@ -561,7 +561,7 @@ def _final_excursions(
             for e in out
         ):
             continue
-        if back and off.to_m - off.from_m >= o.skip_min_m and off.distance_m < off.to_m - off.from_m:
+        if back and is_shortcut(off.to_m - off.from_m, off.distance_m, o.skip_min_m):
             continue  # a shortcut: hindsight lists it below
         if after_finish(off.from_m, back):
             continue
@@ -698,7 +698,7 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
             else:
                 bypassed = e.rejoin_route_m - p.exit_route_m
                 extra = distance - bypassed
-                if -extra >= SHORTCUT_MIN_SAVED_M and bypassed >= o.skip_min_m:
+                if is_shortcut(bypassed, distance, o.skip_min_m):
                     m = replace(
                         m,
                         kind="shortcut",
@@ -708,7 +708,7 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
                         time_lost_s=None,
                     )
                 else:
-                    m = replace(m, extra_distance_m=extra)
+                    m = replace(m, extra_distance_m=max(extra, 0.0))
             joined[-1] = m
         else:
             joined.append(e)
@@ -776,7 +776,7 @@ def _more_warnings(
     if kind in ("course", "route"):
         warnings.append(f"the recording is a {kind} file (a planned route), not a recording of a run")
     near = nearest_m[np.isfinite(nearest_m)]
-    if len(near) >= 2 and float(near.max()) < EXACTLY_ON_M and track.length_m() >= 0.9 * route.length_m:
+    if len(near) >= 20 and float(near.max()) < EXACTLY_ON_M and track.length_m() >= 0.9 * route.length_m:
         warnings.append("the recording lies exactly on the route: is it the route itself (arguments swapped)?")
     n_tracks = route.meta.extra.get("tracks")
     if isinstance(n_tracks, int) and n_tracks > 1:
@@ -1049,7 +1049,7 @@ def report_to_text(report: Report) -> str:
         if len(cov.gaps) > 4:
             covered += f" and {len(cov.gaps) - 4} more"
     lines += [covered, ""]
-    if not report.excursions:
+    if not report.excursions and report.verdict.kind != "cut":
         lines.append("No excursion, shortcut, skipped or wrong-way section found.")
     for i, e in enumerate(report.excursions, 1):
         lines += _excursion_lines(i, e, tk)

@@ -38,8 +38,9 @@ from .coverage import Coverage
 
 __all__ = ["NEAR_ROUTE_M", "MIN_NEAR_SHARE", "Evidence", "Verdict", "VerdictKind", "decide"]
 
-NEAR_ROUTE_M = 100.0
-"""A recording none of whose fixes came this near the route is of another route."""
+NEAR_ROUTE_M = 50.0
+"""A recording none of whose fixes came this near the route (the default off threshold) is of
+another route, or ran beside it all the way."""
 MIN_NEAR_SHARE = 0.05
 """A recording that came near less than this share of the route (and covered less) is of another route."""
 START_TOLERANCE_M = 200.0
@@ -93,7 +94,6 @@ class Evidence:
     lost: tuple[tuple[float, float | None, float | None], ...]
     """(exit_m, rejoin_m or None, extra_distance_m or None) of each off-course excursion."""
     finished: bool
-    wrong_way_min_m: float = 150.0
 
 
 def _km(m: float) -> str:
@@ -114,7 +114,8 @@ def decide(ev: Evidence) -> Verdict:
     if ev.nearest_m > NEAR_ROUTE_M:
         return Verdict(
             VerdictKind.NOT_THIS_ROUTE,
-            f"never within {NEAR_ROUTE_M:.0f} m of the route (nearest {_dist(ev.nearest_m)})",
+            f"never within {NEAR_ROUTE_M:.0f} m of the route (nearest {_dist(ev.nearest_m)}): another route, "
+            "or beside it all the way",
         )
     near_share = cov.near_m / L if L > 0 else 0.0
     if near_share < MIN_NEAR_SHARE and cov.fraction < MIN_NEAR_SHARE:
