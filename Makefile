@@ -55,7 +55,7 @@ dist: $(STAMP) ## sdist and wheel into dist/; fails on any warning from the buil
 	@if grep -i -n "warning" $(DIST_LOG); then echo "make dist: the build warned (full log: $(DIST_LOG))"; exit 1; fi
 	@ls dist/*.tar.gz dist/*.whl
 
-DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/test_detect_engine.py \
+DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/detect/test_engine.py \
 	tests/test_cli_info.py tests/test_defects.py
 # every supported Python found on the machine (pyenv's, then the system's): requires-python >=3.11
 SUPPORTED_PYTHONS := 3.11 3.12 3.13
