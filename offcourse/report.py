@@ -778,9 +778,6 @@ def _more_warnings(
     near = nearest_m[np.isfinite(nearest_m)]
     if len(near) >= 20 and float(near.max()) < EXACTLY_ON_M and track.length_m() >= 0.9 * route.length_m:
         warnings.append("the recording lies exactly on the route: is it the route itself (arguments swapped)?")
-    n_tracks = route.meta.extra.get("tracks")
-    if isinstance(n_tracks, int) and n_tracks > 1:
-        warnings.append(f"the route file holds {n_tracks} tracks; they were joined in file order")
     long_pauses = [p for p in pauses if p.duration_s >= 600]
     if long_pauses:
         warnings.append(

@@ -51,7 +51,7 @@ def reports() -> dict[str, Any]:
 def _report(entry: dict[str, Any], cache: dict[str, Any]) -> Any:
     name = entry["name"]
     if name not in cache:
-        route = offcourse.read_route(_path(entry["route"]))
+        route = offcourse.read_route(_path(entry["route"]), track=0)  # the labeller joins every track
         track = offcourse.read_track(_path(entry["track"]))
         cache[name] = offcourse.check(route, track)
     return cache[name]

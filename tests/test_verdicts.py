@@ -279,3 +279,21 @@ def test_a_ride_along_one_long_straight_segment_is_a_skip() -> None:
     (skip,) = [e for e in r.excursions if e.kind == "skipped_section"]
     assert skip.exit_route_m == pytest.approx(1000.0, abs=30.0) and skip.rejoin_route_m == pytest.approx(2500.0, abs=30)
     assert r.verdict.kind == "cut"
+
+
+def test_a_route_file_with_several_tracks_uses_the_first_or_the_one_chosen_and_says_so() -> None:
+    from offcourse.errors import InvalidRouteError
+    from tests.conftest import corpus_file
+
+    lake = corpus_file("tkrajina+gpxpy/test_files__cerknicko-jezero.gpx")  # 7 tracks with km between them
+    first = read_route(lake)
+    assert first.meta.extra["track_used"] == 1 and any("the first was used" in w for w in first.meta.extra["warnings"])
+    second = read_route(lake, track=2)
+    assert second.meta.extra["track_used"] == 2 and second.length_m != first.length_m
+    joined = read_route(lake, track=0)
+    assert joined.length_m > first.length_m + second.length_m
+    with pytest.raises(InvalidRouteError, match="no track 9: the file holds 7"):
+        read_route(lake, track=9)
+    # three tracks that continue one another are one route, and the warning says they were joined
+    multi = read_route(corpus_file("TrailrunningVienna+Trail365/src__Trail365.Seeds__GpxTracks__MultiFile3Sample.gpx"))
+    assert any("continue one another: joined" in w for w in multi.meta.extra["warnings"])

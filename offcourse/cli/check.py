@@ -46,7 +46,7 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
-    route, track = read_route(args.route), read_track(args.track)
+    route, track = read_route(args.route, track=args.route_track), read_track(args.track)
     for what in (route, track):
         for warning in what.meta.extra.get("warnings", []):  # e.g. a FIT file whose CRC is wrong
             warning_line(f"{what.meta.path}: {warning}")
@@ -107,6 +107,10 @@ def register(sub: Any) -> None:
         p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")
         p.add_argument("track", metavar="TRACK", type=os.fsencode, help="watch recording (FIT, GPX, TCX)")
         p.add_argument("--format", choices=formats, default=formats[0], help=f"output format (default: {formats[0]})")
+        p.add_argument(
+            "--route-track", metavar="N", type=int, default=None,
+            help="a route file with several tracks: use track N (1 = the first; 0 = all joined in file order)",
+        )  # fmt: skip
         if name == "check":
             p.add_argument(
                 "--plot", metavar="FILE", type=os.fsencode, default=None,

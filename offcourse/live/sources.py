@@ -44,7 +44,6 @@ def _ignore(message: str) -> None:
     pass
 
 
-
 def seconds(fix: Fix) -> float:
     """A fix's time as UTC seconds (the live sources make fixes with numbers)."""
     return epoch_seconds(fix.epoch_s, None)

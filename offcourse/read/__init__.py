@@ -30,7 +30,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import FileTooLargeError, NoGeometryError, OffcourseError, ReadError, UnknownFormatError
+from ..errors import (
+    FileTooLargeError,
+    InvalidRouteError,
+    NoGeometryError,
+    OffcourseError,
+    ReadError,
+    UnknownFormatError,
+)
 from ..model import ParsedFile, Route, Track
 from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_JSON_BYTES, MAX_POINTS, clean_parsed
 
@@ -330,7 +337,66 @@ def _with_gap_warning(track: Track) -> Track:
     return replace(track, meta=meta)
 
 
-def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> Route:
+TRACKS_CONTINUE_M = 200.0
+"""Tracks of a route file whose ends lie this near the next one's start are pieces of one route."""
+
+
+def _with_warning(track: Track, warning: str) -> Track:
+    extra = {**track.meta.extra, "warnings": [*track.meta.extra.get("warnings", []), warning]}
+    return replace(track, meta=replace(track.meta, extra=extra))
+
+
+def _choose_track(track: Track, starts: list[int], choice: int | None, path: str) -> Track:
+    """One route from a file holding several tracks (GPX ``<trk>`` elements).
+
+    Tracks that continue one another (ends within :data:`TRACKS_CONTINUE_M`) are one route;
+    otherwise the first is used. ``choice`` picks one (1-based), or 0 joins them all in file
+    order. A warning says what was done.
+    """
+    n = len(track)
+    bounds = sorted({0, *(s for s in starts if 0 <= s < n)})
+    pieces = [(a, b) for a, b in zip(bounds, [*bounds[1:], n], strict=True) if b > a]
+    if choice is not None and not 0 <= choice <= len(pieces):
+        raise InvalidRouteError(f"no track {choice}: the file holds {len(pieces)}", path=path)
+    if len(pieces) < 2:
+        return track
+    if choice == 0:
+        return _with_warning(track, f"the route file holds {len(pieces)} tracks: all joined in file order, as asked")
+    from pyproj import Geod
+
+    ends = np.array([b - 1 for _, b in pieces[:-1]])
+    nexts = np.array([a for a, _ in pieces[1:]])
+    _, _, gaps = Geod(ellps="WGS84").inv(track.lon[ends], track.lat[ends], track.lon[nexts], track.lat[nexts])
+    if choice is None and float(np.max(gaps)) <= TRACKS_CONTINUE_M:
+        # one route drawn in pieces
+        return _with_warning(
+            track,
+            f"the route file holds {len(pieces)} tracks that continue one another: joined in file order "
+            "(--route-track N to use one)",
+        )
+    k = (choice or 1) - 1
+    a, b = pieces[k]
+    warnings = list(track.meta.extra.get("warnings", []))
+    if choice is None:
+        warnings.append(
+            f"the route file holds {len(pieces)} tracks that do not continue one another: the first was used "
+            "(--route-track N to choose another)"
+        )
+    extra = {**track.meta.extra, "warnings": warnings, "tracks": 1, "track_starts": [0], "track_used": k + 1}
+    seg = sorted({0, *(int(x) - a for x in track.segment_starts.tolist() if a <= x < b)})
+    return Track.from_arrays(
+        lon=track.lon[a:b],
+        lat=track.lat[a:b],
+        epoch_s=track.epoch_s[a:b],
+        ele_m=track.ele_m[a:b],
+        hacc_m=track.hacc_m[a:b],
+        hdop=track.hdop[a:b],
+        segment_starts=seg,
+        meta=replace(track.meta, extra=extra),
+    )
+
+
+def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, track: int | None = None) -> Route:
     """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
     or any recording used as a route. Named points (``wpt``, course points, Point features)
     become checkpoints located along it. Points at exactly (0, 0) (a receiver without a fix)
@@ -349,6 +415,8 @@ def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> R
         extra = f" (only {len(parsed.waypoints)} waypoints)" if parsed.waypoints else ""
         raise NoGeometryError(f"no track or route points{extra}", path=spath)
     try:
-        return Route.from_track(_with_gap_warning(_without_null_island(parsed.track)), parsed.waypoints)
+        starts = list(parsed.track.meta.extra.get("track_starts") or [])
+        chosen = _choose_track(parsed.track, starts, track, spath)
+        return Route.from_track(_with_gap_warning(_without_null_island(chosen)), parsed.waypoints)
     except OffcourseError as exc:
         raise exc.with_path(spath) from None

@@ -57,6 +57,7 @@ class _GpxScanner(Scanner):
         self.rte_name: str | None = None
         self.sport: str | None = None
         self.n_trk = self.n_rte = 0
+        self.trk_starts: list[int] = []  # index of the first point of each <trk>
         self.bad_times = 0
         # the point being read: its depth in the stack, its kind, and its fields
         self._depth = 0
@@ -83,6 +84,7 @@ class _GpxScanner(Scanner):
             self.trk.new_segment = True
             if tag == "trk" and parent == "gpx":
                 self.n_trk += 1
+                self.trk_starts.append(len(self.trk))
         elif tag == "rte" and parent == "gpx":
             self.rte.new_segment = True
             self.n_rte += 1
@@ -150,6 +152,7 @@ class _GpxScanner(Scanner):
         extra: dict[str, Any] = {
             "version": (attrs.get("version") or "").strip() or None,
             "tracks": self.n_trk,
+            "track_starts": self.trk_starts if len(self.trk) else [],
             "routes": self.n_rte,
         }
         trk, rte = self.trk, self.rte
