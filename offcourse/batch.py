@@ -315,9 +315,13 @@ class JobSpec:
     options: Options
     file_timeout_s: float | None = None
     """Most seconds a worker spends on one file (``None``: no limit); not part of the job key."""
+    route_track: int | None = None
+    """Which track of a route file holding several (see :func:`offcourse.read_route`)."""
 
 
-def job_spec(route_path: str | bytes | os.PathLike[str], options: Options | None = None) -> tuple[JobSpec, Route]:
+def job_spec(
+    route_path: str | bytes | os.PathLike[str], options: Options | None = None, *, route_track: int | None = None
+) -> tuple[JobSpec, Route]:
     """Read and hash the route, and derive the job key that names cached results.
 
     Returns
@@ -334,10 +338,12 @@ def job_spec(route_path: str | bytes | os.PathLike[str], options: Options | None
     path = os.path.abspath(os.fsencode(route_path))
     options = options or Options()
     sha = file_sha256(path)
-    route = read_route(os.fsdecode(path))
+    route = read_route(os.fsdecode(path), track=route_track)
     ident = {"v": CACHE_VERSION, "offcourse": __version__, "route_sha256": sha, "options": asdict(options)}
+    if route_track is not None:
+        ident["route_track"] = route_track
     key = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:32]
-    return JobSpec(key=key, route_path=path, route_sha256=sha, options=options), route
+    return JobSpec(key=key, route_path=path, route_sha256=sha, options=options, route_track=route_track), route
 
 
 @dataclass
@@ -359,7 +365,7 @@ def _prepare(spec: JobSpec) -> _Prepared:
             sha = file_sha256(spec.route_path)
             if sha != spec.route_sha256:
                 raise OffcourseError("the route file changed during the batch", path=_display(spec.route_path))
-            route = read_route(os.fsdecode(spec.route_path))
+            route = read_route(os.fsdecode(spec.route_path), track=spec.route_track)
             prep = _Prepared(route, RouteIndex(route), spec.options)
             _warm_up(prep)
             _PREPARED.clear()  # one job at a time per process
@@ -788,6 +794,7 @@ def run_batch(
     in_flight: int | None = None,
     on_warning: Warn | None = None,
     file_timeout_s: float | None = FILE_TIMEOUT_S,
+    route_track: int | None = None,
 ) -> BatchResult:
     """Check every input against the route; one row per input, whatever happens.
 
@@ -820,6 +827,9 @@ def run_batch(
         worker or with ``jobs=1`` the worker stops itself (SIGALRM); a pool where no file
         at all ends within the limit plus a minute is stopped and its files are retried
         alone, then given an error row. Dask workers are not limited.
+    route_track : int, optional
+        A route file holding several tracks: use track N (1-based; 0 joins them all); default
+        as :func:`offcourse.read_route` (the first, unless they continue one another).
 
     Returns
     -------
@@ -835,7 +845,7 @@ def run_batch(
         Passed on after stopping the workers; the finished rows are already in the cache.
     """
     started = time.perf_counter()
-    spec, route = job_spec(route_path, options)
+    spec, route = job_spec(route_path, options, route_track=route_track)
     if file_timeout_s is not None and not file_timeout_s > 0:
         raise OffcourseError(f"the per-file time limit must be positive, got {file_timeout_s}")
     spec = replace(spec, file_timeout_s=file_timeout_s)

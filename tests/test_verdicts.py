@@ -297,3 +297,34 @@ def test_a_route_file_with_several_tracks_uses_the_first_or_the_one_chosen_and_s
     # three tracks that continue one another are one route, and the warning says they were joined
     multi = read_route(corpus_file("TrailrunningVienna+Trail365/src__Trail365.Seeds__GpxTracks__MultiFile3Sample.gpx"))
     assert any("continue one another: joined" in w for w in multi.meta.extra["warnings"])
+
+
+def test_batch_and_check_take_the_route_track_chosen(tmp_path: Path) -> None:
+    from offcourse import batch
+    from offcourse.cli import main
+
+    # a route file with two separate tracks: the way out (km 0-3) and, 5 km away, another route
+    def trk(xy: list[tuple[float, float]]) -> str:
+        a = np.array(xy)
+        lon, lat = synth.PROJ.inverse(a[:, 0], a[:, 1])
+        pts = "".join(f'<trkpt lat="{la:.7f}" lon="{lo:.7f}"/>' for lo, la in zip(lon, lat, strict=True))
+        return f"<trk><trkseg>{pts}</trkseg></trk>"
+
+    gpx = '<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+    gpx += trk([(0.0, 0.0), (3000.0, 0.0)]) + trk([(0.0, 5000.0), (3000.0, 5000.0)]) + "</gpx>"
+    route = tmp_path / "two.gpx"
+    route.write_text(gpx)
+    rows = synth.walk(STRAIGHT)
+    lon, lat = synth.PROJ.inverse(rows[:, 1], rows[:, 2])
+    run_gpx = tmp_path / "run.gpx"
+    stamps = [f"2023-11-14T22:{13 + int(t) // 60:02d}:{int(t) % 60:02d}Z" for t in rows[:, 0]]
+    pts = "".join(
+        f'<trkpt lat="{la:.7f}" lon="{lo:.7f}"><time>{ts}</time></trkpt>'
+        for ts, lo, la in zip(stamps, lon, lat, strict=True)
+    )
+    head = '<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1">'
+    run_gpx.write_text(f"{head}<trk><trkseg>{pts}</trkseg></trk></gpx>")
+    first = batch.run_batch(route, batch.expand_inputs([run_gpx]), jobs=1, cache_path=None).rows[0]
+    second = batch.run_batch(route, batch.expand_inputs([run_gpx]), jobs=1, cache_path=None, route_track=2).rows[0]
+    assert first["verdict"] == "on_course" and second["verdict"] == "not_this_route"
+    assert main(["check", "--route-track", "2", "--format", "json", str(route), str(run_gpx)]) == 0

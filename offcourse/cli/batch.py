@@ -106,6 +106,7 @@ def run_batch(args: argparse.Namespace) -> int:
             on_row=count,
             on_warning=warning_line,
             file_timeout_s=args.file_timeout_s or None,
+            route_track=args.route_track,
         )
     except KeyboardInterrupt:
         if bar is not None:
@@ -157,6 +158,10 @@ def register(sub: Any) -> None:
         "130 interrupted (run the same command again to continue).",
     )
     p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")
+    p.add_argument(
+        "--route-track", metavar="N", type=int, default=None,
+        help="a route file with several tracks: use track N (1 = the first; 0 = all joined in file order)",
+    )  # fmt: skip
     p.add_argument(
         "tracks",
         metavar="TRACKS",

@@ -89,7 +89,7 @@ def run_follow(args: argparse.Namespace) -> int:
 
     options = options_from_args(args)
     argv = _exec_argv(args.exec) if args.exec else None
-    route = read_route(args.route)
+    route = read_route(args.route, track=args.route_track)
     source = open_source(args.source, speed=args.speed, warn=_warn(args.source))
     last_progress = [time.monotonic()]
 
@@ -166,6 +166,10 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")
+    p.add_argument(
+        "--route-track", metavar="N", type=int, default=None,
+        help="a route file with several tracks: use track N (1 = the first; 0 = all joined in file order)",
+    )  # fmt: skip
     p.add_argument("source", metavar="SOURCE", help="where the fixes come from (see below)")
     p.add_argument(
         "--state", metavar="FILE", default=None,
