@@ -15,7 +15,7 @@ help: ## show this help
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,bench,fast,plot,dask]"
+	$(PY) -m pip install --quiet -e ".[dev,bench,fast,plot,dask,field,serve]"
 	@touch $@
 
 install: $(STAMP) ## create .venv and install offcourse with test and dev tools
