@@ -1,0 +1,214 @@
+"""How findings look to people: units, durations, times, words and colours.
+
+One home for presentation shared by the text report, the plot, the batch table, CSV and the
+HTML page. JSON output never goes through here: it stays SI (metres, seconds) and UTC.
+
+Distances are given to this module in metres and times as seconds since the Unix epoch (UTC);
+a :class:`Style` says which units and which time zone people want to read.
+
+Examples
+--------
+>>> s = Style(units=Units.MI)
+>>> s.route_position(100_000.0), s.distance(965.6), s.signed_distance(120.0)
+('mile 62.14', '0.60 mi', '+394 ft')
+>>> Style().route_position(64_200.0), Style().distance(412.4), Style().length(3420.0)
+('km 64.20', '412 m', '3.42 km')
+>>> hms(250.4), hms(-61)
+('0:04:10', '-0:01:01')
+>>> iso_time(0.0), iso_time(None)
+('1970-01-01T00:00:00+00:00', None)
+>>> Style(tz=zone("Europe/Paris")).time(0.0)
+'1970-01-01T01:00:00+01:00'
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+__all__ = [
+    "KIND_COLOUR",
+    "KIND_WORDS",
+    "METRES_PER_FOOT",
+    "METRES_PER_MILE",
+    "VERDICT_WORDS",
+    "Style",
+    "Units",
+    "hms",
+    "iso_time",
+    "route_zone",
+    "zone",
+]
+
+METRES_PER_MILE = 1609.344
+METRES_PER_FOOT = 0.3048
+
+
+class Units(StrEnum):
+    """Units people read: ``km`` (metres and kilometres) or ``mi`` (feet and miles)."""
+
+    KM = "km"
+    MI = "mi"
+
+
+VERDICT_WORDS = {
+    "on_course": "ON COURSE",
+    "cut": "CUT",
+    "wrong_way": "WRONG WAY",
+    "lost": "LOST",
+    "did_not_finish": "DID NOT FINISH",
+    "partial": "PARTIAL",
+    "not_this_route": "NOT THIS ROUTE",
+    "unjudged": "NOT JUDGED",
+}
+"""A verdict kind (the JSON string) as shown to people."""
+
+KIND_WORDS = {
+    "off_course": "off course",
+    "shortcut": "shortcut",
+    "wrong_direction": "wrong way",
+    "skipped_section": "skipped section",
+}
+"""An excursion kind (the JSON string) as shown to people."""
+
+KIND_COLOUR = {
+    "off_course": "#d62728",
+    "shortcut": "#c0392b",
+    "wrong_direction": "#8e44ad",
+    "skipped_section": "#e67e22",
+}
+"""One colour per kind of finding, shared by the plot, the HTML page and GeoJSON simplestyle."""
+
+
+def hms(seconds: float) -> str:
+    """``h:mm:ss``, with a sign when negative.
+
+    >>> hms(3725), hms(0.4)
+    ('1:02:05', '0:00:00')
+    """
+    s = round(abs(seconds))
+    sign = "-" if seconds < 0 else ""
+    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def iso_time(epoch_s: float | None, tz: tzinfo | None = None) -> str | None:
+    """ISO 8601 with the zone's offset (UTC when ``tz`` is None), whole seconds; None if unknown.
+
+    The one time format of every command: ``2024-05-01T10:00:00+00:00``.
+
+    >>> iso_time(1714557600.4)
+    '2024-05-01T10:00:00+00:00'
+    >>> iso_time(float("nan")) is None
+    True
+    """
+    if epoch_s is None or not math.isfinite(epoch_s):
+        return None
+    try:
+        t = datetime.fromtimestamp(round(epoch_s), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return (t if tz is None else t.astimezone(tz)).isoformat()
+
+
+def zone(name: str) -> tzinfo:
+    """An IANA time zone (``Europe/Paris``), or UTC for ``UTC``; ValueError if unknown.
+
+    >>> zone("UTC") is UTC
+    True
+    """
+    if name.upper() in ("UTC", "Z"):
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _zone_name_at(lon: float, lat: float) -> str | None:
+    try:
+        import timezonefinder
+    except ImportError:
+        return None
+    name = timezonefinder.timezone_at(lng=lon, lat=lat)
+    return name if isinstance(name, str) else None
+
+
+def route_zone(lon: float, lat: float) -> tzinfo | None:
+    """The local time zone at a place (a route's start), found offline; None if unknown.
+
+    Needs the ``field`` extra (timezonefinder); its first call loads the zone shapes (about 1 s).
+    """
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        return None
+    name = _zone_name_at(round(lon, 3), round(lat, 3))
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Style:
+    """Units and time zone of text, CSV, HTML and plots (JSON stays SI and UTC)."""
+
+    units: Units = Units.KM
+    tz: tzinfo | None = field(default=None)
+    """None shows UTC."""
+
+    @property
+    def long_unit(self) -> str:
+        """``km`` or ``mi``."""
+        return "mi" if self.units == Units.MI else "km"
+
+    def long(self, metres: float) -> float:
+        """Metres in the long unit (km or miles)."""
+        return metres / (METRES_PER_MILE if self.units == Units.MI else 1000.0)
+
+    def route_position(self, metres: float | None) -> str:
+        """A place along the route: ``km 64.20`` or ``mile 39.89``; ``?`` when unknown."""
+        if metres is None or not math.isfinite(metres):
+            return "?"
+        return f"{'mile' if self.units == Units.MI else 'km'} {self.long(metres):.2f}"
+
+    def length(self, metres: float) -> str:
+        """A long distance: ``3.42 km`` or ``2.13 mi``."""
+        return f"{self.long(metres):,.2f} {self.long_unit}"
+
+    def distance(self, metres: float) -> str:
+        """A distance of any size: ``412 m`` / ``1.20 km``, or ``350 ft`` / ``0.60 mi``."""
+        if self.units == Units.MI:
+            if abs(metres) < 0.1 * METRES_PER_MILE:
+                return f"{metres / METRES_PER_FOOT:,.0f} ft"
+            return f"{metres / METRES_PER_MILE:,.2f} mi"
+        if abs(metres) < 1000.0:
+            return f"{metres:,.0f} m"
+        return f"{metres / 1000:,.2f} km"
+
+    def signed_distance(self, metres: float) -> str:
+        """A distance with its sign: ``+412 m``, ``-0.60 mi``."""
+        return ("+" if metres >= 0 else "-") + self.distance(abs(metres))
+
+    def height(self, metres: float) -> str:
+        """A climb or an elevation: ``120 m`` or ``394 ft``."""
+        if self.units == Units.MI:
+            return f"{metres / METRES_PER_FOOT:,.0f} ft"
+        return f"{metres:,.0f} m"
+
+    def pace(self, seconds_per_metre: float) -> str:
+        """A pace: ``5:30 /km`` or ``8:51 /mi``; ``-`` when unknown."""
+        if not math.isfinite(seconds_per_metre) or seconds_per_metre <= 0:
+            return "-"
+        per = seconds_per_metre * (METRES_PER_MILE if self.units == Units.MI else 1000.0)
+        s = round(per)
+        return f"{s // 60}:{s % 60:02d} /{self.long_unit}"
+
+    def time(self, epoch_s: float | None) -> str:
+        """A moment in the style's zone, ISO 8601 with its offset; ``-`` when unknown."""
+        return iso_time(epoch_s, self.tz) or "-"
