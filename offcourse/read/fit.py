@@ -891,3 +891,7 @@ def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> Pa
             )
         )
     return ParsedFile(track=track, waypoints=tuple(waypoints))
+
+
+parse = parse_fit
+"""The registry's entry point (:mod:`offcourse.read.formats`)."""
