@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
@@ -132,20 +133,38 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
 
 
+def _import_timezonefinder() -> Any:
+    """timezonefinder, loaded with its compiled C extension rather than numba.
+
+    With numba importable, timezonefinder compiles its point-in-polygon test on first use: about
+    0.9 s for one look-up per command. Hidden from it while it loads (unless something already
+    loaded numba), it takes its C extension instead: about 0.1 s, same answers.
+    """
+    hide = "numba" not in sys.modules
+    if hide:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
+    try:
+        import timezonefinder
+    finally:
+        if hide:
+            del sys.modules["numba"]
+    return timezonefinder
+
+
 @functools.lru_cache(maxsize=64)
 def _zone_name_at(lon: float, lat: float) -> str | None:
     try:
-        import timezonefinder
+        tzf = _import_timezonefinder()
+        name = tzf.timezone_at(lng=lon, lat=lat)
     except ImportError:
         return None
-    name = timezonefinder.timezone_at(lng=lon, lat=lat)
     return name if isinstance(name, str) else None
 
 
 def route_zone(lon: float, lat: float) -> tzinfo | None:
     """The local time zone at a place (a route's start), found offline; None if unknown.
 
-    Needs the ``field`` extra (timezonefinder); its first call loads the zone shapes (about 1 s).
+    Needs the ``field`` extra (timezonefinder); its first call loads the zone shapes (about 0.1 s).
     """
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return None
@@ -174,6 +193,15 @@ class Style:
     def long(self, metres: float) -> float:
         """Metres in the long unit (km or miles)."""
         return metres / (METRES_PER_MILE if self.units == Units.MI else 1000.0)
+
+    @property
+    def short_unit(self) -> str:
+        """``m`` or ``ft``."""
+        return "ft" if self.units == Units.MI else "m"
+
+    def short(self, metres: float) -> float:
+        """Metres in the short unit (metres or feet)."""
+        return metres / METRES_PER_FOOT if self.units == Units.MI else metres
 
     def route_position(self, metres: float | None, digits: int = 2) -> str:
         """A place along the route: ``km 64.20`` or ``mile 39.89``; ``?`` when unknown."""
@@ -221,6 +249,20 @@ class Style:
         per = seconds_per_metre * (METRES_PER_MILE if self.units == Units.MI else 1000.0)
         s = round(per)
         return f"{s // 60}:{s % 60:02d} /{self.long_unit}"
+
+    def clock(self, epoch_s: float | None) -> str:
+        """A moment to the minute with the zone's abbreviation, for titles: ``2025-05-17 10:00 BST``.
+
+        >>> Style().clock(1747472400.0), Style(tz=zone("Europe/London")).clock(1747472400.0)
+        ('2025-05-17 09:00 UTC', '2025-05-17 10:00 BST')
+        """
+        if epoch_s is None or not math.isfinite(epoch_s):
+            return "-"
+        try:
+            t = datetime.fromtimestamp(round(epoch_s), tz=UTC).astimezone(self.tz or UTC)
+        except (OverflowError, OSError, ValueError):
+            return "-"
+        return f"{t:%Y-%m-%d %H:%M} {t.tzname() or ''}".rstrip()
 
     def time(self, epoch_s: float | None) -> str:
         """A moment in the style's zone, ISO 8601 with its offset; ``-`` when unknown."""

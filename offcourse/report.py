@@ -57,6 +57,7 @@ __all__ = [
     "Excursion",
     "Pause",
     "Report",
+    "Trace",
     "check",
     "check_same_place",
     "check_timestamps",
@@ -66,6 +67,7 @@ __all__ = [
     "project_track",
     "report_to_dict",
     "report_to_text",
+    "trace_of",
     "valid_positions",
 ]
 
@@ -114,6 +116,37 @@ class Pause:
         return self.end_epoch_s - self.start_epoch_s
 
 
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """The recording fix by fix as the check matched it, and the engine's settings."""
+
+    route_m: npt.NDArray[np.float64]
+    """Progress along the route, metres: the matched place, held at the last one while off the
+    route (so an excursion stands at its exit); NaN before the first match and without a position."""
+    offset_m: npt.NDArray[np.float64]
+    """Distance to the nearest part of the route, metres; NaN without a position."""
+    options: Options
+    """The settings the engine applied (its thresholds)."""
+
+
+def trace_of(h: Hindsight, options: Options) -> Trace:
+    """The per-fix :class:`Trace` of a check, from its hindsight match (no engine run).
+
+    >>> from types import SimpleNamespace
+    >>> nan = float("nan")
+    >>> h = SimpleNamespace(route_m=np.array([nan, 0.0, 10.0, nan, nan, 30.0]), nearest_m=np.arange(6.0))
+    >>> t = trace_of(h, Options())  # type: ignore[arg-type]
+    >>> t.route_m.tolist(), t.offset_m.tolist()
+    ([nan, 0.0, 10.0, 10.0, 10.0, 30.0], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    """
+    s = np.asarray(h.route_m, dtype=np.float64)
+    ok = np.isfinite(s)
+    last = np.where(ok, np.arange(len(s)), -1)
+    np.maximum.accumulate(last, out=last)  # index of the last matched fix, -1 before the first
+    held = np.where(last >= 0, s[np.maximum(last, 0)], np.nan)
+    return Trace(route_m=held, offset_m=np.asarray(h.nearest_m, dtype=np.float64), options=options)
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything :func:`check` found."""
@@ -148,6 +181,9 @@ class Report:
     """Live off-course alerts that hindsight withdrew, each with the reason: the runner was within
     the off threshold of another part of the route throughout (``max_offset_m``: the largest such
     distance), or moved at a speed no runner has (a position glitch)."""
+    trace: Trace | None = None
+    """Per fix: progress along the route and distance off it, with the options the check used (for
+    :func:`offcourse.plot.plot_report`, which then need not run the engine again)."""
 
     @property
     def extra_distance_m(self) -> float:
@@ -381,6 +417,7 @@ def check(
         times_known=times_known,
         nearest_m=h.nearest_m,
         withdrawn=tuple(withdrawn),
+        trace=trace_of(h, o),
     )
 
 
