@@ -36,7 +36,8 @@ def _listen(host: str, port: int) -> Any:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
         family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
+        # proto IPPROTO_TCP: asyncio sets TCP_NODELAY on the connections of such a socket only
+        sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
         sock.listen(2048)
