@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Any
 
@@ -77,6 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="offcourse serve: %(message)s", stream=sys.stderr)
     config = Config(
         route=route, db_path=args.db, runners=runners, token=token, webhook_url=args.webhook, options=options,
+        rate_per_s=args.device_rate,
         title=args.title or f"offcourse: {route.name or os.path.basename(os.fsdecode(args.route))}",
     )  # fmt: skip
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -98,6 +100,8 @@ def run_serve(args: argparse.Namespace) -> int:
             create_app(config), access_log=False, log_level="warning", server_header=False, timeout_keep_alive=75
         )
     )
+    # uvicorn stops cleanly on SIGTERM, then raises it again for the handler it found: a quiet one, exit 0
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
     server.run(sockets=[sock])
     return 0
 
@@ -164,6 +168,10 @@ def register(sub: Any) -> None:
     p.add_argument("--token", default=None, help=f"race-control token (better: ${TOKEN_ENV}, not seen in ps)")
     p.add_argument("--webhook", metavar="URL", default=None, help="POST every alert as JSON to URL")
     p.add_argument("--title", default=None, help="title of the race-control page")
+    p.add_argument(
+        "--device-rate", type=float, default=None, metavar="N",
+        help="requests a second a device may send on average (default 2; bursts of 30)",
+    )  # fmt: skip
     _add_option_flags(p)
     p.set_defaults(run=run_serve)
 
