@@ -201,7 +201,7 @@ document.addEventListener('DOMContentLoaded', () => {
 
 _HEAD = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{title}</title><link rel="stylesheet" href="/static/offcourse.css">
+<title>{title}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/static/offcourse.css">
 <script src="/static/offcourse.js" defer></script>
 </head>"""
 
