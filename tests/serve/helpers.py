@@ -49,7 +49,9 @@ def query(device: str, fix: tuple[float, float, float], **extra: Any) -> dict[st
 
 
 def config(db: Path, **changes: Any) -> Config:
-    return Config(**{"route": ROUTE, "db_path": str(db), "runners": RUNNERS, "token": TOKEN, "rate_per_s": 1e6, **changes})
+    return Config(
+        **{"route": ROUTE, "db_path": str(db), "runners": RUNNERS, "token": TOKEN, "rate_per_s": 1e6, **changes}
+    )
 
 
 @contextmanager
@@ -104,4 +106,3 @@ def send_all(c: Any, device: str, fixes_: list[tuple[float, float, float]], **ex
     for f in fixes_:
         r = c.get("/", params=query(device, f, **extra))
         assert r.status_code == 200, r.text
-

@@ -72,13 +72,17 @@ def test_devices_unknown_keyless_or_with_a_wrong_key_are_refused(tmp_path: Path)
         assert c.get("/", params=query("dev-2", f[0], key="nope")).status_code == 403
         assert c.get("/", params=query("dev-2", f[0], key="jim-key")).status_code == 200
         # a batch with one unknown device is refused whole
-        batch = [{"id": "dev-1", "timestamp": f[1][0], "lat": f[1][1], "lon": f[1][2]},
-                 {"id": "stranger", "timestamp": f[1][0], "lat": f[1][1], "lon": f[1][2]}]  # fmt: skip
+        batch = [
+            {"id": "dev-1", "timestamp": f[1][0], "lat": f[1][1], "lon": f[1][2]},
+            {"id": "stranger", "timestamp": f[1][0], "lat": f[1][1], "lon": f[1][2]},
+        ]
         assert c.post("/api/positions", json=batch).status_code == 403
         # the race-control token lets a bridge post for keyed devices without their keys
         batch = [{"id": "dev-2", "timestamp": f[2][0], "lat": f[2][1], "lon": f[2][2]}]
         assert c.post("/api/positions", json=batch).status_code == 401
-        assert c.post("/api/positions", json=batch, headers={"Authorization": "Bearer wrong-token-xx"}).status_code == 403
+        assert (
+            c.post("/api/positions", json=batch, headers={"Authorization": "Bearer wrong-token-xx"}).status_code == 403
+        )
         assert c.post("/api/positions", json=batch, headers=auth()).status_code == 200
     assert stored_positions(tmp_path / "race.sqlite") == [("dev-2", f[0][0]), ("dev-2", f[2][0])]
 
@@ -177,7 +181,7 @@ def test_a_database_of_another_route_is_refused(tmp_path: Path) -> None:
     from offcourse.serve.store import Store, StoreError
 
     Store(tmp_path / "race.sqlite", "fingerprint-of-another-route").close()
-    with pytest.raises(StoreError, match="race.sqlite: this database was made for another route"):
+    with pytest.raises(StoreError, match=r"race\.sqlite: this database was made for another route"):
         Store(tmp_path / "race.sqlite", "mine")
     (tmp_path / "text.sqlite").write_text("not a database at all, just some text " * 100)
     with pytest.raises(StoreError, match="not a usable SQLite database"):

@@ -90,6 +90,8 @@ def test_an_alert_appears_on_the_live_page_after_a_wrong_turn(browser: DevTools,
         assert wait_until(browser, session, "document.querySelector('#status').textContent.includes('excursion')")
         assert evaluate(browser, session, "document.querySelector('#status').textContent").endswith("1 excursions")
         assert evaluate(browser, session, "document.querySelectorAll('#map polyline.excursion').length") == 1
-        kinds = evaluate(browser, session, "Array.from(document.querySelectorAll('#events tbody tr'), r => r.dataset.kind)")
+        kinds = evaluate(
+            browser, session, "Array.from(document.querySelectorAll('#events tbody tr'), r => r.dataset.kind)"
+        )
         assert kinds == ["started", "off_course", "back_on_course", "finished"]
         assert problems(browser, origin) == []

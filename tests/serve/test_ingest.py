@@ -54,8 +54,10 @@ def test_location_hdop_deviceid_and_times_in_other_forms() -> None:
 
 
 def test_traccar_client_json_one_location_and_a_list() -> None:
-    loc = {"timestamp": "2025-05-17T09:00:00.000Z", "coords": {"latitude": 55.9, "longitude": -3.2, "accuracy": 8,
-                                                              "speed": 3.5, "altitude": 310, "heading": 90}}  # fmt: skip
+    loc = {
+        "timestamp": "2025-05-17T09:00:00.000Z",
+        "coords": {"latitude": 55.9, "longitude": -3.2, "accuracy": 8, "speed": 3.5, "altitude": 310, "heading": 90},
+    }
     [p] = parse("POST", {}, json.dumps({"device_id": "dev-1", "location": loc}).encode(), "application/json")
     assert (p.device, p.epoch_s, p.lat, p.lon, p.hacc_m, p.ele_m, p.speed_mps) == ("dev-1", T, 55.9, -3.2, 8, 310, 3.5)
     later = {**loc, "timestamp": "2025-05-17T09:00:05Z"}
@@ -92,8 +94,10 @@ def test_missing_optional_fields_are_nan() -> None:
         ({k: v for k, v in ONE.items() if k != "timestamp"}, "timestamp: missing"),
         ({**ONE, "timestamp": "yesterday"}, "timestamp: neither Unix seconds nor ISO 8601: 'yesterday'"),
         ({**ONE, "timestamp": "5"}, "timestamp: 5 is before 2000 or more than a day ahead of the server's clock"),
-        ({**ONE, "timestamp": str(int(NOW + 2 * 86400))}, "timestamp: 1747652800 is before 2000 or more than a day"
-         " ahead of the server's clock"),
+        (
+            {**ONE, "timestamp": str(int(NOW + 2 * 86400))},
+            "timestamp: 1747652800 is before 2000 or more than a day ahead of the server's clock",
+        ),
         ({**ONE, "accuracy": "-1"}, "accuracy: -1 is outside 0..100000"),
         ({**ONE, "location": "1"}, None),  # lat/lon given: location is not read
         ({"id": "d", "location": "1", "timestamp": "1747472400"}, "location: expected LAT,LON"),

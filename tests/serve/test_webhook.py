@@ -67,7 +67,12 @@ def test_one_post_per_alert_with_who_what_where(tmp_path: Path, receiver: Receiv
         send_all(c, "dev-1", fixes(WRONG_TURN_LEGS))
         send_all(c, "dev-3", fixes(CLEAN_LEGS))
         [body] = receiver.wait_for(1)
-    assert (body["device"], body["bib"], body["name"], body["kind"]) == ("dev-1", "101", "Ida <b>Nilsson</b>", "off_course")
+    assert (body["device"], body["bib"], body["name"], body["kind"]) == (
+        "dev-1",
+        "101",
+        "Ida <b>Nilsson</b>",
+        "off_course",
+    )
     assert body["text"].startswith("bib 101 Ida <b>Nilsson</b>: off course at km 1.0, ")
     assert body["time"] == "2025-05-17T09:06:00Z" and "key" not in json.dumps(body)
     with client(tmp_path / "race.sqlite", webhook_url=receiver.url):  # restarted: nothing is sent again
