@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -106,8 +107,11 @@ class Server:
         self.config = config
         self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
         self.session = _session(config.token)
-        self.broadcaster = Broadcaster()
+        self.broadcaster = Broadcaster(lambda devices: self.run(self.f.views, devices))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
+        self._lock = threading.Lock()
+        self._pending: list[tuple[list[Position], asyncio.Future[Outcome], asyncio.AbstractEventLoop]] = []
+        self._draining = False
         self.field: Field | None = None
         self.webhook: Webhook | None = None
 
@@ -117,6 +121,45 @@ class Server:
         if self.field is None:
             raise RuntimeError("the server is not started")
         return self.field
+
+    async def ingest(self, positions: list[Position]) -> Outcome:
+        """Store and push one request's fixes; returns once they are committed.
+
+        Requests that arrive while the worker is busy are committed together (a group commit: one
+        transaction, one write of the log, for all of them); each is still whole or absent.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        with self._lock:
+            self._pending.append((positions, future, loop))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self.worker.submit(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """In the worker: commit every pending request, group by group, until none is left."""
+        while True:
+            with self._lock:
+                group, self._pending = self._pending, []
+                if not group:
+                    self._draining = False
+                    return
+            try:
+                outcomes = self.f.ingest_many([g[0] for g in group], time.time())
+            except Exception:
+                # one request may be at fault: each alone, so that only its own sender gets the error
+                for positions, future, loop in group:
+                    try:
+                        result = self.f.ingest(positions, time.time())
+                    except Exception as exc:
+                        loop.call_soon_threadsafe(_settle, future, None, exc)
+                    else:
+                        loop.call_soon_threadsafe(_settle, future, result, None)
+                continue
+            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
+                loop.call_soon_threadsafe(_settle, future, outcome, None)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in the worker thread."""
@@ -216,7 +259,7 @@ class Server:
         if refused is not None:
             return refused
         try:
-            outcome = await self.run(self.f.ingest, positions, time.time())
+            outcome = await self.ingest(positions)
         except Exception:
             log.exception("storing %d positions failed", len(positions))
             return _error(503, "positions not stored: try again")
@@ -333,6 +376,15 @@ class Server:
 
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok\n")
+
+
+def _settle(future: asyncio.Future[Outcome], result: Outcome | None, exc: BaseException | None) -> None:
+    if future.done():  # the request was cancelled (its client went away): the fixes are stored all the same
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    elif result is not None:
+        future.set_result(result)
 
 
 def create_app(config: Config) -> Starlette:

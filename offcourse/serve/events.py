@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 __all__ = ["HEARTBEAT_S", "MAX_QUEUE", "MAX_SUBSCRIBERS", "POSITIONS_EVERY_S", "Broadcaster"]
@@ -26,6 +27,7 @@ HEARTBEAT_S = 15.0
 MAX_QUEUE = 2000
 """Messages waiting for one subscriber before it is dropped."""
 MAX_SUBSCRIBERS = 200
+log = logging.getLogger("offcourse.serve")
 
 
 def sse(event: str, data: Any) -> bytes:
@@ -36,9 +38,11 @@ def sse(event: str, data: Any) -> bytes:
 class Broadcaster:
     """Fan-out of messages to every subscriber; call :meth:`start` inside the event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, views: Callable[[list[str]], Awaitable[list[dict[str, Any]]]]) -> None:
+        self.views = views
+        """Gets the figures of the runners that moved (run once per :data:`POSITIONS_EVERY_S`)."""
         self._queues: set[asyncio.Queue[bytes | None]] = set()
-        self._moved: dict[str, dict[str, Any]] = {}
+        self._moved: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -76,21 +80,23 @@ class Broadcaster:
         for q in list(self._queues):
             self._offer(q, message)
 
-    def moved(self, runners: list[dict[str, Any]]) -> None:
+    def moved(self, devices: Iterable[str]) -> None:
         """Runners whose figures changed: sent with the next positions message."""
-        for r in runners:
-            self._moved[r["device"]] = r
+        self._moved.update(devices)
 
-    def flush(self) -> None:
-        """Send the coalesced positions now."""
-        if self._moved:
-            moved, self._moved = list(self._moved.values()), {}
-            self.publish("runners", moved)
+    async def flush(self) -> None:
+        """Send the coalesced positions now (when a page is open)."""
+        if self._moved and self._queues:
+            moved, self._moved = sorted(self._moved), set()
+            self.publish("runners", await self.views(moved))
 
     async def _positions(self) -> None:
         while True:
             await asyncio.sleep(POSITIONS_EVERY_S)
-            self.flush()
+            try:
+                await self.flush()
+            except Exception:  # a failed read must not end the stream's updates
+                log.exception("runner positions for the stream")
 
     def stream(self, first: bytes = b"") -> AsyncIterator[bytes]:
         """One subscriber's stream: ``first``, then every message until it is dropped or closed.

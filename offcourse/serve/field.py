@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +63,8 @@ class Outcome:
     """Stored, but ignored by the engine (older than the runner's last fix, a spike...)."""
     events: list[dict[str, Any]] = field(default_factory=list)
     resolved: list[dict[str, Any]] = field(default_factory=list)
-    runners: list[dict[str, Any]] = field(default_factory=list)
+    runners: list[str] = field(default_factory=list)
+    """The devices whose figures changed."""
 
     def counts(self) -> dict[str, int]:
         """The answer to the tracker."""
@@ -162,26 +163,22 @@ class Field:
         }  # fmt: skip
 
     def ingest(self, positions: list[Position], received_s: float) -> Outcome:
-        """Store and push one request's fixes, in one transaction; what it did.
+        """Store and push one request's fixes, in one transaction; what it did."""
+        return self.ingest_many([positions], received_s)[0]
 
-        On any error the transaction is rolled back and the runners it touched are rebuilt from
-        the store when next needed: memory never runs ahead of the database.
+    def ingest_many(self, requests: list[list[Position]], received_s: float) -> list[Outcome]:
+        """:meth:`ingest` for several requests in one transaction (a group commit); what each did.
+
+        Each request's fixes are taken in time order, runner by runner, and the requests in the
+        order given. On any error the transaction is rolled back and the runners it touched are
+        rebuilt from the store when next needed: memory never runs ahead of the database.
         """
-        out = Outcome()
+        outcomes = [Outcome() for _ in requests]
         touched: dict[str, _Live] = {}
         try:
             with self.store.transaction():
-                for p in sorted(positions, key=lambda p: (p.device, p.epoch_s)):
-                    live = touched.get(p.device) or self._monitor(p.device)  # rebuilt before this fix is stored
-                    touched[p.device] = live
-                    seq = self.store.add_position(
-                        p.device, p.epoch_s, p.lat, p.lon, p.hacc_m, p.ele_m, p.speed_mps, received_s
-                    )
-                    if seq is None:
-                        out.duplicates += 1
-                        continue
-                    out.accepted += 1
-                    self._push(live, p.device, seq, Fix(p.epoch_s, p.lon, p.lat, ele_m=p.ele_m, hacc_m=p.hacc_m), out)
+                for out, positions in zip(outcomes, requests, strict=True):
+                    self._ingest_one(positions, received_s, out, touched)
                 for device, live in touched.items():
                     self._save(device, live)
         except BaseException:
@@ -189,8 +186,21 @@ class Field:
                 self._live.pop(device, None)
             raise
         self._live.update(touched)
-        out.runners = [self.view(device) for device in touched]
-        return out
+        return outcomes
+
+    def _ingest_one(
+        self, positions: list[Position], received_s: float, out: Outcome, touched: dict[str, _Live]
+    ) -> None:
+        for p in sorted(positions, key=lambda p: (p.device, p.epoch_s)):
+            live = touched.get(p.device) or self._monitor(p.device)  # rebuilt before this fix is stored
+            touched[p.device] = live
+            seq = self.store.add_position(p.device, p.epoch_s, p.lat, p.lon, p.hacc_m, p.ele_m, p.speed_mps, received_s)
+            if seq is None:
+                out.duplicates += 1
+                continue
+            out.accepted += 1
+            self._push(live, p.device, seq, Fix(p.epoch_s, p.lon, p.lat, ele_m=p.ele_m, hacc_m=p.hacc_m), out)
+        out.runners = sorted({p.device for p in positions})
 
     def _save(self, device: str, live: _Live) -> None:
         state = None
@@ -221,30 +231,41 @@ class Field:
         runner = self.runners.get(device)
         return runner.public() if runner is not None else {"device": device, "bib": "", "name": ""}
 
-    def _xy(self, lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
-        if lat is None or lon is None or not (math.isfinite(lat) and math.isfinite(lon)):
-            return None, None
-        x, y = self.route.projection.forward_one(lon, lat)
-        return _round(x), _round(y)
-
-    def _view_row(self, row: Mapping[str, Any]) -> dict[str, Any]:
-        x, y = self._xy(row["lat"], row["lon"])
-        out = {**self.who(row["device"]), **{k: row[k] for k in ("fixes", "phase", "ignored")}}
-        for k in ("epoch_s", "lat", "lon", "route_m", "offset_m"):
-            v = row[k]
-            out[k] = _round(v, 6 if k in ("lat", "lon") else 1) if isinstance(v, float) else None
-        out["x"], out["y"] = x, y
+    def _rows_to_views(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Runner rows as the pages show them, page coordinates projected all at once."""
+        lat = np.array([np.nan if r["lat"] is None else r["lat"] for r in rows], dtype=float)
+        lon = np.array([np.nan if r["lon"] is None else r["lon"] for r in rows], dtype=float)
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        x = np.full(len(rows), np.nan)
+        y = np.full(len(rows), np.nan)
+        if ok.any():
+            x[ok], y[ok] = self.route.projection.forward(lon[ok], lat[ok])
+        out = []
+        for i, row in enumerate(rows):
+            view = {**self.who(row["device"]), **{k: row[k] for k in ("fixes", "phase", "ignored")}}
+            for k in ("epoch_s", "lat", "lon", "route_m", "offset_m"):
+                v = row[k]
+                view[k] = _round(v, 6 if k in ("lat", "lon") else 1) if isinstance(v, float) else None
+            view["x"], view["y"] = _round(float(x[i])), _round(float(y[i]))
+            out.append(view)
         return out
 
-    def view(self, device: str) -> dict[str, Any]:
-        """One runner as the pages show it: who, where, engine figures, page coordinates."""
-        return self._view_row(self._figures(device, self._live[device]))
+    def views(self, devices: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """Runners as the pages show them: who, where, engine figures, page coordinates.
 
-    def views(self) -> list[dict[str, Any]]:
-        """Every runner seen (live figures where the monitor is in memory, else the stored ones)."""
-        return [
-            self.view(r["device"]) if r["device"] in self._live else self._view_row(r) for r in self.store.runners()
-        ]
+        Every runner seen, or those of ``devices``; live figures where the monitor is in memory,
+        else the stored ones.
+        """
+        if devices is None:
+            rows = [self._figures(r["device"], self._live[r["device"]]) if r["device"] in self._live else r
+                    for r in self.store.runners()]  # fmt: skip
+        else:
+            rows = []
+            for device in devices:
+                row = self._figures(device, self._live[device]) if device in self._live else self.store.runner(device)
+                if row is not None:
+                    rows.append(row)
+        return self._rows_to_views(rows)
 
     def track(self, device: str, limit: int = 20_000) -> dict[str, Any]:
         """A runner's fixes (time order, the latest ``limit``) with page coordinates, and their events."""
@@ -272,7 +293,8 @@ class Field:
             "length_m": round(r.length_m, 1),
             "xy": np.round(np.column_stack([r.x[keep], r.y[keep]]), 1).tolist(),
             "checkpoints": [
-                {"name": c.name, "route_m": round(c.route_m, 1), "xy": [_round(v) for v in self._xy(c.lat, c.lon)]}
+                {"name": c.name, "route_m": round(c.route_m, 1), "xy": [_round(float(v[0])) for v in xy]}
                 for c in r.checkpoints
+                for xy in [r.projection.forward(np.array([c.lon]), np.array([c.lat]))]
             ],
         }
