@@ -145,6 +145,8 @@ def _import_timezonefinder() -> Any:
         sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
     try:
         import timezonefinder
+
+        timezonefinder.timezone_at(lng=0.0, lat=0.0)  # loads its lazy parts now, while numba is hidden
     finally:
         if hide:
             del sys.modules["numba"]
