@@ -68,10 +68,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     wanted = _command_in(argv) if argv is not None else None
+    full = {module for module, _ in COMMANDS.values()} if argv is None else {COMMANDS.get(wanted or "", ("",))[0]}
     for name, (module, help_text) in COMMANDS.items():
         if name in sub.choices:
             continue  # registered with another command of its module
-        if argv is None or name == wanted:
+        if module in full:
             importlib.import_module(f".{module}", __name__).register(sub)
         else:
             sub.add_parser(name, help=help_text)  # listed in --help; its flags load when it runs
