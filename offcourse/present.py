@@ -30,8 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from .report import Excursion
 
 __all__ = [
     "KIND_COLOUR",
@@ -42,9 +45,13 @@ __all__ = [
     "VERDICT_WORDS",
     "Style",
     "Units",
+    "excursion_label",
+    "format_label",
     "hms",
     "iso_time",
+    "length_text",
     "locate",
+    "nice_length",
     "route_zone",
     "zone",
 ]
@@ -216,6 +223,21 @@ class Style:
         lo, hi = sorted((lo_m, hi_m if hi_m is not None else lo_m))
         return f"{self.route_position(lo)}-{self.long(hi):.2f}"
 
+    def scale_bar(self, target_m: float) -> tuple[float, str]:
+        """A scale bar's round length at most ``target_m``, in metres, and its label in these units.
+
+        >>> Style().scale_bar(730.0), Style(units=Units.MI).scale_bar(730.0), Style(units=Units.MI).scale_bar(9000.0)
+        ((500.0, '500 m'), (609.6, '2000 ft'), (8046.72, '5 mi'))
+        """
+        if self.units != Units.MI:
+            m = nice_length(target_m)
+            return m, length_text(m)
+        if target_m < METRES_PER_MILE:
+            ft = nice_length(target_m / METRES_PER_FOOT)
+            return round(ft * METRES_PER_FOOT, 6), f"{ft:g} ft"
+        mi = nice_length(target_m / METRES_PER_MILE)
+        return round(mi * METRES_PER_MILE, 6), f"{mi:g} mi"
+
     def where(self, checkpoints: Sequence[Named], lo_m: float, hi_m: float | None = None) -> str | None:
         """:func:`locate` in this style's units."""
         return locate(checkpoints, lo_m, hi_m, self)
@@ -320,3 +342,91 @@ def locate(
         return f"before {_named(after[0], s)}"
     inside = ordered[0] if len(ordered) == 1 else None  # every checkpoint lies within the finding
     return f"across {_named(inside, s)}" if inside else f"across {_named(ordered[0], s)} to {_named(ordered[-1], s)}"
+
+
+# -- labels and scale bars shared by the picture and the field page ---------------------------------
+def format_label(
+    number: int,
+    kind: str,
+    exit_route_m: float,
+    rejoin_route_m: float | None,
+    distance_m: float | None,
+    extra_distance_m: float | None,
+    time_lost_s: float | None,
+    style: Style | None = None,
+) -> str:
+    """The one-line label of an excursion, shared by the pictures and the field page.
+
+    Parameters
+    ----------
+    number : int
+        The excursion's number in the report, from 1.
+    kind : str
+        ``off_course``, ``wrong_direction`` or ``skipped_section``.
+    exit_route_m, rejoin_route_m, distance_m, extra_distance_m, time_lost_s :
+        As in :class:`~offcourse.report.Excursion` (metres, seconds; ``None`` where unknown).
+    style : Style, optional
+        Units (default kilometres and metres).
+
+    Examples
+    --------
+    >>> format_label(2, "off_course", 12_000.0, None, 900.0, None, None)
+    '2 · km 12.00 · never rejoined'
+    >>> format_label(3, "skipped_section", 5000.0, 6250.0, None, None, None)
+    '3 · km 5.00-6.25 · skipped 1.25 km'
+    >>> format_label(4, "wrong_direction", 7000.0, 7400.0, 420.0, None, None)
+    '4 · km 7.00-7.40 · wrong way 420 m'
+    >>> format_label(1, "off_course", 100_000.0, 100_100.0, 900.0, 965.6, 600.0, Style(units=Units.MI))
+    '1 · mile 62.14 · +0.60 mi · 0:10:00'
+    """
+    s = style or Style()
+    at = s.route_position(exit_route_m)
+    if kind == "off_course":
+        if rejoin_route_m is None:
+            return f"{number} · {at} · never rejoined"
+        extra = (
+            s.signed_distance(extra_distance_m)
+            if extra_distance_m is not None and math.isfinite(extra_distance_m)
+            else "?"
+        )
+        lost = hms(time_lost_s) if time_lost_s is not None and math.isfinite(time_lost_s) else "?"
+        return f"{number} · {at} · {extra} · {lost}"
+    lo, hi = sorted((exit_route_m, rejoin_route_m if rejoin_route_m is not None else exit_route_m))
+    span = s.route_span(lo, hi)
+    if kind == "wrong_direction":
+        return f"{number} · {span} · wrong way {s.distance(distance_m or 0.0)}"
+    what = "shortcut" if kind == "shortcut" else "skipped"
+    return f"{number} · {span} · {what} {s.distance(hi - lo)}"
+
+
+def excursion_label(number: int, e: Excursion, style: Style | None = None) -> str:
+    """:func:`format_label` for an :class:`~offcourse.report.Excursion`."""
+    return format_label(
+        number, e.kind, e.exit_route_m, e.rejoin_route_m, e.distance_m, e.extra_distance_m, e.time_lost_s, style
+    )
+
+
+def nice_length(target_m: float) -> float:
+    """The 1, 2 or 5 x 10^k metres nearest below ``target_m`` (a scale bar's length).
+
+    >>> nice_length(730.0), nice_length(43_000.0), nice_length(0.0)
+    (500.0, 20000.0, 1.0)
+    """
+    if not target_m > 1.0:
+        return 1.0
+    k = math.floor(math.log10(target_m))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**k <= target_m:
+            return float(m * 10.0**k)
+    return float(10.0**k)  # pragma: no cover - unreachable
+
+
+def length_text(metres: float) -> str:
+    """``"500 m"`` or ``"20 km"``.
+
+    >>> length_text(500.0), length_text(20_000.0), length_text(2500.0)
+    ('500 m', '20 km', '2.5 km')
+    """
+    if metres < 1000:
+        return f"{metres:.0f} m"
+    return f"{metres / 1000:g} km"
