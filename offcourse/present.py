@@ -315,7 +315,8 @@ def locate(
 
     ``lo_m`` and ``hi_m`` are the finding's ends along the route (metres; ``hi_m`` None for a
     point). The checkpoints around it are the last at or before ``lo_m`` and the first at or
-    after ``hi_m``.
+    after ``hi_m``; those strictly inside it (a section cut or a detour past a checkpoint) follow
+    after ``across``, the first three by name.
 
     >>> from types import SimpleNamespace as P
     >>> cps = [P(name="Lac Combal", route_m=64_200.0), P(name="Arête du Mont-Favre", route_m=68_000.0)]
@@ -323,8 +324,12 @@ def locate(
     'between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
     >>> locate(cps, 60_000.0), locate(cps, 70_000.0, style=Style(units=Units.MI))
     ('before Lac Combal (km 64.2)', 'after Arête du Mont-Favre (mile 42.3)')
-    >>> locate(cps, 64_200.0), locate(cps, 60_000.0, 69_000.0), locate([], 1.0) is None
-    ('at Lac Combal (km 64.2)', 'across Lac Combal (km 64.2) to Arête du Mont-Favre (km 68.0)', True)
+    >>> locate(cps, 64_200.0), locate([], 1.0) is None
+    ('at Lac Combal (km 64.2)', True)
+    >>> locate(cps, 60_000.0, 69_000.0)
+    'across Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
+    >>> print(locate([P(name="Start", route_m=0.0), *cps], 50_000.0, 66_000.0))
+    between Start (km 0.0) and Arête du Mont-Favre (km 68.0), across Lac Combal (km 64.2)
     """
     if not checkpoints or not math.isfinite(lo_m):
         return None
@@ -333,16 +338,22 @@ def locate(
     ordered = sorted(checkpoints, key=lambda c: c.route_m)
     before = [c for c in ordered if c.route_m <= lo]
     after = [c for c in ordered if c.route_m >= hi]
+    inside = [c for c in ordered if lo < c.route_m < hi]
     if hi == lo and before and before[-1].route_m == lo:
         return f"at {_named(before[-1], s)}"
+    parts = []
     if before and after:
-        return f"between {_named(before[-1], s)} and {_named(after[0], s)}"
-    if before:
-        return f"after {_named(before[-1], s)}"
-    if after:
-        return f"before {_named(after[0], s)}"
-    inside = ordered[0] if len(ordered) == 1 else None  # every checkpoint lies within the finding
-    return f"across {_named(inside, s)}" if inside else f"across {_named(ordered[0], s)} to {_named(ordered[-1], s)}"
+        parts.append(f"between {_named(before[-1], s)} and {_named(after[0], s)}")
+    elif before:
+        parts.append(f"after {_named(before[-1], s)}")
+    elif after:
+        parts.append(f"before {_named(after[0], s)}")
+    if inside:
+        names = [_named(c, s) for c in inside[:3]]
+        more = f" and {len(inside) - 3} more" if len(inside) > 3 else ""
+        listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 and not more else ", ".join(names)
+        parts.append(f"across {listed}{more}")
+    return ", ".join(parts)
 
 
 # -- labels and scale bars shared by the picture and the field page ---------------------------------

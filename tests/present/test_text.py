@@ -78,7 +78,7 @@ def test_check_text_in_kilometres_and_utc(run_check: Callable[..., list[str]]) -
     assert lines[6:9] == [
         "1. Off course at km 0.90, 2023-11-14T22:18:20+00:00: up to 300 m from the route, "
         "rejoined at km 1.50 (2023-11-14T22:21:41+00:00)",
-        "   between Start (km 0.0) and Refuge (km 2.0)",
+        "   between Start (km 0.0) and Refuge (km 2.0), across Col de la Croix (km 1.0)",
         "   covered 1.19 km off the route, extra distance 582 m, time lost 0:00:00",
     ]
     assert lines[-1] == "Total   1 finding(s), extra distance 582 m, off course 0:03:21, route bypassed 0 m"
@@ -92,7 +92,7 @@ def test_check_text_in_miles_and_feet(run_check: Callable[..., list[str]]) -> No
     assert lines[6:9] == [
         "1. Off course at mile 0.56, 2023-11-14T22:18:20+00:00: up to 0.19 mi from the route, "
         "rejoined at mile 0.93 (2023-11-14T22:21:41+00:00)",
-        "   between Start (mile 0.0) and Refuge (mile 1.2)",
+        "   between Start (mile 0.0) and Refuge (mile 1.2), across Col de la Croix (mile 0.6)",
         "   covered 0.74 mi off the route, extra distance 0.36 mi, time lost 0:00:00",
     ]
     assert lines[-1] == "Total   1 finding(s), extra distance 0.36 mi, off course 0:03:21, route bypassed 0 ft"
@@ -130,7 +130,10 @@ def test_report_to_text_defaults_to_kilometres_and_utc(files: tuple[str, str]) -
     r = check(read_route(files[0]), read_track(files[1]))
     text = report_to_text(r)
     assert report_to_text(r, Style()) == text
-    assert "2023-11-14T22:18:20+00:00" in text and "between Start (km 0.0) and Refuge (km 2.0)" in text
+    assert (
+        "2023-11-14T22:18:20+00:00" in text
+        and "between Start (km 0.0) and Refuge (km 2.0), across Col de la Croix (km 1.0)" in text
+    )
     paris = report_to_text(r, Style(units=Units.MI, tz=zone("Europe/Paris")))
     assert "2023-11-14T23:18:20+01:00" in paris and "mile 0.56" in paris and "km 0.90" not in paris
 
@@ -172,8 +175,8 @@ CPS = [SimpleNamespace(name=n, route_m=m) for n, m in (("Lac Combal", 64_200.0),
         (10_000.0, 12_000.0, Units.KM, "before Lac Combal (km 64.2)"),
         (70_000.0, None, Units.KM, "after Arête du Mont-Favre (km 68.0)"),
         (68_000.0, None, Units.KM, "at Arête du Mont-Favre (km 68.0)"),
-        (63_000.0, 66_000.0, Units.KM, "before Arête du Mont-Favre (km 68.0)"),  # starts before the first
-        (60_000.0, 70_000.0, Units.KM, "across Lac Combal (km 64.2) to Arête du Mont-Favre (km 68.0)"),
+        (63_000.0, 66_000.0, Units.KM, "before Arête du Mont-Favre (km 68.0), across Lac Combal (km 64.2)"),
+        (60_000.0, 70_000.0, Units.KM, "across Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)"),
         (66_000.0, 64_500.0, Units.KM, "between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)"),  # wrong way
     ],
 )
@@ -182,6 +185,14 @@ def test_a_finding_is_placed_by_the_checkpoints_around_it(
 ) -> None:
     assert locate(CPS, lo, hi, Style(units=units)) == expected
     assert Style(units=units).where(list(reversed(CPS)), lo, hi) == expected  # order of the list does not matter
+
+
+def test_the_checkpoints_a_finding_spans_are_named_three_at_most() -> None:
+    cps = [SimpleNamespace(name=f"CP{i}", route_m=1000.0 * i) for i in range(8)]
+    assert locate(cps, 1500.0, 3500.0) == "between CP1 (km 1.0) and CP4 (km 4.0), across CP2 (km 2.0) and CP3 (km 3.0)"
+    assert locate(cps, 500.0, 6500.0) == (
+        "between CP0 (km 0.0) and CP7 (km 7.0), across CP1 (km 1.0), CP2 (km 2.0), CP3 (km 3.0) and 3 more"
+    )
 
 
 def test_no_checkpoints_no_place() -> None:
