@@ -28,9 +28,12 @@ last) is read at once:
 
 Anything else leaves the run to the hardened reader: a value that is not a plain decimal or
 such a time, a latitude out of range, a run whose points differ in shape, a non-ASCII or control
-byte, ``&`` (entities), a processing instruction. A document with ``<!`` (DOCTYPE, comments,
-CDATA), a UTF-16 document, or one whose skeleton the hardened reader refuses in any way is read
+byte, ``&`` (entities), a processing instruction, a comment or CDATA section among the points. A
+UTF-16 document, or one whose skeleton the hardened reader refuses in any way, is read
 by the hardened reader from the start, so that errors are the same, with the same message.
+A comment, CDATA section or ``offcourse_fast_`` element that happens to hold what looks like a
+run is harmless: its marker is not met where it is expected, and the hardened reader reads the
+document.
 ``tests/read/test_fastxml.py`` checks that the output is the same, array for array and bit for
 bit, on every GPX and TCX file of the shared corpus.
 """
@@ -203,6 +206,11 @@ _NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
 _LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
 
 
+def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """The bytes of a column, with every digit the same (``0``)."""
+    return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
+
+
 def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     first = b[0, :length]
@@ -265,9 +273,10 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
         raise NotFast
     # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
     rows = np.arange(len(b))
-    last = b[rows, length - 1].astype(np.int64)
-    key = ((length * 256 + b[:, 19 % b.shape[1]]) * 256 + last) * 256 + b[rows, length - 3]
-    key = key * 256 + b[rows, length - 6]
+    marks = [_kind_of(b[:, 19 % b.shape[1]])] + [_kind_of(b[rows, length - k]) for k in (1, 3, 6)]
+    key = length.copy()
+    for m in marks:
+        key = key * 256 + m
     if (key == key[0]).all():
         return _times_of_one_layout(b, int(length[0]))
     out = np.empty(len(b), dtype=np.float64)
@@ -415,15 +424,19 @@ def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape)
     if sep.strip(_WS):
         raise NotFast
     # the points without their digits: the same bytes for the points of one template
-    stripped = body.translate(None, _DIGITS) + sep
-    pieces = stripped.split(p_open)
-    if pieces[0]:  # pragma: no cover - a run starts with a point
-        raise NotFast
-    n = len(pieces) - 1
-    if stripped == (p_open + pieces[1]) * n:
-        kinds = [pieces[1]]
+    stripped = body.translate(None, _DIGITS)
+    second = stripped.find(p_open, len(p_open))
+    first = stripped[:second] if second > 0 else stripped + sep
+    n, rem = divmod(len(stripped) + len(sep), len(first))
+    repeated = first * n if not rem else b""
+    if repeated.startswith(stripped) and repeated.endswith(sep):  # one template (what a program writes)
+        kinds = [first[len(p_open) :]]
         ids = np.zeros(n, dtype=np.int64)
     else:
+        pieces = (stripped + sep).split(p_open)
+        if pieces[0]:  # pragma: no cover - a run starts with a point
+            raise NotFast
+        n = len(pieces) - 1
         index: dict[bytes, int] = {}
         ids = np.fromiter((index.setdefault(x, len(index)) for x in pieces[1:]), dtype=np.int64, count=n)
         kinds = list(index)
@@ -445,7 +458,7 @@ def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape)
         u1 = int(lt_all[first_tag[i + 1]]) if i + 1 < n else len(body)
         unit = body[u0:u1] + (sep if i + 1 == n else b"")
         # every byte of a point that is not a digit or a sign is its template's: checking the template checks all
-        if unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit:
+        if unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit or b"<!" in unit:
             raise NotFast
         t = _template(unit, shape)
         if t.tags != tags_of[g]:  # pragma: no cover - the same count of "<"
@@ -499,7 +512,7 @@ def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block
     for the fast path at all (see the module docstring) or no run could be read.
     """
     head = data[:256]
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head or b"<!" in data or MARK.encode() in data:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head:
         return None
     spans = sorted((s, shape) for shape in shapes for s in _spans(data, shape))
     if not spans:
