@@ -182,14 +182,17 @@ def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.i
     return out
 
 
-def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 64) -> NDArray[np.int64]:
-    """Where the first byte ``stop`` lies at or after each ``start`` (within ``most`` bytes)."""
-    if int(start.max()) + most > len(arr):
-        arr = np.concatenate([arr, np.zeros(most, dtype=np.uint8)])
+def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 24) -> NDArray[np.int64]:
+    """Where the first byte ``stop`` lies at or after each ``start`` (within ``most`` bytes, else 64)."""
+    if int(start.max()) + 64 > len(arr):
+        arr = np.concatenate([arr, np.zeros(64, dtype=np.uint8)])
     hit = sliding_window_view(arr, most)[start] == stop
     at = hit.argmax(axis=1)
-    if not hit[np.arange(len(at)), at].all():
-        raise NotFast
+    missed = ~hit[np.arange(len(at)), at]
+    if missed.any():
+        if most >= 64:
+            raise NotFast
+        at[missed] = _until(arr, start[missed], stop, 64) - start[missed]
     out: NDArray[np.int64] = start + at
     return out
 
@@ -292,10 +295,11 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
 @dataclass
 class _Template:
     tags: int  # tags per point
-    tag_len: list[int]  # length (from '<' to '>') of each tag, -1 for the point's start tag (GPX)
+    fixed: NDArray[np.int64]  # the tags of fixed length (all but the point's start tag in GPX) ...
+    fixed_len: NDArray[np.int64]  # ... and their length from "<" to ">" (the index of ">")
     exact: list[tuple[int, bytes]]  # tags whose bytes hold digits: compared byte for byte
-    start_fixed: int  # GPX: bytes from the start tag to the next tag, without the two values
-    value_at: tuple[int, int]  # GPX: first value from the tag's "<", second from the end of the first
+    start_fixed: int  # GPX: the start tag's length from "<" to ">" without its two values
+    value_at: tuple[int, int, int]  # GPX: V1 from "<", V2 from the quote after V1, ">" from the end of V2
     slots: dict[str, int]  # column -> index of the tag whose text it is
     attr_order: tuple[str, str]  # GPX: the attribute names in order
     positioned: bool
@@ -349,25 +353,24 @@ def _template(unit: bytes, shape: PointShape) -> _Template:
         slots[col] = j
     attr_order: tuple[str, str] = ("", "")
     start_fixed = 0
-    value_at = (0, 0)
+    value_at = (0, 0, 0)
     if shape.attributes:
         lm = _LATLON_TAG.fullmatch(first.group(0))
         if lm is None or lm.group(2) == lm.group(4):
             raise NotFast
         attr_order = (lm.group(2).decode(), lm.group(4).decode())
-        start_fixed = tags[1].start() - len(lm.group(3)) - len(lm.group(5))
-        value_at = (lm.start(3), lm.start(5) - lm.end(3))
+        start_fixed = len(first.group(0)) - 1 - len(lm.group(3)) - len(lm.group(5))
+        value_at = (lm.start(3), lm.start(5) - lm.end(3), len(first.group(0)) - 1 - lm.end(5))
     elif first.group(0) != b"<" + shape.point + b">":
         raise NotFast
     if positioned and not ({"lat", "lon"} <= set(slots) | set(attr_order)):
         raise NotFast  # the hardened reader refuses a Position without both
-    tag_len = [len(m.group(0)) for m in tags]
     exact = [(j, m.group(0)) for j, m in enumerate(tags) if j and m.group(0).translate(None, _DIGITS) != m.group(0)]
-    if shape.attributes:
-        tag_len[0] = -1
-    elif tags[0].group(0).translate(None, _DIGITS) != tags[0].group(0):
+    if not shape.attributes and tags[0].group(0).translate(None, _DIGITS) != tags[0].group(0):
         raise NotFast
-    return _Template(len(tags), tag_len, exact, start_fixed, value_at, slots, attr_order, positioned)
+    fixed = np.arange(1 if shape.attributes else 0, len(tags))
+    fixed_len = np.array([len(tags[j].group(0)) - 1 for j in fixed.tolist()], dtype=np.int64)
+    return _Template(len(tags), fixed, fixed_len, exact, start_fixed, value_at, slots, attr_order, positioned)
 
 
 # -- a run ---------------------------------------------------------------------------------------
@@ -378,13 +381,12 @@ _MAX_TEMPLATES = 64
 
 
 def _values(
-    blk: NDArray[np.uint8], lt: NDArray[np.int64], t: _Template, shape: PointShape
+    blk: NDArray[np.uint8], lt: NDArray[np.int64], gt: NDArray[np.int64], t: _Template, shape: PointShape
 ) -> dict[str, NDArray[np.float64]]:
-    """The columns of the points of one template, whose tags start at ``lt`` (one row a point)."""
-    # each tag of fixed length ends where the template's does: no digit slipped into a tag
-    for j, size in enumerate(t.tag_len):
-        if size > 0 and not (blk[lt[:, j] + (size - 1)] == 62).all():
-            raise NotFast
+    """The columns of the points of one template, whose tags start at ``lt`` and end at ``gt`` (one row a point)."""
+    # each tag of fixed length is as long as the template's: no digit slipped into a tag
+    if t.fixed.size and not (gt[:, t.fixed] - lt[:, t.fixed] == t.fixed_len).all():
+        raise NotFast
     for j, tag in t.exact:
         window, _ = _window(blk, lt[:, j], lt[:, j] + len(tag), len(tag))
         if not (window == np.frombuffer(tag, dtype=np.uint8)).all():
@@ -393,22 +395,21 @@ def _values(
     if not t.positioned:
         return cols
     if shape.attributes:
-        # the first value starts at a fixed offset from the tag's "<", the second at a fixed offset from
-        # the end of the first: the bytes between are the template's (no digit in them)
+        # <trkpt lat="V1" lon="V2">: V1 starts at a fixed offset from "<", V2 at a fixed offset from the
+        # quote closing V1, and ends at a fixed offset before ">" (the bytes between are the template's)
         start1 = lt[:, 0] + t.value_at[0]
         end1 = _until(blk, start1, 34)
         start2 = end1 + t.value_at[1]
-        end2 = _until(blk, start2, 34)
+        end2 = gt[:, 0] - t.value_at[2]
         cols[t.attr_order[0]] = decimals(blk, start1, end1)
         cols[t.attr_order[1]] = decimals(blk, start2, end2)
-        # from the start tag to the next tag, only the two values vary in length
-        values_len = (end1 - start1) + (end2 - start2)
-        if not (lt[:, 1] - lt[:, 0] - values_len == t.start_fixed).all():
+        # only the two values vary in length: nothing else in the tag
+        if not (gt[:, 0] - lt[:, 0] - (end1 - start1) - (end2 - start2) == t.start_fixed).all():
             raise NotFast
     for col, j in t.slots.items():
         read: Callable[[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]
         read = times if col == "time" else decimals
-        cols[col] = read(blk, lt[:, j] + t.tag_len[j], lt[:, j + 1])
+        cols[col] = read(blk, gt[:, j] + 1, lt[:, j + 1])
     if not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
         raise NotFast  # the hardened reader says which
     return cols
@@ -444,6 +445,9 @@ def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape)
             raise NotFast
     blk = arr[a:b]
     lt_all = np.flatnonzero(blk == 60)
+    gt_all = np.flatnonzero(blk == 62)
+    if len(gt_all) != len(lt_all):  # ">" in a text: each point has as many as its template
+        raise NotFast
     tags_of = np.array([k.count(b"<") + 1 for k in kinds], dtype=np.int64)
     per_point = tags_of[ids]
     first_tag = np.cumsum(per_point) - per_point
@@ -463,11 +467,19 @@ def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape)
         t = _template(unit, shape)
         if t.tags != tags_of[g]:  # pragma: no cover - the same count of "<"
             raise NotFast
-        lt = lt_all.reshape(n, t.tags) if len(kinds) == 1 else lt_all[first_tag[rows][:, None] + np.arange(t.tags)]
-        cols = _values(blk, lt, t, shape)
+        if len(kinds) == 1:
+            lt, gt = lt_all.reshape(n, t.tags), gt_all.reshape(n, t.tags)
+        else:
+            at = first_tag[rows][:, None] + np.arange(t.tags)
+            lt, gt = lt_all[at], gt_all[at]
+        cols = _values(blk, lt, gt, t, shape)
         if not cols:
             positioned[rows] = False
             continue
+        if len(kinds) == 1:
+            nan = np.full(n, _NAN)
+            one = tuple(cols[c] if c in cols else nan.copy() for c in ("lon", "lat", "ele", "time", "hdop"))
+            return Block(shape, one, n, 0)  # type: ignore[arg-type]
         for out, name in ((lon, "lon"), (lat, "lat"), (ele, "ele"), (time, "time"), (hdop, "hdop")):
             if name in cols:
                 out[rows] = cols[name]
