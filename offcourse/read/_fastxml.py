@@ -295,8 +295,8 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
 @dataclass
 class _Template:
     tags: int  # tags per point
-    fixed: NDArray[np.int64]  # the tags of fixed length (all but the point's start tag in GPX) ...
-    fixed_len: NDArray[np.int64]  # ... and their length from "<" to ">" (the index of ">")
+    tag_len: NDArray[np.int64]  # each tag's length from "<" to ">" (the index of ">") ...
+    free: NDArray[np.bool_]  # ... to be checked but where True (the point's start tag in GPX)
     exact: list[tuple[int, bytes]]  # tags whose bytes hold digits: compared byte for byte
     start_fixed: int  # GPX: the start tag's length from "<" to ">" without its two values
     value_at: tuple[int, int, int]  # GPX: V1 from "<", V2 from the quote after V1, ">" from the end of V2
@@ -368,9 +368,10 @@ def _template(unit: bytes, shape: PointShape) -> _Template:
     exact = [(j, m.group(0)) for j, m in enumerate(tags) if j and m.group(0).translate(None, _DIGITS) != m.group(0)]
     if not shape.attributes and tags[0].group(0).translate(None, _DIGITS) != tags[0].group(0):
         raise NotFast
-    fixed = np.arange(1 if shape.attributes else 0, len(tags))
-    fixed_len = np.array([len(tags[j].group(0)) - 1 for j in fixed.tolist()], dtype=np.int64)
-    return _Template(len(tags), fixed, fixed_len, exact, start_fixed, value_at, slots, attr_order, positioned)
+    tag_len = np.array([len(m.group(0)) - 1 for m in tags], dtype=np.int64)
+    free = np.zeros(len(tags), dtype=bool)
+    free[0] = shape.attributes
+    return _Template(len(tags), tag_len, free, exact, start_fixed, value_at, slots, attr_order, positioned)
 
 
 # -- a run ---------------------------------------------------------------------------------------
@@ -385,7 +386,7 @@ def _values(
 ) -> dict[str, NDArray[np.float64]]:
     """The columns of the points of one template, whose tags start at ``lt`` and end at ``gt`` (one row a point)."""
     # each tag of fixed length is as long as the template's: no digit slipped into a tag
-    if t.fixed.size and not (gt[:, t.fixed] - lt[:, t.fixed] == t.fixed_len).all():
+    if not ((gt - lt == t.tag_len) | t.free).all():
         raise NotFast
     for j, tag in t.exact:
         window, _ = _window(blk, lt[:, j], lt[:, j] + len(tag), len(tag))
