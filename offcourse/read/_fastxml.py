@@ -129,6 +129,33 @@ def _window(
     return sliding_window_view(arr, width)[start], length
 
 
+_LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
+_LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
+_POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
+
+
+def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
+    """Decimals of 16 to 18 digits, exactly as ``float()`` reads them (more digits: ``float()`` reads them).
+
+    The digits make an exact integer, divided once in extended precision: the quotient, rounded to
+    64 bits, rounds to the same double as the exact decimal unless it lies exactly halfway between
+    two doubles (a 64-bit number lying between the exact value and its 64-bit rounding would be
+    nearer), and those rows are read by ``float()``.
+    """
+    nd = digits.shape[1]
+    if not _LONG_OK or nd > _LONG_DIGITS or frac > 27:
+        raw = np.ascontiguousarray(b[:, :length]).tobytes()
+        return np.array([abs(float(raw[k : k + length])) for k in range(0, len(raw), length)], dtype=np.float64)
+    mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
+    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+    value: NDArray[np.float64] = q.astype(np.float64)
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    for k in np.flatnonzero(tie).tolist():
+        value[k] = abs(float(bytes(b[k, :length])))
+    return value
+
+
 def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them."""
     first = b[0, :length]
@@ -143,13 +170,13 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     digits = b[:, digit_cols]
     if (digits - np.uint8(48) > 9).any():
         raise NotFast
-    if len(digit_cols) > _MAX_DIGITS:  # the integer of the digits could be inexact: float() reads them
-        raw = np.ascontiguousarray(b[:, :length]).tobytes()
-        return np.array([float(raw[k : k + length]) for k in range(0, len(raw), length)], dtype=np.float64)
-    weights = _POW10[len(digit_cols) - 1 :: -1] if len(digit_cols) else _POW10[:0]
-    mant = (digits.astype(np.float64) - 48.0) @ weights  # integers below 2**53: exact in any order
     dot = layout.find(b".")
     frac = 0 if dot < 0 else length - dot - 1
+    if len(digit_cols) > _MAX_DIGITS:  # more digits than a double holds exactly
+        long: NDArray[np.float64] = _long_decimals(b, digits, frac, length)
+        return -long if first[0] == 45 else long
+    weights = _POW10[len(digit_cols) - 1 :: -1] if len(digit_cols) else _POW10[:0]
+    mant = (digits.astype(np.float64) - 48.0) @ weights  # integers below 2**53: exact in any order
     value = mant / _POW10[frac]
     out: NDArray[np.float64] = -value if first[0] == 45 else value
     return out

@@ -201,3 +201,18 @@ def test_value_parsers_refuse_what_they_cannot_read_exactly() -> None:
     t = np.frombuffer(b"2024-05-01T06:00:00z", dtype=np.uint8)
     with pytest.raises(NotFast):
         times(t, np.array([0]), np.array([20]))
+
+
+def test_decimals_of_16_to_18_digits_and_exact_ties_read_as_float_reads_them() -> None:
+    rng = random.Random(5)
+    texts = ["9007199254740993", "-9007199254740995", "39.66474219225347", "-105.17836097627878"]
+    for _ in range(3000):
+        m = rng.randint(53, 59)  # a midpoint between two doubles, written in full
+        texts.append(str(rng.randint(2**52, 2**53 - 1) * 2 ** (m - 52) + 2 ** (m - 53))[:18])
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(16, 18)))
+        cut = rng.randint(1, len(digits))
+        texts.append(rng.choice(["", "-"]) + digits[:cut] + "." + digits[cut:])
+    buf = b" ".join(t.encode() for t in texts)
+    ends = np.cumsum([len(t) + 1 for t in texts]) - 1
+    got = decimals(np.frombuffer(buf, dtype=np.uint8), ends - [len(t) for t in texts], ends)
+    assert got.tobytes() == np.array([float(t) for t in texts]).tobytes()
