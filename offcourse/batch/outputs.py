@@ -17,13 +17,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ._batch_inputs import ROW_KEYS, Row, _display
-from .errors import OffcourseError
-from .read._limits import clean_text, terminal_text
-from .verdict import VerdictKind
+from ..errors import OffcourseError
+from ..read._limits import clean_text, terminal_text
+from ..verdict import VerdictKind
+from .inputs import ROW_KEYS, Row, _display
 
 if TYPE_CHECKING:
-    from .batch import BatchResult
+    from .scheduler import BatchResult
 
 __all__ = [
     "OnRow",

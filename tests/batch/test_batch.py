@@ -546,22 +546,22 @@ def test_a_file_name_with_a_nul_byte_is_an_error_row_not_an_exception() -> None:
 
 
 def test_gzip_inside_gzip_is_read_as_check_reads_it(tmp_path: Path) -> None:
-    from offcourse import read_track
+    from offcourse import read_route, read_track
 
     twice = tmp_path / "run.gpx.gz.gz"
     twice.write_bytes(gzip.compress(gzip.compress(WRONG_TURN.read_bytes())))
     assert len(read_track(twice)) == 2302
-    route = batch.read_route(ALLERMUIR)
+    route = read_route(ALLERMUIR)
     row = batch.check_file(os.fsencode(twice), route)
     assert row["status"] == "ok" and row["fixes"] == 2302 and row["excursions"] == 1
 
 
 def test_receiver_null_island_fixes_stay_out_of_the_excursion_line(tmp_path: Path) -> None:
-    from offcourse import read_track
+    from offcourse import read_route, read_track
     from offcourse.report import check
 
     track = read_track(WRONG_TURN)
-    route = batch.read_route(ALLERMUIR)
+    route = read_route(ALLERMUIR)
     e = check(route, track).excursions[0]
     inside = np.flatnonzero((track.epoch_s > e.start_epoch_s + 20) & (track.epoch_s < e.end_epoch_s - 20))
     lon, lat = track.lon.copy(), track.lat.copy()

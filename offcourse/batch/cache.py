@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ._batch_inputs import ROW_KEYS, SUMMARY_KEYS, Row, _display, _stem
-from .errors import OffcourseError
-from .read._limits import clean_text
+from ..errors import OffcourseError
+from ..read._limits import clean_text
+from .inputs import ROW_KEYS, SUMMARY_KEYS, Row, _display, _stem
 
 if TYPE_CHECKING:
-    from .batch import TaskResult
+    from .worker import TaskResult
 
 __all__ = ["CACHE_NAME", "ResultCache", "Warn", "cached_row", "stderr_warning"]
 
