@@ -48,7 +48,7 @@ Examples
 from __future__ import annotations
 
 from ..read._limits import terminal_text
-from ..report import check
+from ..report import check  # noqa: F401 - kept importable as before the split
 from .backends import check_scheduler_address
 from .cache import CACHE_NAME, ResultCache, Warn, cached_row, stderr_warning
 from .files import file_sha256
