@@ -49,25 +49,27 @@ from __future__ import annotations
 
 from ..read._limits import terminal_text
 from ..report import check  # noqa: F401 - kept importable as before the split
+from .annotate import NAME_SOURCES, Names, annotate_rows, read_names
 from .backends import check_scheduler_address
 from .cache import CACHE_NAME, ResultCache, Warn, cached_row, stderr_warning
 from .files import file_sha256
 from .inputs import ROW_KEYS, SUMMARY_KEYS, TRACK_SUFFIXES, BatchInput, Row, expand_inputs
 from .outputs import (
-    OnRow,
     atomic_write_text,
     csv_cell,
+    excursions_to_csv,
     geojson_features,
+    route_features,
     rows_to_csv,
     rows_to_geojson,
     rows_to_json,
-    rows_to_table,
     sort_rows,
     split_antimeridian,
-    tqdm_progress,
 )
 from .rows import MAX_EXCURSION_POINTS, error_row, report_row, runner_name
 from .scheduler import MAX_ATTEMPTS, BatchResult, run_batch
+from .table import OnRow, print_table, rows_to_table, tqdm_progress
+from .words import plural, publish_names, where_text
 from .worker import FILE_TIMEOUT_S, JobSpec, TaskResult, check_file, job_spec, run_task
 
 __all__ = [
@@ -78,7 +80,9 @@ __all__ = [
     "ROW_KEYS",
     "SUMMARY_KEYS",
     "TRACK_SUFFIXES",
+    "NAME_SOURCES",
     "BatchInput",
+    "Names",
     "BatchResult",
     "JobSpec",
     "OnRow",
@@ -86,17 +90,24 @@ __all__ = [
     "Row",
     "TaskResult",
     "Warn",
+    "annotate_rows",
     "atomic_write_text",
     "cached_row",
     "check_file",
     "check_scheduler_address",
     "csv_cell",
     "error_row",
+    "excursions_to_csv",
     "expand_inputs",
     "file_sha256",
     "geojson_features",
     "job_spec",
+    "plural",
+    "print_table",
+    "publish_names",
+    "read_names",
     "report_row",
+    "route_features",
     "rows_to_csv",
     "rows_to_geojson",
     "rows_to_json",
@@ -109,4 +120,5 @@ __all__ = [
     "stderr_warning",
     "terminal_text",
     "tqdm_progress",
+    "where_text",
 ]

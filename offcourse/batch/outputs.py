@@ -1,7 +1,9 @@
-"""The outputs of a batch: severity order, CSV, JSON, GeoJSON, the table and the progress bar.
+"""The files of a batch: severity order, the CSV sheets, JSON and GeoJSON.
 
 Part of :mod:`offcourse.batch` (which re-exports every public name). Files are written through a
-temporary file beside them, removed whatever goes wrong.
+temporary file beside them, removed whatever goes wrong. The CSV sheets are for people (a
+:class:`~offcourse.present.Style`'s units and zone, ``h:mm:ss``, UTF-8 with a byte-order mark so
+that spreadsheets show accents); JSON and GeoJSON stay SI and UTC.
 """
 
 from __future__ import annotations
@@ -10,37 +12,37 @@ import contextlib
 import csv
 import json
 import os
-import sys
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import OffcourseError
-from ..read._limits import clean_text, terminal_text
+from ..model import Route
+from ..present import KIND_COLOUR, KIND_WORDS, METRES_PER_FOOT, VERDICT_WORDS, Style, Units, hms
+from ..read._limits import clean_text
 from ..verdict import VerdictKind
-from .inputs import ROW_KEYS, Row, _display
+from .inputs import Row, _display
+from .words import finding_text, flags_text, where_text, worst_of
 
 if TYPE_CHECKING:
     from .scheduler import BatchResult
 
 __all__ = [
-    "OnRow",
+    "EXCURSION_COLUMNS",
+    "RUNNER_COLUMNS",
     "atomic_write_text",
     "csv_cell",
+    "excursions_to_csv",
     "geojson_features",
+    "route_features",
     "rows_to_csv",
     "rows_to_geojson",
     "rows_to_json",
-    "rows_to_table",
     "sort_rows",
     "split_antimeridian",
-    "tqdm_progress",
 ]
-
-OnRow = Callable[[Row, bool], None]
-"""Called once per row as it is known: ``(row, from_cache)``."""
 
 # --------------------------------------------------------------------------- output
 
@@ -48,8 +50,9 @@ _VERDICT_ORDER = {k.value: i for i, k in enumerate(VerdictKind)}
 
 
 def _severity(row: Row) -> tuple[Any, ...]:
-    if row["status"] != "ok":
-        return (len(_VERDICT_ORDER) + 1, 0.0, 0.0, 0.0, row["file"])
+    if row["status"] != "ok":  # errors, then files that are no recording at all
+        junk = row.get("error_kind") in ("not_gps", "not_a_recording")
+        return (len(_VERDICT_ORDER) + 1 + junk, 0.0, 0.0, 0.0, row["file"])
     return (
         _VERDICT_ORDER.get(row.get("verdict") or "", len(_VERDICT_ORDER)),
         -((row["skipped_m"] or 0.0) + (row["wrong_way_m"] or 0.0)),
@@ -61,18 +64,18 @@ def _severity(row: Row) -> tuple[Any, ...]:
 
 def sort_rows(rows: Iterable[Row]) -> list[Row]:
     """Most severe first, by verdict: cuts, then wrong way, then lost, did not finish, partial, on
-    course, not this route, not judged; error rows last. Within a verdict, the most route bypassed
+    course, not this route, not judged; error rows last, files that are no recording at all after them. Within a verdict, the most route bypassed
     or run the wrong way, then the most extra distance. Ties (and error rows) are in file order.
     """
     return sorted(rows, key=_severity)
 
 
-def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None]) -> None:
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[IO[str]], None], *, encoding: str = "utf-8") -> None:
     """Write a text file through a temporary file beside it, so no half-written output remains."""
     target = Path(os.fsdecode(path))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", errors="replace", newline="") as fh:
+        with open(tmp, "w", encoding=encoding, errors="replace", newline="") as fh:
             write(fh)
         os.replace(tmp, target)
     except OSError as exc:
@@ -118,24 +121,174 @@ def csv_cell(v: Any) -> Any:
     return v
 
 
-def rows_to_csv(rows: Iterable[Row], path: str | os.PathLike[str] | IO[str]) -> None:
-    """Write rows as CSV (every key but ``excursion_list``), in the order given."""
-    cols = [k for k in ROW_KEYS if k != "excursion_list"]
-
+def _sheet(header: list[str], lines: Iterable[list[Any]], path: str | os.PathLike[str] | IO[str], bom: bool) -> None:
     def write(fh: IO[str]) -> None:
         w = csv.writer(fh, lineterminator="\n")
         quoted = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_ALL)
-        w.writerow(cols)
-        for row in rows:
-            cells = [csv_cell(row.get(k)) for k in cols]
+        w.writerow(header)
+        for line in lines:
+            cells = [csv_cell(v) for v in line]
             # the minimal writer quotes a cell holding "\n" but not one holding "\r", which readers take for
             # the end of the line: such a row is written with every cell quoted
             (quoted if any(isinstance(c, str) and "\r" in c for c in cells) else w).writerow(cells)
 
     if isinstance(path, str | os.PathLike):
-        _atomic_write(path, write)
+        _atomic_write(path, write, encoding="utf-8-sig" if bom else "utf-8")
     else:
         write(path)
+
+
+def _n(v: Any, digits: int = 0) -> float | int | None:
+    if isinstance(v, bool) or not isinstance(v, int | float) or v != v or abs(v) == float("inf"):
+        return None
+    return round(float(v)) if digits == 0 else round(float(v), digits)
+
+
+def _short_unit(style: Style) -> tuple[str, float]:
+    return ("ft", METRES_PER_FOOT) if style.units == Units.MI else ("m", 1.0)
+
+
+def _hms_or_blank(v: Any) -> str:
+    n = _n(v)
+    return "" if n is None else hms(n)
+
+
+RUNNER_COLUMNS = (
+    "rank", "name", "bib", "verdict", "verdict_reason", "worst_finding", "excursions", "extra_{s}",
+    "time_off_course", "skipped_{s}", "wrong_way_{s}", "covered_pct", "completed", "distance_{l}",
+    "duration", "start_time", "fixes", "flags", "status", "error", "file",
+)  # fmt: skip
+"""The runners sheet's columns (``{s}``: m or ft, ``{l}``: km or mi)."""
+
+
+def rows_to_csv(
+    rows: Iterable[Row],
+    path: str | os.PathLike[str] | IO[str],
+    *,
+    style: Style | None = None,
+    bom: bool = True,
+) -> None:
+    """Write the runners sheet: one line per row, in the order given (use :func:`sort_rows` first).
+
+    Distances in the style's units (``extra_m`` or ``extra_ft``, ``distance_km`` or ``distance_mi``),
+    durations as ``h:mm:ss``, the start in the style's zone, the verdict in words and the worst
+    finding located by the checkpoints around it. A path is written in UTF-8 with a byte-order mark
+    unless ``bom`` is false (a stream gets none). Text that would start a formula is neutralised.
+    """
+    style = style or Style()
+    short, per = _short_unit(style)
+    header = [c.format(s=short, l=style.long_unit) for c in RUNNER_COLUMNS]
+
+    def lines() -> Iterable[list[Any]]:
+        for rank, row in enumerate(rows, 1):
+            ok = row.get("status") == "ok"
+            worst = worst_of(row)
+            dist = _n(row.get("distance_m"))
+            cov = _n(row.get("coverage"), 4)
+            verdict = str(row.get("verdict") or "")
+            yield [
+                rank,
+                row.get("name"),
+                row.get("bib"),
+                VERDICT_WORDS.get(verdict, verdict) if ok else "ERROR",
+                row.get("verdict_reason"),
+                "" if worst is None else finding_text(worst, style),
+                row.get("excursions"),
+                *(_n(None if _n(row.get(k)) is None else float(row[k]) / per) for k in ("extra_distance_m",)),
+                _hms_or_blank(row.get("time_off_course_s")),
+                *(_n(None if _n(row.get(k)) is None else float(row[k]) / per) for k in ("skipped_m", "wrong_way_m")),
+                None if cov is None else round(100 * cov, 1),
+                row.get("completed"),
+                None if dist is None else round(style.long(dist), 3),
+                _hms_or_blank(row.get("duration_s")),
+                _local_time(row.get("start_time"), style),
+                row.get("fixes"),
+                flags_text(row),
+                row.get("status"),
+                row.get("error"),
+                row.get("file"),
+            ]
+
+    _sheet(header, lines(), path, bom)
+
+
+def _local_time(iso: Any, style: Style) -> str | None:
+    if not isinstance(iso, str):
+        return None
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return style.time(t.timestamp())
+
+
+EXCURSION_COLUMNS = (
+    "rank", "name", "bib", "verdict", "number", "kind", "where", "exit", "rejoin", "checkpoint_before",
+    "checkpoint_after", "distance_{s}", "extra_{s}", "route_bypassed_{s}", "max_offset_{s}", "time_lost",
+    "start_time", "end_time", "file",
+)  # fmt: skip
+"""The excursions sheet's columns (``{s}``: m or ft)."""
+
+
+def excursions_to_csv(
+    rows: Iterable[Row],
+    path: str | os.PathLike[str] | IO[str],
+    *,
+    style: Style | None = None,
+    bom: bool = True,
+) -> None:
+    """Write the excursions sheet: one line per excursion (and skipped section) of every row.
+
+    ``rank`` is the row's line in the runners sheet (rows in the same order), ``where`` the place
+    along the route with the checkpoints around it.
+    """
+    style = style or Style()
+    short, per = _short_unit(style)
+    header = [c.format(s=short) for c in EXCURSION_COLUMNS]
+
+    def cp(e: dict[str, Any], side: str) -> str | None:
+        b = e.get("between")
+        c = b.get(side) if isinstance(b, dict) else None
+        if not isinstance(c, dict):
+            return None
+        return f"{c.get('name')} ({style.route_position(_n(c.get('route_m'), 1))})"
+
+    def size(e: dict[str, Any], key: str) -> float | int | None:
+        v = _n(e.get(key), 1)
+        return None if v is None else _n(v / per)
+
+    def lines() -> Iterable[list[Any]]:
+        for rank, row in enumerate(rows, 1):
+            verdict = str(row.get("verdict") or "")
+            for k, e in enumerate(row.get("excursion_list") or [], 1):
+                if not isinstance(e, dict):
+                    continue
+                kind = str(e.get("kind") or "")
+                yield [
+                    rank,
+                    row.get("name"),
+                    row.get("bib"),
+                    VERDICT_WORDS.get(verdict, verdict),
+                    k,
+                    KIND_WORDS.get(kind, kind),
+                    where_text(e, style),
+                    style.route_position(_n(e.get("exit_route_m"), 1)),
+                    style.route_position(_n(e.get("rejoin_route_m"), 1))
+                    if e.get("rejoin_route_m") is not None
+                    else None,
+                    cp(e, "before"),
+                    cp(e, "after"),
+                    size(e, "distance_m"),
+                    size(e, "extra_distance_m"),
+                    size(e, "route_bypassed_m"),
+                    size(e, "max_offset_m"),
+                    _hms_or_blank(e.get("time_lost_s")),
+                    _local_time(e.get("start_time"), style),
+                    _local_time(e.get("end_time"), style),
+                    row.get("file"),
+                ]
+
+    _sheet(header, lines(), path, bom)
 
 
 def _job_dict(result: BatchResult) -> dict[str, Any]:
@@ -195,7 +348,8 @@ def _line_geometry(coords: list[list[float]]) -> dict[str, Any] | None:
 
 
 def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
-    """Every excursion as a LineString Feature; properties: the file, the runner and the excursion's fields.
+    """Every excursion as a LineString Feature; properties: the file, the runner, the excursion's fields,
+    and simplestyle (``stroke``, ``stroke-width``, ``marker-color``) by kind for geojson.io and QGIS.
 
     A geometry of a single point is written as a two-point line; one without points is ``null``.
     A line crossing the antimeridian is cut there into a MultiLineString (RFC 7946, 3.1.9).
@@ -206,98 +360,49 @@ def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
             coords = exc.get("coordinates") or []
             props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
             props.update((key, v) for key, v in exc.items() if key != "coordinates")
+            colour = KIND_COLOUR.get(str(exc.get("kind")), "#d62728")
+            props.update({"stroke": colour, "stroke-width": 3, "stroke-opacity": 0.9, "marker-color": colour})
             geometry = _line_geometry(coords)
             feats.append({"type": "Feature", "properties": props, "geometry": geometry})
     return feats
 
 
-def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str]) -> None:
-    """Write a GeoJSON FeatureCollection of every excursion (QGIS, geojson.io)."""
-    doc = {"type": "FeatureCollection", "features": geojson_features(rows)}
-    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))
+ROUTE_COLOUR = "#555555"
+"""The route's stroke in GeoJSON (simplestyle)."""
 
 
-def _hms(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    s = round(seconds)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _cut(text: str, width: int, *, keep_end: bool = False) -> str:
-    if len(text) <= width:
-        return text
-    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
-
-
-def _m(v: float | None, sign: bool = False) -> str:
-    if v is None:
-        return ""
-    return f"{v:+.0f}" if sign and v else f"{v:.0f}"
-
-
-def _pct(v: float | None) -> str:
-    return "" if v is None else f"{100 * v:.0f} %"
-
-
-def rows_to_table(rows: Iterable[Row], *, name_width: int = 24, file_width: int = 36) -> str:
-    """A table for people, one line per row in the order given (use :func:`sort_rows` first)."""
-    head = (
-        f"{'#':>4}  {'runner':<{name_width}}  {'file':<{file_width}}  {'fixes':>7}  {'time':>8}  {'km':>6}  "
-        f"{'verdict':<14}  {'exc':>3}  {'extra m':>7}  {'off course':>10}  {'skipped m':>9}  {'wrong-way m':>11}  "
-        "covered"
-    )
-    lines = [head]
-    for n, row in enumerate(rows, 1):
-        name = _cut(row["name"] or "", name_width)
-        file = _cut(row["file"], file_width, keep_end=True)
-        if row["status"] != "ok":
-            lines.append(f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  error: {row['error']}")
-            continue
-        km = "" if row["distance_m"] is None else f"{row['distance_m'] / 1000:.2f}"
-        lines.append(
-            f"{n:>4}  {name:<{name_width}}  {file:<{file_width}}  {row['fixes']:>7}  {_hms(row['duration_s']):>8}  "
-            f"{km:>6}  {(row.get('verdict') or '').replace('_', ' '):<14}  {row['excursions']:>3}  "
-            f"{_m(row['extra_distance_m'], True):>7}  "
-            f"{_hms(row['time_off_course_s']):>10}  {_m(row['skipped_m']):>9}  {_m(row['wrong_way_m']):>11}  "
-            f"{_pct(row.get('coverage'))}"
+def route_features(route: Route) -> list[dict[str, Any]]:
+    """The route as a LineString Feature (cut at ±180°) and its checkpoints as Point Features."""
+    coords = [[round(x, 7), round(y, 7)] for x, y in zip(route.lon.tolist(), route.lat.tolist(), strict=True)]
+    props = {
+        "role": "route",
+        "name": route.name,
+        "length_m": round(route.length_m, 1),
+        "stroke": ROUTE_COLOUR,
+        "stroke-width": 4,
+        "stroke-opacity": 0.6,
+    }
+    feats: list[dict[str, Any]] = [{"type": "Feature", "properties": props, "geometry": _line_geometry(coords)}]
+    for cp in route.checkpoints:
+        feats.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "role": "checkpoint",
+                    "name": clean_text(cp.name),
+                    "route_m": round(cp.route_m, 1),
+                    "marker-color": ROUTE_COLOUR,
+                    "marker-size": "small",
+                },
+                "geometry": {"type": "Point", "coordinates": [round(cp.lon, 7), round(cp.lat, 7)]},
+            }
         )
-    return terminal_text("\n".join(lines))
+    return feats
 
 
-def tqdm_progress(total: int, *, enabled: bool | None = None, stream: IO[str] | None = None) -> tuple[OnRow, Any]:
-    """A tqdm progress bar (files done, fixes/s, ETA) as an ``on_row`` callback.
-
-    Parameters
-    ----------
-    total : int
-        Number of rows to come.
-    enabled : bool, optional
-        Default: only when ``stream`` is a terminal.
-    stream : file, optional
-        Default ``sys.stderr``.
-
-    Returns
-    -------
-    on_row, bar
-        The callback for :func:`run_batch`, and the bar to ``close()`` (``None`` when disabled).
-    """
-    stream = stream or sys.stderr
-    if enabled is None:
-        enabled = stream.isatty()
-    if not enabled:
-        return (lambda row, from_cache: None), None
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="file", file=stream, dynamic_ncols=True, smoothing=0.1)
-    t0 = time.perf_counter()
-    fixes = [0]
-
-    def on_row(row: Row, from_cache: bool) -> None:
-        if not from_cache and row["status"] == "ok":
-            fixes[0] += int(row["fixes"] or 0)
-        dt = max(time.perf_counter() - t0, 1e-9)
-        bar.set_postfix_str(f"{fixes[0] / dt:,.0f} fixes/s", refresh=False)
-        bar.update(1)
-
-    return on_row, bar
+def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str], *, route: Route | None = None) -> None:
+    """Write a GeoJSON FeatureCollection (QGIS, geojson.io): the route and its checkpoints first when
+    given, then every excursion styled by kind."""
+    feats = route_features(route) if route is not None else []
+    doc = {"type": "FeatureCollection", "features": [*feats, *geojson_features(rows)]}
+    _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))

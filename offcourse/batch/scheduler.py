@@ -10,18 +10,21 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, tzinfo
 from pathlib import Path
 from typing import Any
 
 from ..detect import Options
 from ..errors import OffcourseError, ReadError
 from ..model import Route
+from ..present import route_zone
+from .annotate import Names, annotate_rows
 from .backends import _Backend, _Dask, _InProcess, _Pool
 from .cache import ResultCache, Warn
 from .files import _reason, file_sha256
 from .inputs import BatchInput, Row, _display, _stem
-from .outputs import OnRow
 from .rows import error_row
+from .table import OnRow
 from .worker import FILE_TIMEOUT_S, JobSpec, TaskResult, job_spec
 
 __all__ = ["MAX_ATTEMPTS", "BatchResult", "run_batch"]
@@ -87,6 +90,27 @@ class _Job:
     alone: bool = False
 
 
+def _refuse_route_among_tracks(route_path: bytes, inputs: Sequence[BatchInput]) -> None:
+    """The route given again among the tracks (``batch uploads/*.gpx`` without a route) is refused."""
+    try:
+        st = os.stat(route_path)
+    except OSError:
+        return
+    for item in inputs:
+        if item.error is not None:
+            continue
+        try:
+            other = os.stat(item.path)
+        except (OSError, ValueError):
+            continue
+        if (other.st_dev, other.st_ino) == (st.st_dev, st.st_ino):
+            raise OffcourseError(
+                f"the route is also one of the tracks ({item.display}): give the official route first, "
+                "then the recordings (offcourse batch ROUTE TRACKS...)",
+                path=_display(route_path),
+            )
+
+
 def _for_input(result: TaskResult, path: bytes) -> Row:
     row = dict(result.row)
     row["file"] = _display(path)
@@ -107,6 +131,10 @@ def run_batch(
     on_warning: Warn | None = None,
     file_timeout_s: float | None = FILE_TIMEOUT_S,
     route_track: int | None = None,
+    names: Names | None = None,
+    race_date: date | None = None,
+    tz: tzinfo | None = None,
+    worker_memory_mb: int | None = None,
 ) -> BatchResult:
     """Check every input against the route; one row per input, whatever happens.
 
@@ -142,6 +170,16 @@ def run_batch(
     route_track : int, optional
         A route file holding several tracks: use track N (1-based; 0 joins them all); default
         as :func:`offcourse.read_route` (the first, unless they continue one another).
+    names : Names, optional
+        How runners are named (:func:`~offcourse.batch.annotate.read_names`, or a source such as
+        ``Names("file")``); default: the file's author or athlete, else the file name.
+    race_date : date, optional
+        The race day: rows recorded on another day (in ``tz``) are flagged ``other_day``.
+    tz : tzinfo, optional
+        The zone of the race day (default: the route's local zone, found from its start).
+    worker_memory_mb : int, optional
+        Most memory (address space, MiB) of each pool worker: a file needing more gives an error
+        row ("out of memory"), the other files go on. Not applied with ``jobs=1`` or Dask.
 
     Returns
     -------
@@ -160,7 +198,10 @@ def run_batch(
     spec, route = job_spec(route_path, options, route_track=route_track)
     if file_timeout_s is not None and not file_timeout_s > 0:
         raise OffcourseError(f"the per-file time limit must be positive, got {file_timeout_s}")
-    spec = replace(spec, file_timeout_s=file_timeout_s)
+    if worker_memory_mb is not None and worker_memory_mb < 1:
+        raise OffcourseError(f"the worker memory limit must be at least 1 MB, got {worker_memory_mb}")
+    _refuse_route_among_tracks(spec.route_path, inputs)
+    spec = replace(spec, file_timeout_s=file_timeout_s, worker_memory_mb=worker_memory_mb)
     cache = ResultCache(cache_path, spec.key, on_warning)
     for w in route.meta.extra.get("warnings", []):  # a route stored out of order, points at (0, 0)...
         cache._warn(f"{_display(spec.route_path)}: {w}")
@@ -219,7 +260,7 @@ def run_batch(
         try:
             sha = file_sha256(item.path)
         except ReadError as exc:
-            emit(i, error_row(item.path, _reason(exc, item.path)), False)
+            emit(i, error_row(item.path, _reason(exc, item.path), kind="unreadable"), False)
             return
         row = cache.get(sha, item.path)
         if row is not None:
@@ -281,6 +322,9 @@ def run_batch(
     done = [r for r in rows if r is not None]
     if len(done) != len(inputs):  # pragma: no cover - a bug, never bad input
         raise RuntimeError(f"batch lost {len(inputs) - len(done)} rows")
+    if race_date is not None and tz is None:
+        tz = route_zone(float(route.lon[0]), float(route.lat[0]))
+    done = annotate_rows(done, names=names, race_date=race_date, tz=tz)
     return BatchResult(
         rows=done,
         cached=counts["cached"],

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..detect import Options
-from ..errors import OffcourseError
+from ..errors import InvalidTrackError, OffcourseError, ReadError, UnknownFormatError
 from ..match import RouteIndex
 from ..model import Route, Track
 from ..read import gunzip_once, parse_bytes, read_route
@@ -36,7 +36,8 @@ __all__ = ["CACHE_VERSION", "FILE_TIMEOUT_S", "JobSpec", "TaskResult", "check_fi
 FILE_TIMEOUT_S = 600.0
 """Default per-file time limit of :func:`run_batch` (seconds): a file taking longer is an error row."""
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+"""Part of the job key: rows of another shape are never read back."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class JobSpec:
     """Most seconds a worker spends on one file (``None``: no limit); not part of the job key."""
     route_track: int | None = None
     """Which track of a route file holding several (see :func:`offcourse.read_route`)."""
+    worker_memory_mb: int | None = None
+    """Most address space of a pool worker (MiB; ``None``: no limit); not part of the job key."""
 
 
 def job_spec(
@@ -149,24 +152,71 @@ def _check_path(
     path: bytes, shown: bytes, route: Route, options: Options, index: RouteIndex, timeout_s: float | None = None
 ) -> TaskResult:
     sha: str | None = None
+    head = b""
     try:
         raw = read_regular(path)
         sha = hashlib.sha256(raw).hexdigest()
-        parsed = parse_bytes(gunzip_once(raw, _display(shown)), _display(shown))  # as read_file reads it
+        head = raw[:_SNIFF]
+        data = gunzip_once(raw, _display(shown))  # as read_file reads it
+        head = data[:_SNIFF]
         del raw
+        parsed = parse_bytes(data, _display(shown))
+        del data
         report = check(route, parsed.track, options, index=index)
         row = report_row(report, shown, sha)
         meta_name = runner_name(parsed.track.meta, b"")
         return TaskResult(row, meta_name or None, True)
+    except UnknownFormatError as exc:
+        kind, reason = not_a_recording(head, shown, _reason(exc, shown))
+        return TaskResult(error_row(shown, reason, sha, kind), None, sha is not None)
+    except InvalidTrackError as exc:
+        reason = _reason(exc, shown)
+        kind = "elsewhere" if "never comes within" in reason else "error"
+        return TaskResult(error_row(shown, reason, sha, kind), None, sha is not None)
+    except ReadError as exc:
+        return TaskResult(error_row(shown, _reason(exc, shown), sha, "unreadable"), None, sha is not None)
     except OffcourseError as exc:
         return TaskResult(error_row(shown, _reason(exc, shown), sha), None, sha is not None)
     except _FileTimeout:
         return _timeout_row(shown, timeout_s)
     except MemoryError:
-        return TaskResult(error_row(shown, "out of memory while checking this file", sha), None, False)
+        return TaskResult(error_row(shown, _out_of_memory(), sha), None, False)
     except Exception as exc:  # a bug must cost one row, not the batch
         text = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")
         return TaskResult(error_row(shown, text, sha), None, False)
+
+
+_SNIFF = 4096
+_ROUTE_FORMATS = {b".kml": "KML", b".kmz": "KMZ"}
+
+
+def not_a_recording(head: bytes, path: bytes, reason: str) -> tuple[str, str]:
+    """Why a file the reader does not know is no recording: ``(error kind, reason)``.
+
+    >>> not_a_recording(b"<?xml?><kml xmlns='x'>", b"route.kml", "XML, but neither GPX nor TCX")
+    ('not_a_recording', 'KML is a route format, not a recording')
+    >>> not_a_recording(b"hello", b"notes.txt", "not a FIT, GPX, TCX or GeoJSON file")
+    ('not_gps', 'not a GPS file')
+    """
+    low = path.lower()
+    suffix = os.path.splitext(low[:-3] if low.endswith(b".gz") else low)[1]
+    if suffix in _ROUTE_FORMATS or b"<kml" in head[:_SNIFF]:
+        return "not_a_recording", f"{_ROUTE_FORMATS.get(suffix, 'KML')} is a route format, not a recording"
+    if head[:4] == b"PK\x03\x04" or suffix == b".zip":
+        return "not_a_recording", "a ZIP archive: unpack it and give its files (ZIP uploads are not read yet)"
+    if not head:
+        return "not_gps", "not a GPS file (empty)"
+    return "not_gps", "not a GPS file"
+
+
+def _out_of_memory() -> str:
+    limit = _MEMORY_LIMIT_MB[0]
+    if limit is None:
+        return "out of memory while checking this file"
+    return f"out of memory: needs more than the worker memory limit of {limit} MB (--worker-memory-mb)"
+
+
+_MEMORY_LIMIT_MB: list[int | None] = [None]
 
 
 class _FileTimeout(BaseException):
@@ -261,3 +311,38 @@ def _init_worker(spec: JobSpec, batch_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(batch_pid,), daemon=True).start()
     with contextlib.suppress(OffcourseError):  # each task will then report it on its row
         _prepare(spec)
+    if spec.worker_memory_mb is not None:
+        limit_memory(spec.worker_memory_mb)
+
+
+def limit_memory(mb: int) -> None:
+    """Limit this process's address space to ``mb`` MiB more than it uses now (RLIMIT_AS).
+
+    Called in each pool worker once the route is read and the engine warmed up, so the limit
+    is what one file may take: beyond it allocations fail with ``MemoryError``, the file gets
+    an error row and the worker goes on with the next. Where ``resource`` is missing (Windows)
+    nothing is limited.
+    """
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    used = _address_space_bytes()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    want = used + mb * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        want = min(want, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    _MEMORY_LIMIT_MB[0] = mb
+
+
+def _address_space_bytes() -> int:
+    """This process's address space now (VmSize), 0 where /proc is missing."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
