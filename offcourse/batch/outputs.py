@@ -64,8 +64,9 @@ def _severity(row: Row) -> tuple[Any, ...]:
 
 def sort_rows(rows: Iterable[Row]) -> list[Row]:
     """Most severe first, by verdict: cuts, then wrong way, then lost, did not finish, partial, on
-    course, not this route, not judged; error rows last, files that are no recording at all after them. Within a verdict, the most route bypassed
-    or run the wrong way, then the most extra distance. Ties (and error rows) are in file order.
+    course, not this route, not judged; error rows last, files that are no recording at all after
+    them. Within a verdict, the most route bypassed or run the wrong way, then the most extra
+    distance. Ties (and error rows) are in file order.
     """
     return sorted(rows, key=_severity)
 
