@@ -382,7 +382,7 @@ def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any], 
         name = _text(v) or _text(row.get("file"))
         bib = _text(row.get("bib"))
         label = f"{escape(name)} <small>#{escape(bib)}</small>" if bib else escape(name)
-        return f'<td class="name" data-v="{escape(name)}">{label}</td>'
+        return f'<td class="name">{label}</td>'
     if key == "verdict":
         if not ok:
             word = "NOT A RECORDING" if _junk(row) else "ERROR"
