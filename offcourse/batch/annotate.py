@@ -181,7 +181,8 @@ def annotate_rows(
                 flags.append(flag("duplicate", f"duplicate of {first_of[sha]} (the same bytes)"))
             else:
                 first_of[sha] = file
-        if race_date is not None and row.get("status") == "ok":
+        course = any(f.get("kind") == "course_file" for f in flags)  # a plan's times are no race day
+        if race_date is not None and row.get("status") == "ok" and not course:
             day = _local_date(row.get("start_time"), tz)
             if day is not None and day != race_date:
                 flags.append(flag("other_day", f"recorded on {day.isoformat()}, not on the race day {race_date}"))

@@ -359,7 +359,13 @@ def geojson_features(rows: Iterable[Row]) -> list[dict[str, Any]]:
     for row in rows:
         for k, exc in enumerate(row.get("excursion_list") or [], 1):
             coords = exc.get("coordinates") or []
-            props = {"file": row["file"], "name": row["name"], "sha256": row["sha256"], "number": k}
+            props = {
+                "role": "excursion",
+                "file": row["file"],
+                "name": row["name"],
+                "sha256": row["sha256"],
+                "number": k,
+            }
             props.update((key, v) for key, v in exc.items() if key != "coordinates")
             colour = KIND_COLOUR.get(str(exc.get("kind")), "#d62728")
             props.update({"stroke": colour, "stroke-width": 3, "stroke-opacity": 0.9, "marker-color": colour})

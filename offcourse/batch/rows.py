@@ -91,7 +91,8 @@ def file_flags(track: Track, verdict: str | None, verdict_reason: str | None) ->
     problems = [str(w) for w in extra.get("warnings", []) if any(k in str(w) for k in _DAMAGE_WORDS)]
     if extra.get("crc_ok") is False or problems:
         what = "; ".join(problems) or "file CRC does not match"
-        out.append(flag("damaged", f"damaged file ({what}): cut short, corrupted or edited"))
+        cut = any("file ends" in w for w in problems)
+        out.append(flag("damaged", f"damaged: {what}: " + ("cut short" if cut else "corrupted or edited")))
     if track.meta.kind in ("course", "route"):
         out.append(flag("course_file", f"a {track.meta.kind} file (a planned route), not a recording"))
     elif len(track) and not np.isfinite(track.epoch_s).any():

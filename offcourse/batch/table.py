@@ -8,17 +8,17 @@ no name can send escape sequences to the terminal.
 
 Examples
 --------
->>> rows = [{"file": "a.gpx", "name": "Ann", "status": "ok", "verdict": "on_course", "excursions": 0,
-...          "extra_distance_m": 0.0, "duration_s": 3725.0, "distance_m": 10450.0, "flags": []},
+>>> rows = [{"file": "a.gpx", "name": "Ann", "status": "ok", "verdict": "lost", "excursions": 1,
+...          "extra_distance_m": 412.0, "duration_s": 3725.0, "distance_m": 10450.0, "flags": []},
 ...         {"file": "notes.txt", "name": "notes", "status": "error", "error": "not a GPS file"}]
 >>> print(rows_to_table(rows))
-#  runner  verdict    exc  extra     time  distance  notes                  file
-1  Ann     ON COURSE    0   +0 m  1:02:05  10.45 km                         a.gpx
-2  notes   ERROR                                     error: not a GPS file  notes.txt
+#  runner  verdict  exc   extra     time  distance  notes                  file
+1  Ann     LOST       1  +412 m  1:02:05  10.45 km                         a.gpx
+2  notes   ERROR                                    error: not a GPS file  notes.txt
 >>> print(rows_to_table(rows, width=50))
-#  runner  verdict    exc  extra  notes
-1  Ann     ON COURSE    0   +0 m
-2  notes   ERROR                  error: not a GP…
+#  runner  verdict  exc   extra  notes
+1  Ann     LOST       1  +412 m
+2  notes   ERROR                 error: not a GPS…
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
         _Column("verdict", [_verdict(r) for r in rows], priority=10),
         _Column("where", [where(r) for r in rows], priority=7, min_width=16),
         _Column("exc", num("excursions", lambda v: f"{v:.0f}"), right=True, priority=6),
-        _Column("extra", num("extra_distance_m", style.signed_distance), right=True, priority=5),
+        _Column(
+            "extra", num("extra_distance_m", lambda v: style.signed_distance(v) if v else ""), right=True, priority=5
+        ),
         _Column("off course", num("time_off_course_s", lambda v: hms(v) if v else ""), right=True, priority=3),
         _Column("skipped", num("skipped_m", skipped), right=True, priority=4),
         _Column("time", num("duration_s", hms), right=True, priority=2),

@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..detect import Options
-from ..errors import InvalidTrackError, OffcourseError, ReadError, UnknownFormatError
+from ..errors import FileTooLargeError, InvalidTrackError, OffcourseError, ReadError, UnknownFormatError
 from ..match import RouteIndex
 from ..model import Route, Track
 from ..read import gunzip_once, parse_bytes, read_route
@@ -173,6 +173,10 @@ def _check_path(
         reason = _reason(exc, shown)
         kind = "elsewhere" if "never comes within" in reason else "error"
         return TaskResult(error_row(shown, reason, sha, kind), None, sha is not None)
+    except FileTooLargeError as exc:
+        if _MEMORY_LIMIT_MB[0] is not None and "too large to parse" in str(exc):  # the reader's MemoryError
+            return TaskResult(error_row(shown, _out_of_memory(), sha), None, False)  # depends on the limit
+        return TaskResult(error_row(shown, _reason(exc, shown), sha, "unreadable"), None, sha is not None)
     except ReadError as exc:
         return TaskResult(error_row(shown, _reason(exc, shown), sha, "unreadable"), None, sha is not None)
     except OffcourseError as exc:
