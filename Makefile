@@ -78,6 +78,7 @@ bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 		|| echo "gpsbabel not installed: its peer is skipped"
 	$(PY) bench/bench_fit.py
 	$(PY) bench/bench_engine.py
+	$(PY) bench/bench_check.py
 	$(PY) bench/run.py
 	$(PY) bench/run.py --family all
 	$(PY) bench/compare_real.py

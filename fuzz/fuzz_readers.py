@@ -1,7 +1,8 @@
 """Coverage-guided fuzzing of every reader with atheris (libFuzzer for Python).
 
 Each input goes through :func:`offcourse.read.parse_bytes` (format detection, gzip with a bound,
-dispatch) and through every format reader directly (FIT lenient and strict, GPX, TCX, GeoJSON,
+dispatch), through the reader of every format of the registry (:data:`offcourse.read.formats.FORMATS`:
+a new format is fuzzed without a line here) and through the direct entries (FIT strict, GeoJSON,
 LiveTrail). Only :class:`~offcourse.errors.OffcourseError` may escape a reader; anything else is a
 crash, and a result must satisfy the promises of :class:`~offcourse.model.Track` (finite positions
 in range, columns of one length, sorted segment starts). Hangs and memory blow-ups are caught by
@@ -18,11 +19,11 @@ The seed files ``fuzz/corpus/seed-*`` (small valid files of every format) are wr
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import sys
 import warnings
+from collections.abc import Callable
 
 import atheris
 
@@ -35,10 +36,9 @@ with atheris.instrument_imports(include=["offcourse"]):
     from offcourse.model import ParsedFile
     from offcourse.read import parse_bytes
     from offcourse.read.fit import parse_fit
+    from offcourse.read.formats import FORMATS, Format
     from offcourse.read.geojson import parse_geojson
-    from offcourse.read.gpx import parse_gpx
     from offcourse.read.livetrail import parse_livetrail
-    from offcourse.read.tcx import parse_tcx
 
 MAX_BYTES = 16 << 20  # bound on decompressed gzip content here, so that bombs stop early
 
@@ -63,12 +63,14 @@ def _check(pf: ParsedFile) -> None:
             raise AssertionError("a waypoint position is not valid")
 
 
+def _registry_reader(fmt: Format) -> Callable[[bytes], ParsedFile]:
+    return lambda d: fmt.parse(d, f"fuzz{fmt.suffixes[0]}")
+
+
 READERS = (
     lambda d: parse_bytes(d, "fuzz", max_bytes=MAX_BYTES),
-    lambda d: parse_fit(d, "fuzz.fit"),
+    *(_registry_reader(f) for f in FORMATS),
     lambda d: parse_fit(d, "fuzz.fit", strict=True),
-    lambda d: parse_gpx(io.BytesIO(d), "fuzz.gpx"),
-    lambda d: parse_tcx(io.BytesIO(d), "fuzz.tcx"),
     lambda d: parse_geojson(d, "fuzz.geojson"),
     lambda d: parse_livetrail(d, "fuzz.json"),
 )

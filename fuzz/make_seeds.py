@@ -32,6 +32,8 @@ FILES = [
     DATA / "defects" / "fit-chained-compressed-timestamps.fit",
     DATA / "defects" / "fit-definition-redefined-midfile.fit",
     DATA / "defects" / "base-route.gpx",
+    DATA / "kml" / "route-multigeometry.kml",
+    DATA / "kml" / "track-gx.kml",
 ]
 
 LIVETRAIL = {

@@ -19,6 +19,7 @@ __all__ = [
     "UnknownFormatError",
     "CorruptFileError",
     "TruncatedFileError",
+    "ArchiveError",
     "FileTooLargeError",
     "NoGeometryError",
     "InvalidRouteError",
@@ -116,3 +117,8 @@ class SourceError(ReadError):
 
     A :class:`ReadError`, so the command line prints it as one line naming the source.
     """
+
+
+class ArchiveError(CorruptFileError):
+    """A ZIP archive is damaged, or holds what is refused: a member named outside it (an absolute name,
+    ``..``), archives nested deeper than one level, an encrypted member."""

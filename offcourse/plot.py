@@ -16,6 +16,7 @@ no global backend switch, no global state.
 Examples
 --------
 >>> from offcourse.report import Excursion
+>>> from offcourse.present import Style, Units
 >>> e = Excursion(kind="off_course", start_epoch_s=0.0, end_epoch_s=250.0, exit_route_m=3420.0,
 ...               rejoin_route_m=3500.0, max_offset_m=180.0, extra_distance_m=412.0, time_lost_s=250.0)
 >>> excursion_label(1, e)
@@ -38,7 +39,8 @@ from .detect import Monitor, Options
 from .errors import OffcourseError
 from .match import RouteIndex
 from .model import FloatArray, Route, Track
-from .report import Excursion, Report, hms, project_track
+from .present import KIND_COLOUR, KIND_WORDS, Style, hms
+from .report import Excursion, Report, project_track
 
 __all__ = [
     "MAX_ZOOMS",
@@ -71,7 +73,6 @@ NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'offcourse[plot]'"
 # colours: one per kind of excursion, route and track in quiet tones
 ROUTE_COLOUR = "#7fb3d5"
 TRACK_COLOUR = "#34495e"
-KIND_COLOUR = {"off_course": "#d62728", "wrong_direction": "#8e44ad", "skipped_section": "#e67e22"}
 EXIT_COLOUR = "#d62728"
 REJOIN_COLOUR = "#1e8449"
 
@@ -113,6 +114,7 @@ def format_label(
     distance_m: float | None,
     extra_distance_m: float | None,
     time_lost_s: float | None,
+    style: Style | None = None,
 ) -> str:
     """The one-line label of an excursion, shared by the pictures and the field page.
 
@@ -124,44 +126,54 @@ def format_label(
         ``off_course``, ``wrong_direction`` or ``skipped_section``.
     exit_route_m, rejoin_route_m, distance_m, extra_distance_m, time_lost_s :
         As in :class:`~offcourse.report.Excursion` (metres, seconds; ``None`` where unknown).
+    style : Style, optional
+        Units (default kilometres and metres).
 
     Examples
     --------
     >>> format_label(2, "off_course", 12_000.0, None, 900.0, None, None)
     '2 · km 12.00 · never rejoined'
     >>> format_label(3, "skipped_section", 5000.0, 6250.0, None, None, None)
-    '3 · km 5.00-6.25 · skipped 1250 m'
+    '3 · km 5.00-6.25 · skipped 1.25 km'
     >>> format_label(4, "wrong_direction", 7000.0, 7400.0, 420.0, None, None)
     '4 · km 7.00-7.40 · wrong way 420 m'
+    >>> from offcourse.present import Units
+    >>> format_label(1, "off_course", 100_000.0, 100_100.0, 900.0, 965.6, 600.0, Style(units=Units.MI))
+    '1 · mile 62.14 · +0.60 mi · 0:10:00'
     """
-    km = f"km {exit_route_m / 1000:.2f}"
+    s = style or Style()
+    at = s.route_position(exit_route_m)
     if kind == "off_course":
         if rejoin_route_m is None:
-            return f"{number} · {km} · never rejoined"
-        extra = f"{extra_distance_m:+.0f} m" if _finite(extra_distance_m) else "? m"
+            return f"{number} · {at} · never rejoined"
+        extra = (
+            s.signed_distance(extra_distance_m) if extra_distance_m is not None and _finite(extra_distance_m) else "?"
+        )
         lost = hms(time_lost_s) if time_lost_s is not None and math.isfinite(time_lost_s) else "?"
-        return f"{number} · {km} · {extra} · {lost}"
+        return f"{number} · {at} · {extra} · {lost}"
     lo, hi = sorted((exit_route_m, rejoin_route_m if rejoin_route_m is not None else exit_route_m))
-    span = f"km {lo / 1000:.2f}-{hi / 1000:.2f}"
+    span = s.route_span(lo, hi)
     if kind == "wrong_direction":
-        return f"{number} · {span} · wrong way {distance_m or 0.0:.0f} m"
-    return f"{number} · {span} · skipped {hi - lo:.0f} m"
+        return f"{number} · {span} · wrong way {s.distance(distance_m or 0.0)}"
+    what = "shortcut" if kind == "shortcut" else "skipped"
+    return f"{number} · {span} · {what} {s.distance(hi - lo)}"
 
 
-def excursion_label(number: int, e: Excursion) -> str:
+def excursion_label(number: int, e: Excursion, style: Style | None = None) -> str:
     """:func:`format_label` for an :class:`~offcourse.report.Excursion`."""
     return format_label(
-        number, e.kind, e.exit_route_m, e.rejoin_route_m, e.distance_m, e.extra_distance_m, e.time_lost_s
+        number, e.kind, e.exit_route_m, e.rejoin_route_m, e.distance_m, e.extra_distance_m, e.time_lost_s, style
     )
 
 
 def progress_trace(
     route: Route, track: Track, options: Options | None = None, *, index: RouteIndex | None = None
 ) -> tuple[FloatArray, FloatArray]:
-    """Progress along the route and distance off it at every fix, as the engine saw them.
+    """Progress along the route and distance off it at every fix, as the live engine saw them.
 
-    Re-runs a :class:`~offcourse.detect.Monitor` over the projected fixes, exactly as
-    :func:`offcourse.report.check` does, and reads ``route_m`` and ``offset_m`` after each one.
+    Re-runs a :class:`~offcourse.detect.Monitor` over the projected fixes and reads ``route_m``
+    and ``offset_m`` after each one. :func:`plot_report` does not need it for a report made by
+    :func:`offcourse.report.check`, which carries its own per-fix :class:`~offcourse.report.Trace`.
 
     Parameters
     ----------
@@ -274,11 +286,11 @@ def clip_to_box(x: FloatArray, y: FloatArray, box: tuple[float, float, float, fl
 class _Excursion:
     """What the drawing needs of one excursion, projected."""
 
-    def __init__(self, number: int, e: Excursion, report: Report, tx: FloatArray, ty: FloatArray) -> None:
+    def __init__(self, number: int, e: Excursion, report: Report, tx: FloatArray, ty: FloatArray, style: Style) -> None:
         route = report.route
         self.number = number
         self.e = e
-        self.label = excursion_label(number, e)
+        self.label = excursion_label(number, e, style)
         self.colour = KIND_COLOUR.get(e.kind, "#d62728")
         if e.kind == "skipped_section":
             lo, hi = sorted((e.exit_route_m, e.rejoin_route_m if e.rejoin_route_m is not None else e.exit_route_m))
@@ -395,7 +407,7 @@ def _draw_geometry(
     ax.plot(tx, ty, color=TRACK_COLOUR, lw=0.7 if big else 1.0, zorder=2, label="track")
     kinds_seen: set[str] = set()
     for it in items:
-        name = {"off_course": "off course", "wrong_direction": "wrong way", "skipped_section": "skipped"}[it.e.kind]
+        name = KIND_WORDS.get(it.e.kind, it.e.kind)
         label = name if it.e.kind not in kinds_seen else None
         kinds_seen.add(it.e.kind)
         ex, ey = simplify_xy(it.x, it.y, tolerance_m)
@@ -432,14 +444,18 @@ def _draw_geometry(
                 )  # fmt: skip
 
 
-def _zoom_title(it: _Excursion) -> str:
+def _zoom_title(it: _Excursion, style: Style) -> str:
     e = it.e
     if e.kind == "off_course":
-        extra = f", up to {e.max_offset_m:.0f} m off" if _finite(e.max_offset_m) else ""
-        return f"{it.number}: off course at km {e.exit_route_m / 1000:.2f}{extra}"
+        extra = (
+            f", up to {style.distance(e.max_offset_m)} off"
+            if e.max_offset_m is not None and _finite(e.max_offset_m)
+            else ""
+        )
+        return f"{it.number}: off course at {style.route_position(e.exit_route_m)}{extra}"
     lo, hi = sorted((e.exit_route_m, e.rejoin_route_m if e.rejoin_route_m is not None else e.exit_route_m))
-    what = "wrong way" if e.kind == "wrong_direction" else "skipped"
-    return f"{it.number}: {what} from km {lo / 1000:.2f} to {hi / 1000:.2f}"
+    what = {"wrong_direction": "wrong way", "shortcut": "shortcut"}.get(e.kind, "skipped")
+    return f"{it.number}: {what} from {style.route_position(lo)} to {style.long(hi):.2f}"
 
 
 def _badge(ax: Any, it: _Excursion, *, distance_pt: float = 16.0) -> None:
@@ -463,13 +479,20 @@ def _badge(ax: Any, it: _Excursion, *, distance_pt: float = 16.0) -> None:
 
 
 def _profile(
-    ax: Any, report: Report, items: list[_Excursion], options: Options, index: RouteIndex | None = None
+    ax: Any,
+    report: Report,
+    items: list[_Excursion],
+    trace: tuple[FloatArray, FloatArray],
+    options: Options,
+    style: Style,
 ) -> None:
-    """Distance off the route (m) along the route (km), with the thresholds."""
-    s, d = progress_trace(report.route, report.track, options, index=index)
-    ok = np.isfinite(s) & np.isfinite(d)
+    """Distance off the route (m or ft) along the route (km or mi), with the engine's thresholds."""
+    s, d_m = trace
+    ok = np.isfinite(s) & np.isfinite(d_m)
+    d = style.short(1.0) * d_m  # metres or feet from here on
+    off, back_on = style.short(options.off_threshold_m), style.short(options.back_on_threshold_m)
     top = float(np.nanmax(d[ok])) if ok.any() else 0.0
-    log = top > 8 * options.off_threshold_m
+    log = top > 8 * off
     # one column per ~pixel along the route: the nearest and the farthest fix in it (spikes stay,
     # a 40,000-fix trace does not weigh on the SVG); columns no fix fell in stay empty
     n = PROFILE_COLUMNS
@@ -479,62 +502,60 @@ def _profile(
     far = np.full(n, np.nan)
     np.fmin.at(near, col, d[ok])
     np.fmax.at(far, col, d[ok])
-    km = (np.arange(n) + 0.5) / n * length / 1000.0
+    along = style.long(1.0)  # km or miles per metre
+    km = (np.arange(n) + 0.5) / n * length * along
+    unit = style.short_unit
     ax.fill_between(km, near, far, color=TRACK_COLOUR, alpha=0.3, lw=0, zorder=3)
     ax.plot(km, far, color=TRACK_COLOUR, lw=0.8, zorder=3, label="distance off the route")
-    ax.axhline(options.off_threshold_m, color=EXIT_COLOUR, ls="--", lw=1, zorder=2,
-               label=f"off threshold {options.off_threshold_m:g} m")  # fmt: skip
-    ax.axhline(options.back_on_threshold_m, color=REJOIN_COLOUR, ls=":", lw=1.2, zorder=2,
-               label=f"back-on threshold {options.back_on_threshold_m:g} m")  # fmt: skip
-    ymax = max(top * 1.25, options.off_threshold_m * 2.0)
+    ax.axhline(off, color=EXIT_COLOUR, ls="--", lw=1, zorder=2, label=f"off threshold {off:.3g} {unit}")
+    ax.axhline(back_on, color=REJOIN_COLOUR, ls=":", lw=1.2, zorder=2, label=f"back-on threshold {back_on:.3g} {unit}")
+    ymax = max(top * 1.25, off * 2.0)
     if log:
         # far excursions would flatten the thresholds: linear up to twice the off threshold, log beyond
-        ax.set_yscale("symlog", linthresh=2 * options.off_threshold_m, linscale=1.5)
-        ticks = [0.0, options.back_on_threshold_m, options.off_threshold_m, 2 * options.off_threshold_m]
+        ax.set_yscale("symlog", linthresh=2 * off, linscale=1.5)
+        ticks = [0.0, back_on, off, 2 * off]
         ticks += [v for v in (200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0) if ticks[-1] < v <= ymax]
         ax.set_yticks(ticks, [f"{v:g}" for v in ticks])
         ax.minorticks_off()
     ax.set_ylim(0, ymax)
     last_km, row = -math.inf, 0
-    gap_km = report.route.length_m / 1000 / 60  # numbers nearer than this are stacked
+    gap_km = report.route.length_m * along / 60  # numbers nearer than this are stacked
     for it in items:
         e = it.e
         lo, hi = sorted((e.exit_route_m, e.rejoin_route_m if e.rejoin_route_m is not None else e.exit_route_m))
-        ax.axvspan(lo / 1000, max(hi, lo + report.route.length_m / 800) / 1000, color=it.colour, alpha=0.18, lw=0)
-        row = row + 1 if lo / 1000 - last_km < gap_km else 0
-        last_km = lo / 1000
+        ax.axvspan(lo * along, max(hi, lo + report.route.length_m / 800) * along, color=it.colour, alpha=0.18, lw=0)
+        row = row + 1 if lo * along - last_km < gap_km else 0
+        last_km = lo * along
         ax.annotate(
-            str(it.number), (lo / 1000, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2 + 9 * (row % 4)),
+            str(it.number), (lo * along, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2 + 9 * (row % 4)),
             textcoords="offset points", ha="center", va="bottom", fontsize=7.5, fontweight="bold", color=it.colour,
         )  # fmt: skip
     for c in report.route.checkpoints:
-        ax.axvline(c.route_m / 1000, color="#bbb", lw=0.5, zorder=1)
-    ax.set_xlim(0, report.route.length_m / 1000)
-    ax.set_xlabel("along the route (km)")
-    ax.set_ylabel("off the route (m)")
+        ax.axvline(c.route_m * along, color="#bbb", lw=0.5, zorder=1)
+    ax.set_xlim(0, report.route.length_m * along)
+    ax.set_xlabel(f"along the route ({style.long_unit})")
+    ax.set_ylabel(f"off the route ({unit})")
     ax.grid(True, axis="y", color="#eee", lw=0.6)
     ax.legend(loc="best", fontsize=7, framealpha=0.85)
 
 
-def _side_panel(ax: Any, report: Report, items: list[_Excursion], handles: Any) -> list[str]:
+def _side_panel(ax: Any, report: Report, items: list[_Excursion], handles: Any, style: Style) -> list[str]:
     """Titles, the numbered list of excursions and the symbol legend, beside the map."""
     ax.set_axis_off()
     route, track = report.route, report.track
     rname = route.name or os.path.basename(route.meta.path or "") or "route"
     tname = os.path.basename(track.meta.path or "") or track.meta.name or "track"
     ax.text(0, 1.0, _plain(rname), fontsize=12, fontweight="bold", va="top", transform=ax.transAxes)
-    ax.text(0, 0.955, f"{route.length_m / 1000:.1f} km", fontsize=8.5, color="#555", va="top", transform=ax.transAxes)
+    ax.text(0, 0.955, style.length(route.length_m), fontsize=8.5, color="#555", va="top", transform=ax.transAxes)
     ax.text(0, 0.91, _plain(tname), fontsize=10, va="top", transform=ax.transAxes)
     when = ""
-    if len(track) and math.isfinite(float(track.epoch_s[0])):
-        from .report import iso_utc
-
-        when = f"{(iso_utc(float(track.epoch_s[0])) or '')[:16].replace('T', ' ')} UTC · "
-    ax.text(0, 0.87, f"{when}{report.distance_m / 1000:.2f} km · {len(track)} fixes", fontsize=8.5, color="#555",
+    if len(track) and report.times_known and math.isfinite(float(track.epoch_s[0])):
+        when = f"{style.clock(float(track.epoch_s[0]))} · "
+    ax.text(0, 0.87, f"{when}{style.length(report.distance_m)} · {len(track)} fixes", fontsize=8.5, color="#555",
             va="top", transform=ax.transAxes)  # fmt: skip
     summary = (
-        f"{len(items)} excursion{'s' if len(items) != 1 else ''} · extra {report.extra_distance_m:+.0f} m · "
-        f"off course {hms(report.time_off_course_s)}"
+        f"{len(items)} excursion{'s' if len(items) != 1 else ''} · "
+        f"extra {style.signed_distance(report.extra_distance_m)} · off course {hms(report.time_off_course_s)}"
     )
     ax.text(0, 0.80, summary, fontsize=9, va="top", transform=ax.transAxes)
     done = "route completed" if report.completed else "route NOT completed"
@@ -545,7 +566,8 @@ def _side_panel(ax: Any, report: Report, items: list[_Excursion], handles: Any) 
         ax.text(0, 0.69, "No wrong turn: the runner stayed on the route.", fontsize=9, va="top",
                 transform=ax.transAxes)  # fmt: skip
     else:
-        ax.text(0, 0.69, "number · km along the route · extra distance · time lost", fontsize=7.5, color="#555",
+        along = "mile" if style.long_unit == "mi" else "km"
+        ax.text(0, 0.69, f"number · {along} along the route · extra distance · time lost", fontsize=7.5, color="#555",
                 va="top", transform=ax.transAxes)  # fmt: skip
         shown = items[:MAX_LISTED]
         step = min(0.045, 0.36 / max(1, len(shown)))
@@ -571,6 +593,7 @@ def plot_report(
     *,
     options: Options | None = None,
     index: RouteIndex | None = None,
+    style: Style | None = None,
 ) -> list[str]:
     """Draw a report as a PNG or SVG file (by the file's extension).
 
@@ -581,9 +604,13 @@ def plot_report(
     path : path-like
         The file to write; ``.png`` or ``.svg``. In SVG the labels are ``<text>`` elements.
     options : Options, optional
-        The detector settings the report was made with (for the thresholds and the offset trace).
+        The detector settings the report was made with (for the thresholds); default: those the
+        report carries (:attr:`Report.trace <offcourse.report.Report.trace>`).
     index : RouteIndex, optional
-        The route's prepared index, shared with :func:`~offcourse.report.check`.
+        The route's prepared index, for a report without a trace (the engine then runs again
+        through :func:`progress_trace`).
+    style : Style, optional
+        Units and time zone of the labels (default kilometres and metres, UTC).
 
     Returns
     -------
@@ -603,10 +630,16 @@ def plot_report(
         from matplotlib.figure import Figure
     except ImportError:
         raise OffcourseError(NEEDS_MATPLOTLIB) from None
-    options = options or Options()
+    style = style or Style()
+    trace = report.trace
+    options = options or (trace.options if trace is not None else Options())
     route, track = report.route, report.track
+    if trace is not None:
+        progress = (trace.route_m, trace.offset_m)
+    else:  # a report built by hand: run the engine for its trace
+        progress = progress_trace(route, track, options, index=index)
     tx, ty = project_track(route, track)
-    items = [_Excursion(i, e, report, tx, ty) for i, e in enumerate(report.excursions, 1)]
+    items = [_Excursion(i, e, report, tx, ty, style) for i, e in enumerate(report.excursions, 1)]
     zooms = items[:MAX_ZOOMS]
     zoom_rows = math.ceil(len(zooms) / 3)
 
@@ -645,7 +678,7 @@ def plot_report(
         for spine in ax_map.spines.values():
             spine.set_color("#bbb")
         handles = ax_map.get_legend_handles_labels()
-        drawn = _side_panel(ax_side, report, items, handles)
+        drawn = _side_panel(ax_side, report, items, handles, style)
 
         # one zoomed panel per excursion
         if zooms:
@@ -660,9 +693,9 @@ def plot_report(
                 _scale_bar(ax, [(route.x, route.y), (tx, ty)], fontsize=7.5)
                 ax.set_xticks([])
                 ax.set_yticks([])
-                ax.set_title(_zoom_title(it), color=it.colour, loc="left")
+                ax.set_title(_zoom_title(it, style), color=it.colour, loc="left")
 
-        _profile(fig.add_subplot(gs[-1]), report, items, options, index)
+        _profile(fig.add_subplot(gs[-1]), report, items, progress, options, style)
         try:
             fig.savefig(name, format=fmt, metadata={"Date": None} if fmt == "svg" else None, facecolor="white")
         except OSError as exc:

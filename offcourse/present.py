@@ -25,21 +25,26 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "KIND_COLOUR",
     "KIND_WORDS",
     "METRES_PER_FOOT",
+    "Named",
     "METRES_PER_MILE",
     "VERDICT_WORDS",
     "Style",
     "Units",
     "hms",
     "iso_time",
+    "locate",
     "route_zone",
     "zone",
 ]
@@ -128,20 +133,38 @@ def zone(name: str) -> tzinfo:
         raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from exc
 
 
+def _import_timezonefinder() -> Any:
+    """timezonefinder, loaded with its compiled C extension rather than numba.
+
+    With numba importable, timezonefinder compiles its point-in-polygon test on first use: about
+    0.9 s for one look-up per command. Hidden from it while it loads (unless something already
+    loaded numba), it takes its C extension instead: about 0.1 s, same answers.
+    """
+    hide = "numba" not in sys.modules
+    if hide:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
+    try:
+        import timezonefinder
+    finally:
+        if hide:
+            del sys.modules["numba"]
+    return timezonefinder
+
+
 @functools.lru_cache(maxsize=64)
 def _zone_name_at(lon: float, lat: float) -> str | None:
     try:
-        import timezonefinder
+        tzf = _import_timezonefinder()
+        name = tzf.timezone_at(lng=lon, lat=lat)
     except ImportError:
         return None
-    name = timezonefinder.timezone_at(lng=lon, lat=lat)
     return name if isinstance(name, str) else None
 
 
 def route_zone(lon: float, lat: float) -> tzinfo | None:
     """The local time zone at a place (a route's start), found offline; None if unknown.
 
-    Needs the ``field`` extra (timezonefinder); its first call loads the zone shapes (about 1 s).
+    Needs the ``field`` extra (timezonefinder); its first call loads the zone shapes (about 0.1 s).
     """
     if not (math.isfinite(lon) and math.isfinite(lat)):
         return None
@@ -171,11 +194,29 @@ class Style:
         """Metres in the long unit (km or miles)."""
         return metres / (METRES_PER_MILE if self.units == Units.MI else 1000.0)
 
-    def route_position(self, metres: float | None) -> str:
+    @property
+    def short_unit(self) -> str:
+        """``m`` or ``ft``."""
+        return "ft" if self.units == Units.MI else "m"
+
+    def short(self, metres: float) -> float:
+        """Metres in the short unit (metres or feet)."""
+        return metres / METRES_PER_FOOT if self.units == Units.MI else metres
+
+    def route_position(self, metres: float | None, digits: int = 2) -> str:
         """A place along the route: ``km 64.20`` or ``mile 39.89``; ``?`` when unknown."""
         if metres is None or not math.isfinite(metres):
             return "?"
-        return f"{'mile' if self.units == Units.MI else 'km'} {self.long(metres):.2f}"
+        return f"{'mile' if self.units == Units.MI else 'km'} {self.long(metres):.{digits}f}"
+
+    def route_span(self, lo_m: float, hi_m: float | None) -> str:
+        """A stretch of the route: ``km 5.00-6.25`` or ``mile 3.11-3.88`` (ends sorted)."""
+        lo, hi = sorted((lo_m, hi_m if hi_m is not None else lo_m))
+        return f"{self.route_position(lo)}-{self.long(hi):.2f}"
+
+    def where(self, checkpoints: Sequence[Named], lo_m: float, hi_m: float | None = None) -> str | None:
+        """:func:`locate` in this style's units."""
+        return locate(checkpoints, lo_m, hi_m, self)
 
     def length(self, metres: float) -> str:
         """A long distance: ``3.42 km`` or ``2.13 mi``."""
@@ -209,6 +250,71 @@ class Style:
         s = round(per)
         return f"{s // 60}:{s % 60:02d} /{self.long_unit}"
 
+    def clock(self, epoch_s: float | None) -> str:
+        """A moment to the minute with the zone's abbreviation, for titles: ``2025-05-17 10:00 BST``.
+
+        >>> Style().clock(1747472400.0), Style(tz=zone("Europe/London")).clock(1747472400.0)
+        ('2025-05-17 09:00 UTC', '2025-05-17 10:00 BST')
+        """
+        if epoch_s is None or not math.isfinite(epoch_s):
+            return "-"
+        try:
+            t = datetime.fromtimestamp(round(epoch_s), tz=UTC).astimezone(self.tz or UTC)
+        except (OverflowError, OSError, ValueError):
+            return "-"
+        return f"{t:%Y-%m-%d %H:%M} {t.tzname() or ''}".rstrip()
+
     def time(self, epoch_s: float | None) -> str:
         """A moment in the style's zone, ISO 8601 with its offset; ``-`` when unknown."""
         return iso_time(epoch_s, self.tz) or "-"
+
+
+class Named(Protocol):
+    """A named place along the route (a :class:`~offcourse.model.Checkpoint`)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def route_m(self) -> float: ...
+
+
+def _named(c: Named, style: Style) -> str:
+    return f"{c.name} ({style.route_position(c.route_m, 1)})"
+
+
+def locate(
+    checkpoints: Sequence[Named], lo_m: float, hi_m: float | None = None, style: Style | None = None
+) -> str | None:
+    """Where a finding lies among the route's checkpoints; None when the route has none.
+
+    ``lo_m`` and ``hi_m`` are the finding's ends along the route (metres; ``hi_m`` None for a
+    point). The checkpoints around it are the last at or before ``lo_m`` and the first at or
+    after ``hi_m``.
+
+    >>> from types import SimpleNamespace as P
+    >>> cps = [P(name="Lac Combal", route_m=64_200.0), P(name="Arête du Mont-Favre", route_m=68_000.0)]
+    >>> locate(cps, 64_700.0, 65_300.0)
+    'between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
+    >>> locate(cps, 60_000.0), locate(cps, 70_000.0, style=Style(units=Units.MI))
+    ('before Lac Combal (km 64.2)', 'after Arête du Mont-Favre (mile 42.3)')
+    >>> locate(cps, 64_200.0), locate(cps, 60_000.0, 69_000.0), locate([], 1.0) is None
+    ('at Lac Combal (km 64.2)', 'across Lac Combal (km 64.2) to Arête du Mont-Favre (km 68.0)', True)
+    """
+    if not checkpoints or not math.isfinite(lo_m):
+        return None
+    s = style or Style()
+    lo, hi = sorted((lo_m, hi_m if hi_m is not None and math.isfinite(hi_m) else lo_m))
+    ordered = sorted(checkpoints, key=lambda c: c.route_m)
+    before = [c for c in ordered if c.route_m <= lo]
+    after = [c for c in ordered if c.route_m >= hi]
+    if hi == lo and before and before[-1].route_m == lo:
+        return f"at {_named(before[-1], s)}"
+    if before and after:
+        return f"between {_named(before[-1], s)} and {_named(after[0], s)}"
+    if before:
+        return f"after {_named(before[-1], s)}"
+    if after:
+        return f"before {_named(after[0], s)}"
+    inside = ordered[0] if len(ordered) == 1 else None  # every checkpoint lies within the finding
+    return f"across {_named(inside, s)}" if inside else f"across {_named(ordered[0], s)} to {_named(ordered[-1], s)}"

@@ -26,12 +26,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .contract import iso_utc, report_to_dict
 from .coverage import Coverage, Hindsight, _merge, hindsight, is_shortcut
 from .detect import (
     BackOnCourse,
@@ -50,12 +49,15 @@ from .detect import (
 from .errors import InvalidTrackError
 from .match import RouteIndex
 from .model import Route, Track
+from .present import hms
+from .text import report_to_text
 from .verdict import START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
 
 __all__ = [
     "Excursion",
     "Pause",
     "Report",
+    "Trace",
     "check",
     "check_same_place",
     "check_timestamps",
@@ -65,6 +67,7 @@ __all__ = [
     "project_track",
     "report_to_dict",
     "report_to_text",
+    "trace_of",
     "valid_positions",
 ]
 
@@ -113,6 +116,37 @@ class Pause:
         return self.end_epoch_s - self.start_epoch_s
 
 
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """The recording fix by fix as the check matched it, and the engine's settings."""
+
+    route_m: npt.NDArray[np.float64]
+    """Progress along the route, metres: the matched place, held at the last one while off the
+    route (so an excursion stands at its exit); NaN before the first match and without a position."""
+    offset_m: npt.NDArray[np.float64]
+    """Distance to the nearest part of the route, metres; NaN without a position."""
+    options: Options
+    """The settings the engine applied (its thresholds)."""
+
+
+def trace_of(h: Hindsight, options: Options) -> Trace:
+    """The per-fix :class:`Trace` of a check, from its hindsight match (no engine run).
+
+    >>> from types import SimpleNamespace
+    >>> nan = float("nan")
+    >>> h = SimpleNamespace(route_m=np.array([nan, 0.0, 10.0, nan, nan, 30.0]), nearest_m=np.arange(6.0))
+    >>> t = trace_of(h, Options())  # type: ignore[arg-type]
+    >>> t.route_m.tolist(), t.offset_m.tolist()
+    ([nan, 0.0, 10.0, 10.0, 10.0, 30.0], [0.0, 1.0, 2.0, 3.0, 4.0, 5.0])
+    """
+    s = np.asarray(h.route_m, dtype=np.float64)
+    ok = np.isfinite(s)
+    last = np.where(ok, np.arange(len(s)), -1)
+    np.maximum.accumulate(last, out=last)  # index of the last matched fix, -1 before the first
+    held = np.where(last >= 0, s[np.maximum(last, 0)], np.nan)
+    return Trace(route_m=held, offset_m=np.asarray(h.nearest_m, dtype=np.float64), options=options)
+
+
 @dataclass(frozen=True)
 class Report:
     """Everything :func:`check` found."""
@@ -147,6 +181,9 @@ class Report:
     """Live off-course alerts that hindsight withdrew, each with the reason: the runner was within
     the off threshold of another part of the route throughout (``max_offset_m``: the largest such
     distance), or moved at a speed no runner has (a position glitch)."""
+    trace: Trace | None = None
+    """Per fix: progress along the route and distance off it, with the options the check used (for
+    :func:`offcourse.plot.plot_report`, which then need not run the engine again)."""
 
     @property
     def extra_distance_m(self) -> float:
@@ -380,6 +417,7 @@ def check(
         times_known=times_known,
         nearest_m=h.nearest_m,
         withdrawn=tuple(withdrawn),
+        trace=trace_of(h, o),
     )
 
 
@@ -843,224 +881,3 @@ def check_same_place(
         f"the recording never comes within {FAR_AWAY_M / 1000:.0f} km of the route: is it the right route?",
         path=track.meta.path,
     )
-
-
-def iso_utc(epoch_s: float | None) -> str | None:
-    """ISO 8601 with a UTC offset, or None."""
-    if epoch_s is None or not math.isfinite(epoch_s):
-        return None
-    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat()
-
-
-def _r(v: float | None, nd: int = 1) -> float | None:
-    return None if v is None or not math.isfinite(v) else round(v, nd)
-
-
-def _pairs(ivs: tuple[tuple[float, float], ...]) -> list[list[float | None]]:
-    return [[_r(a), _r(b)] for a, b in ivs]
-
-
-def report_to_dict(report: Report) -> dict[str, Any]:
-    """The report as the JSON object ``offcourse check --format json`` prints.
-
-    Distances in metres, times ISO 8601 UTC (``null`` when the recording has none).
-    """
-    track = report.track
-    times = track.epoch_s
-    tk = report.times_known
-
-    def when(v: float | None) -> str | None:
-        return iso_utc(v) if tk else None
-
-    finite = times[np.isfinite(times)]
-    cov = report.coverage
-    v = report.verdict
-    return {
-        "route": {
-            "path": report.route.meta.path,
-            "name": report.route.name,
-            "length_m": _r(report.route.length_m),
-        },
-        "track": {
-            "path": track.meta.path,
-            "fixes": len(track),
-            "start_time": iso_utc(float(finite.min())) if len(finite) else None,
-            "end_time": iso_utc(float(finite.max())) if len(finite) else None,
-            "distance_m": _r(report.distance_m),
-            "recorded_length_m": _r(track.length_m()),
-            "ignored_fixes": report.ignored_fixes,
-            "times": "recorded" if tk else "none",
-        },
-        "summary": {
-            "verdict": v.kind,
-            "verdict_reason": v.reason,
-            "verdict_details": list(v.details),
-            "excursions": len(report.excursions),
-            "extra_distance_m": _r(report.extra_distance_m),
-            "time_off_course_s": _r(report.time_off_course_s) if tk else None,
-            "skipped_m": _r(report.skipped_m),
-            "wrong_way_m": _r(report.wrong_way_m),
-            "completed": report.completed,
-            "finished": report.finished,
-            "covered_m": _r(report.covered_m),
-            "coverage": {
-                "covered_m": _r(cov.covered_m),
-                "fraction": round(cov.fraction, 4),
-                "first_route_m": _r(cov.first_route_m),
-                "last_route_m": _r(cov.last_route_m),
-                "gaps": _pairs(cov.gaps),
-                "unverified": _pairs(cov.unverified),
-                "backwards": _pairs(cov.backwards),
-                "gap_tolerance_m": cov.gap_tolerance_m,
-            },
-            "race_start_time": when(report.start_epoch_s),
-            "finish_time": when(report.finish_epoch_s),
-            "pauses": [
-                {
-                    "kind": p.kind,
-                    "start_time": iso_utc(p.start_epoch_s),
-                    "end_time": iso_utc(p.end_epoch_s),
-                    "duration_s": _r(p.duration_s, 0),
-                    "route_m": _r(p.route_m),
-                }
-                for p in report.pauses
-            ],
-        },
-        "warnings": list(report.warnings),
-        "withdrawn_alerts": [
-            {
-                "alert_time": when(e.alert_epoch_s),
-                "exit_route_m": _r(e.exit_route_m),
-                "expected_offset_m": _r(e.expected_offset_m),
-                "max_offset_m": _r(e.max_offset_m),
-                "reason": why,
-            }
-            for e, why in report.withdrawn
-        ],
-        "excursions": [
-            {
-                "kind": e.kind,
-                "start_time": when(e.start_epoch_s),
-                "alert_time": when(e.alert_epoch_s),
-                "end_time": when(e.end_epoch_s),
-                "exit_route_m": _r(e.exit_route_m),
-                "rejoin_route_m": _r(e.rejoin_route_m),
-                "max_offset_m": _r(e.max_offset_m),
-                "expected_offset_m": _r(e.expected_offset_m),
-                "distance_m": _r(e.distance_m),
-                "extra_distance_m": _r(e.extra_distance_m),
-                "route_bypassed_m": _r(e.route_bypassed_m),
-                "distance_saved_m": _r(e.distance_saved_m),
-                "time_lost_s": _r(e.time_lost_s, 0) if tk else None,
-                "extra_climb_m": _r(e.extra_climb_m, 0),
-                "exit": [round(v, 7) for v in e.exit_lonlat] if e.exit_lonlat else None,
-                "rejoin": [round(v, 7) for v in e.rejoin_lonlat] if e.rejoin_lonlat else None,
-            }
-            for e in report.excursions
-        ],
-    }
-
-
-def hms(seconds: float) -> str:
-    """``h:mm:ss``, with a sign when negative.
-
-    >>> hms(250.4), hms(-61)
-    ('0:04:10', '-0:01:01')
-    """
-    s = round(abs(seconds))
-    sign = "-" if seconds < 0 else ""
-    return f"{sign}{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-_VERDICT_WORDS = {
-    "on_course": "ON COURSE",
-    "cut": "CUT",
-    "wrong_way": "WRONG WAY",
-    "lost": "LOST",
-    "did_not_finish": "DID NOT FINISH",
-    "partial": "PARTIAL",
-    "not_this_route": "NOT THIS ROUTE",
-    "unjudged": "NOT JUDGED",
-}
-
-
-def _km(m: float | None) -> str:
-    return "?" if m is None else f"km {m / 1000:.2f}"
-
-
-def _excursion_lines(i: int, e: Excursion, tk: bool) -> list[str]:
-    when = f", {iso_utc(e.start_epoch_s)}" if tk else ""
-    if e.kind == "off_course":
-        back = (
-            f"rejoined at {_km(e.rejoin_route_m)}" + (f" ({iso_utc(e.end_epoch_s)})" if tk else "")
-            if e.rejoin_route_m is not None
-            else "never came back"
-        )
-        lines = [
-            f"{i}. Off course at {_km(e.exit_route_m)}{when}: up to {e.max_offset_m or 0:.0f} m from the route, {back}"
-        ]
-        if e.extra_distance_m is not None:
-            cost = f"extra distance {e.extra_distance_m:.0f} m"
-            if tk and e.time_lost_s is not None:
-                cost += f", time lost {hms(e.time_lost_s)}"
-            lines.append(f"   covered {e.distance_m or 0:.0f} m off the route, {cost}")
-        return lines
-    if e.kind == "shortcut":
-        return [
-            f"{i}. SHORTCUT from {_km(e.exit_route_m)} to {_km(e.rejoin_route_m)}{when}: "
-            f"{e.route_bypassed_m or 0:.0f} m of route bypassed, {e.distance_saved_m or 0:.0f} m saved "
-            f"(up to {e.max_offset_m or 0:.0f} m from the route)"
-        ]
-    if e.kind == "wrong_direction":
-        return [
-            f"{i}. Wrong way from {_km(e.exit_route_m)} back to {_km(e.rejoin_route_m)}{when}: "
-            f"{e.distance_m or 0:.0f} m run the wrong way"
-        ]
-    to_m = e.rejoin_route_m or 0.0
-    return [f"{i}. Skipped the route from {_km(e.exit_route_m)} to {_km(to_m)} ({to_m - e.exit_route_m:.0f} m){when}"]
-
-
-def report_to_text(report: Report) -> str:
-    """A report for people: the verdict and its evidence first, then each finding."""
-    d = report_to_dict(report)
-    s = d["summary"]
-    tk = report.times_known
-    cov = report.coverage
-    L = report.route.length_m
-    span = f", {d['track']['start_time']} → {d['track']['end_time']}" if tk and d["track"]["start_time"] else ""
-    recorded = d["track"]["recorded_length_m"] or 0.0
-    length_note = ""
-    if abs(recorded - report.distance_m) > max(50.0, 0.02 * recorded):
-        length_note = f" ({recorded / 1000:.2f} km as recorded; GPS jitter and spikes filtered)"
-    lines = [
-        f"Route   {d['route']['name'] or d['route']['path']}  ({L / 1000:.2f} km)",
-        f"Track   {d['track']['path']}  ({d['track']['fixes']} fixes, "
-        f"{report.distance_m / 1000:.2f} km{length_note}{span})",
-        "",
-        f"Verdict {_VERDICT_WORDS.get(report.verdict.kind, report.verdict.kind)}: {report.verdict.reason}",
-    ]
-    lines += [f"        also: {x}" for x in report.verdict.details]
-    covered = f"Covered {cov.covered_m / 1000:.2f} of {L / 1000:.2f} km ({100 * cov.fraction:.0f} %) in order"
-    if cov.gaps:
-        covered += "; not covered: " + ", ".join(f"km {a / 1000:.2f}-{b / 1000:.2f}" for a, b in cov.gaps[:4])
-        if len(cov.gaps) > 4:
-            covered += f" and {len(cov.gaps) - 4} more"
-    lines += [covered, ""]
-    if not report.excursions and report.verdict.kind != "cut":
-        lines.append("No excursion, shortcut, skipped or wrong-way section found.")
-    for i, e in enumerate(report.excursions, 1):
-        lines += _excursion_lines(i, e, tk)
-    lines += [
-        "",
-        f"Total   {s['excursions']} finding(s), extra distance {s['extra_distance_m']:.0f} m"
-        + (f", off course {hms(s['time_off_course_s'])}" if tk else "")
-        + f", route bypassed {s['skipped_m']:.0f} m",
-    ]
-    if report.pauses:
-        total = sum(p.duration_s for p in report.pauses)
-        lines.append(f"Pauses  {len(report.pauses)} ({hms(total)} in all), left out of time lost")
-    for e, why in report.withdrawn:
-        lines.append(f"Withdrawn: the live alert at {_km(e.exit_route_m)}: {why}")
-    for w in report.warnings:
-        lines.append(f"Warning {w}")
-    return "\n".join(lines)

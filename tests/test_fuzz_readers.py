@@ -20,6 +20,7 @@ import struct
 import tempfile
 import tracemalloc
 import warnings
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from offcourse.errors import OffcourseError, TruncatedFileError, UnknownFormatEr
 from offcourse.model import ParsedFile
 from offcourse.read import parse_bytes, read_file, read_route
 from offcourse.read.fit import FIT_EPOCH_OFFSET, parse_fit
+from offcourse.read.formats import FORMATS, Format
 from offcourse.read.geojson import parse_geojson
 from offcourse.read.gpx import parse_gpx
 from offcourse.read.livetrail import parse_livetrail
@@ -145,7 +147,18 @@ def from_gzip_file(d: bytes) -> ParsedFile:
     return read_file(path, max_bytes=1 << 20)
 
 
-READERS = [fit_lenient, fit_strict, gpx, tcx, geojson, livetrail, dispatch]
+def _registry_reader(fmt: Format) -> Callable[[bytes], ParsedFile]:
+    """The reader of one format of the registry, as dispatch calls it."""
+
+    def read(d: bytes) -> ParsedFile:
+        return fmt.parse(d, f"fuzz{fmt.suffixes[0]}")
+
+    read.__name__ = read.__qualname__ = f"registry_{fmt.name}"
+    return read
+
+
+# every format of the registry (a new format is fuzzed without a line here), and the direct entries
+READERS = [*(_registry_reader(f) for f in FORMATS), fit_lenient, fit_strict, gpx, tcx, geojson, livetrail, dispatch]
 FILE_READERS = [from_file, from_gzip_file]
 
 
@@ -173,6 +186,13 @@ def _seeds() -> dict[str, bytes]:
         seeds[name] = (DEFECTS / name).read_bytes()
     seeds["livetrail.json"] = LIVETRAIL
     seeds["route.gpx.gz"] = gzip.compress((DEFECTS / "base-route.gpx").read_bytes(), mtime=0)
+    for p in sorted((DATA / "kml").glob("*.kml")):
+        seeds[p.name] = p.read_bytes()
+    kmz = io.BytesIO()
+    with zipfile.ZipFile(kmz, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, key in (("doc.kml", "route-multigeometry.kml"), ("track.kml", "track-gx.kml")):
+            z.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), seeds[key], zipfile.ZIP_DEFLATED)
+    seeds["route.kmz"] = kmz.getvalue()
     return seeds
 
 
@@ -186,7 +206,7 @@ def test_seeds_are_valid_but_the_hostile_ones() -> None:
     for name, data in SEEDS.items():
         result = outcome(dispatch, data)
         assert isinstance(result, OffcourseError if name in HOSTILE_SEEDS else ParsedFile), (name, result)
-    assert {n.rsplit(".", 1)[-1] for n in SEEDS} >= {"fit", "gpx", "tcx", "geojson", "json", "gz"}
+    assert {n.rsplit(".", 1)[-1] for n in SEEDS} >= {"fit", "gpx", "tcx", "kml", "kmz", "geojson", "json", "gz"}
 
 
 # -- random bytes ----------------------------------------------------------------------------------------

@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     from . import follow
 
     follow.register(sub)
+    from . import serve  # argparse only: Starlette and uvicorn load when the command runs
+
+    serve.register(sub)
     return parser
 
 

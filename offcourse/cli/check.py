@@ -7,20 +7,9 @@ import os
 from dataclasses import fields
 from typing import Any
 
-from ..detect import Monitor, Options
-from ..match import RouteIndex
-from ..read import read_route, read_track
-from ..read._limits import terminal_text
-from ..report import (
-    check,
-    check_same_place,
-    check_timestamps,
-    fixes_of,
-    iso_utc,
-    report_to_dict,
-    report_to_text,
-)
+from ..detect import Options
 from . import json_text, warning_line
+from ._style import add_style_flags, style_from_args
 
 __all__ = ["options_from_args", "register"]
 
@@ -46,6 +35,8 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ..read import read_route, read_track
+
     route, track = read_route(args.route, track=args.route_track), read_track(args.track)
     for what in (route, track):
         for warning in what.meta.extra.get("warnings", []):  # e.g. a FIT file whose CRC is wrong
@@ -59,21 +50,32 @@ def run_check(args: argparse.Namespace) -> int:
         from ..plot import check_plot_target
 
         check_plot_target(args.plot)  # a bad extension fails now, not after the check
+    from ..read._limits import terminal_text
+    from ..report import check, report_to_dict
+    from ..text import report_to_text
+
     route, track = _load(args)
-    index = RouteIndex(route)  # shared by the check and the picture
-    report = check(route, track, options, index=index)
+    report = check(route, track, options)
+    # the route's local zone is looked up only when times are shown (text or picture), never for JSON
+    shows_times = report.times_known and (args.format == "text" or args.plot is not None)
+    style = style_from_args(args, (lambda: (float(route.lon[0]), float(route.lat[0]))) if shows_times else None)
     if args.format == "json":
         print(json_text(report_to_dict(report)))
     else:
-        print(terminal_text(report_to_text(report)))
+        print(terminal_text(report_to_text(report, style)))
     if args.plot is not None:
         from ..plot import plot_report
 
-        plot_report(report, args.plot, options=options, index=index)
+        plot_report(report, args.plot, style=style)  # from the report's own trace: the engine runs once
     return 0
 
 
 def run_replay(args: argparse.Namespace) -> int:
+    from ..contract import iso_utc
+    from ..detect import Monitor
+    from ..present import iso_time
+    from ..report import check_same_place, check_timestamps, fixes_of
+
     options = options_from_args(args)
     route, track = _load(args)
     monitor = Monitor(route, options)
@@ -90,7 +92,7 @@ def run_replay(args: argparse.Namespace) -> int:
                     for k, v in e.to_dict().items()
                     if k not in ("kind", "epoch_s")
                 )
-                print(f"{iso_utc(e.epoch_s)}  {e.kind:<20} {detail}")
+                print(f"{iso_time(e.epoch_s)}  {e.kind:<20} {detail}")
 
     for fix in fixes_of(track):
         emit(monitor.push(fix))
@@ -116,5 +118,6 @@ def register(sub: Any) -> None:
                 "--plot", metavar="FILE", type=os.fsencode, default=None,
                 help="also draw the route, the track and each wrong turn to FILE (.png or .svg; needs matplotlib)",
             )  # fmt: skip
+            add_style_flags(p)
         _add_option_flags(p)
         p.set_defaults(run=fn)

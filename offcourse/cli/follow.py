@@ -15,8 +15,8 @@ from typing import Any
 
 from ..detect import Event, Fix
 from ..errors import OffcourseError
+from ..present import iso_time
 from ..read import read_route
-from ..report import iso_utc
 from .check import _add_option_flags, options_from_args
 
 __all__ = ["register"]
@@ -44,7 +44,7 @@ def _text(seq: int, e: Event) -> str:
         for k, v in e.to_dict().items()
         if k not in ("kind", "epoch_s")
     )
-    return f"{iso_utc(e.epoch_s)}  {e.kind:<20} {detail}"
+    return f"{iso_time(e.epoch_s)}  {e.kind:<20} {detail}"
 
 
 def _exec_argv(command: str) -> list[str]:
@@ -97,11 +97,11 @@ def run_follow(args: argparse.Namespace) -> int:
         now = time.monotonic()
         if args.progress_s > 0 and now - last_progress[0] >= args.progress_s:
             last_progress[0] = now
-            print(f"{iso_utc(seconds(fix))}  {session.progress}", file=sys.stderr, flush=True)
+            print(f"{iso_time(seconds(fix))}  {session.progress}", file=sys.stderr, flush=True)
 
     session = Session(route, source, options=options, state_path=args.state, on_fix=progress)
     if session.resumed:
-        when = iso_utc(session.last_epoch_s) or "no fix yet"
+        when = iso_time(session.last_epoch_s) or "no fix yet"
         print(
             f"offcourse: resuming from {args.state}: {session.fixes} fixes, last at {when}, "
             f"{session.delivered} events delivered",
@@ -141,7 +141,7 @@ def run_follow(args: argparse.Namespace) -> int:
             signal.signal(s, handler)
         source.close()
     session.save()
-    print(f"{iso_utc(session.last_epoch_s) or '-'}  {session.progress}", file=sys.stderr)
+    print(f"{iso_time(session.last_epoch_s) or '-'}  {session.progress}", file=sys.stderr)
     for key, value in source.stats().items():
         if key == "rejected" and value:
             counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(value.items()))

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import os
-from datetime import UTC, datetime
-from typing import Any
-
-import numpy as np
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from ..errors import OffcourseError
-from ..model import ParsedFile, Route
-from ..read import read_file
-from ..read._limits import terminal_text
+from ..present import Style, hms, iso_time
+from ._style import add_style_flags, style_from_args
+
+if TYPE_CHECKING:
+    from ..model import ParsedFile
 
 __all__ = ["describe", "lon_extent", "register"]
-
-
-def _iso(epoch_s: float) -> str | None:
-    if not math.isfinite(epoch_s):
-        return None
-    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def _num(v: float, nd: int = 1) -> float | None:
@@ -33,9 +28,12 @@ def lon_extent(lon: Any) -> tuple[float, float]:
 
     As in an RFC 7946 bounding box, ``west > east`` means the box crosses ±180°.
 
+    >>> import numpy as np
     >>> lon_extent(np.array([10.0, 12.0])), lon_extent(np.array([179.5, -179.5, 179.9]))
     ((10.0, 12.0), (179.5, -179.5))
     """
+    import numpy as np
+
     west, east = float(lon.min()), float(lon.max())
     if east - west <= 180.0:
         return west, east
@@ -48,6 +46,10 @@ def lon_extent(lon: Any) -> tuple[float, float]:
 
 def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
     """A JSON-ready summary of a parsed file: format, points, length, times, extent, checkpoints."""
+    import numpy as np
+
+    from ..model import Route
+
     t = parsed.track
     n = len(t)
     info: dict[str, Any] = {
@@ -62,8 +64,8 @@ def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
         "length_m": _num(t.length_m()),
     }
     times = t.epoch_s[np.isfinite(t.epoch_s)]
-    info["start_time"] = _iso(float(times.min())) if times.size else None
-    info["end_time"] = _iso(float(times.max())) if times.size else None
+    info["start_time"] = iso_time(float(times.min())) if times.size else None
+    info["end_time"] = iso_time(float(times.max())) if times.size else None
     info["duration_s"] = _num(float(times.max() - times.min()), 0) if times.size else None
     info["bbox"] = None
     if n:
@@ -90,12 +92,13 @@ def describe(parsed: ParsedFile, path: str) -> dict[str, Any]:
     return info
 
 
-def _fmt_duration(s: float) -> str:
-    s = round(s)
-    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+def _when(iso: str, style: Style) -> str:
+    """A time of :func:`describe` (ISO, UTC) in the style's zone."""
+    return style.time(datetime.fromisoformat(iso).timestamp())
 
 
-def _text(info: dict[str, Any]) -> str:
+def _text(info: dict[str, Any], style: Style | None = None) -> str:
+    s = style or Style()
     lines = [info["path"]]
     what = info["format"].upper() + (f" {info['kind']}" if info["kind"] else "")
     lines.append(f"  format       {what}")
@@ -103,27 +106,41 @@ def _text(info: dict[str, Any]) -> str:
         if info[key]:
             lines.append(f"  {key:<12} {info[key]}")
     lines.append(f"  points       {info['points']} in {info['segments']} segment(s)")
-    lines.append(f"  length       {info['length_m'] / 1000:.2f} km")
+    lines.append(f"  length       {s.length(info['length_m'] or 0.0)}")
     if info["start_time"]:
-        lines.append(f"  time         {info['start_time']} → {info['end_time']} ({_fmt_duration(info['duration_s'])})")
+        span = f"{_when(info['start_time'], s)} → {_when(info['end_time'], s)}"
+        lines.append(f"  time         {span} ({hms(info['duration_s'])})")
     else:
         lines.append("  time         none")
     if info["bbox"]:
-        w, s, e, n = info["bbox"]
-        lines.append(f"  bbox         lon {w} … {e}, lat {s} … {n}")
+        west, south, east, north = info["bbox"]
+        lines.append(f"  bbox         lon {west} … {east}, lat {south} … {north}")
     if info["elevation_m"]:
-        lines.append(f"  elevation    {info['elevation_m'][0]:.0f} … {info['elevation_m'][1]:.0f} m")
+        low, high = info["elevation_m"]
+        lines.append(f"  elevation    {s.short(low):.0f} … {s.short(high):.0f} {s.short_unit}")
     if info["checkpoints"]:
         lines.append(f"  checkpoints  {len(info['checkpoints'])}")
         for c in info["checkpoints"]:
-            where = f"km {c['route_m'] / 1000:7.2f}" if c["route_m"] is not None else "         "
+            along = "mile" if s.long_unit == "mi" else "km"
+            where = f"{along} {s.long(c['route_m']):7.2f}" if c["route_m"] is not None else " " * (len(along) + 8)
             lines.append(f"    {where}  {c['name']}")
     for w in info.get("warnings", []):
         lines.append(f"  warning      {w}")
     return "\n".join(lines)
 
 
+def _start(parsed: ParsedFile) -> tuple[float, float] | None:
+    """The first fix with a position (whose local zone ``--tz route`` means)."""
+    import numpy as np
+
+    t = parsed.track
+    ok = np.flatnonzero(np.isfinite(t.lon) & np.isfinite(t.lat))
+    return (float(t.lon[ok[0]]), float(t.lat[ok[0]])) if len(ok) else None
+
+
 def run(args: argparse.Namespace) -> int:
+    from ..read import read_file
+    from ..read._limits import terminal_text
     from . import error_line, json_text
 
     results: list[dict[str, Any]] = []
@@ -131,7 +148,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.files:
         spath = os.fsdecode(path)
         try:
-            info = describe(read_file(path), spath)
+            parsed = read_file(path)
+            info = describe(parsed, spath)
         except OffcourseError as exc:
             error_line(str(exc.with_path(spath)))
             status = 2
@@ -140,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         results.append(info)
         if args.format == "text":
-            print(terminal_text(_text(info)))
+            style = style_from_args(args, functools.partial(_start, parsed) if info["start_time"] else None)
+            print(terminal_text(_text(info, style)))
     if args.format == "json":
         print(json_text(results))
     return status
@@ -155,4 +174,5 @@ def register(sub: Any) -> None:
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="FIT, GPX, TCX, GeoJSON or LiveTrail file (maybe .gz)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    add_style_flags(p, what="each file")
     p.set_defaults(run=run)

@@ -1,9 +1,10 @@
-"""Read routes and recordings: FIT, GPX, TCX, GeoJSON and LiveTrail JSON, gzip-compressed or not.
+"""Read routes and recordings: FIT, GPX, TCX, KML, KMZ, GeoJSON and LiveTrail JSON, gzip-compressed or not.
 
 The format is detected from the content (:func:`detect_format`), never from the
-file name alone. Each format has its own module with one ``parse_*`` function
-returning a :class:`~offcourse.model.ParsedFile`; this module opens the file,
-undoes gzip with a bound on the decompressed size and dispatches. Whatever the format,
+file name alone. Each format has its own module with a ``parse(data, path)`` function
+returning a :class:`~offcourse.model.ParsedFile`, and one line in the registry
+(:mod:`offcourse.read.formats`); this module opens the file, undoes gzip with a bound on
+the decompressed size and dispatches through the registry. Whatever the format,
 the result goes through one cleaning pass (:mod:`offcourse.read._limits`): lone
 surrogates in any text become U+FFFD, times ``datetime`` cannot show (outside the years
 1 to 9999) become no time with a warning, and a file holds at most
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import stat
 import zlib
 from dataclasses import replace
@@ -39,6 +39,7 @@ from ..errors import (
     UnknownFormatError,
 )
 from ..model import ParsedFile, Route, Track
+from . import formats
 from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_JSON_BYTES, MAX_POINTS, clean_parsed
 
 __all__ = [
@@ -61,14 +62,13 @@ MAX_BYTES = 512 * 1024 * 1024
 
 _SNIFF = 4096
 _CHUNK = 1 << 20
-_GEOJSON_TYPE = re.compile(rb'"(Feature|FeatureCollection|LineString|MultiLineString|Point|GeometryCollection)"')
-_XML_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(gpx|TrainingCenterDatabase)\b")
 
 
 def detect_format(head: bytes) -> str:
     """Name the format of a file from its first bytes.
 
-    Returns one of ``gzip``, ``fit``, ``gpx``, ``tcx``, ``json``/``geojson``/``livetrail``.
+    Returns ``gzip`` or the name of a format of :data:`offcourse.read.formats.FORMATS`
+    (``fit``, ``gpx``, ``tcx``, ``kml``, ``kmz``, ``geojson``, ``json``).
 
     Raises
     ------
@@ -77,24 +77,7 @@ def detect_format(head: bytes) -> str:
     """
     if head[:2] == b"\x1f\x8b":
         return "gzip"
-    if len(head) >= 12 and head[0] in (12, 14) and head[8:12] == b".FIT":
-        return "fit"
-    text = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if text[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        # UTF-16 XML: re-encode the sniffed part to find the root element
-        text = head.decode("utf-16", errors="ignore").encode("utf-8", errors="ignore").lstrip()
-    if text.startswith(b"<"):
-        m = _XML_ROOT.search(text)
-        if m is None:
-            raise UnknownFormatError("XML, but neither GPX nor TCX")
-        return "gpx" if m.group(1) == b"gpx" else "tcx"
-    if text.startswith((b"{", b"[")):
-        if b'"type"' in text and _GEOJSON_TYPE.search(text):
-            return "geojson"
-        return "json"
-    if not head:
-        raise UnknownFormatError("empty file")
-    raise UnknownFormatError("not a FIT, GPX, TCX or GeoJSON file")
+    return formats.sniff(head).name
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
@@ -186,7 +169,7 @@ def _format_bound(data: bytes, max_bytes: int) -> int:
         fmt = detect_format(head)
     except (zlib.error, OffcourseError):
         return max_bytes
-    return min(max_bytes, MAX_JSON_BYTES) if fmt in ("json", "geojson") else max_bytes
+    return min(max_bytes, MAX_JSON_BYTES) if fmt != "gzip" and formats.by_name(fmt).json else max_bytes
 
 
 def _check_json_size(data: bytes, bound: int) -> None:
@@ -244,26 +227,10 @@ def parse_bytes(data: bytes, path: str | None = None, *, max_bytes: int | None =
 
 
 def _parse(fmt: str, data: bytes, path: str | None, bound: int) -> ParsedFile:
-    if fmt == "fit":
-        from .fit import parse_fit
-
-        return parse_fit(data, path)
-    if fmt == "gpx":
-        from .gpx import parse_gpx
-
-        return parse_gpx(io.BytesIO(data), path)
-    if fmt == "tcx":
-        from .tcx import parse_tcx
-
-        return parse_tcx(io.BytesIO(data), path)
-    _check_json_size(data, bound)
-    if fmt == "geojson":
-        from .geojson import parse_geojson
-
-        return parse_geojson(data, path)
-    from .livetrail import parse_livetrail
-
-    return parse_livetrail(data, path)
+    entry = formats.by_name(fmt)
+    if entry.json:
+        _check_json_size(data, bound)
+    return entry.parse(data, path)
 
 
 def read_file(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES) -> ParsedFile:
@@ -397,7 +364,7 @@ def _choose_track(track: Track, starts: list[int], choice: int | None, path: str
 
 
 def read_route(path: str | os.PathLike[str], *, max_bytes: int = MAX_BYTES, track: int | None = None) -> Route:
-    """Read an official route (GPX track or route, FIT course, TCX course, GeoJSON, LiveTrail)
+    """Read an official route (GPX track or route, FIT course, TCX course, KML, KMZ, GeoJSON, LiveTrail)
     or any recording used as a route. Named points (``wpt``, course points, Point features)
     become checkpoints located along it. Points at exactly (0, 0) (a receiver without a fix)
     are left out, with a warning in ``route.meta.extra["warnings"]``.

@@ -21,7 +21,6 @@ Files that real software writes but strict XML parsers refuse are still read:
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import BinaryIO
 from xml.parsers import expat
 from xml.parsers.expat import errors as expat_errors
@@ -32,6 +31,7 @@ from defusedxml.expatreader import DefusedExpatParser
 
 from ..errors import CorruptFileError, TruncatedFileError
 from ._limits import MAX_POINTS, too_many_points
+from ._values import parse_float, parse_time
 
 __all__ = ["PointColumns", "Scanner", "parse_float", "parse_time", "scan"]
 
@@ -41,53 +41,6 @@ _BOM8 = b"\xef\xbb\xbf"
 _NO_ELEMENTS = expat_errors.codes[expat_errors.XML_ERROR_NO_ELEMENTS]
 _UNCLOSED_TOKEN = expat_errors.codes[expat_errors.XML_ERROR_UNCLOSED_TOKEN]
 _PARTIAL_CHAR = expat_errors.codes[expat_errors.XML_ERROR_PARTIAL_CHAR]
-_UTC = UTC
-_EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
-_NAN = float("nan")
-
-
-def parse_time(text: str | None) -> float:
-    """Parse an ISO 8601 time into seconds since the Unix epoch (UTC).
-
-    A time without a zone is taken as UTC. Returns ``NaN`` when ``text`` is
-    empty or not a time.
-
-    Examples
-    --------
-    >>> parse_time("1970-01-01T00:01:00.5Z"), parse_time("1970-01-01T01:00:00+01:00")
-    (60.5, 0.0)
-    >>> parse_time("yesterday")
-    nan
-    """
-    if not text:
-        return _NAN
-    try:
-        dt = datetime.fromisoformat(text.strip())
-    except ValueError:
-        return _NAN
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=_UTC)
-    try:
-        return (dt - _EPOCH).total_seconds()
-    except OverflowError:  # pragma: no cover - a zone offset pushing year 1 before year 1
-        return _NAN
-
-
-def parse_float(text: str | None) -> float:
-    """Parse a decimal number; ``NaN`` when ``text`` is empty, not a number or not finite.
-
-    Examples
-    --------
-    >>> parse_float(" 12.5 "), parse_float("abc"), parse_float(None), parse_float("inf")
-    (12.5, nan, nan, nan)
-    """
-    if text is None:
-        return _NAN
-    try:
-        v = float(text)
-    except ValueError:
-        return _NAN
-    return v if v - v == 0.0 else _NAN
 
 
 class PointColumns:

@@ -13,16 +13,14 @@ Positions are ``[lon, lat]`` or ``[lon, lat, ele]``; further members are ignored
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
 from ._limits import MAX_POINTS, too_many_points
-from ._xml import parse_time
+from ._values import json_position, json_time, load_json
 
-__all__ = ["GEOJSON_TYPES", "geojson_from_object", "load_json", "parse_geojson", "to_float"]
+__all__ = ["GEOJSON_TYPES", "geojson_from_object", "is_geojson", "parse_geojson"]
 
 GEOJSON_TYPES = frozenset(
     {
@@ -37,56 +35,12 @@ GEOJSON_TYPES = frozenset(
         "MultiPolygon",
     }
 )
-_NAN = math.nan
+_NAN = float("nan")
 
 
-def load_json(data: bytes, path: str | None) -> Any:
-    """Decode JSON bytes (UTF-8/16/32, with or without a byte-order mark).
-
-    Raises
-    ------
-    CorruptFileError
-        The bytes are not valid JSON.
-    """
-    try:
-        return json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise CorruptFileError(f"bad JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", path=path) from None
-    except UnicodeDecodeError as exc:
-        raise CorruptFileError(f"bad JSON text encoding: {exc.reason}", path=path, offset=exc.start) from None
-    except RecursionError:
-        raise CorruptFileError("JSON nested too deeply", path=path) from None
-    except ValueError as exc:  # e.g. integer string too long to convert
-        raise CorruptFileError(f"bad JSON: {exc}", path=path) from None
-
-
-def to_float(v: int | float) -> float:
-    """A JSON number as a float; an integer too large for a float becomes an infinity (never an error).
-
-    >>> to_float(3), to_float(-10**400)
-    (3.0, -inf)
-    """
-    try:
-        return float(v)
-    except OverflowError:
-        return math.inf if v > 0 else -math.inf
-
-
-def _number(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise TypeError
-    return to_float(v)
-
-
-def _time(v: Any) -> float:
-    """A ``coordTimes`` value: ISO 8601 text, or a number of seconds (milliseconds when > 1e11)."""
-    if isinstance(v, str):
-        return parse_time(v)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        f = to_float(v)
-        if math.isfinite(f):
-            return f / 1000.0 if abs(f) > 1e11 else f
-    return _NAN
+def is_geojson(obj: Any) -> bool:
+    """Whether a decoded JSON value is a GeoJSON object (its ``type`` is one of :data:`GEOJSON_TYPES`)."""
+    return isinstance(obj, dict) and obj.get("type") in GEOJSON_TYPES
 
 
 class _Reader:
@@ -103,18 +57,7 @@ class _Reader:
         self.ignored: set[str] = set()
 
     def position(self, pos: Any, where: str) -> tuple[float, float, float]:
-        if not isinstance(pos, list) or len(pos) < 2:
-            raise CorruptFileError(f"{where}: a position is not a list of 2 or 3 numbers", path=self.path)
-        try:
-            lon, lat = _number(pos[0]), _number(pos[1])
-            ele = _number(pos[2]) if len(pos) > 2 and pos[2] is not None else _NAN
-        except TypeError:
-            raise CorruptFileError(f"{where}: non-numeric coordinate in {str(pos)[:60]}", path=self.path) from None
-        if not -90.0 <= lat <= 90.0:
-            raise CorruptFileError(f"{where}: latitude {lat:g} outside [-90, 90]", path=self.path)
-        if not -180.0 <= lon <= 180.0:
-            raise CorruptFileError(f"{where}: longitude {lon:g} outside [-180, 180]", path=self.path)
-        return lon, lat, ele if math.isfinite(ele) else _NAN
+        return json_position(pos, where, self.path)
 
     def line(self, coords: Any, times: Any, where: str) -> None:
         if not isinstance(coords, list):
@@ -131,7 +74,7 @@ class _Reader:
             self.lon.append(lon)
             self.lat.append(lat)
             self.ele.append(ele)
-            self.time.append(_time(times[i]) if use_times else _NAN)
+            self.time.append(json_time(times[i]) if use_times else _NAN)
 
     def point(self, pos: Any, props: dict[str, Any], where: str) -> None:
         if len(self.waypoints) >= MAX_POINTS:
@@ -143,7 +86,7 @@ class _Reader:
             if isinstance(v, (str, int, float)) and not isinstance(v, bool) and str(v).strip():
                 name = str(v).strip()
                 break
-        t = _time(props.get("time")) if "time" in props else _NAN
+        t = json_time(props.get("time")) if "time" in props else _NAN
         kind = props.get("type") if isinstance(props.get("type"), str) else None
         self.waypoints.append(Waypoint(lon=lon, lat=lat, name=name, ele_m=ele, epoch_s=t, kind=kind))
 
@@ -194,7 +137,7 @@ class _Reader:
         self.geometry(geom, props, props.get("coordTimes"))
 
     def document(self, obj: Any) -> None:
-        if not isinstance(obj, dict) or obj.get("type") not in GEOJSON_TYPES:
+        if not is_geojson(obj):
             raise UnknownFormatError('JSON, but not GeoJSON (no known top-level "type")', path=self.path)
         otype = obj["type"]
         if otype == "FeatureCollection":
@@ -257,7 +200,8 @@ def parse_geojson(data: bytes, path: str | None = None) -> ParsedFile:
     CorruptFileError
         Bad JSON, or a geometry with a malformed or out-of-range position.
     UnknownFormatError
-        JSON that is not GeoJSON (and not a LiveTrail route).
+        JSON that is not GeoJSON (:func:`offcourse.read.json.parse_json` decides between
+        GeoJSON and LiveTrail for a file of unknown kind).
     NoGeometryError
         GeoJSON without any line or point.
 
@@ -268,9 +212,4 @@ def parse_geojson(data: bytes, path: str | None = None) -> ParsedFile:
     >>> t.lon.tolist(), t.lat.tolist(), t.ele_m.tolist(), t.meta.kind
     ([6.5, 6.6], [45.5, 45.6], [1000.0, nan], 'route')
     """
-    obj = load_json(data, path)
-    if isinstance(obj, dict) and obj.get("type") not in GEOJSON_TYPES and "segments" in obj:
-        from .livetrail import livetrail_from_object
-
-        return livetrail_from_object(obj, path)
-    return geojson_from_object(obj, path)
+    return geojson_from_object(load_json(data, path), path)

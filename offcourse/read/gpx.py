@@ -12,34 +12,21 @@ namespace prefixes).
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any, BinaryIO
 
 from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
 from ._limits import MAX_POINTS, too_many_points
-from ._xml import PointColumns, Scanner, parse_float, parse_time, scan
+from ._values import parse_float, parse_time, text_coordinate
+from ._xml import PointColumns, Scanner, scan
 
 __all__ = ["parse_gpx"]
 
 _NAN = math.nan
 # Where each kind of point may appear (a trkpt directly in a trk, without trkseg, is tolerated).
 _PARENTS = {"trkpt": ("trkseg", "trk"), "rtept": ("rte",), "wpt": ("gpx",)}
-
-
-def coordinate(raw: str | None, attr: str, what: str, path: str | None) -> float:
-    """Check a ``lat``/``lon`` attribute value, raising :class:`CorruptFileError` when missing or out of range."""
-    if raw is None:
-        raise CorruptFileError(f"{what} without a {attr} attribute", path=path)
-    try:
-        v = float(raw)
-    except ValueError:
-        raise CorruptFileError(f"{what} has a non-numeric {attr} {raw.strip()[:40]!r}", path=path) from None
-    bound = 90.0 if attr == "lat" else 180.0
-    if not -bound <= v <= bound:  # also refuses NaN
-        name = "latitude" if attr == "lat" else "longitude"
-        raise CorruptFileError(f"{what} has {name} {raw.strip()[:40]} outside [{-bound:g}, {bound:g}]", path=path)
-    return v
 
 
 class _GpxScanner(Scanner):
@@ -75,8 +62,8 @@ class _GpxScanner(Scanner):
                 return  # an extension element that happens to share the name
             self._depth = len(stack)
             self._kind = tag
-            self._lat = coordinate(attrs.get("lat"), "lat", tag, self.path)
-            self._lon = coordinate(attrs.get("lon"), "lon", tag, self.path)
+            self._lat = text_coordinate(attrs.get("lat"), "lat", tag, self.path)
+            self._lon = text_coordinate(attrs.get("lon"), "lon", tag, self.path)
             self._ele = self._time = self._hdop = _NAN
             self._name = ""
             self._type = self._sym = None
@@ -221,3 +208,8 @@ def parse_gpx(stream: BinaryIO, path: str | None = None) -> ParsedFile:
     scanner = _GpxScanner(path)
     scan(stream, scanner)
     return scanner.result()
+
+
+def parse(data: bytes, path: str | None = None) -> ParsedFile:
+    """The registry's entry point (:mod:`offcourse.read.formats`): :func:`parse_gpx` of ``data``."""
+    return parse_gpx(io.BytesIO(data), path)

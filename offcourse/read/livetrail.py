@@ -14,12 +14,11 @@ returned track. Named checkpoints, when the document has them (a ``pois``,
 ``points``, ``checkpoints`` or ``waypoints`` list of objects with a name and a
 position), become waypoints.
 
-A JSON document that is GeoJSON is handed to :mod:`offcourse.read.geojson`.
+Whether a JSON document is GeoJSON or LiveTrail is decided once, by :mod:`offcourse.read.json`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -27,34 +26,20 @@ import numpy as np
 from ..errors import CorruptFileError, NoGeometryError, UnknownFormatError
 from ..model import Metadata, ParsedFile, Track, Waypoint
 from ._limits import MAX_POINTS, too_many_points
-from .geojson import GEOJSON_TYPES, geojson_from_object, load_json, to_float
+from ._values import json_number, json_position, load_json
 
-__all__ = ["livetrail_from_object", "parse_livetrail"]
+__all__ = ["is_livetrail", "livetrail_from_object", "parse_livetrail"]
 
-_NAN = math.nan
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return None
-    f = to_float(v)
-    return f if math.isfinite(f) else None
+_NAN = float("nan")
 
 
 def _lonlat(pos: Any, where: str, path: str | None) -> tuple[float, float]:
-    if not isinstance(pos, list) or len(pos) < 2:
-        raise CorruptFileError(f"{where}: position is not [lon, lat]", path=path)
-    lon, lat = _num(pos[0]), _num(pos[1])
-    if lon is None or lat is None:
-        raise CorruptFileError(f"{where}: non-numeric coordinate in {str(pos)[:60]}", path=path)
-    if not -90.0 <= lat <= 90.0:
-        raise CorruptFileError(f"{where}: latitude {lat:g} outside [-90, 90]", path=path)
-    if not -180.0 <= lon <= 180.0:
-        raise CorruptFileError(f"{where}: longitude {lon:g} outside [-180, 180]", path=path)
+    lon, lat, _ = json_position(pos, where, path)
     return lon, lat
 
 
-def _is_livetrail(obj: Any) -> bool:
+def is_livetrail(obj: Any) -> bool:
+    """Whether a decoded JSON value is a LiveTrail route: an object whose ``segments`` hold ``segment`` lists."""
     if not isinstance(obj, dict):
         return False
     segs = obj.get("segments")
@@ -80,7 +65,7 @@ def _checkpoints(obj: dict[str, Any], path: str | None) -> list[Waypoint]:
             else:
                 continue
             lon, lat = _lonlat(pos, key, path)
-            ele = _num(item.get("ele", item.get("elevation", item.get("altitude"))))
+            ele = json_number(item.get("ele", item.get("elevation", item.get("altitude"))))
             kind = item.get("type") if isinstance(item.get("type"), str) else None
             out.append(Waypoint(lon=lon, lat=lat, name=str(name), ele_m=_NAN if ele is None else ele, kind=kind))
     return out
@@ -88,7 +73,7 @@ def _checkpoints(obj: dict[str, Any], path: str | None) -> list[Waypoint]:
 
 def livetrail_from_object(obj: Any, path: str | None = None) -> ParsedFile:
     """Read an already decoded LiveTrail route object (see :func:`parse_livetrail`)."""
-    if not _is_livetrail(obj):
+    if not is_livetrail(obj):
         raise UnknownFormatError("JSON, but neither GeoJSON nor a LiveTrail route", path=path)
     lon: list[float] = []
     lat: list[float] = []
@@ -110,8 +95,8 @@ def livetrail_from_object(obj: Any, path: str | None = None) -> ParsedFile:
             if not isinstance(p, list) or len(p) < 3:
                 raise CorruptFileError(f"{where}: not [distance, elevation, [lon, lat], ...]", path=path)
             x, y = _lonlat(p[2], where, path)
-            e = _num(p[1])
-            d = _num(p[0])
+            e = json_number(p[1])
+            d = json_number(p[0])
             lon.append(x)
             lat.append(y)
             ele.append(_NAN if e is None else e)
@@ -129,7 +114,7 @@ def livetrail_from_object(obj: Any, path: str | None = None) -> ParsedFile:
 
 
 def parse_livetrail(data: bytes, path: str | None = None) -> ParsedFile:
-    """Read a LiveTrail route JSON document (or GeoJSON that format sniffing did not recognise).
+    """Read a LiveTrail route JSON document.
 
     Parameters
     ----------
@@ -149,7 +134,8 @@ def parse_livetrail(data: bytes, path: str | None = None) -> ParsedFile:
     CorruptFileError
         Bad JSON or a malformed point.
     UnknownFormatError
-        JSON that is neither a LiveTrail route nor GeoJSON.
+        JSON that is not a LiveTrail route (:func:`offcourse.read.json.parse_json` decides
+        between GeoJSON and LiveTrail for a file of unknown kind).
     NoGeometryError
         A LiveTrail route without points.
 
@@ -161,7 +147,4 @@ def parse_livetrail(data: bytes, path: str | None = None) -> ParsedFile:
     >>> t.lon.tolist(), t.ele_m.tolist(), t.meta.extra["distance_m"].tolist()
     ([6.86, 6.87], [1035.0, 1036.0], [0.0, 12.0])
     """
-    obj = load_json(data, path)
-    if isinstance(obj, dict) and obj.get("type") in GEOJSON_TYPES:
-        return geojson_from_object(obj, path)
-    return livetrail_from_object(obj, path)
+    return livetrail_from_object(load_json(data, path), path)

@@ -11,27 +11,18 @@ See :mod:`offcourse.read._xml` for the hardening and the tolerance.
 
 from __future__ import annotations
 
+import io
 import math
 from typing import Any, BinaryIO
 
 from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
-from ._xml import PointColumns, Scanner, parse_float, parse_time, scan
+from ._values import parse_float, parse_time, text_coordinate
+from ._xml import PointColumns, Scanner, scan
 
 __all__ = ["parse_tcx"]
 
 _NAN = math.nan
-
-
-def _degrees(text: str, tag: str, path: str | None) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise CorruptFileError(f"{tag} is not a number: {text.strip()[:40]!r}", path=path) from None
-    bound = 90.0 if tag == "LatitudeDegrees" else 180.0
-    if not -bound <= v <= bound:  # also refuses NaN
-        raise CorruptFileError(f"{tag} {text.strip()[:40]} outside [{-bound:g}, {bound:g}]", path=path)
-    return v
 
 
 class _TcxScanner(Scanner):
@@ -99,9 +90,9 @@ class _TcxScanner(Scanner):
                     self._type = text.strip() or None
             elif depth == self._depth + 1 and stack[-1] == "Position":
                 if tag == "LatitudeDegrees":
-                    self._lat = _degrees(text, tag, self.path)
+                    self._lat = text_coordinate(text, "lat", tag, self.path, attribute=False)
                 elif tag == "LongitudeDegrees":
-                    self._lon = _degrees(text, tag, self.path)
+                    self._lon = text_coordinate(text, "lon", tag, self.path, attribute=False)
             return
         if tag == "Name":
             parent = stack[-1]
@@ -211,3 +202,8 @@ def parse_tcx(stream: BinaryIO, path: str | None = None) -> ParsedFile:
     scanner = _TcxScanner(path)
     scan(stream, scanner)
     return scanner.result()
+
+
+def parse(data: bytes, path: str | None = None) -> ParsedFile:
+    """The registry's entry point (:mod:`offcourse.read.formats`): :func:`parse_tcx` of ``data``."""
+    return parse_tcx(io.BytesIO(data), path)

@@ -1,128 +1,42 @@
-"""Read FIT activity and course files (Garmin's binary format) into a :class:`~offcourse.model.ParsedFile`.
+"""The fast FIT decoder: walks message headers, finds runs of records, gathers their fields with numpy.
 
-A fast decoder written for the few messages offcourse needs: one tight Python loop walks the
-message headers using the sizes given by the definitions, notes where each ``record`` message
-(global number 20) starts -- runs of consecutive records of one local type are found at C speed
-with strided byte slices -- and the fields are then pulled out for all records of a definition at
-once with numpy gathers. Everything else is skipped by its size, developer fields included.
-``file_id``, ``sport``, ``session``, ``event``, ``course`` and ``course_point`` messages are
-decoded one by one (there are few of them).
-
-Handled: little- and big-endian definitions, redefinition of local types, compressed timestamp
-headers (5-bit rollover), developer fields, chained FIT files (several FIT files one after the
-other; each starts a new segment), timer stop/start events (a new segment starts at the first
-positioned record after a timer start that follows a stop). A record definition whose position,
-time, altitude or accuracy fields have an unusual size or base type is handed to the reference
-decoder ``fitdecode`` (MIT) instead, so the result is the same as fitdecode's whenever
-fitdecode reads the file.
-
-Values are those of the FIT profile: ``position_lat``/``position_long`` semicircles times
-``180 / 2**31``; ``enhanced_altitude`` (field 78) preferred over ``altitude`` (field 2), both
-``raw / 5 - 500`` metres; ``gps_accuracy`` (field 31) metres; timestamps are seconds since
-1989-12-31T00:00:00Z, shifted to the Unix epoch. Records without a valid position (field absent,
-the invalid value ``0x7FFFFFFF``, or a latitude beyond 90 or a longitude beyond 180 degrees, which
-is also listed in ``meta.extra["warnings"]``) are left out of the track. A position at (0, 0) is
-kept, as fitdecode gives it; the engine ignores such fixes.
-
-CRC and damage policy
----------------------
-Both CRCs are always checked; the file CRC is computed with a vectorised CRC-16 (numpy lanes over
-the data, combined with a precomputed shift table), a few milliseconds per megabyte.
-
-* Header CRC (14-byte headers whose CRC field is not 0): a mismatch means the declared data size
-  cannot be trusted, so the file is rejected with :class:`~offcourse.errors.CorruptFileError`,
-  unless it is not the first of a chained file, in which case decoding stops there (see below).
-* Default (``strict=False``), for a watch that died mid-activity or a writer with a bug: the
-  file is decoded as far as its structure allows and every record decoded before the first
-  problem is kept -- a file CRC that does not match, a missing final CRC, a truncated file, a
-  data message for an undefined local type, a chained file whose next header is damaged. Each
-  problem is listed in ``meta.extra["warnings"]`` and ``meta.extra["crc_ok"]`` tells whether
-  every file CRC matched (``None`` when one could not be checked). If nothing with a position was
-  decoded, the problem is raised: :class:`~offcourse.errors.TruncatedFileError` (with the byte
-  offset) for a truncation, :class:`~offcourse.errors.CorruptFileError` otherwise.
-* ``strict=True``: any CRC mismatch, missing CRC, truncation or structural problem raises.
-
-Examples
---------
->>> import struct
->>> from offcourse.read.fit import _crc16
->>> _crc16(b"123456789")  # CRC-16/ARC check value
-47933
+See :mod:`offcourse.read.fit` for what it handles and its CRC and damage policy; a record
+definition it does not handle raises :class:`_Fallback`, and :mod:`offcourse.read.fit._fallback`
+decodes the file with fitdecode instead.
 """
 
 from __future__ import annotations
 
 import struct
-import warnings
-from functools import cache
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import (
+from ...errors import (
     CorruptFileError,
-    FileTooLargeError,
-    NoGeometryError,
     OffcourseError,
     TruncatedFileError,
     UnknownFormatError,
 )
-from ..model import Metadata, ParsedFile, Track, Waypoint
-from ._limits import MAX_FIT_FALLBACK_BYTES, MAX_POINTS, too_many_points
-
-__all__ = ["parse_fit"]
-
-FIT_EPOCH_OFFSET = 631065600
-"""Seconds from 1970-01-01T00:00:00Z to the FIT epoch 1989-12-31T00:00:00Z."""
-
-_SEMI_TO_DEG = 180.0 / 2**31
-_INVALID_SINT32 = 0x7FFFFFFF
-_INVALID_UINT32 = 0xFFFFFFFF
-_MAX_LAT_SEMI = 2**30  # 90 degrees
-_MAX_LON_SEMI = 2**31  # 180 degrees
-
-_MESG_FILE_ID = 0
-_MESG_SPORT = 12
-_MESG_SESSION = 18
-_MESG_RECORD = 20
-_MESG_EVENT = 21
-_MESG_COURSE = 31
-_MESG_COURSE_POINT = 32
-_DECODED_MESGS = frozenset({_MESG_FILE_ID, _MESG_SPORT, _MESG_SESSION, _MESG_EVENT, _MESG_COURSE, _MESG_COURSE_POINT})
-
-# base type number -> (struct code, size, invalid value); like fitdecode, an unknown base type or
-# a size that is not a multiple of the base type's size is read as bytes
-_BASE_TYPES: dict[int, tuple[str, int, Any]] = {
-    0x00: ("B", 1, 0xFF),
-    0x01: ("b", 1, 0x7F),
-    0x02: ("B", 1, 0xFF),
-    0x83: ("h", 2, 0x7FFF),
-    0x84: ("H", 2, 0xFFFF),
-    0x85: ("i", 4, 0x7FFFFFFF),
-    0x86: ("I", 4, 0xFFFFFFFF),
-    0x07: ("s", 1, None),
-    0x88: ("f", 4, None),
-    0x89: ("d", 8, None),
-    0x0A: ("B", 1, 0),
-    0x8B: ("H", 2, 0),
-    0x8C: ("I", 4, 0),
-    0x0D: ("B", 1, None),
-    0x8E: ("q", 8, 0x7FFFFFFFFFFFFFFF),
-    0x8F: ("Q", 8, 0xFFFFFFFFFFFFFFFF),
-    0x90: ("Q", 8, 0),
-}
-
-# record fields read by the fast path: field number -> (name, size, base type)
-_RECORD_FIELDS: dict[int, tuple[str, int, int]] = {
-    253: ("ts", 4, 0x86),
-    0: ("lat", 4, 0x85),
-    1: ("lon", 4, 0x85),
-    2: ("alt", 2, 0x84),
-    78: ("ealt", 4, 0x86),
-    31: ("acc", 1, 0x02),
-}
-_NP_CODES = {"ts": "u4", "lat": "i4", "lon": "i4", "alt": "u2", "ealt": "u4", "acc": "u1"}
+from .._limits import MAX_POINTS, too_many_points
+from ._crc import _crc16, _crc16_bytes
+from ._profile import (
+    _BASE_TYPES,
+    _DECODED_MESGS,
+    _INVALID_SINT32,
+    _INVALID_UINT32,
+    _MESG_COURSE,
+    _MESG_COURSE_POINT,
+    _MESG_EVENT,
+    _MESG_FILE_ID,
+    _MESG_RECORD,
+    _MESG_SESSION,
+    _MESG_SPORT,
+    _NP_CODES,
+    _RECORD_FIELDS,
+    _enum_name,
+)
 
 
 class _Fallback(Exception):
@@ -167,61 +81,6 @@ def _accumulate5(offset: int, last: int) -> int:
     if offset < (last & 0x1F):
         value += 0x20
     return value
-
-
-@cache
-def _crc_tables() -> tuple[NDArray[np.uint16], NDArray[np.uint16]]:
-    """Byte table and 16-bit (two bytes at once) table of the FIT CRC (CRC-16/ARC)."""
-    t8 = np.zeros(256, dtype=np.uint32)
-    for b in range(256):
-        c = b
-        for _ in range(8):
-            c = (c >> 1) ^ 0xA001 if c & 1 else c >> 1
-        t8[b] = c
-    x = np.arange(65536, dtype=np.uint32)
-    c1 = t8[x & 0xFF]
-    c2 = (c1 >> 8) ^ t8[(c1 ^ (x >> 8)) & 0xFF]
-    return t8.astype(np.uint16), c2.astype(np.uint16)
-
-
-def _crc16_bytes(data: bytes | memoryview, crc: int = 0) -> int:
-    t8 = _crc_tables()[0].tolist()
-    for b in bytes(data):
-        crc = (crc >> 8) ^ t8[(crc ^ b) & 0xFF]
-    return crc
-
-
-def _crc16(data: bytes | memoryview, crc: int = 0) -> int:
-    """CRC-16/ARC of ``data`` as FIT defines it, vectorised over numpy lanes for large inputs."""
-    n = len(data)
-    words_per_lane = 256
-    lanes = n // (2 * words_per_lane)
-    if lanes < 8:
-        return _crc16_bytes(data, crc)
-    _, t16 = _crc_tables()
-    main = lanes * 2 * words_per_lane
-    # lane k holds words k*L .. (k+1)*L-1; 16 extra lanes of zeros start from the basis vectors
-    # and give the linear map "advance a register over 2L zero bytes"
-    words = np.frombuffer(data, dtype="<u2", count=main // 2).reshape(lanes, words_per_lane)
-    cols = np.zeros((words_per_lane, lanes + 16), dtype=np.uint16)
-    cols[:, :lanes] = words.T
-    reg = np.zeros(lanes + 16, dtype=np.uint16)
-    reg[lanes:] = 1 << np.arange(16, dtype=np.uint16)
-    for j in range(words_per_lane):
-        reg = t16[reg ^ cols[j]]
-    basis = reg[lanes:].astype(np.int64)
-    idx = np.arange(256)
-    lo = np.zeros(256, dtype=np.int64)
-    hi = np.zeros(256, dtype=np.int64)
-    for bit in range(8):
-        on = (idx >> bit) & 1 == 1
-        lo[on] ^= basis[bit]
-        hi[on] ^= basis[bit + 8]
-    lo_l = lo.tolist()
-    hi_l = hi.tolist()
-    for c in reg[:lanes].tolist():
-        crc = lo_l[crc & 0xFF] ^ hi_l[crc >> 8] ^ c
-    return _crc16_bytes(memoryview(data)[main:], crc)
 
 
 class _Decoder:
@@ -625,269 +484,3 @@ class _Decoder:
             has = c >= 0
             cols["ts"][has] = c[has]
         return cols
-
-
-@cache
-def _profile_enum(type_name: str) -> dict[int, str]:
-    try:
-        from fitdecode import profile
-
-        enum = profile.FIELD_TYPES[type_name].enum
-        return dict(enum) if enum else {}
-    except Exception:  # pragma: no cover - profile layout differs
-        return {}
-
-
-def _enum_name(type_name: str, value: Any) -> str:
-    if isinstance(value, int):
-        return _profile_enum(type_name).get(value, str(value))
-    return str(value)
-
-
-def _device(file_id: dict[int, Any]) -> str | None:
-    manu = file_id.get(1)
-    prod = file_id.get(2)
-    if manu is None and prod is None:
-        return None
-    manu_s = _enum_name("manufacturer", manu) if manu is not None else "unknown"
-    if prod is None:
-        return manu_s
-    prod_s = _enum_name("garmin_product", prod) if manu in (1, 13, 15) else str(prod)
-    return f"{manu_s}/{prod_s}"
-
-
-def _fallback(data: bytes, path: str | None, strict: bool, reason: str) -> _Decoder:
-    """Decode with fitdecode (records, events, file_id, sport, course points) into a _Decoder's fields."""
-    import fitdecode
-
-    dec = _Decoder(data, path, strict)
-    dec.warnings.append(f"decoded with fitdecode: {reason}")
-    ts: list[int] = []
-    lat: list[int] = []
-    lon: list[int] = []
-    alt: list[int] = []
-    ealt: list[int] = []
-    acc: list[int] = []
-    stopped = False
-
-    def raw(msg: Any, name: str, invalid: int, *, real_only: bool = False) -> int:
-        # the first valid value of that name: a record whose timestamp field holds the invalid value
-        # but that has a compressed timestamp header gets its time from the header, as in the fast path
-        for f in msg.fields:
-            if f.name == name and (f.field_def is not None or not real_only):
-                v = f.raw_value
-                if isinstance(v, int) and not isinstance(v, bool):
-                    return v
-        return invalid
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fitdecode.FitReader(data, check_crc=fitdecode.CrcCheck.DISABLED) as reader:
-                for frame in reader:
-                    if isinstance(frame, fitdecode.FitHeader):
-                        dec.nfiles += 1
-                        if len(ts):
-                            dec.breaks.append(len(ts))
-                        continue
-                    if not isinstance(frame, fitdecode.FitDataMessage):
-                        continue
-                    g = frame.global_mesg_num
-                    if g == _MESG_RECORD:
-                        if len(ts) >= MAX_POINTS:
-                            raise too_many_points(path)
-                        ts.append(raw(frame, "timestamp", _INVALID_UINT32))
-                        lat.append(raw(frame, "position_lat", _INVALID_SINT32))
-                        lon.append(raw(frame, "position_long", _INVALID_SINT32))
-                        ealt.append(raw(frame, "enhanced_altitude", _INVALID_UINT32, real_only=True))
-                        alt.append(raw(frame, "altitude", 0xFFFF))
-                        acc.append(raw(frame, "gps_accuracy", 0xFF))
-                    elif g in _DECODED_MESGS:
-                        v = {
-                            f.field_def.def_num: f.raw_value
-                            for f in frame.fields
-                            if f.field_def is not None and not f.field_def.is_dev
-                        }
-                        if g == _MESG_EVENT and v.get(0) == 0:
-                            if v.get(1) in (1, 4):
-                                stopped = True
-                            elif v.get(1) == 0 and stopped:
-                                stopped = False
-                                dec.breaks.append(len(ts))
-                        else:
-                            _store(dec, g, v)
-    except FileTooLargeError:
-        raise
-    except fitdecode.FitEOFError as exc:
-        dec._note(TruncatedFileError(f"file ends early ({exc})", path=path))
-    except Exception as exc:
-        dec._note(CorruptFileError(f"cannot decode ({type(exc).__name__}: {exc})", path=path))
-    dec.nrec = len(ts)
-    dec.fallback_cols = {
-        "ts": np.array(ts, dtype=np.int64),
-        "lat": np.array(lat, dtype=np.int64),
-        "lon": np.array(lon, dtype=np.int64),
-        "alt": np.array(alt, dtype=np.int64),
-        "ealt": np.array(ealt, dtype=np.int64),
-        "acc": np.array(acc, dtype=np.int64),
-    }
-    dec.crc_ok = None
-    return dec
-
-
-def _store(dec: _Decoder, g: int, v: dict[int, Any]) -> None:
-    """Store a non-record message decoded by fitdecode like the fast path does."""
-    if g == _MESG_FILE_ID:
-        dec.file_ids.append(v)
-    elif g in (_MESG_SPORT, _MESG_SESSION, _MESG_COURSE):
-        sport = v.get({_MESG_SPORT: 0, _MESG_SESSION: 5, _MESG_COURSE: 4}[g])
-        if isinstance(sport, int):
-            dec.sports.append(_enum_name("sport", sport))
-        name = v.get({_MESG_SPORT: 3, _MESG_COURSE: 5}.get(g, -1))
-        if isinstance(name, str) and name:
-            dec.names.append(name)
-    elif g == _MESG_COURSE_POINT:
-        dec.course_points.append(v)
-
-
-def parse_fit(data: bytes, path: str | None = None, *, strict: bool = False) -> ParsedFile:
-    """Parse the bytes of a FIT activity or course file.
-
-    Parameters
-    ----------
-    data : bytes
-        The whole file (already decompressed).
-    path : str, optional
-        File name, for error messages and :class:`~offcourse.model.Metadata`.
-    strict : bool
-        Raise on any CRC mismatch, truncation or structural problem instead of keeping the
-        records decoded before it (see the module docstring for the policy).
-
-    Returns
-    -------
-    ParsedFile
-        The positioned records as a :class:`~offcourse.model.Track` and, for a course, its
-        course points as :class:`~offcourse.model.Waypoint` objects.
-
-    Raises
-    ------
-    UnknownFormatError
-        The bytes are not a FIT file.
-    CorruptFileError
-        Bad header CRC, or (when nothing positioned could be read, or ``strict``) a structural
-        problem or a bad file CRC.
-    TruncatedFileError
-        The file ends early and nothing positioned was read before (or ``strict``).
-    NoGeometryError
-        A valid FIT file with no record that has a position (settings, workout, indoor activity...).
-    """
-    data = bytes(data)
-    dec = _Decoder(data, path, strict)
-    cols: dict[str, NDArray[Any]]
-    try:
-        dec.run()
-        cols = dec.columns()
-    except _Problem as p:  # pragma: no cover - run() converts these
-        raise p.error from None
-    except _Fallback as fb:
-        if len(data) > MAX_FIT_FALLBACK_BYTES:
-            raise FileTooLargeError(
-                f"the fast FIT decoder cannot read this file ({fb}) and, at {len(data)} bytes, it is more than "
-                f"the {MAX_FIT_FALLBACK_BYTES} bytes the slow decoder (fitdecode) is given",
-                path=path,
-            ) from None
-        dec_fb = _fallback(data, path, strict, str(fb))
-        dec = dec_fb
-        assert dec.fallback_cols is not None
-        cols = dec.fallback_cols
-    return _build(dec, cols, path)
-
-
-def _build(dec: _Decoder, cols: dict[str, NDArray[Any]], path: str | None) -> ParsedFile:
-    file_id = dec.file_ids[0] if dec.file_ids else {}
-    ftype = file_id.get(0)
-    kind = _enum_name("file", ftype) if ftype is not None else None
-    lat_raw = cols["lat"]
-    lon_raw = cols["lon"]
-    mask = (lat_raw != _INVALID_SINT32) & (lon_raw != _INVALID_SINT32)
-    # a latitude beyond 90 degrees (2**30 semicircles) is no position either, nor a longitude beyond 180
-    # degrees (a sint32 cannot hold one, but fitdecode reads a position field of another base type as is)
-    for raw, bound, what in (
-        (lat_raw, _MAX_LAT_SEMI, "latitude outside [-90, 90]"),
-        (lon_raw, _MAX_LON_SEMI, "longitude outside [-180, 180]"),
-    ):
-        beyond = mask & (np.abs(raw) > bound)
-        if beyond.any():
-            mask &= ~beyond
-            dec.warnings.append(f"{int(beyond.sum())} record(s) with a {what} left out")
-    npos = int(mask.sum())
-    if npos == 0:
-        if dec.problem is not None:
-            raise dec.problem
-        what = f"file type: {kind}" if kind else "no file type"
-        nmsg = len(lat_raw) + dec.unpositioned
-        raise NoGeometryError(f"no record with a position ({what}; {nmsg} record messages)", path=path)
-    ts = cols["ts"][mask]
-    epoch = np.where(ts != _INVALID_UINT32, ts.astype(np.float64) + FIT_EPOCH_OFFSET, np.nan)
-    ealt = cols["ealt"][mask]
-    alt = cols["alt"][mask]
-    ele = np.where(
-        ealt != _INVALID_UINT32,
-        ealt.astype(np.float64) / 5.0 - 500.0,
-        np.where(alt != 0xFFFF, alt.astype(np.float64) / 5.0 - 500.0, np.nan),
-    )
-    acc = cols["acc"][mask]
-    hacc = np.where(acc != 0xFF, acc.astype(np.float64), np.nan)
-    # segment starts: first positioned record at or after each break
-    before = np.concatenate(([0], np.cumsum(mask)))
-    starts = {0}
-    for b in dec.breaks:
-        if 0 <= b <= len(mask):
-            s = int(before[b])
-            if s < npos:
-                starts.add(s)
-    extra: dict[str, Any] = {
-        "fit_files": dec.nfiles,
-        "record_messages": len(lat_raw) + dec.unpositioned,
-        "crc_ok": dec.crc_ok,
-        "warnings": list(dec.warnings),
-    }
-    meta = Metadata(
-        format="fit",
-        path=path,
-        name=dec.names[0] if dec.names else None,
-        device=_device(file_id),
-        sport=dec.sports[0] if dec.sports else None,
-        kind=kind,
-        extra=extra,
-    )
-    track = Track(
-        epoch_s=epoch,
-        lon=lon_raw[mask].astype(np.float64) * _SEMI_TO_DEG,
-        lat=lat_raw[mask].astype(np.float64) * _SEMI_TO_DEG,
-        ele_m=ele,
-        hacc_m=hacc,
-        hdop=np.full(npos, np.nan),
-        segment_starts=np.array(sorted(starts), dtype=np.int64),
-        meta=meta,
-    )
-    waypoints = []
-    for v in dec.course_points:
-        la, lo = v.get(2), v.get(3)
-        if not isinstance(la, int) or not isinstance(lo, int) or la == _INVALID_SINT32 or lo == _INVALID_SINT32:
-            continue
-        if abs(la) > _MAX_LAT_SEMI or abs(lo) > _MAX_LON_SEMI:
-            continue
-        t = v.get(1)
-        ctype = v.get(5)
-        name = v.get(6)
-        waypoints.append(
-            Waypoint(
-                lon=lo * _SEMI_TO_DEG,
-                lat=la * _SEMI_TO_DEG,
-                name=name if isinstance(name, str) else "",
-                epoch_s=float(t + FIT_EPOCH_OFFSET) if isinstance(t, int) and t != _INVALID_UINT32 else float("nan"),
-                kind=_enum_name("course_point", ctype) if isinstance(ctype, int) else None,
-            )
-        )
-    return ParsedFile(track=track, waypoints=tuple(waypoints))

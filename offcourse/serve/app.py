@@ -1,0 +1,416 @@
+"""The Starlette application: ingest, the JSON API, the stream and the pages.
+
+=========================================  ======================  ===============================
+path                                       who                     what
+=========================================  ======================  ===============================
+``GET|POST /`` with a fix                  a registered device     OsmAnd / Traccar protocol
+``POST /api/positions``                    devices, or the token   the JSON batch
+``GET /live``, ``GET /runner/DEVICE``      token                   the pages
+``GET /api/route``, ``/api/runners``,      token                   the same data as JSON
+``/api/runners/DEVICE``, ``/api/alerts``
+``POST /api/alerts/ID/ack``                token                   acknowledge an alert
+``GET /api/stream``                        token                   Server-Sent Events
+``GET /healthz``                           anyone                  ``ok``
+=========================================  ======================  ===============================
+
+All engine and database work runs in one worker thread, in arrival order, never on the event loop:
+the loop only reads requests, parses them and streams; a batch of thousands of fixes does not hold
+up the other trackers' connections, and the store's single connection is used by one thread. An
+ingest answer (200) is sent only after its transaction is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from starlette.routing import Route as Path
+
+from ..detect import Options
+from ..model import Route
+from .auth import RateLimiter, Runner, same_secret
+from .events import Broadcaster, sse
+from .field import Field, Outcome
+from .ingest import MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
+from .page import CSS, JS, live_page, runner_page
+from .store import Store
+from .webhook import Webhook
+
+__all__ = ["COOKIE", "Config", "Server", "create_app"]
+
+COOKIE = "offcourse_session"
+log = logging.getLogger("offcourse.serve")
+T = TypeVar("T")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass
+class Config:
+    """What ``offcourse serve`` was started with."""
+
+    route: Route
+    db_path: str
+    runners: Mapping[str, Runner]
+    token: str
+    webhook_url: str | None = None
+    options: Options | None = None
+    title: str = "offcourse: race control"
+    rate_per_s: float | None = None
+    """Requests a second per device (None: :data:`~offcourse.serve.auth.DEVICE_RATE_PER_S`)."""
+
+
+def _session(token: str) -> str:
+    """The cookie's value: derived from the token, so that the cookie is not the token."""
+    return hashlib.sha256(b"offcourse-session\0" + token.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _error(status: int, reason: str) -> PlainTextResponse:
+    return PlainTextResponse(reason + "\n", status_code=status, headers=SECURITY_HEADERS)
+
+
+def _json(data: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
+
+
+class Server:
+    """The running service: store, field, streams, webhook, and the worker thread that owns the store."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
+        self.session = _session(config.token)
+        self.broadcaster = Broadcaster(lambda devices: self.run(self.f.views, devices))
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
+        self._lock = threading.Lock()
+        self._pending: list[tuple[list[Position], asyncio.Future[Outcome], asyncio.AbstractEventLoop]] = []
+        self._draining = False
+        self.field: Field | None = None
+        self.webhook: Webhook | None = None
+
+    @property
+    def f(self) -> Field:
+        """The field (opened by the lifespan, before any request)."""
+        if self.field is None:
+            raise RuntimeError("the server is not started")
+        return self.field
+
+    async def ingest(self, positions: list[Position]) -> Outcome:
+        """Store and push one request's fixes; returns once they are committed.
+
+        Requests that arrive while the worker is busy are committed together (a group commit: one
+        transaction, one write of the log, for all of them); each is still whole or absent.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        with self._lock:
+            self._pending.append((positions, future, loop))
+            start = not self._draining
+            self._draining = True
+        if start:
+            self.worker.submit(self._drain)
+        return await future
+
+    def _drain(self) -> None:
+        """In the worker: commit every pending request, group by group, until none is left."""
+        while True:
+            with self._lock:
+                group, self._pending = self._pending, []
+                if not group:
+                    self._draining = False
+                    return
+            try:
+                outcomes = self.f.ingest_many([g[0] for g in group], time.time())
+            except Exception:
+                # one request may be at fault: each alone, so that only its own sender gets the error
+                for positions, future, loop in group:
+                    try:
+                        result = self.f.ingest(positions, time.time())
+                    except Exception as exc:
+                        loop.call_soon_threadsafe(_settle, future, None, exc)
+                    else:
+                        loop.call_soon_threadsafe(_settle, future, result, None)
+                continue
+            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
+                loop.call_soon_threadsafe(_settle, future, outcome, None)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in the worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self.worker, partial(fn, *args))
+
+    def _open(self) -> Field:
+        c = self.config
+        from ..detect.state import route_fingerprint
+
+        store = Store(c.db_path, route_fingerprint(c.route))
+        return Field(c.route, store, c.runners, c.options)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.field = await self.run(self._open)
+        self.broadcaster.start()
+        if self.config.webhook_url:
+            field = self.field
+            self.webhook = Webhook(self.config.webhook_url, lambda i: self.run(field.store.hook_done, i, time.time()))
+            self.webhook.start()
+            for alert in await self.run(field.store.hooks_pending):
+                self.webhook.send({**alert, **field.who(alert["device"])})
+        try:
+            yield
+        finally:
+            await self.broadcaster.stop()
+            if self.webhook is not None:
+                await self.webhook.stop()
+            await self.run(self.field.save_all)
+            await self.run(self.field.store.close)
+            self.worker.shutdown(wait=True)
+
+    # -- authentication --------------------------------------------------------------------------------
+    def _token_given(self, request: Request) -> str | None:
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            return auth[7:].strip()
+        return request.query_params.get("token")
+
+    def race_control(self, request: Request) -> Response | None:
+        """None when the request may see race control; else the 401 or 403 answer."""
+        given = self._token_given(request)
+        if given is not None:
+            return None if same_secret(given, self.config.token) else _error(403, "wrong token")
+        cookie = request.cookies.get(COOKIE)
+        if cookie is not None:
+            return (
+                None if same_secret(cookie, self.session) else _error(403, "stale session: open the page with ?token=")
+            )
+        return _error(401, "race control needs the token: Authorization: Bearer TOKEN, or ?token=TOKEN in a browser")
+
+    def _devices_allowed(self, positions: list[Position], bridge: bool) -> Response | None:
+        seen: set[str] = set()
+        for p in positions:
+            runner = self.config.runners.get(p.device)
+            if runner is None:
+                log.info("refused: unknown device %s", p.device)
+                return _error(403, f"unknown device {p.device}: not in the runners list")
+            if runner.key is not None and not bridge:
+                if p.key is None:
+                    return _error(401, f"device {p.device} needs its key (key=...)")
+                if not same_secret(p.key, runner.key):
+                    log.info("refused: wrong key for device %s", p.device)
+                    return _error(403, f"wrong key for device {p.device}")
+            seen.add(p.device)
+        if not bridge:
+            for device in seen:
+                if not self.limiter.allow(device):
+                    return _error(429, f"device {device}: too many requests")
+        return None
+
+    # -- ingest ------------------------------------------------------------------------------------------
+    async def _body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise OverflowError
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise OverflowError
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _ingest(self, request: Request, parse: Callable[[bytes], list[Position]], bridge_ok: bool) -> Response:
+        try:
+            body = await self._body(request)
+            positions = parse(body)
+        except OverflowError:
+            return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        except IngestError as exc:
+            return _error(400, str(exc))
+        bridge = bridge_ok and self._token_given(request) is not None
+        if bridge and self.race_control(request) is not None:
+            return _error(403, "wrong token")
+        refused = self._devices_allowed(positions, bridge)
+        if refused is not None:
+            return refused
+        try:
+            outcome = await self.ingest(positions)
+        except Exception:
+            log.exception("storing %d positions failed", len(positions))
+            return _error(503, "positions not stored: try again")
+        self._announce(outcome)
+        return _json(outcome.counts())
+
+    def _announce(self, outcome: Outcome) -> None:
+        for event in outcome.events:
+            self.broadcaster.publish("alert", event)
+            if event["alert"] and self.webhook is not None:
+                self.webhook.send(event)
+        for resolved in outcome.resolved:
+            self.broadcaster.publish("resolved", resolved)
+        self.broadcaster.moved(outcome.runners)
+
+    async def osmand(self, request: Request) -> Response:
+        query = request.query_params
+        if request.method == "GET" and not any(k in query for k in ("id", "deviceid", "lat", "lon", "location")):
+            return RedirectResponse("/live", status_code=303)
+
+        def parse(body: bytes) -> list[Position]:
+            return parse_request(request.method, dict(query), request.headers.get("content-type", ""), body)
+
+        return await self._ingest(request, parse, bridge_ok=False)
+
+    async def positions(self, request: Request) -> Response:
+        return await self._ingest(request, lambda body: parse_json(body, dict(request.query_params)), bridge_ok=True)
+
+    # -- race control ------------------------------------------------------------------------------------
+    def _page(self, request: Request, make: Callable[[], str]) -> Response:
+        if "token" in request.query_params:  # once: the cookie, then the same page without the token
+            refused = self.race_control(request)
+            if refused is not None:
+                return refused
+            rest = {k: v for k, v in request.query_params.items() if k != "token"}
+            target = request.url.path + ("?" + urlencode(rest) if rest else "")
+            answer = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+            answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
+            return answer
+        refused = self.race_control(request)
+        if refused is not None:
+            return refused
+        return HTMLResponse(make(), headers=SECURITY_HEADERS)
+
+    async def live(self, request: Request) -> Response:
+        return self._page(request, lambda: live_page(self.config.title))
+
+    async def runner(self, request: Request) -> Response:
+        device = request.path_params["device"]
+        if device not in self.config.runners:
+            return _error(404, "no such runner")
+        return self._page(request, lambda: runner_page(device))
+
+    async def _api(self, request: Request, fn: Callable[[], Awaitable[Any]]) -> Response:
+        refused = self.race_control(request)
+        if refused is not None:
+            return refused
+        return _json(await fn())
+
+    async def route(self, request: Request) -> Response:
+        return await self._api(request, partial(self.run, self.f.route_view))
+
+    async def runners(self, request: Request) -> Response:
+        return await self._api(request, partial(self.run, self.f.views))
+
+    async def one_runner(self, request: Request) -> Response:
+        device = request.path_params["device"]
+        if device not in self.config.runners:
+            return self.race_control(request) or _error(404, "no such runner")
+        return await self._api(request, partial(self.run, self.f.track, device))
+
+    async def alerts(self, request: Request) -> Response:
+        field = self.f
+
+        def alerts() -> list[dict[str, Any]]:
+            return [{**a, **field.who(a["device"]), "alert": True} for a in field.store.events(alerts_only=True)]
+
+        return await self._api(request, partial(self.run, alerts))
+
+    async def ack(self, request: Request) -> Response:
+        refused = self.race_control(request)
+        if refused is not None:
+            return refused
+        if self._token_given(request) is None and request.headers.get("x-offcourse") != "1":
+            return _error(403, "acknowledge from the page (X-Offcourse header missing)")
+        try:
+            event_id = int(request.path_params["id"])
+        except ValueError:
+            return _error(404, "no such alert")
+        now = time.time()
+        if not await self.run(self.f.store.ack, event_id, now):
+            return _error(404, "no such alert")
+        self.broadcaster.publish("ack", {"id": event_id, "acked_s": now})
+        return _json({"id": event_id, "acked_s": now})
+
+    async def stream(self, request: Request) -> Response:
+        refused = self.race_control(request)
+        if refused is not None:
+            return refused
+        try:
+            body = self.broadcaster.stream(sse("hello", {"time_s": time.time()}))
+        except OverflowError:
+            return _error(503, "too many open streams")
+        headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name == "offcourse.js":
+            return Response(JS, media_type="text/javascript", headers=SECURITY_HEADERS)
+        if name == "offcourse.css":
+            return Response(CSS, media_type="text/css", headers=SECURITY_HEADERS)
+        return _error(404, "not found")
+
+    async def health(self, request: Request) -> Response:
+        return PlainTextResponse("ok\n")
+
+
+def _settle(future: asyncio.Future[Outcome], result: Outcome | None, exc: BaseException | None) -> None:
+    if future.done():  # the request was cancelled (its client went away): the fixes are stored all the same
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    elif result is not None:
+        future.set_result(result)
+
+
+def create_app(config: Config) -> Starlette:
+    """The ASGI application for ``config`` (its ``state.server`` is the :class:`Server`)."""
+    server = Server(config)
+    app = Starlette(
+        routes=[
+            Path("/", server.osmand, methods=["GET", "POST"]),
+            Path("/api/positions", server.positions, methods=["POST"]),
+            Path("/live", server.live),
+            Path("/runner/{device}", server.runner),
+            Path("/api/route", server.route),
+            Path("/api/runners", server.runners),
+            Path("/api/runners/{device}", server.one_runner),
+            Path("/api/alerts", server.alerts),
+            Path("/api/alerts/{id}/ack", server.ack, methods=["POST"]),
+            Path("/api/stream", server.stream),
+            Path("/static/{name}", server.static),
+            Path("/healthz", server.health),
+        ],
+        lifespan=server.lifespan,
+    )
+    app.state.server = server
+    return app
+
+
+def generated_token() -> str:
+    """A random token for a server started without one."""
+    return os.urandom(18).hex()

@@ -1,0 +1,128 @@
+"""Server-Sent Events: every open race-control page gets the alerts at once, positions once a second.
+
+Each subscriber has a bounded queue; one that does not keep up (a laptop asleep on a slow link) is
+dropped and its page reconnects (``EventSource`` does so by itself) and reloads the state. Runner
+positions are coalesced: a page gets, once per :data:`POSITIONS_EVERY_S`, the latest figures of every
+runner that moved, not 400 messages a second.
+
+Messages (the SSE ``event:`` names): ``alert`` (a new event, alert or not), ``resolved`` (a runner
+came back: their open alert of that kind is resolved), ``ack`` (an alert was acknowledged),
+``runners`` (a list of runner figures).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+__all__ = ["HEARTBEAT_S", "MAX_QUEUE", "MAX_SUBSCRIBERS", "POSITIONS_EVERY_S", "Broadcaster"]
+
+POSITIONS_EVERY_S = 1.0
+HEARTBEAT_S = 15.0
+"""A comment line this often keeps proxies from closing an idle stream."""
+MAX_QUEUE = 2000
+"""Messages waiting for one subscriber before it is dropped."""
+MAX_SUBSCRIBERS = 200
+log = logging.getLogger("offcourse.serve")
+
+
+def sse(event: str, data: Any) -> bytes:
+    """One Server-Sent Event (JSON data on one line)."""
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=False)}\n\n".encode()
+
+
+class Broadcaster:
+    """Fan-out of messages to every subscriber; call :meth:`start` inside the event loop."""
+
+    def __init__(self, views: Callable[[list[str]], Awaitable[list[dict[str, Any]]]]) -> None:
+        self.views = views
+        """Gets the figures of the runners that moved (run once per :data:`POSITIONS_EVERY_S`)."""
+        self._queues: set[asyncio.Queue[bytes | None]] = set()
+        self._moved: set[str] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def subscribers(self) -> int:
+        """How many streams are open."""
+        return len(self._queues)
+
+    def start(self) -> None:
+        """Start sending coalesced positions."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._positions())
+
+    async def stop(self) -> None:
+        """Close every stream and stop."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for q in list(self._queues):
+            self._offer(q, None)
+
+    def _offer(self, q: asyncio.Queue[bytes | None], message: bytes | None) -> None:
+        try:
+            q.put_nowait(message)
+        except asyncio.QueueFull:
+            self._queues.discard(q)  # its stream ends when it reads the queue's end
+            with contextlib.suppress(asyncio.QueueEmpty):
+                q.get_nowait()
+            q.put_nowait(None)
+
+    def publish(self, event: str, data: Any) -> None:
+        """Send one message to every subscriber now."""
+        message = sse(event, data)
+        for q in list(self._queues):
+            self._offer(q, message)
+
+    def moved(self, devices: Iterable[str]) -> None:
+        """Runners whose figures changed: sent with the next positions message."""
+        self._moved.update(devices)
+
+    async def flush(self) -> None:
+        """Send the coalesced positions now (when a page is open)."""
+        if self._moved and self._queues:
+            moved, self._moved = sorted(self._moved), set()
+            self.publish("runners", await self.views(moved))
+
+    async def _positions(self) -> None:
+        while True:
+            await asyncio.sleep(POSITIONS_EVERY_S)
+            try:
+                await self.flush()
+            except Exception:  # a failed read must not end the stream's updates
+                log.exception("runner positions for the stream")
+
+    def stream(self, first: bytes = b"") -> AsyncIterator[bytes]:
+        """One subscriber's stream: ``first``, then every message until it is dropped or closed.
+
+        Raises
+        ------
+        OverflowError
+            Too many subscribers (the app answers 503).
+        """
+        if len(self._queues) >= MAX_SUBSCRIBERS:
+            raise OverflowError("too many open streams")
+        q: asyncio.Queue[bytes | None] = asyncio.Queue(MAX_QUEUE)
+        self._queues.add(q)
+        return self._read(q, first)
+
+    async def _read(self, q: asyncio.Queue[bytes | None], first: bytes) -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n\n" + first
+            while True:
+                try:
+                    message = await asyncio.wait_for(q.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield b": ping\n\n"
+                    continue
+                if message is None:
+                    return
+                yield message
+        finally:
+            self._queues.discard(q)
