@@ -88,15 +88,26 @@ class BatchInput:
     error : str, optional
         Why there is nothing to check (a folder without recordings, a pattern that
         matches nothing, an unreadable folder).
+    shown : bytes, optional
+        What the rows call it when that is not ``path``: a member of a ZIP upload, read from
+        a private copy, is ``uploads.zip/ann.gpx``.
     """
 
     path: bytes
     error: str | None = None
+    shown: bytes | None = None
+    error_kind: str = "error"
+    """What the error row is (see :data:`ERROR_KINDS`)."""
+
+    @property
+    def name(self) -> bytes:
+        """What the rows call the input: ``shown``, else ``path``."""
+        return self.path if self.shown is None else self.shown
 
     @property
     def display(self) -> str:
-        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
-        return _display(self.path)
+        """The name as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
+        return _display(self.name)
 
 
 def _display(path: bytes) -> str:

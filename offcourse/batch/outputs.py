@@ -252,7 +252,7 @@ def excursions_to_csv(
         c = b.get(side) if isinstance(b, dict) else None
         if not isinstance(c, dict):
             return None
-        return f"{c.get('name')} ({style.route_position(_n(c.get('route_m'), 1))})"
+        return f"{c.get('name')} ({style.route_position(_n(c.get('route_m'), 1), 1)})"
 
     def size(e: dict[str, Any], key: str) -> float | int | None:
         v = _n(e.get(key), 1)

@@ -106,7 +106,7 @@ def checkpoints_around(route: Route, lo_m: float | None, hi_m: float | None = No
     """The named checkpoints around a stretch of the route (``lo_m`` to ``hi_m``): the last at or
     before its start and the first at or after its end, each ``{"name", "route_m"}`` or None.
 
-    A local stand-in for the checkpoint helper ``present.py`` is to get.
+    What the JSON keeps (names and metres); :func:`offcourse.present.locate` says it in words.
 
     >>> from offcourse.model import Route, Waypoint
     >>> r = Route.from_arrays(lon=[7.0, 7.1], lat=[46.0, 46.0])

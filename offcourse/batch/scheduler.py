@@ -6,6 +6,7 @@ Part of :mod:`offcourse.batch`.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from ..errors import OffcourseError, ReadError
 from ..model import Route
 from ..present import route_zone
 from .annotate import Names, annotate_rows
+from .archives import expand_archives
 from .backends import _Backend, _Dask, _InProcess, _Pool
 from .cache import ResultCache, Warn
 from .files import _reason, file_sha256
@@ -184,7 +186,7 @@ def run_batch(
     Returns
     -------
     BatchResult
-        ``cached + checked == len(inputs)``.
+        One row per input, and one per file of each ZIP upload; ``cached + checked == len(rows)``.
 
     Raises
     ------
@@ -194,6 +196,33 @@ def run_batch(
     KeyboardInterrupt
         Passed on after stopping the workers; the finished rows are already in the cache.
     """
+    with tempfile.TemporaryDirectory(prefix="offcourse-batch-") as members:
+        return _run(
+            route_path, expand_archives(inputs, Path(members)), options, jobs=jobs, scheduler=scheduler,
+            cache_path=cache_path, on_row=on_row, in_flight=in_flight, on_warning=on_warning,
+            file_timeout_s=file_timeout_s, route_track=route_track, names=names, race_date=race_date, tz=tz,
+            worker_memory_mb=worker_memory_mb,
+        )  # fmt: skip
+
+
+def _run(
+    route_path: str | bytes | os.PathLike[str],
+    inputs: Sequence[BatchInput],
+    options: Options | None,
+    *,
+    jobs: int | None,
+    scheduler: Any,
+    cache_path: str | os.PathLike[str] | None,
+    on_row: OnRow | None,
+    in_flight: int | None,
+    on_warning: Warn | None,
+    file_timeout_s: float | None,
+    route_track: int | None,
+    names: Names | None,
+    race_date: date | None,
+    tz: tzinfo | None,
+    worker_memory_mb: int | None,
+) -> BatchResult:
     started = time.perf_counter()
     spec, route = job_spec(route_path, options, route_track=route_track)
     if file_timeout_s is not None and not file_timeout_s > 0:
@@ -237,32 +266,32 @@ def run_batch(
     suspects: deque[_Job] = deque()
 
     def submit(job: _Job, alone: bool = False) -> None:
-        path = inputs[job.ids[0]].path
+        item = inputs[job.ids[0]]
         job.alone = alone
-        flying[backend.submit(os.path.abspath(path), path)] = job
+        flying[backend.submit(os.path.abspath(item.path), item.name)] = job
 
     def finish(job: _Job, result: TaskResult) -> None:
         by_sha.pop(job.sha, None)
         cache.put(result)
         for k, i in enumerate(job.ids):
-            emit(i, _for_input(result, inputs[i].path), k > 0)
+            emit(i, _for_input(result, inputs[i].name), k > 0)
 
     def fail(job: _Job, reason: str) -> None:
         by_sha.pop(job.sha, None)
         for i in job.ids:
-            emit(i, error_row(inputs[i].path, reason, job.sha), False)
+            emit(i, error_row(inputs[i].name, reason, job.sha), False)
 
     def start(i: int) -> None:
         item = inputs[i]
         if item.error is not None:
-            emit(i, error_row(item.path, item.error), False)
+            emit(i, error_row(item.name, item.error, kind=item.error_kind), False)
             return
         try:
             sha = file_sha256(item.path)
         except ReadError as exc:
-            emit(i, error_row(item.path, _reason(exc, item.path), kind="unreadable"), False)
+            emit(i, error_row(item.name, _reason(exc, item.path), kind="unreadable"), False)
             return
-        row = cache.get(sha, item.path)
+        row = cache.get(sha, item.name)
         if row is not None:
             emit(i, row, True)
         elif sha in by_sha:

@@ -10,7 +10,7 @@ Examples
 ...        "between": {"before": {"name": "Lac Combal", "route_m": 64200.0},
 ...                    "after": {"name": "Arête du Mont-Favre", "route_m": 68000.0}}}
 >>> where_text(exc, Style())
-'km 64.50, between Lac Combal (km 64.20) and Arête du Mont-Favre (km 68.00)'
+'km 64.50, between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
 >>> where_text({"exit_route_m": 100_000.0}, Style(units=Units.MI))
 'mile 62.14'
 >>> plural(1, "error"), plural(2, "error"), plural(0, "excursion")
@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
-from ..present import KIND_WORDS, Style
+from ..present import KIND_WORDS, Style, locate
 
 __all__ = ["finding_text", "flags_text", "plural", "publish_names", "where_text", "worst_of"]
 
@@ -39,26 +40,22 @@ def _num(v: Any) -> float | None:
     return float(v) if v == v and abs(v) != float("inf") else None
 
 
-def _checkpoint(cp: Any, style: Style) -> str | None:
+def _checkpoint(cp: Any) -> SimpleNamespace | None:
     if not isinstance(cp, Mapping) or not isinstance(cp.get("name"), str):
         return None
     m = _num(cp.get("route_m"))
-    return f"{cp['name']} ({style.route_position(m)})" if m is not None else str(cp["name"])
+    return None if m is None else SimpleNamespace(name=cp["name"], route_m=m)
 
 
 def between_text(exc: Mapping[str, Any], style: Style) -> str:
-    """``between A (km 64.20) and B (km 68.00)``, ``after A (...)``, ``before B (...)``, or ``""``."""
+    """``between A (km 64.2) and B (km 68.0)``, ``after A (...)``, ``before B (...)``, or ``""``: the
+    checkpoints a row stores around a finding (``between``), in words by :func:`offcourse.present.locate`."""
     between = exc.get("between")
-    if not isinstance(between, Mapping):
+    lo = _num(exc.get("exit_route_m"))
+    if not isinstance(between, Mapping) or lo is None:
         return ""
-    before, after = _checkpoint(between.get("before"), style), _checkpoint(between.get("after"), style)
-    if before and after:
-        return f"between {before} and {after}"
-    if before:
-        return f"after {before}"
-    if after:
-        return f"before {after}"
-    return ""
+    around = [c for c in (_checkpoint(between.get("before")), _checkpoint(between.get("after"))) if c is not None]
+    return locate(around, lo, _num(exc.get("rejoin_route_m")), style) or ""
 
 
 def where_text(exc: Mapping[str, Any], style: Style) -> str:

@@ -108,13 +108,13 @@ EXPECTED = [
     ("bib-101_ann.gpx", "Ann Lee", "101", "on_course", []),
     ("bib-105.gpx", "Eve Early", "105", "on_course", ["other_day"]),
     ("bib-106.fit", "Fay Fit", "106", "on_course", ["damaged"]),
+    ("more.zip/ann.gpx", "ann", None, "on_course", ["duplicate"]),  # a file of a ZIP upload
     ("planned.fit", "planned", None, "on_course", ["course_file"]),
     ("zz-ann-again.gpx", "zz-ann-again", None, "on_course", ["duplicate"]),
+    ("route.kml", "route", None, "not_this_route", ["course_file", "not_this_route"]),  # a KML route, elsewhere
     ("filecrc.fit", "filecrc", None, "elsewhere", []),
     ("mansfield.gpx", "mansfield", None, "elsewhere", []),
-    ("more.zip", "more", None, "not_a_recording", []),
     ("notes.txt", "notes", None, "not_gps", []),
-    ("route.kml", "route", None, "not_a_recording", []),
 ]
 
 
@@ -154,7 +154,7 @@ def test_every_upload_is_a_row_most_severe_first(run: dict[str, Any]) -> None:
     doc = json.loads((run["out"] / "field.json").read_text(encoding="utf-8"))
     got = [
         (
-            Path(r["file"]).name,
+            r["file"].split("/uploads/")[1],
             r["name"],
             r["bib"],
             r["verdict"] if r["status"] == "ok" else r["error_kind"],
@@ -163,7 +163,7 @@ def test_every_upload_is_a_row_most_severe_first(run: dict[str, Any]) -> None:
         for r in doc["rows"]
     ]
     assert got == EXPECTED
-    by = {Path(r["file"]).name: r for r in doc["rows"]}
+    by = {r["file"].split("/uploads/")[1]: r for r in doc["rows"]}
     assert (
         by["zz-ann-again.gpx"]["flags"][0]["text"].startswith("duplicate of ")
         and "bib-101_ann.gpx" in (by["zz-ann-again.gpx"]["flags"][0]["text"])
@@ -172,14 +172,14 @@ def test_every_upload_is_a_row_most_severe_first(run: dict[str, Any]) -> None:
     assert by["bib-106.fit"]["flags"][0]["text"].startswith("damaged: file CRC does not match")
     assert by["planned.fit"]["flags"][0]["text"] == "a course file (a planned route), not a recording"
     assert by["notes.txt"]["error"] == "not a GPS file"
-    assert by["route.kml"]["error"] == "KML is a route format, not a recording"
-    assert by["more.zip"]["error"].startswith("a ZIP archive")
+    assert by["route.kml"]["flags"][0]["text"] == "a route file (a planned route), not a recording"
+    assert by["more.zip/ann.gpx"]["flags"][0]["text"].endswith("bib-101_ann.gpx (the same bytes)")
     assert "never comes within 50 km" in by["mansfield.gpx"]["error"]
     # titles kept for what they are, never as names
     assert (by["bib-102.gpx"]["title"], by["bib-104.gpx"]["title"]) == ("Move", "120' moderate and hard")
     # JSON stays SI and UTC
     assert by["bib-102.gpx"]["start_time"] == "2025-05-17T09:00:00+00:00"
-    assert doc["summary"]["files"] == 13 and doc["summary"]["errors"] == 5
+    assert doc["summary"]["files"] == 13 and doc["summary"]["errors"] == 3
 
 
 def test_findings_are_located_between_checkpoints(run: dict[str, Any]) -> None:
@@ -202,10 +202,11 @@ def test_table_in_miles_with_a_verdict_column(run: dict[str, Any]) -> None:
     assert len(lines) == 1 + len(EXPECTED)
     assert lines[0].split()[:3] == ["#", "runner", "verdict"]
     assert lines[1].split()[1:4] == ["Bob", "Cutter", "CUT"]
-    assert "mile 1.2" in lines[1] and "between Mandatory Route (mile 0.97) and Mandatory Route (mile 3.64)" in lines[1]
-    assert "between The subsidiary summit of Caerketton Hill (mile 1.54) and Caerketton Hill (mile 1.94)" in lines[2]
+    assert "mile 1.2" in lines[1] and "between Mandatory Route (mile 1.0) and Mandatory Route (mile 3.6)" in lines[1]
+    assert "between The subsidiary summit of Caerketton Hill (mile 1.5) and Caerketton Hill (mile 1.9)" in lines[2]
     assert "DID NOT FINISH" in lines[3]
-    assert "NO RECORDING" in lines[12] and "error: not a GPS file" in lines[12]
+    assert "NO RECORDING" in lines[13] and "error: not a GPS file" in lines[13]
+    assert "NOT THIS ROUTE" in lines[10] and lines[7].endswith("more.zip/ann.gpx")
     narrow = batch.rows_to_table(json.loads((run["out"] / "field.json").read_text())["rows"], width=80)
     assert max(len(line) for line in narrow.splitlines()) <= 80
 
@@ -223,7 +224,7 @@ def test_runners_sheet(run: dict[str, Any]) -> None:
     assert abs(float(lost["extra_ft"]) - 596 / 0.3048) < 40 and lost["duration"] == "0:38:21"
     assert dnf["verdict"] == "DID NOT FINISH" and dnf["completed"] == "false"
     assert rows[4]["flags"] == "recorded on 2025-05-16, not on the race day 2025-05-17"
-    assert rows[11]["verdict"] == "ERROR" and rows[11]["error"] == "not a GPS file"
+    assert rows[12]["verdict"] == "ERROR" and rows[12]["error"] == "not a GPS file"
 
 
 def test_excursions_sheet(run: dict[str, Any]) -> None:
@@ -233,8 +234,8 @@ def test_excursions_sheet(run: dict[str, Any]) -> None:
         ("1", "Bob Cutter", "1", "shortcut"),
         ("2", "Cat Lost", "1", "off course"),
     ]
-    assert rows[1]["checkpoint_before"] == "The subsidiary summit of Caerketton Hill (mile 1.54)"
-    assert rows[1]["checkpoint_after"] == "Caerketton Hill (mile 1.94)"
+    assert rows[1]["checkpoint_before"] == "The subsidiary summit of Caerketton Hill (mile 1.5)"
+    assert rows[1]["checkpoint_after"] == "Caerketton Hill (mile 1.9)"
     assert rows[1]["exit"] == "mile 1.86" and rows[1]["time_lost"] == "0:03:03"
     assert rows[1]["start_time"].endswith("+01:00")
 
@@ -255,4 +256,5 @@ def test_page_for_publishing(run: dict[str, Any], uploads: Path) -> None:
     assert str(uploads) not in page and "/tmp" not in page  # no local path leaks
     assert ">bib-102.gpx<" in page and "mile 1.2" in page
     stats = dict(__import__("re").findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
-    assert (stats["Runners"], stats["Checked"], stats["Errors"], stats["Not recordings"]) == ("10", "8", "2", "3")
+    assert (stats["Runners"], stats["Checked"], stats["Errors"], stats["Not recordings"]) == ("12", "10", "2", "1")
+    assert ">more.zip/ann.gpx<" in page

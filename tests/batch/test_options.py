@@ -112,3 +112,31 @@ def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: P
     with pytest.raises(OffcourseError, match="at least 1 MB"):
         batch.run_batch(route, inputs, jobs=2, cache_path=None, worker_memory_mb=0)
     assert os.path.exists(tmp_path / "big.gpx")
+
+
+def test_zip_uploads_give_a_row_per_file_and_a_bad_archive_one_error_row(race: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    good = tmp_path / "uploads.zip"
+    with zipfile.ZipFile(good, "w") as z:
+        z.write(race / "up" / "jo.gpx", "club/jo.gpx")
+        z.writestr("club/readme.txt", "hello")
+        z.writestr("__MACOSX/club/._jo.gpx", "resource fork")
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as z:
+        z.writestr("../../etc/cron.d/x.gpx", "<gpx/>")
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    inputs = batch.expand_inputs([good, evil, empty])
+    rows = batch.run_batch(race / "route.gpx", inputs, jobs=1, cache_path=None).rows
+    got = [(r["file"].removeprefix(str(tmp_path) + "/"), r["status"], r["error_kind"]) for r in rows]
+    assert got == [
+        ("uploads.zip/club/jo.gpx", "ok", None),
+        ("uploads.zip/club/readme.txt", "error", "not_gps"),
+        ("evil.zip", "error", "unreadable"),
+        ("empty.zip", "error", "unreadable"),
+    ]
+    assert rows[0]["name"] == "jo" and rows[0]["excursions"] == 1
+    assert "outside" in rows[2]["error"] or ".." in rows[2]["error"]
+    assert rows[3]["error"] == "no file in this archive"
