@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ..read.formats import recording_suffixes
+
 __all__ = [
     "ERROR_KINDS",
     "FLAG_KINDS",
@@ -69,7 +71,7 @@ ERROR_KINDS = ("not_gps", "not_a_recording", "elsewhere", "unreadable", "error")
 """What an error row is: not a GPS file at all, a GPS file that is no recording (a KML route, an
 archive), a recording made somewhere else, a file that could not be read, any other problem."""
 
-TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
+TRACK_SUFFIXES = recording_suffixes()
 """Suffixes of the recordings read (any case, maybe followed by ``.gz``). A folder gives every file
 in it, recordings or not, so that every upload leaves a row."""
 

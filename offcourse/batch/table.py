@@ -103,6 +103,7 @@ def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
         _Column("skipped", num("skipped_m", skipped), right=True, priority=4),
         _Column("time", num("duration_s", hms), right=True, priority=2),
         _Column("distance", num("distance_m", style.length), right=True, priority=1),
+        _Column("covered", num("coverage", lambda v: f"{100 * v:.0f} %"), right=True, priority=2),
         _Column("notes", [_notes(r) for r in rows], priority=8, min_width=14),
         _Column("file", [str(r.get("file") or "") for r in rows], priority=0, min_width=12),
     ]
