@@ -564,3 +564,20 @@ def test_units_miles_and_local_time_on_the_page(allermuir: Route, field: list[di
     assert cells[5] == f"+{row['extra_distance_m'] / 1609.344:.2f} mi"
     assert "Start (Europe/London)" in page and cells[11] == "2025-05-17 10:00"
     assert "between" in cells[3] or "after" in cells[3]  # the checkpoints around it
+
+
+def test_excursion_picture_across_the_antimeridian_is_one_piece() -> None:
+    """A detour crossing ±180° (Taveuni, Fiji) is drawn as one short path, not cut or stretched across the world."""
+    lon = np.array([179.98, 179.99, 179.995, -179.995, -179.99, -179.98])
+    route = Route.from_arrays(lon=lon, lat=np.full(6, -16.8), name="Taveuni")
+    coords = [[179.999, -16.8], [179.9995, -16.799], [-179.9995, -16.798], [-179.999, -16.8]]
+    e = {"kind": "off_course", "exit_route_m": 2000.0, "rejoin_route_m": 2230.0, "coordinates": coords,
+         "exit": coords[0], "rejoin": coords[-1], "extra_distance_m": 100.0, "distance_m": 330.0,
+         "time_lost_s": 60.0}  # fmt: skip
+    svg = excursion_svg(route, e, 1)
+    path = re.search(r'<path class="path off" d="([^"]*)"', svg)
+    assert path and path.group(1).count("M") == 1  # one piece
+    xs = [float(v) for v in re.findall(r"[ML](-?[\d.]+) ", path.group(1))]
+    assert len(xs) == 4 and all(0 <= x <= 120 for x in xs) and max(np.diff(xs)) < 60
+    route_d = re.search(r'<path class="route" d="([^"]*)"', svg)
+    assert route_d and route_d.group(1).count("M") == 1
