@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# this checkout's offcourse, not an installed one: the Dask scheduler and workers started here
+# unpickle the tasks the batch command (run from this checkout) sends them
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from field import FIELD_DIR, make_field
 

@@ -181,7 +181,8 @@ def run_batch(args: argparse.Namespace) -> int:
         bar.close()
 
     rows = engine.sort_rows(result.rows)
-    if tz is None:
+    human = args.csv or args.excursions_csv or args.html or not args.no_table
+    if tz is None and human:  # finding the zone loads the zone shapes (about a second): only when shown
         route = result.route
         tz = route_zone(float(route.lon[0]), float(route.lat[0]))
     style = Style(units=Units(args.units), tz=tz)
