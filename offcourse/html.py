@@ -67,15 +67,16 @@ th.pics { padding: .45rem .5rem; }
 td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.file { color: var(--muted); font-size: 12px; word-break: break-all; min-width: 6rem; max-width: 12rem; }
-td.start { white-space: nowrap; }
-td.where, td.notes { min-width: 8rem; max-width: 18rem; overflow-wrap: anywhere; }
+td.start { min-width: 5.5rem; }
+td.where { min-width: 8rem; max-width: 16rem; overflow-wrap: break-word; }
+td.notes { min-width: 9rem; max-width: 16rem; overflow-wrap: break-word; }
 tr.error td, tr.junk td { background: #fdedec; }
 tr.junk td { color: var(--muted); }
 tr.flagged td.name { font-weight: 600; }
 td.err { color: #922b21; overflow-wrap: anywhere; white-space: normal; max-width: 22rem; }
 td.notes { color: #7e5109; font-size: 12px; }
 .pics-row { display: flex; flex-wrap: wrap; gap: .4rem; }
-td.pics { max-width: 30rem; }
+td.pics { min-width: 160px; max-width: 24rem; }
 details summary { cursor: pointer; color: var(--ink); }
 details ol { margin: .3rem 0 .4rem 1.2rem; padding: 0; font-size: 12px; }
 details li { margin: .1rem 0; }
@@ -341,7 +342,7 @@ def _junk(row: Mapping[str, Any]) -> bool:
     return row.get("status") != "ok" and row.get("error_kind") in _JUNK
 
 
-def _columns(style: Style, tz_label: str) -> list[tuple[str, str, Callable[[float], str] | None]]:
+def _columns(style: Style) -> list[tuple[str, str, Callable[[float], str] | None]]:
     """(row key, header, number format; None for text): the page's columns in the style's units."""
     return [
         ("name", "Runner", None),
@@ -354,7 +355,7 @@ def _columns(style: Style, tz_label: str) -> list[tuple[str, str, Callable[[floa
         ("coverage", "Covered", lambda v: f"{100 * v:.0f} %"),
         ("distance_m", "Distance", style.length),
         ("duration_s", "Time", hms),
-        ("start_time", f"Start ({tz_label})", None),
+        ("start_time", "Start", None),
         ("notes", "Notes", None),
         ("file", "File", None),
     ]
@@ -437,10 +438,7 @@ def _pictures(route: Route, row: Mapping[str, Any], style: Style) -> str:
     if len(items) > MAX_PICTURES:
         figs.append(f'<span class="more">+{len(items) - MAX_PICTURES} more</span>')
     listing = "".join(f"<li>{escape(_label(i, e, style))}</li>" for i, e in enumerate(items, 1))
-    worst = worst_of(row)
-    summary = f"{len(items)} finding{'s' if len(items) != 1 else ''}"
-    if worst is not None:
-        summary += f": {finding_text(worst, style)}"
+    summary = f"{len(items)} finding{'s' if len(items) != 1 else ''}"  # the worst is in its own column
     return (
         f'<td class="pics"><details><summary>{escape(summary)}</summary><ol>{listing}</ol>'
         f'<div class="pics-row">{"".join(figs)}</div></details></td>'
@@ -490,7 +488,7 @@ def field_page(
     n_flag = sum(1 for r in rows if _flagged(r))
     n_exc = sum(len(_excursions(r)) for r in rows if r.get("status") == "ok")
     tz_label = "UTC" if style.tz is None else str(style.tz)
-    columns = _columns(style, tz_label)
+    columns = _columns(style)
     head = ['<th data-type="num"><button type="button">#</button></th>']
     for key, header, fmt in columns:
         kind = "num" if fmt is not None else "text"

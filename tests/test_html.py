@@ -562,7 +562,7 @@ def test_units_miles_and_local_time_on_the_page(allermuir: Route, field: list[di
     e = row["excursion_list"][0]
     assert cells[3].startswith(f"mile {e['exit_route_m'] / 1609.344:.2f}")  # where, in miles
     assert cells[5] == f"+{row['extra_distance_m'] / 1609.344:.2f} mi"
-    assert "Start (Europe/London)" in page and cells[11] == "2025-05-17 10:00"
+    assert "times in Europe/London" in page and cells[11] == "2025-05-17 10:00"
     assert "between" in cells[3] or "after" in cells[3]  # the checkpoints around it
 
 
