@@ -84,10 +84,11 @@ def read_regular(path: bytes) -> bytes:
             raise ReadError(_read_error(exc), path=_display(path)) from None
 
 
-def _reason(exc: OffcourseError, path: bytes) -> str:
+def _reason(exc: OffcourseError, *paths: bytes) -> str:
     """The error's line without the file name in front (the row already names the file)."""
     text = str(exc)
-    for prefix in (_display(path), os.fsdecode(path)):
-        if text.startswith(prefix + ": "):
-            return text[len(prefix) + 2 :]
+    for path in paths:
+        for prefix in (_display(path), os.fsdecode(path)):
+            if text.startswith(prefix + ": "):
+                return text[len(prefix) + 2 :]
     return text

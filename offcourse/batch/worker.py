@@ -167,20 +167,20 @@ def _check_path(
         meta_name = runner_name(parsed.track.meta, b"")
         return TaskResult(row, meta_name or None, True)
     except UnknownFormatError as exc:
-        kind, reason = not_a_recording(head, shown, _reason(exc, shown))
+        kind, reason = not_a_recording(head, shown, _reason(exc, shown, path))
         return TaskResult(error_row(shown, reason, sha, kind), None, sha is not None)
     except InvalidTrackError as exc:
-        reason = _reason(exc, shown)
+        reason = _reason(exc, shown, path)
         kind = "elsewhere" if "never comes within" in reason else "error"
         return TaskResult(error_row(shown, reason, sha, kind), None, sha is not None)
     except FileTooLargeError as exc:
         if _MEMORY_LIMIT_MB[0] is not None and "too large to parse" in str(exc):  # the reader's MemoryError
             return TaskResult(error_row(shown, _out_of_memory(), sha), None, False)  # depends on the limit
-        return TaskResult(error_row(shown, _reason(exc, shown), sha, "unreadable"), None, sha is not None)
+        return TaskResult(error_row(shown, _reason(exc, shown, path), sha, "unreadable"), None, sha is not None)
     except ReadError as exc:
-        return TaskResult(error_row(shown, _reason(exc, shown), sha, "unreadable"), None, sha is not None)
+        return TaskResult(error_row(shown, _reason(exc, shown, path), sha, "unreadable"), None, sha is not None)
     except OffcourseError as exc:
-        return TaskResult(error_row(shown, _reason(exc, shown), sha), None, sha is not None)
+        return TaskResult(error_row(shown, _reason(exc, shown, path), sha), None, sha is not None)
     except _FileTimeout:
         return _timeout_row(shown, timeout_s)
     except MemoryError:
