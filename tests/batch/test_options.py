@@ -140,3 +140,36 @@ def test_zip_uploads_give_a_row_per_file_and_a_bad_archive_one_error_row(race: P
     assert rows[0]["name"] == "jo" and rows[0]["excursions"] == 1
     assert "outside" in rows[2]["error"] or ".." in rows[2]["error"]
     assert rows[3]["error"] == "no file in this archive"
+
+
+class _Terminal:
+    """A stream that says it is a terminal, as stdout is in a shell."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, s: str) -> int:
+        self.text += s
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_table_on_a_terminal_uses_rich_and_escapes_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("rich")
+    monkeypatch.setenv("COLUMNS", "100")
+    rows = [
+        {"file": "a.gpx", "name": "Ann\x1b]0;pwned\x07", "status": "ok", "verdict": "cut", "excursions": 1,
+         "extra_distance_m": 0.0, "skipped_m": 2500.0, "duration_s": 3725.0, "distance_m": 10450.0, "flags": []},
+        {"file": "notes.txt", "name": "notes", "status": "error", "error": "not a GPS file", "error_kind": "not_gps"},
+    ]  # fmt: skip
+    out = _Terminal()
+    batch.print_table(rows, stream=out)
+    assert "Ann\\x1b]0;pwned\\x07" in out.text and "\x07" not in out.text  # shown, never sent to the terminal
+    assert "CUT" in out.text and "NO RECORDING" in out.text and "2.50 km" in out.text
+    lines = [line for line in out.text.splitlines() if line.strip()]
+    assert max(len(__import__("re").sub(r"\x1b\[[0-9;]*m", "", line)) for line in lines) <= 100  # fits the window
