@@ -236,7 +236,8 @@ def register(sub: Any) -> None:
         metavar="TRACKS",
         nargs="+",
         type=os.fsencode,
-        help="recordings: files, folders (searched recursively) and glob patterns; gzip or not",
+        help="uploads: files, folders (searched recursively: every file gets a row), glob patterns and ZIP "
+        "archives (a row per file inside); gzip or not",
     )
     run = p.add_argument_group("running")
     run.add_argument("--jobs", "-j", type=_positive, default=None, help="local worker processes (default: all cores)")
