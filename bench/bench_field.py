@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+# this checkout's offcourse, not an installed one: the Dask scheduler and workers started here
+# unpickle the tasks the batch command (run from this checkout) sends them
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 from field import FIELD_DIR, make_field
 
@@ -68,9 +71,14 @@ def _tree_rss_kib(root: int) -> tuple[int, int]:
     return total, biggest
 
 
-def run_batch(route: Path, runs: Path, jobs: int, out_json: Path) -> dict[str, Any]:
-    """Run the batch command once; wall time, peak memory and its JSON output."""
+def run_batch(route: Path, runs: Path, jobs: int, out_json: Path, scheduler: str | None = None) -> dict[str, Any]:
+    """Run the batch command once; wall time, peak memory and its JSON output.
+
+    With ``scheduler`` (a Dask address) the files are checked on that cluster; its workers are not
+    children of the command, so the memory columns then show the batch process alone."""
     cmd = [sys.executable, "-m", "offcourse", "batch", str(route), str(runs), "--jobs", str(jobs)]
+    if scheduler is not None:
+        cmd += ["--scheduler", scheduler]
     cmd += ["--no-cache", "--quiet", "--no-table", "--json", str(out_json)]
     peak = {"tree": 0, "one": 0}
     t0 = time.perf_counter()
@@ -130,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--out", type=Path, default=FIELD_DIR, help="where generated fields are cached")
+    ap.add_argument(
+        "--dask", type=int, default=0, metavar="N", help="also run on a Dask LocalCluster of N worker processes"
+    )
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -146,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| workers | wall s | files | ok | errors | fixes | fixes/s | peak RSS, largest process MiB | tree MiB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     verdicts = []
+    walls: dict[str, float] = {}
     for jobs in args.jobs:
         r = run_batch(d / "route.gpx", d / "runs", jobs, d / f"batch-j{jobs}.json")
         s = r["doc"]["summary"]
@@ -157,11 +169,30 @@ def main(argv: list[str] | None = None) -> int:
         )
         verdicts.append(f"workers {jobs}: {check_rows(r['doc'], manifest)}")
         verdicts.append(f"  command: {' '.join(r['cmd'])}")
+        walls[f"pool {jobs}"] = r["wall_s"]
+    if args.dask:
+        from distributed import LocalCluster
+
+        with LocalCluster(n_workers=args.dask, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+            r = run_batch(d / "route.gpx", d / "runs", args.dask, d / "batch-dask.json", scheduler=cl.scheduler_address)
+        s = r["doc"]["summary"]
+        fixes = sum(row["fixes"] or 0 for row in r["doc"]["rows"])
+        print(
+            f"| Dask LocalCluster {args.dask} | {r['wall_s']:.1f} | {s['files']} | {s['ok']} | {s['errors']} | "
+            f"{fixes:,} | {fixes / r['wall_s']:,.0f} | (batch process {r['peak_one_mib']:.0f}) | - |"
+        )
+        verdicts.append(f"Dask {args.dask}: {check_rows(r['doc'], manifest)}")
+        walls[f"dask {args.dask}"] = r["wall_s"]
+    if "pool 1" in walls and "pool 2" in walls:
+        verdicts.append(f"scaling 1 -> 2 workers: {walls['pool 1'] / walls['pool 2']:.2f}x")
+    if args.dask and f"pool {args.dask}" in walls:
+        ratio = walls[f"dask {args.dask}"] / walls[f"pool {args.dask}"]
+        verdicts.append(f"Dask LocalCluster of {args.dask} / process pool of {args.dask}: {ratio:.2f}x the wall time")
     print()
     print("\n".join(verdicts))
     print(
         f"reproduce: .venv/bin/python bench/bench_field.py --runners {args.runners} --fixes {args.fixes} "
-        f"--seed {args.seed} --jobs {' '.join(map(str, args.jobs))}"
+        f"--seed {args.seed} --jobs {' '.join(map(str, args.jobs))}" + (f" --dask {args.dask}" if args.dask else "")
     )
     return 0
 

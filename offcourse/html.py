@@ -29,10 +29,11 @@ from typing import Any
 
 import numpy as np
 
+from .batch.words import finding_text, flags_text, publish_names, where_text, worst_of
 from .errors import OffcourseError
 from .model import FloatArray, Route
 from .plot import clip_to_box, format_label, length_text, nice_length, simplify_xy
-from .report import hms
+from .present import KIND_WORDS, VERDICT_WORDS, Style, hms
 
 __all__ = ["MAX_PICTURES", "excursion_svg", "field_page", "route_overview_svg"]
 
@@ -46,7 +47,7 @@ CSS = """
         --ww: #8e44ad; --skip: #e67e22; --ok: #1e8449; }
 * { box-sizing: border-box; }
 body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-       margin: 1.2rem; }
+       margin: 1.2rem; max-width: 100%; }
 h1 { font-size: 1.4rem; margin: 0 0 .2rem; }
 p.sub { color: var(--muted); margin: 0 0 1rem; }
 .top { display: flex; flex-wrap: wrap; gap: 1.5rem; align-items: flex-start; margin-bottom: 1rem; }
@@ -65,13 +66,20 @@ th[aria-sort="descending"] button::after { content: " \\25BC"; }
 th.pics { padding: .45rem .5rem; }
 td { border-bottom: 1px solid var(--line); padding: .35rem .5rem; vertical-align: top; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.file { color: var(--muted); font-size: 12px; word-break: break-all; min-width: 8rem; max-width: 16rem; }
-td.start { white-space: nowrap; }
-tr.error td { background: #fdedec; }
+td.file { color: var(--muted); font-size: 12px; word-break: break-all; min-width: 6rem; max-width: 12rem; }
+td.start { min-width: 5.5rem; }
+td.where { min-width: 8rem; max-width: 16rem; overflow-wrap: break-word; }
+td.notes { min-width: 9rem; max-width: 16rem; overflow-wrap: break-word; }
+tr.error td, tr.junk td { background: #fdedec; }
+tr.junk td { color: var(--muted); }
 tr.flagged td.name { font-weight: 600; }
-td.err { color: #922b21; }
+td.err { color: #922b21; overflow-wrap: anywhere; white-space: normal; max-width: 22rem; }
+td.notes { color: #7e5109; font-size: 12px; }
 .pics-row { display: flex; flex-wrap: wrap; gap: .4rem; }
-td.pics { min-width: 392px; }
+td.pics { min-width: 160px; max-width: 24rem; }
+details summary { cursor: pointer; color: var(--ink); }
+details ol { margin: .3rem 0 .4rem 1.2rem; padding: 0; font-size: 12px; }
+details li { margin: .1rem 0; }
 .pic { width: 120px; }
 .pic figcaption { line-height: 1.2; margin-top: 2px; }
 .more { color: var(--muted); font-size: 12px; align-self: center; }
@@ -318,44 +326,7 @@ def _excursions(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 # -- the table ------------------------------------------------------------------------------------
-def _fmt_m(v: float) -> str:
-    return f"{v:,.0f} m"
-
-
-def _fmt_signed_m(v: float) -> str:
-    return f"{v:+,.0f} m"
-
-
-def _fmt_km(v: float) -> str:
-    return f"{v / 1000:,.2f} km"
-
-
-def _fmt_int(v: float) -> str:
-    return f"{v:,.0f}"
-
-
-def _fmt_pct(v: float) -> str:
-    return f"{100 * v:.0f} %"
-
-
-COLUMNS: list[tuple[str, str, Callable[[float], str] | None]] = [
-    # (row key, header, number format; None for text)
-    ("name", "Runner", None),
-    ("verdict", "Verdict", None),
-    ("status", "Status", None),
-    ("excursions", "Excursions", _fmt_int),
-    ("extra_distance_m", "Extra distance", _fmt_signed_m),
-    ("time_off_course_s", "Off course", hms),
-    ("skipped_m", "Skipped", _fmt_m),
-    ("wrong_way_m", "Wrong way", _fmt_m),
-    ("completed", "Completed", None),
-    ("coverage", "Covered", _fmt_pct),
-    ("distance_m", "Distance", _fmt_km),
-    ("duration_s", "Time", hms),
-    ("fixes", "Fixes", _fmt_int),
-    ("start_time", "Start (UTC)", None),
-    ("file", "File", None),
-]
+_JUNK = ("not_gps", "not_a_recording")
 
 
 def _flagged(row: Mapping[str, Any]) -> bool:
@@ -363,100 +334,181 @@ def _flagged(row: Mapping[str, Any]) -> bool:
         (_num(row.get("excursions")) or 0) > 0
         or (_num(row.get("skipped_m")) or 0) > 0
         or (_num(row.get("wrong_way_m")) or 0) > 0
+        or bool(row.get("flags"))
     )
 
 
-def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any]) -> str:
+def _junk(row: Mapping[str, Any]) -> bool:
+    return row.get("status") != "ok" and row.get("error_kind") in _JUNK
+
+
+def _columns(style: Style) -> list[tuple[str, str, Callable[[float], str] | None]]:
+    """(row key, header, number format; None for text): the page's columns in the style's units."""
+    return [
+        ("name", "Runner", None),
+        ("verdict", "Verdict", None),
+        ("where", "Where (worst)", None),
+        ("excursions", "Excursions", lambda v: f"{v:,.0f}"),
+        ("extra_distance_m", "Extra distance", style.signed_distance),
+        ("time_off_course_s", "Off course", hms),
+        ("skipped_m", "Skipped", style.distance),
+        ("coverage", "Covered", lambda v: f"{100 * v:.0f} %"),
+        ("distance_m", "Distance", style.length),
+        ("duration_s", "Time", hms),
+        ("start_time", "Start", None),
+        ("notes", "Notes", None),
+        ("file", "File", None),
+    ]
+
+
+def _start_text(iso: str, style: Style) -> str:
+    from datetime import datetime
+
+    try:
+        t = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    return style.time(t.timestamp())[:16].replace("T", " ")
+
+
+def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any], style: Style) -> str:
     v = row.get(key)
-    if key == "completed":
-        if v is None:
-            return '<td data-v="">—</td>'
-        return f'<td data-v="{int(bool(v))}" class="{"yes" if v else "no"}">{"yes" if v else "no"}</td>'
+    ok = row.get("status") == "ok"
     if fmt is not None:
         n = _num(v)
-        if n is None:
+        if n is None or not ok:
             return '<td class="num" data-v="">—</td>'
         return f'<td class="num" data-v="{n!r}">{escape(fmt(n))}</td>'
-    text = _text(v)
     if key == "name":
-        return f'<td class="name">{escape(text or _text(row.get("file")))}</td>'
+        name = _text(v) or _text(row.get("file"))
+        bib = _text(row.get("bib"))
+        label = f"{escape(name)} <small>#{escape(bib)}</small>" if bib else escape(name)
+        return f'<td class="name">{label}</td>'
     if key == "verdict":
+        if not ok:
+            word = "NOT A RECORDING" if _junk(row) else "ERROR"
+            return f'<td class="verdict v-error">{word}</td>'
+        text = _text(v)
         reason = _text(row.get("verdict_reason"))
-        return f'<td class="verdict v-{escape(text)}" title="{escape(reason)}">{escape(text.replace("_", " "))}</td>'
+        shown = VERDICT_WORDS.get(text, text.replace("_", " "))
+        return f'<td class="verdict v-{escape(text)}" title="{escape(reason)}">{escape(shown)}</td>'
+    if key == "where":
+        e = worst_of(row)
+        return f'<td class="where">{escape(where_text(e, style)) if e is not None else ""}</td>'
+    if key == "notes":
+        if not ok:
+            return f'<td class="err">{escape(_text(row.get("error")) or "error")}</td>'
+        return f'<td class="notes">{escape(flags_text(row))}</td>'
     if key == "start_time":
-        return f'<td class="start">{escape(text[:16].replace("T", " "))}</td>'
-    return f'<td class="{escape(key)}">{escape(text)}</td>'
+        return f'<td class="start">{escape(_start_text(_text(v), style)) if v else ""}</td>'
+    return f'<td class="{escape(key)}">{escape(_text(v))}</td>'
 
 
-def _pictures(route: Route, row: Mapping[str, Any]) -> str:
+def _published_flags(flags: Any, published: Mapping[str, str]) -> list[Any]:
+    """Flags whose text names another upload ("duplicate of ...") with that upload's published name."""
+    if not isinstance(flags, Sequence) or isinstance(flags, str):
+        return []
+    out: list[Any] = []
+    for f in flags:
+        if isinstance(f, Mapping) and f.get("kind") == "duplicate" and isinstance(f.get("text"), str):
+            text = f["text"]
+            for given in sorted((g for g in published if g and g in text), key=len, reverse=True):
+                text = text.replace(given, published[given])
+            f = {**f, "text": text}
+        out.append(f)
+    return out
+
+
+def _label(i: int, e: Mapping[str, Any], style: Style) -> str:
+    return f"{i} · {finding_text(e, style)}"
+
+
+def _pictures(route: Route, row: Mapping[str, Any], style: Style) -> str:
     if row.get("status") != "ok":
-        return f'<td class="err">{escape(_text(row.get("error")) or "error")}</td>'
+        return "<td></td>"
     items = _excursions(row)
     if not items:
         return "<td></td>"
     figs: list[str] = []
     for i, e in enumerate(items[:MAX_PICTURES], 1):
         svg = excursion_svg(route, e, i)
-        label = format_label(
-            i,
-            _text(e.get("kind")),
-            _num(e.get("exit_route_m")) or 0.0,
-            _num(e.get("rejoin_route_m")),
-            _num(e.get("distance_m")),
-            _num(e.get("extra_distance_m")),
-            _num(e.get("time_lost_s")),
-        )
-        figs.append(f'<figure class="pic">{svg}<figcaption>{escape(label)}</figcaption></figure>')
+        kind = _text(e.get("kind"))
+        caption = f"{i} · {KIND_WORDS.get(kind, kind)} · {style.route_position(_num(e.get('exit_route_m')))}"
+        figs.append(f'<figure class="pic">{svg}<figcaption>{escape(caption)}</figcaption></figure>')
     if len(items) > MAX_PICTURES:
         figs.append(f'<span class="more">+{len(items) - MAX_PICTURES} more</span>')
-    return f'<td class="pics"><div class="pics-row">{"".join(figs)}</div></td>'
+    listing = "".join(f"<li>{escape(_label(i, e, style))}</li>" for i, e in enumerate(items, 1))
+    summary = f"{len(items)} finding{'s' if len(items) != 1 else ''}"  # the worst is in its own column
+    return (
+        f'<td class="pics"><details><summary>{escape(summary)}</summary><ol>{listing}</ol>'
+        f'<div class="pics-row">{"".join(figs)}</div></details></td>'
+    )
 
 
-def field_page(rows: Sequence[Mapping[str, Any]], route: Route, *, title: str | None = None) -> str:
+def field_page(
+    rows: Sequence[Mapping[str, Any]], route: Route, *, title: str | None = None, style: Style | None = None
+) -> str:
     """The whole field on one self-contained HTML page.
 
     Parameters
     ----------
     rows : sequence of mapping
-        One per recording, as the batch writes them: ``file``, ``name``, ``status``
-        (``"ok"`` or ``"error"``), ``error``, ``sha256``, ``fixes``, ``start_time``,
-        ``duration_s``, ``distance_m``, ``excursions``, ``extra_distance_m``,
-        ``time_off_course_s``, ``skipped_m``, ``wrong_way_m``, ``completed`` and
-        ``excursion_list`` (the excursions of ``report_to_dict`` plus ``coordinates``).
-        Missing keys show as blanks. Rows keep their order (the batch sorts by severity).
+        One per recording, as the batch writes them: ``file``, ``name``, ``bib``, ``status``
+        (``"ok"`` or ``"error"``), ``error``, ``error_kind``, ``flags``, ``verdict``, ``fixes``,
+        ``start_time``, ``duration_s``, ``distance_m``, ``excursions``, ``extra_distance_m``,
+        ``time_off_course_s``, ``skipped_m``, ``coverage``, ``worst`` and ``excursion_list`` (the
+        excursions of ``report_to_dict`` plus ``between`` and ``coordinates``). Missing keys show
+        as blanks. Rows keep their order (the batch sorts by severity).
     route : Route
         The official route the field was checked against.
     title : str, optional
         The page's title; by default from the route's name.
+    style : Style, optional
+        Units and time zone of what the page shows (default kilometres, UTC).
 
     Returns
     -------
     str
-        The HTML document: inline CSS, SVG and script, no external resource, every
-        value from the rows escaped. One ``<tr>`` per row in the table body.
+        The HTML document: inline CSS, SVG and script, no external resource, every value from
+        the rows escaped, file names relative to the folder holding them (never an absolute
+        path). One ``<tr>`` per row in the table body.
     """
+    style = style or Style()
     rname = route.name or "Route"
     title = title or f"{rname} · the field"
+    given = [_text(r.get("file")) for r in rows]
+    files = publish_names(given)
+    published = dict(zip(given, files, strict=True))
+    rows = [
+        {**r, "file": f, "flags": _published_flags(r.get("flags"), published)} for r, f in zip(rows, files, strict=True)
+    ]
     n_ok = sum(1 for r in rows if r.get("status") == "ok")
-    n_err = len(rows) - n_ok
+    n_junk = sum(1 for r in rows if _junk(r))
+    n_err = len(rows) - n_ok - n_junk
     n_flag = sum(1 for r in rows if _flagged(r))
     n_exc = sum(len(_excursions(r)) for r in rows if r.get("status") == "ok")
+    tz_label = "UTC" if style.tz is None else str(style.tz)
+    columns = _columns(style)
     head = ['<th data-type="num"><button type="button">#</button></th>']
-    for key, header, fmt in COLUMNS:
-        kind = "num" if fmt is not None or key == "completed" else "text"
+    for key, header, fmt in columns:
+        kind = "num" if fmt is not None else "text"
         head.append(f'<th data-type="{kind}" data-key="{key}"><button type="button">{escape(header)}</button></th>')
-    head.append('<th class="pics">Wrong turns</th>')
+    head.append('<th class="pics">Findings</th>')
     body: list[str] = []
     for i, row in enumerate(rows, 1):
-        cls = "error" if row.get("status") != "ok" else ("flagged" if _flagged(row) else "clean")
+        if row.get("status") != "ok":
+            cls = "junk" if _junk(row) else "error"
+        else:
+            cls = "flagged" if _flagged(row) else "clean"
         cells = [f'<td class="num" data-v="{i}">{i}</td>']
-        cells += [_cell(key, fmt, row) for key, _, fmt in COLUMNS]
-        cells.append(_pictures(route, row))
+        cells += [_cell(key, fmt, row, style) for key, _, fmt in columns]
+        cells.append(_pictures(route, row, style))
         body.append(f'<tr class="{cls}">{"".join(cells)}</tr>')
     stats = [
-        ("Runners", f"{len(rows):,}"),
+        ("Runners", f"{n_ok + n_err:,}"),
         ("Checked", f"{n_ok:,}"),
         ("Errors", f"{n_err:,}"),
+        ("Not recordings", f"{n_junk:,}"),
         ("Flagged", f"{n_flag:,}"),
         ("Excursions", f"{n_exc:,}"),
     ]
@@ -474,8 +526,9 @@ def field_page(rows: Sequence[Mapping[str, Any]], route: Route, *, title: str | 
             "</head>",
             "<body>",
             f"<h1>{escape(title)}</h1>",
-            f'<p class="sub">{escape(rname)} · {route.length_m / 1000:.2f} km · {len(route.checkpoints)} checkpoints. '
-            "Click a column header to sort; click again to reverse.</p>",
+            f'<p class="sub">{escape(rname)} · {escape(style.length(route.length_m))} · '
+            f"{len(route.checkpoints)} checkpoints · times in {escape(tz_label)}. "
+            "Click a column header to sort; click again to reverse; open a runner's findings for the pictures.</p>",
             '<div class="top">',
             f"<figure>{route_overview_svg(route, rows)}"
             "<figcaption>Where runners left the route (one dot per excursion)</figcaption></figure>",

@@ -25,9 +25,11 @@ import numpy as np
 import pytest
 
 from offcourse import read_route, read_track
+from offcourse.batch.rows import checkpoints_around, worst_excursion
 from offcourse.html import MAX_PICTURES, excursion_svg, field_page
 from offcourse.model import Route, Track
-from offcourse.plot import excursion_mask, format_label
+from offcourse.plot import excursion_mask
+from offcourse.present import KIND_WORDS, Style, Units, zone
 from offcourse.report import Report, check, report_to_dict
 from tests.synth import PROJ
 from tests.synth import route as synth_route
@@ -49,12 +51,15 @@ def row_from_report(report: Report, *, file: str, name: str) -> dict[str, Any]:
         m = excursion_mask(track, e)
         lon, lat = track.lon[m].tolist(), track.lat[m].tolist()
         coords = [[round(a, 7), round(b, 7)] for a, b in zip(lon, lat, strict=True)]
-        excursions.append({**ed, "coordinates": coords})
+        where = checkpoints_around(report.route, e.exit_route_m, e.rejoin_route_m)
+        excursions.append({**ed, "between": where, "coordinates": coords})
     t = track.epoch_s
     return {
         "file": file,
         "name": name,
         "status": "ok",
+        "verdict": d["summary"]["verdict"],
+        "verdict_reason": d["summary"]["verdict_reason"],
         "error": None,
         "sha256": hashlib.sha256(file.encode()).hexdigest(),
         "fixes": len(track),
@@ -67,6 +72,9 @@ def row_from_report(report: Report, *, file: str, name: str) -> dict[str, Any]:
         "skipped_m": d["summary"]["skipped_m"],
         "wrong_way_m": d["summary"]["wrong_way_m"],
         "completed": report.completed,
+        "coverage": d["summary"]["coverage"]["fraction"],
+        "worst": worst_excursion(excursions),
+        "flags": [],
         "excursion_list": excursions,
     }
 
@@ -74,8 +82,8 @@ def row_from_report(report: Report, *, file: str, name: str) -> dict[str, Any]:
 def error_row(file: str, error: str) -> dict[str, Any]:
     keys = ("sha256", "fixes", "start_time", "duration_s", "distance_m", "excursions", "extra_distance_m")
     keys += ("time_off_course_s", "skipped_m", "wrong_way_m", "completed")
-    return {"file": file, "name": Path(file).stem, "status": "error", "error": error, **dict.fromkeys(keys),
-            "excursion_list": []}  # fmt: skip
+    return {"file": file, "name": Path(file).stem, "status": "error", "error": error, "error_kind": "unreadable",
+            **dict.fromkeys(keys), "flags": [], "excursion_list": []}  # fmt: skip
 
 
 def run_along(route: Route, detours: list[tuple[float, float]], *, speed_mps: float = 3.0, seed: int = 0) -> Track:
@@ -231,8 +239,7 @@ def test_pictures_of_each_flagged_runner(page: str, field: list[dict[str, Any]])
     labels = []
     for r in field:
         for i, e in enumerate(r["excursion_list"][:MAX_PICTURES], 1):
-            args = (e["kind"], e["exit_route_m"], e["rejoin_route_m"], e["distance_m"], e["extra_distance_m"])
-            labels.append(format_label(i, *args, e["time_lost_s"]))
+            labels.append(f"{i} · {KIND_WORDS[e['kind']]} · km {e['exit_route_m'] / 1000:.2f}")
     captions = [unescape(c) for c in re.findall(r"<figcaption>([^<]*)</figcaption>", "".join(figures))]
     assert captions == labels
     for fig in figures:
@@ -247,8 +254,8 @@ def test_pictures_of_each_flagged_runner(page: str, field: list[dict[str, Any]])
 
 def test_error_rows_show_the_error_and_no_picture(page: str) -> None:
     row = parse(page).body_rows[-1]
-    assert row[3] == "error" and row[-1] == "runners/broken.fit: bad CRC <b>(at byte 1234)</b>"
-    assert row[2] == "" and row[4] == "—"  # no verdict, no figures
+    assert row[2] == "ERROR" and row[-3] == "runners/broken.fit: bad CRC <b>(at byte 1234)</b>"
+    assert row[3] == "" and row[4] == "—" and row[-1] == ""  # no place, no figures, no picture
 
 
 def test_sort_keys_are_numbers(page: str, field: list[dict[str, Any]]) -> None:
@@ -465,6 +472,11 @@ def test_page_in_headless_chromium(browser: DevTools, page: str, field: list[dic
     assert evaluate(browser, session, "document.scripts.length") == 1
     assert names_in_dom(browser, session) == [r["name"] for r in field]
     assert evaluate(browser, session, "document.querySelectorAll('#field tbody svg').length") == 1 + 2 + MAX_PICTURES
+    # each runner's findings are folded: the pictures show when the row is opened
+    shown = "Array.from(document.querySelectorAll('#field tbody svg'), s => s.checkVisibility())"
+    assert set(evaluate(browser, session, shown)) == {False}
+    evaluate(browser, session, "document.querySelectorAll('#field tbody details summary').forEach(s => s.click())")
+    assert set(evaluate(browser, session, shown)) == {True}
     # the pictures are drawn: their paths have a size
     widths = evaluate(
         browser, session, "Array.from(document.querySelectorAll('#field tbody svg path.path'), p => p.getBBox().height)"
@@ -476,7 +488,7 @@ def test_page_in_headless_chromium(browser: DevTools, page: str, field: list[dic
         return names_in_dom(browser, session)
 
     extra = {r["name"]: r["extra_distance_m"] for r in field}
-    fixes = {r["name"]: r["fixes"] for r in field}
+    dist = {r["name"]: r["distance_m"] for r in field}
     n_ok = sum(r["status"] == "ok" for r in field)
     errors = [r["name"] for r in field if r["status"] != "ok"]
 
@@ -490,6 +502,82 @@ def test_page_in_headless_chromium(browser: DevTools, page: str, field: list[dic
     assert evaluate(browser, session, sort_state) == "ascending"
     # text sorts the way people read it (localeCompare): Béa before broken
     assert click("name") == sorted((r["name"] for r in field), key=lambda n: strip_accents(n).lower())
-    most = [fixes[n] for n in click("fixes")][:n_ok]
+    most = [dist[n] for n in click("distance_m")][:n_ok]
     assert most == sorted(most, reverse=True) and len(set(most)) > 2
     assert problems(browser) == []
+
+
+def test_page_fits_a_1400_px_window_and_error_text_wraps(browser: DevTools, allermuir: Route, tmp_path: Path) -> None:
+    sample = check(allermuir, read_track(WRONG_TURN))
+    long_error = "the recording never comes within 50 km of the route: is it the right route? " * 3
+    rows = [
+        row_from_report(sample, file="/home/director/uploads/2025/allermuir-wrong-turn.gpx", name="Ann Long-Name " * 3),
+        {**error_row("/home/director/uploads/2025/elsewhere.fit", long_error.strip()), "error_kind": "elsewhere"},
+        {**error_row("/home/director/uploads/2025/notes.txt", "not a GPS file"), "error_kind": "not_gps"},
+    ]
+    page = field_page(rows, allermuir, title="Allermuir 2025: the field", style=Style(tz=zone("Europe/London")))
+    assert "/home/director" not in page  # file names relative to the uploads folder
+    path = tmp_path / "wide.html"
+    path.write_text(page, encoding="utf-8")
+    session = open_page(browser, path)
+    browser.send(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": False},
+        session=session,
+    )
+    evaluate(browser, session, "document.querySelectorAll('#field tbody details summary').forEach(s => s.click())")
+    evaluate(browser, session, "new Promise(r => requestAnimationFrame(() => setTimeout(r, 50)))")
+    assert evaluate(browser, session, "document.documentElement.scrollWidth") <= 1400
+    err = "document.querySelector('#field tbody td.err')"
+    height = evaluate(browser, session, f"{err}.getBoundingClientRect().height")
+    line = evaluate(browser, session, f"parseFloat(getComputedStyle({err}).lineHeight)")
+    assert height > 2 * line  # the long reason wraps onto several lines instead of being cut
+    assert evaluate(browser, session, f"{err}.scrollWidth <= {err}.clientWidth")
+    assert evaluate(browser, session, "document.title") == "Allermuir 2025: the field"
+    assert problems(browser) == []
+
+
+def test_title_counts_and_relative_file_names(allermuir: Route, field: list[dict[str, Any]]) -> None:
+    rows = [
+        {**field[0], "file": "/srv/up/a/x.gpx"},
+        {**error_row("/srv/up/b/notes.txt", "not a GPS file"), "error_kind": "not_gps"},
+        {**error_row("/srv/up/b/route.kml", "KML is a route format, not a recording"), "error_kind": "not_a_recording"},
+        {**error_row("/srv/up/broken.fit", "file CRC does not match"), "error_kind": "unreadable"},
+    ]
+    page = field_page(rows, allermuir, title="My race")
+    p = parse(page)
+    assert "<title>My race</title>" in page and "/srv/up" not in page
+    assert [cells[-2] for cells in p.body_rows] == ["a/x.gpx", "b/notes.txt", "b/route.kml", "broken.fit"]
+    stats = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
+    assert stats == {"Runners": "2", "Checked": "1", "Errors": "1", "Not recordings": "2", "Flagged": "1",
+                     "Excursions": "1"}  # fmt: skip
+    assert p.row_classes == ["flagged", "junk", "junk", "error"]
+    assert [cells[2] for cells in p.body_rows] == ["LOST", "NOT A RECORDING", "NOT A RECORDING", "ERROR"]
+
+
+def test_units_miles_and_local_time_on_the_page(allermuir: Route, field: list[dict[str, Any]]) -> None:
+    row = field[0]
+    page = field_page([row], allermuir, style=Style(units=Units.MI, tz=zone("Europe/London")))
+    cells = parse(page).body_rows[0]
+    e = row["excursion_list"][0]
+    assert cells[3].startswith(f"mile {e['exit_route_m'] / 1609.344:.2f}")  # where, in miles
+    assert cells[5] == f"+{row['extra_distance_m'] / 1609.344:.2f} mi"
+    assert "times in Europe/London" in page and cells[11] == "2025-05-17 10:00"
+    assert "between" in cells[3] or "after" in cells[3]  # the checkpoints around it
+
+
+def test_excursion_picture_across_the_antimeridian_is_one_piece() -> None:
+    """A detour crossing ±180° (Taveuni, Fiji) is drawn as one short path, not cut or stretched across the world."""
+    lon = np.array([179.98, 179.99, 179.995, -179.995, -179.99, -179.98])
+    route = Route.from_arrays(lon=lon, lat=np.full(6, -16.8), name="Taveuni")
+    coords = [[179.999, -16.8], [179.9995, -16.799], [-179.9995, -16.798], [-179.999, -16.8]]
+    e = {"kind": "off_course", "exit_route_m": 2000.0, "rejoin_route_m": 2230.0, "coordinates": coords,
+         "exit": coords[0], "rejoin": coords[-1], "extra_distance_m": 100.0, "distance_m": 330.0,
+         "time_lost_s": 60.0}  # fmt: skip
+    svg = excursion_svg(route, e, 1)
+    path = re.search(r'<path class="path off" d="([^"]*)"', svg)
+    assert path and path.group(1).count("M") == 1  # one piece
+    xs = [float(v) for v in re.findall(r"[ML](-?[\d.]+) ", path.group(1))]
+    assert len(xs) == 4 and all(0 <= x <= 120 for x in xs) and max(np.diff(xs)) < 60
+    route_d = re.search(r'<path class="route" d="([^"]*)"', svg)
+    assert route_d and route_d.group(1).count("M") == 1

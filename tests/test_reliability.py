@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import offcourse.read._xml as xml_mod
-from offcourse import _batch_cache, _batch_inputs, _batch_output, batch, read_file, read_route, read_track
+from offcourse import batch, read_file, read_route, read_track
 from offcourse.cli import main
 from offcourse.errors import FileTooLargeError, OffcourseError
 from offcourse.read import MAX_JSON_BYTES, parse_bytes
@@ -94,7 +94,7 @@ def route_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_batch_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main(["batch", *args, "-j", "1", "--quiet"])
+    status = main(["batch", *args, "-j", "1", "--quiet", "--names", "title"])  # hostile titles name the runners
     out = capsys.readouterr()
     return status, out.out, out.err
 
@@ -113,7 +113,7 @@ def all_outputs(d: Path) -> list[str]:
 
 
 def assert_outputs_parse(d: Path, n_rows: int) -> dict[str, Any]:
-    with open(d / "f.csv", newline="", encoding="utf-8") as fh:
+    with open(d / "f.csv", newline="", encoding="utf-8-sig") as fh:
         assert len(list(csv.DictReader(fh))) == n_rows
     doc: dict[str, Any] = json.loads((d / "f.json").read_text(encoding="utf-8"))
     assert len(doc["rows"]) == n_rows
@@ -219,7 +219,7 @@ def test_temp_file_removed_when_an_output_write_fails(tmp_path: Path) -> None:
         raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
 
     with pytest.raises(UnicodeEncodeError):
-        _batch_output._atomic_write(tmp_path / "x.csv", boom)
+        batch.outputs._atomic_write(tmp_path / "x.csv", boom)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -317,7 +317,7 @@ def test_glob_matches_like_glob_without_links(tmp_path: Path) -> None:
 
     for pat in ("**/*.gpx", "*/*.gpx", "x/**/*", "**/*.fit", "x/y/[cd].*", "*/y"):
         want = sorted(os.fsencode(p) for p in glob.glob(str(tmp_path / pat), recursive=True))
-        assert _batch_inputs._glob(os.fsencode(tmp_path / pat)) == want, pat
+        assert batch.inputs._glob(os.fsencode(tmp_path / pat)) == want, pat
 
 
 # --------------------------------------------------------------------------- Medium 8: full disk
@@ -352,7 +352,7 @@ def test_cache_on_full_disk_warns_once_and_outputs_are_written(
         fh = real_open(file, mode, *a, **k)
         return _FullDisk(fh, 100) if mode == "ab" else fh  # room for part of the first line only
 
-    monkeypatch.setattr(_batch_cache, "open", full_open, raising=False)
+    monkeypatch.setattr(batch.cache, "open", full_open, raising=False)
     status, table, err = run_batch_cli([str(route_path), *map(str, runs), *all_outputs(out)], capsys)
     assert status == 0
     assert err.count("offcourse: warning:") == 1 and "No space left on device" in err
@@ -425,7 +425,7 @@ def test_csv_formula_injection_in_names_and_file_names(
     csv_path = tmp_path / "f.csv"
     status, _, _ = run_batch_cli([str(route_path), str(run), str(bad), "--csv", str(csv_path), "--no-cache"], capsys)
     assert status == 1
-    with open(csv_path, newline="", encoding="utf-8") as fh:
+    with open(csv_path, newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert rows[0]["name"] == batch.csv_cell(" ".join(name.split()))  # names from metadata: whitespace collapsed
     assert rows[0]["name"].startswith("'") or start in "\t\r"
@@ -436,7 +436,7 @@ def test_csv_formula_injection_in_names_and_file_names(
             assert not cell.startswith(("=", "+", "@", "\t", "\r")), (key, cell)
             assert not cell.startswith("-") or key not in ("file", "name", "error")
     assert rows[1]["name"] == "'-cmd"
-    assert float(rows[0]["extra_distance_m"]) > 0  # numbers stay numbers
+    assert float(rows[0]["extra_m"]) > 0  # numbers stay numbers
 
 
 # --------------------------------------------------------------------------- Medium 10: size and memory bounds
@@ -497,14 +497,14 @@ def test_per_file_time_limit_gives_an_error_row(
     import time
 
     runs = [write_json(tmp_path / f"r{i}.geojson", geojson_doc(DETOUR, f"R{i}")) for i in range(2)]
-    real_check = batch.check
+    real_check = batch.worker.check
 
     def slow_check(route: Any, track: Any, *a: Any, **k: Any) -> Any:
         if track.meta.name == "R1":
             time.sleep(30)  # stands for a file that takes minutes; the alarm interrupts it
         return real_check(route, track, *a, **k)
 
-    monkeypatch.setattr(batch, "check", slow_check)
+    monkeypatch.setattr(batch.worker, "check", slow_check)
     # no hang guard here: it would hold the alarm the per-file limit uses (a failure costs 30 s, not a hang)
     result = batch.run_batch(
         route_path, batch.expand_inputs(map(str, runs)), jobs=1, cache_path=tmp_path / "c.jsonl", file_timeout_s=0.5

@@ -77,7 +77,7 @@ def field(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (runs / "truncated.fit").write_bytes(fit[:100])
     (runs / "garbage.gpx").write_bytes(b"\x00\x01 this is no GPS file " * 10)
     (runs / "empty.tcx").write_bytes(b"")
-    (runs / "README.txt").write_text("not a recording: skipped when the folder is searched\n")
+    (runs / "README.txt").write_text("not a recording: a row saying so\n")
     (runs / ".hidden.gpx").write_text("skipped: hidden\n")
     return d
 
@@ -96,9 +96,9 @@ def test_expand_inputs_folders_globs_missing_and_duplicates(field: Path, tmp_pat
     (tmp_path / "empty").mkdir()
     items = batch.expand_inputs(
         [
-            runs,  # recursive; README.txt and .hidden.gpx skipped
+            runs,  # recursive, every file (README.txt too: it gets a row); .hidden.gpx skipped
             str(runs / "*.gpx"),  # clean, garbage and wrongway again: listed once
-            str(runs / "README.txt"),  # named explicitly: taken whatever its name
+            str(runs / "README.txt"),  # named again: listed once
             str(tmp_path / "missing.gpx"),
             str(tmp_path / "*.fit"),  # matches nothing
             str(tmp_path / "empty"),  # a folder without recordings
@@ -106,6 +106,7 @@ def test_expand_inputs_folders_globs_missing_and_duplicates(field: Path, tmp_pat
     )
     names = [Path(i.display).name for i in items]
     assert names == [
+        "README.txt",
         "clean.gpx",
         "detour600.fit",
         "empty.tcx",
@@ -113,7 +114,6 @@ def test_expand_inputs_folders_globs_missing_and_duplicates(field: Path, tmp_pat
         "truncated.fit",
         "wrongway.gpx",
         "detour300.gpx.gz",  # files of a folder, then its sub-folders
-        "README.txt",
         "missing.gpx",
         "*.fit",
         "empty",
@@ -121,7 +121,7 @@ def test_expand_inputs_folders_globs_missing_and_duplicates(field: Path, tmp_pat
     errors = {Path(i.display).name: i.error for i in items if i.error}
     assert errors == {
         "*.fit": "no file matches this pattern",
-        "empty": "no recording in this folder (looked for .fit, .gpx, .tcx, .geojson, .json, maybe .gz)",
+        "empty": "no file in this folder",
     }
 
 
@@ -131,8 +131,8 @@ def test_expand_inputs_folders_globs_missing_and_duplicates(field: Path, tmp_pat
 def test_one_row_per_input_sorted_by_severity(field: Path, tmp_path: Path) -> None:
     inputs = batch.expand_inputs([field / "runs", tmp_path / "missing.fit", str(tmp_path / "nothing-*.gpx")])
     result = batch.run_batch(field / "route.gpx", inputs, jobs=2, cache_path=None)
-    assert len(result.rows) == len(inputs) == 9
-    assert (result.checked, result.cached) == (9, 0)
+    assert len(result.rows) == len(inputs) == 10
+    assert (result.checked, result.cached) == (10, 0)
     rows = batch.sort_rows(result.rows)
     # by verdict (issue 11): cuts, then wrong way, then lost (most extra distance first), then clean
     assert [Path(r["file"]).name for r in rows] == [
@@ -140,17 +140,18 @@ def test_one_row_per_input_sorted_by_severity(field: Path, tmp_path: Path) -> No
         "detour600.fit",
         "detour300.gpx.gz",
         "clean.gpx",
-        # errors last, in file order
-        "empty.tcx",
-        "garbage.gpx",
+        # errors last, in file order, then the files that are no recording
         "truncated.fit",
         "missing.fit",
         "nothing-*.gpx",
+        "README.txt",
+        "empty.tcx",
+        "garbage.gpx",
     ]
     for r in rows:
         assert list(r) == list(batch.ROW_KEYS)
     by = rows_by_file(rows)
-    assert [r["status"] for r in rows] == ["ok"] * 4 + ["error"] * 5
+    assert [r["status"] for r in rows] == ["ok"] * 4 + ["error"] * 6
 
     d600, d300, wrong, clean = (by[n] for n in ("detour600.fit", "detour300.gpx.gz", "wrongway.gpx", "clean.gpx"))
     assert [r["verdict"] for r in (wrong, d600, d300, clean)] == ["wrong_way", "lost", "lost", "on_course"]
@@ -166,16 +167,21 @@ def test_one_row_per_input_sorted_by_severity(field: Path, tmp_path: Path) -> No
     assert clean["start_time"] == "2023-11-14T22:13:20+00:00"
     assert len(clean["sha256"]) == 64
 
-    # names: metadata where the file has one, else the file name
-    assert (clean["name"], d300["name"], d600["name"]) == ("Clara Clean", "Dan Detour", "detour600")
+    # names: the file's author where it has one, else the file name; an activity's title is its title
+    assert (clean["name"], d300["name"], d600["name"]) == ("clean", "detour300", "detour600")
+    assert (clean["title"], d300["title"], d600["title"]) == ("Clara Clean", "Dan Detour", None)
+    assert all(r["flags"] == [] for r in (clean, d300, d600, wrong))
 
     # error rows: a one-line reason, no figures
     assert by["missing.fit"]["error"] == "no such file" and by["missing.fit"]["sha256"] is None
     assert by["nothing-*.gpx"]["error"] == "no file matches this pattern"
-    assert by["empty.tcx"]["error"] == "empty file"
-    assert by["garbage.gpx"]["error"] == "not a FIT, GPX, TCX or GeoJSON file"
+    assert by["empty.tcx"]["error"] == "not a GPS file (empty)"
+    assert by["garbage.gpx"]["error"] == by["README.txt"]["error"] == "not a GPS file"
     assert by["truncated.fit"]["error"] == "file ends inside a data message (at byte 92)"
-    for name in ("empty.tcx", "garbage.gpx", "truncated.fit", "missing.fit", "nothing-*.gpx"):
+    kinds = {n: by[n]["error_kind"] for n in ("README.txt", "empty.tcx", "truncated.fit", "missing.fit")}
+    assert kinds == {"README.txt": "not_gps", "empty.tcx": "not_gps", "truncated.fit": "unreadable",
+                     "missing.fit": "unreadable"}  # fmt: skip
+    for name in ("empty.tcx", "garbage.gpx", "truncated.fit", "missing.fit", "nothing-*.gpx", "README.txt"):
         r = by[name]
         assert "\n" not in r["error"] and not r["error"].startswith(str(field))
         assert all(r[k] is None for k in batch.SUMMARY_KEYS) and r["excursion_list"] == []
@@ -191,6 +197,7 @@ def test_excursion_dicts_are_the_report_dicts_plus_geometry(field: Path) -> None
     expected = report_to_dict(offcourse.check(route, offcourse.read_track(path)))["excursions"]
     (exc,) = row["excursion_list"]
     coords = exc.pop("coordinates")
+    assert exc.pop("between") == {"before": None, "after": None}  # the route has no named checkpoints
     assert exc == expected[0]
     # the runner's fixes from leaving to rejoining the route: on the detour, 300 m off
     x, y = route.projection.forward(*np.array(coords).T)
@@ -226,7 +233,8 @@ def test_real_sample_with_one_wrong_turn(tmp_path: Path) -> None:
     (row,) = result.rows
     assert row["status"] == "ok" and row["excursions"] == 1 and row["completed"] is True
     assert 450 < row["extra_distance_m"] < 750  # a 300 m spur out and back
-    assert row["name"] == "Allermuir hill race, synthetic run with a wrong turn at km 3.0"
+    assert row["name"] == "allermuir-wrong-turn"
+    assert row["title"] == "Allermuir hill race, synthetic run with a wrong turn at km 3.0"
     assert row["excursion_list"][0]["kind"] == "off_course"
     assert 2800 < row["excursion_list"][0]["exit_route_m"] < 3100
 
@@ -243,10 +251,10 @@ def test_odd_files_become_error_rows_the_others_are_checked(field: Path, tmp_pat
     by = rows_by_file(result.rows)
     assert len(result.rows) == 5
     assert by["ok.gpx"]["status"] == "ok"
-    assert by["caf\\xe9.gpx"]["status"] == "ok" and by["caf\\xe9.gpx"]["name"] == "Clara Clean"
+    assert by["caf\\xe9.gpx"]["status"] == "ok" and by["caf\\xe9.gpx"]["name"] == "caf\\xe9"
     assert by["pipe.gpx"]["error"] == "not a regular file"
     assert by["dangling.gpx"]["error"] == "no such file"
-    assert by["folder.gpx"]["error"].startswith("no recording in this folder")
+    assert by["folder.gpx"]["error"] == "no file in this folder"
     json.dumps(result.rows)  # every row is JSON, whatever the file names
 
 
@@ -292,9 +300,9 @@ def test_cache_reuses_results_by_content(field: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache.jsonl"
     route = field / "route.gpx"
     first = batch.run_batch(route, batch.expand_inputs([field / "runs"]), jobs=2, cache_path=cache)
-    assert (first.checked, first.cached) == (7, 0)
-    # 4 ok rows and 3 corrupt files: all depend only on content, all cached
-    assert len(cache.read_text().splitlines()) == 7
+    assert (first.checked, first.cached) == (8, 0)
+    # 4 ok rows, 3 corrupt files and a text file: all depend only on content, all cached
+    assert len(cache.read_text().splitlines()) == 8
 
     # the same content under another name (and a duplicate within the run): not checked again
     copy = tmp_path / "copy"
@@ -303,14 +311,19 @@ def test_cache_reuses_results_by_content(field: Path, tmp_path: Path) -> None:
     shutil.copy(field / "runs" / "wrongway.gpx", copy / "new-a.gpx")
     shutil.copy(field / "runs" / "wrongway.gpx", copy / "new-b.gpx")
     second = batch.run_batch(route, batch.expand_inputs([field / "runs", copy]), jobs=2, cache_path=cache)
-    assert len(second.rows) == 10
-    assert (second.checked, second.cached) == (0, 10)  # the wrongway content is in the cache already
+    assert len(second.rows) == 11
+    assert (second.checked, second.cached) == (0, 11)  # the wrongway content is in the cache already
     by = rows_by_file(second.rows)
     assert by["renamed.gpx"]["file"].endswith("copy/renamed.gpx")
-    assert by["renamed.gpx"]["name"] == "Clara Clean"
-    strip = {k: v for k, v in by["renamed.gpx"].items() if k != "file"}
-    assert strip == {k: v for k, v in by["clean.gpx"].items() if k != "file"}
-    assert len(cache.read_text().splitlines()) == 7
+    assert by["renamed.gpx"]["name"] == "renamed" and by["renamed.gpx"]["title"] == "Clara Clean"
+    # the same bytes uploaded again: flagged as the duplicate of the first (in input order)
+    assert [f["kind"] for f in by["renamed.gpx"]["flags"]] == ["duplicate"] and by["clean.gpx"]["flags"] == []
+    assert by["renamed.gpx"]["flags"][0]["text"] == f"duplicate of {by['clean.gpx']['file']} (the same bytes)"
+    assert by["new-b.gpx"]["flags"][0]["text"].startswith(f"duplicate of {by['wrongway.gpx']['file']}")
+    skip = ("file", "name", "flags")
+    strip = {k: v for k, v in by["renamed.gpx"].items() if k not in skip}
+    assert strip == {k: v for k, v in by["clean.gpx"].items() if k not in skip}
+    assert len(cache.read_text().splitlines()) == 8
 
     # other options: another job key, nothing reused
     from offcourse.detect import Options
@@ -319,7 +332,7 @@ def test_cache_reuses_results_by_content(field: Path, tmp_path: Path) -> None:
     assert (third.checked, third.cached) == (2, 1)  # new-a and renamed checked; new-b is new-a's twin
     assert [Path(r["file"]).name for r in third.rows] == ["new-a.gpx", "new-b.gpx", "renamed.gpx"]
     assert third.rows[0]["excursion_list"] == third.rows[1]["excursion_list"] != []
-    assert len(cache.read_text().splitlines()) == 9
+    assert len(cache.read_text().splitlines()) == 10
 
 
 def test_cache_survives_a_cut_last_line(field: Path, tmp_path: Path) -> None:
@@ -332,7 +345,7 @@ def test_cache_survives_a_cut_last_line(field: Path, tmp_path: Path) -> None:
     again = batch.run_batch(route, inputs, jobs=1, cache_path=cache)
     assert (again.cached, again.checked) == (1, 1)
     lines = cache.read_bytes().split(b"\n")
-    assert [json.loads(x)["row"]["name"] for x in lines if x.startswith(b"{") and x.endswith(b"}")] == [
+    assert [json.loads(x)["row"]["title"] for x in lines if x.startswith(b"{") and x.endswith(b"}")] == [
         "Clara Clean",
         "Wanda Wrongway",
     ]
@@ -348,13 +361,17 @@ def test_cli_outputs_and_exit_status(field: Path, tmp_path: Path, capsys: pytest
     argv += ["--csv", str(out / "r.csv"), "--json", str(out / "r.json"), "--geojson", str(out / "r.geojson")]
     assert main(argv) == 1  # some rows are errors
     table = capsys.readouterr().out.splitlines()
-    assert len(table) == 1 + 7 and table[1].split()[1] == "Wanda"  # wrong way before lost
-    assert table[1].split()[3].endswith("/runs/wrongway.gpx") and "wrong way" in table[1]
-    assert table[2].split()[1] == "detour600" and table[2].split()[2].endswith("/runs/detour600.fit")
-    assert "error: empty file" in table[5]
+    assert len(table) == 1 + 8 and table[0].split()[:3] == ["#", "runner", "verdict"]
+    assert table[1].split()[:4] == ["1", "wrongway", "WRONG", "WAY"]  # wrong way before lost
+    assert table[1].endswith("/runs/wrongway.gpx")
+    assert table[2].split()[1:3] == ["detour600", "LOST"] and table[2].endswith("/runs/detour600.fit")
+    assert "error: file ends inside a data message" in table[5] and "ERROR" in table[5]
+    assert "NO RECORDING" in table[8] and "error: not a GPS file" in table[8]
     assert (out / batch.CACHE_NAME).exists()  # the cache sits beside the outputs
 
-    with open(out / "r.csv", newline="", encoding="utf-8") as fh:
+    raw = (out / "r.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark, for spreadsheets
+    with open(out / "r.csv", newline="", encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     assert [Path(r["file"]).name for r in rows][:4] == [
         "wrongway.gpx",
@@ -362,26 +379,31 @@ def test_cli_outputs_and_exit_status(field: Path, tmp_path: Path, capsys: pytest
         "detour300.gpx.gz",
         "clean.gpx",
     ]
-    assert len(rows) == 7 and list(rows[0]) == [k for k in batch.ROW_KEYS if k != "excursion_list"]
-    assert rows[0]["verdict"] == "wrong_way" and rows[1]["verdict"] == "lost"
-    assert abs(float(rows[1]["extra_distance_m"]) - 600) < 60 and rows[1]["completed"] == "true"
-    assert rows[4]["status"] == "error" and rows[4]["fixes"] == ""
+    assert len(rows) == 8 and list(rows[0]) == [c.format(s="m", l="km") for c in batch.outputs.RUNNER_COLUMNS]
+    assert "sha256" not in rows[0]
+    assert rows[0]["verdict"] == "WRONG WAY" and rows[1]["verdict"] == "LOST"
+    assert abs(float(rows[1]["extra_m"]) - 600) < 60 and rows[1]["completed"] == "true"
+    assert rows[1]["worst_finding"].startswith("off course +") and " at km 0.9" in rows[1]["worst_finding"]
+    assert rows[3]["duration"] == "0:16:40" and abs(float(rows[3]["distance_km"]) - 3.0) < 0.03
+    assert rows[4]["status"] == "error" and rows[4]["fixes"] == "" and rows[4]["verdict"] == "ERROR"
 
     doc = json.loads((out / "r.json").read_text())
-    assert doc["summary"]["files"] == 7 and doc["summary"]["errors"] == 3
+    assert doc["summary"]["files"] == 8 and doc["summary"]["errors"] == 4
     assert [r["file"] for r in doc["rows"]] == [r["file"] for r in rows]
     assert doc["route"]["sha256"] == batch.file_sha256(os.fsencode(field / "route.gpx"))
 
     geo = json.loads((out / "r.geojson").read_text())
     assert geo["type"] == "FeatureCollection"
-    feats = geo["features"]
+    route_feat, *feats = geo["features"]
+    assert route_feat["properties"]["role"] == "route" and route_feat["geometry"]["type"] == "LineString"
     assert [(Path(f["properties"]["file"]).name, f["properties"]["kind"]) for f in feats] == [
         ("wrongway.gpx", "wrong_direction"),
         ("detour600.fit", "off_course"),
         ("detour300.gpx.gz", "off_course"),
     ]
     assert all(f["geometry"]["type"] == "LineString" and len(f["geometry"]["coordinates"]) >= 2 for f in feats)
-    assert feats[2]["properties"]["name"] == "Dan Detour"
+    assert feats[2]["properties"]["name"] == "detour300"
+    assert [f["properties"]["stroke"] for f in feats] == ["#8e44ad", "#d62728", "#d62728"]  # present.KIND_COLOUR
     assert abs(feats[1]["properties"]["extra_distance_m"] - 600) < 60
 
     # everything ok: exit 0; run again from the cache
@@ -466,7 +488,7 @@ def test_killed_then_rerun_loses_nothing_and_checks_nothing_twice(kill_field: Pa
     doc = json.loads((tmp_path / "all.json").read_text())
     assert json.loads(again.stderr.decode().splitlines()[0])["cached"] == n
     assert sorted(Path(r["file"]).name for r in doc["rows"]) == sorted(p.name for p in runs.iterdir())
-    assert {r["name"] for r in doc["rows"]} >= {"Runner 0", "r01"}
+    assert {r["name"] for r in doc["rows"]} >= {"r00", "r01"} and {r["title"] for r in doc["rows"]} >= {"Runner 0"}
 
 
 def test_pool_worker_killed_mid_run_loses_no_file(kill_field: Path) -> None:
@@ -510,7 +532,7 @@ def test_cli_html_page_has_one_row_per_file(field: Path, tmp_path: Path) -> None
 
     page = tmp_path / "field.html"
     argv = ["batch", str(field / "route.gpx"), str(field / "runs"), "--jobs", "1", "-q", "--no-table", "--no-cache"]
-    assert main([*argv, "--html", str(page)]) == 1
+    assert main([*argv, "--html", str(page), "--names", "title"]) == 1
 
     class Rows(HTMLParser):
         def __init__(self) -> None:
@@ -527,7 +549,7 @@ def test_cli_html_page_has_one_row_per_file(field: Path, tmp_path: Path) -> None
 
     p = Rows()
     p.feed(page.read_text(encoding="utf-8"))
-    assert p.rows == 7  # every input, errors included
+    assert p.rows == 8  # every input, errors and the text file included
     assert p.svgs >= 3  # a picture for each of the three runners with an excursion
     assert "Dan Detour" in page.read_text(encoding="utf-8")
 
@@ -546,22 +568,22 @@ def test_a_file_name_with_a_nul_byte_is_an_error_row_not_an_exception() -> None:
 
 
 def test_gzip_inside_gzip_is_read_as_check_reads_it(tmp_path: Path) -> None:
-    from offcourse import read_track
+    from offcourse import read_route, read_track
 
     twice = tmp_path / "run.gpx.gz.gz"
     twice.write_bytes(gzip.compress(gzip.compress(WRONG_TURN.read_bytes())))
     assert len(read_track(twice)) == 2302
-    route = batch.read_route(ALLERMUIR)
+    route = read_route(ALLERMUIR)
     row = batch.check_file(os.fsencode(twice), route)
     assert row["status"] == "ok" and row["fixes"] == 2302 and row["excursions"] == 1
 
 
 def test_receiver_null_island_fixes_stay_out_of_the_excursion_line(tmp_path: Path) -> None:
-    from offcourse import read_track
+    from offcourse import read_route, read_track
     from offcourse.report import check
 
     track = read_track(WRONG_TURN)
-    route = batch.read_route(ALLERMUIR)
+    route = read_route(ALLERMUIR)
     e = check(route, track).excursions[0]
     inside = np.flatnonzero((track.epoch_s > e.start_epoch_s + 20) & (track.epoch_s < e.end_epoch_s - 20))
     lon, lat = track.lon.copy(), track.lat.copy()

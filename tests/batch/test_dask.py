@@ -12,7 +12,7 @@ import pytest
 
 from offcourse import batch
 from offcourse.cli import main
-from tests.test_batch import DETOUR_300, DETOUR_600, STRAIGHT, WRONG_WAY, write_route, write_run
+from tests.batch.test_batch import DETOUR_300, DETOUR_600, STRAIGHT, WRONG_WAY, write_route, write_run
 
 distributed = pytest.importorskip("distributed")
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ._batch_inputs import ROW_KEYS, SUMMARY_KEYS, Row, _display, _stem
-from .errors import OffcourseError
-from .read._limits import clean_text
+from ..errors import OffcourseError
+from ..read._limits import clean_text
+from .inputs import ROW_KEYS, SUMMARY_KEYS, Row, _display, _stem
 
 if TYPE_CHECKING:
-    from .batch import TaskResult
+    from .worker import TaskResult
 
 __all__ = ["CACHE_NAME", "ResultCache", "Warn", "cached_row", "stderr_warning"]
 
@@ -89,8 +89,17 @@ def cached_row(entry: Any, key: str) -> tuple[str, str | None, Row] | None:
     ok, row = _clean_json(row)
     if not ok or set(row) != set(ROW_KEYS) or row["sha256"] != sha or row["status"] not in ("ok", "error"):
         return None
-    text_keys = ("file", "name", "error", "start_time", "verdict", "verdict_reason")
+    text_keys = ("file", "name", "bib", "title", "error", "error_kind", "start_time", "verdict", "verdict_reason")
     if not all(row[k] is None or isinstance(row[k], str) for k in text_keys):
+        return None
+    flags = row["flags"]
+    if not isinstance(flags, list) or not all(
+        isinstance(f, dict) and set(f) == {"kind", "text"} and all(isinstance(v, str) for v in f.values())
+        for f in flags
+    ):
+        return None
+    worst = row["worst"]
+    if not (worst is None or (isinstance(worst, int) and not isinstance(worst, bool))):
         return None
     if not (row["fixes"] is None or (isinstance(row["fixes"], int) and not isinstance(row["fixes"], bool))):
         return None

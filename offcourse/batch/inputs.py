@@ -13,18 +13,33 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ROW_KEYS", "SUMMARY_KEYS", "TRACK_SUFFIXES", "BatchInput", "Row", "expand_inputs"]
+from ..read.formats import recording_suffixes
+
+__all__ = [
+    "ERROR_KINDS",
+    "FLAG_KINDS",
+    "ROW_KEYS",
+    "SUMMARY_KEYS",
+    "TRACK_SUFFIXES",
+    "BatchInput",
+    "Row",
+    "expand_inputs",
+]
 
 Row = dict[str, Any]
 
 ROW_KEYS = (
     "file",
     "name",
+    "bib",
     "status",
     "verdict",
     "verdict_reason",
     "error",
+    "error_kind",
+    "flags",
     "sha256",
+    "title",
     "fixes",
     "start_time",
     "duration_s",
@@ -36,15 +51,29 @@ ROW_KEYS = (
     "wrong_way_m",
     "completed",
     "coverage",
+    "worst",
     "excursion_list",
 )
-"""The keys of every row, in this order. ``excursion_list`` is left out of the CSV."""
+"""The keys of every row, in this order (the JSON rows).
 
-SUMMARY_KEYS = (*ROW_KEYS[ROW_KEYS.index("fixes") : -1], "verdict", "verdict_reason")
+``flags`` is a list of ``{"kind", "text"}`` (:data:`FLAG_KINDS`); ``error_kind`` says what an error
+row is (:data:`ERROR_KINDS`); ``worst`` is the number (from 1) of the row's worst excursion;
+``title`` is the recording's own title (an activity name), ``name`` the runner's name."""
+
+SUMMARY_KEYS = (*ROW_KEYS[ROW_KEYS.index("fixes") : -2], "verdict", "verdict_reason")
 """The summary of a row (the verdict, its reason and the figures): ``None`` on an error row."""
 
-TRACK_SUFFIXES = (".fit", ".gpx", ".tcx", ".geojson", ".json")
-"""Files taken from a folder: these suffixes (any case), optionally followed by ``.gz``."""
+FLAG_KINDS = ("damaged", "duplicate", "course_file", "other_day", "not_this_route")
+"""Flags an ok row may carry: a damaged file (CRC mismatch, cut short), a duplicate of another upload,
+a course or route file rather than a recording, recorded on another day than the race, another route."""
+
+ERROR_KINDS = ("not_gps", "not_a_recording", "elsewhere", "unreadable", "error")
+"""What an error row is: not a GPS file at all, a GPS file that is no recording (a KML route, an
+archive), a recording made somewhere else, a file that could not be read, any other problem."""
+
+TRACK_SUFFIXES = recording_suffixes()
+"""Suffixes of the recordings read (any case, maybe followed by ``.gz``). A folder gives every file
+in it, recordings or not, so that every upload leaves a row."""
 
 
 # --------------------------------------------------------------------------- inputs
@@ -61,32 +90,43 @@ class BatchInput:
     error : str, optional
         Why there is nothing to check (a folder without recordings, a pattern that
         matches nothing, an unreadable folder).
+    shown : bytes, optional
+        What the rows call it when that is not ``path``: a member of a ZIP upload, read from
+        a private copy, is ``uploads.zip/ann.gpx``.
     """
 
     path: bytes
     error: str | None = None
+    shown: bytes | None = None
+    error_kind: str = "error"
+    """What the error row is (see :data:`ERROR_KINDS`)."""
+
+    @property
+    def name(self) -> bytes:
+        """What the rows call the input: ``shown``, else ``path``."""
+        return self.path if self.shown is None else self.shown
 
     @property
     def display(self) -> str:
-        """The path as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
-        return _display(self.path)
+        """The name as text; bytes that are not UTF-8 are shown as ``\\xNN``."""
+        return _display(self.name)
 
 
 def _display(path: bytes) -> str:
     return path.decode("utf-8", errors="backslashreplace")
 
 
-def _is_track_name(name: bytes) -> bool:
-    low = name.lower()
-    if low.startswith(b"."):
-        return False
-    if low.endswith(b".gz"):
-        low = low[:-3]
-    return low.endswith(tuple(s.encode() for s in TRACK_SUFFIXES))
+_OWN_FILES = (b"offcourse-cache.jsonl",)  # CACHE_NAME: the batch's own cache beside its outputs
+
+
+def _is_upload_name(name: bytes) -> bool:
+    """Whether a file found in a folder is an upload: any file but hidden ones and the batch's cache."""
+    return not name.startswith(b".") and name not in _OWN_FILES
 
 
 def _walk(folder: bytes) -> Iterator[BatchInput]:
-    """Recordings under a folder, sorted; unreadable sub-folders as error inputs."""
+    """Every file under a folder, sorted (hidden files and folders, and the batch's own cache, left
+    out); unreadable sub-folders as error inputs. Files that are not recordings give rows too."""
     problems: list[BatchInput] = []
 
     def onerror(exc: OSError) -> None:
@@ -98,13 +138,12 @@ def _walk(folder: bytes) -> Iterator[BatchInput]:
     for root, dirs, files in os.walk(folder, onerror=onerror):
         dirs[:] = sorted(d for d in dirs if not d.startswith(b"."))
         for name in sorted(files):
-            if _is_track_name(name):
+            if _is_upload_name(name):
                 found += 1
                 yield BatchInput(os.path.join(root, name))
     yield from problems
     if not found and not problems:
-        suffixes = ", ".join(TRACK_SUFFIXES)
-        yield BatchInput(folder, f"no recording in this folder (looked for {suffixes}, maybe .gz)")
+        yield BatchInput(folder, "no file in this folder")
 
 
 def _subdirs(folder: bytes) -> Iterator[bytes]:
@@ -154,8 +193,8 @@ def _identity(path: bytes) -> tuple[int, int] | bytes:
 def expand_inputs(args: Iterable[str | bytes | os.PathLike[str]]) -> list[BatchInput]:
     """Turn command-line TRACKS (files, folders, glob patterns) into one input per row.
 
-    A folder is searched recursively for files named like recordings
-    (:data:`TRACK_SUFFIXES`, maybe ``.gz``; hidden files and folders skipped). A
+    A folder is searched recursively and gives every file in it (hidden files and folders, and
+    the batch's own cache, skipped): a file that is no recording gets a row saying so. A
     pattern (``*``, ``?``, ``[``, and ``**`` for any depth) is expanded; folders it
     matches are searched. Any other argument is taken as a file, whatever its name
     and whether it exists: problems with it are found when it is read. A folder or

@@ -1,0 +1,123 @@
+"""How a row reads to people: where a finding is, its flags, counts, file names to publish.
+
+Part of :mod:`offcourse.batch`, used by the table, the CSV sheets and the HTML page, always
+through a :class:`~offcourse.present.Style` (units and time zone). JSON never goes through here.
+
+Examples
+--------
+>>> from offcourse.present import Style, Units
+>>> exc = {"kind": "off_course", "exit_route_m": 64500.0, "rejoin_route_m": 65100.0,
+...        "between": {"before": {"name": "Lac Combal", "route_m": 64200.0},
+...                    "after": {"name": "Arête du Mont-Favre", "route_m": 68000.0}}}
+>>> where_text(exc, Style())
+'km 64.50, between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
+>>> where_text({"exit_route_m": 100_000.0}, Style(units=Units.MI))
+'mile 62.14'
+>>> plural(1, "error"), plural(2, "error"), plural(0, "excursion")
+('1 error', '2 errors', '0 excursions')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
+from typing import Any
+
+from ..present import KIND_WORDS, Style, locate
+
+__all__ = ["finding_text", "flags_text", "plural", "publish_names", "where_text", "worst_of"]
+
+
+def plural(n: int, word: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def _num(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v) if v == v and abs(v) != float("inf") else None
+
+
+def _checkpoint(cp: Any) -> SimpleNamespace | None:
+    if not isinstance(cp, Mapping) or not isinstance(cp.get("name"), str):
+        return None
+    m = _num(cp.get("route_m"))
+    return None if m is None else SimpleNamespace(name=cp["name"], route_m=m)
+
+
+def between_text(exc: Mapping[str, Any], style: Style) -> str:
+    """``between A (km 64.2) and B (km 68.0)``, ``after A (...)``, ``before B (...)``, or ``""``: the
+    checkpoints a row stores around a finding (``between``), in words by :func:`offcourse.present.locate`."""
+    between = exc.get("between")
+    lo = _num(exc.get("exit_route_m"))
+    if not isinstance(between, Mapping) or lo is None:
+        return ""
+    around = [c for c in (_checkpoint(between.get("before")), _checkpoint(between.get("after"))) if c is not None]
+    return locate(around, lo, _num(exc.get("rejoin_route_m")), style) or ""
+
+
+def where_text(exc: Mapping[str, Any], style: Style) -> str:
+    """Where a finding is: its place along the route, and the checkpoints around it when the route has them."""
+    place = style.route_position(_num(exc.get("exit_route_m")))
+    around = between_text(exc, style)
+    return f"{place}, {around}" if around else place
+
+
+def worst_of(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The row's worst excursion (its ``worst`` number), or None."""
+    items = row.get("excursion_list")
+    k = row.get("worst")
+    if not isinstance(items, Sequence) or not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= len(items):
+        return None
+    e = items[k - 1]
+    return e if isinstance(e, Mapping) else None
+
+
+def finding_text(exc: Mapping[str, Any], style: Style) -> str:
+    """One finding in a line: ``off course +412 m at km 64.50, between ...``."""
+    kind = str(exc.get("kind") or "")
+    words = KIND_WORDS.get(kind, kind.replace("_", " "))
+    if kind in ("skipped_section", "shortcut"):
+        size = _num(exc.get("route_bypassed_m"))
+        amount = f" {style.distance(size)} of route" if size else ""
+    elif kind == "wrong_direction":
+        size = _num(exc.get("distance_m"))
+        amount = f" {style.distance(size)}" if size else ""
+    else:
+        size = _num(exc.get("extra_distance_m"))
+        amount = f" {style.signed_distance(size)}" if size is not None else ""
+    return f"{words}{amount} at {where_text(exc, style)}"
+
+
+def flags_text(row: Mapping[str, Any]) -> str:
+    """The row's flags, ``; ``-joined."""
+    flags = row.get("flags")
+    if not isinstance(flags, Sequence):
+        return ""
+    return "; ".join(str(f.get("text")) for f in flags if isinstance(f, Mapping) and f.get("text"))
+
+
+def publish_names(files: Sequence[str]) -> list[str]:
+    """File names to publish: relative to the folder holding them all, never an absolute path.
+
+    >>> publish_names(["/home/ann/uploads/a.gpx", "/home/ann/uploads/late/b.fit"])
+    ['a.gpx', 'late/b.fit']
+    >>> publish_names(["/home/ann/one.gpx"])
+    ['one.gpx']
+    """
+    if not files:
+        return []
+    folders = [os.path.dirname(f) for f in files]
+    try:
+        base = os.path.commonpath(folders) if all(folders) else ""
+    except ValueError:  # absolute and relative mixed
+        base = ""
+    out = []
+    for f in files:
+        rel = os.path.relpath(f, base) if base else f
+        if os.path.isabs(rel) or rel.startswith(".."):
+            rel = os.path.basename(f)
+        out.append(rel)
+    return out
