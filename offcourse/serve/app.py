@@ -13,9 +13,11 @@ path                                       who                     what
 ``GET /healthz``                           anyone                  ``ok``
 =========================================  ======================  ===============================
 
-All engine and database work runs in one worker thread, in arrival order, never on the event loop:
-the loop only reads requests, parses them and streams; a batch of thousands of fixes does not hold
-up the other trackers' connections, and the store's single connection is used by one thread. An
+Engine and database work is serialised (one lock; the store has one connection) and grouped:
+requests that arrive while a group is being committed form the next group, one transaction. A
+small group (the usual case: a fix or a few per request) is worked on the event loop, which
+costs less than a hop to a thread; a large one (a tracker's backlog, the JSON batch) and every
+read for the pages run in a worker thread, the loop serving the other connections meanwhile. An
 ingest answer (200) is sent only after its transaction is committed.
 """
 
@@ -26,7 +28,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +61,8 @@ from .webhook import Webhook
 __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
 COOKIE = "offcourse_session"
+INLINE_MAX_FIXES = 200
+"""A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
 log = logging.getLogger("offcourse.serve")
 T = TypeVar("T")
 
@@ -109,8 +112,9 @@ class Server:
         self.session = _session(config.token)
         self.broadcaster = Broadcaster(lambda devices: self.run(self.f.views, devices))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
-        self._lock = threading.Lock()
-        self._pending: list[tuple[list[Position], asyncio.Future[Outcome], asyncio.AbstractEventLoop]] = []
+        self._lock = asyncio.Lock()
+        """Held while the field (its monitors, its database connection) is in use."""
+        self._pending: list[tuple[list[Position], asyncio.Future[Outcome]]] = []
         self._draining = False
         self.field: Field | None = None
         self.webhook: Webhook | None = None
@@ -125,45 +129,57 @@ class Server:
     async def ingest(self, positions: list[Position]) -> Outcome:
         """Store and push one request's fixes; returns once they are committed.
 
-        Requests that arrive while the worker is busy are committed together (a group commit: one
-        transaction, one write of the log, for all of them); each is still whole or absent.
+        Requests that arrive while the field is busy are committed together (a group commit: one
+        transaction, one write of the log, for all of them); each is still whole or absent. A
+        group of up to :data:`INLINE_MAX_FIXES` fixes is worked on the event loop (no thread hop:
+        well under a millisecond a fix); a larger one in the worker thread, the loop serving the
+        other connections meanwhile.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        with self._lock:
-            self._pending.append((positions, future, loop))
-            start = not self._draining
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((positions, future))
+        if not self._draining:
             self._draining = True
-        if start:
-            self.worker.submit(self._drain)
+            asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _drain(self) -> None:
-        """In the worker: commit every pending request, group by group, until none is left."""
-        while True:
-            with self._lock:
-                group, self._pending = self._pending, []
-                if not group:
-                    self._draining = False
-                    return
-            try:
-                outcomes = self.f.ingest_many([g[0] for g in group], time.time())
-            except Exception:
-                # one request may be at fault: each alone, so that only its own sender gets the error
-                for positions, future, loop in group:
-                    try:
-                        result = self.f.ingest(positions, time.time())
-                    except Exception as exc:
-                        loop.call_soon_threadsafe(_settle, future, None, exc)
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                async with self._lock:
+                    group, self._pending = self._pending, []
+                    requests = [g[0] for g in group]
+                    if sum(len(r) for r in requests) > INLINE_MAX_FIXES:
+                        results = await asyncio.get_running_loop().run_in_executor(self.worker, self._commit, requests)
                     else:
-                        loop.call_soon_threadsafe(_settle, future, result, None)
-                continue
-            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
-                loop.call_soon_threadsafe(_settle, future, outcome, None)
+                        results = self._commit(requests)
+                for (_, future), result in zip(group, results, strict=True):
+                    if future.done():  # its client went away: the fixes are stored all the same
+                        continue
+                    if isinstance(result, Outcome):
+                        future.set_result(result)
+                    else:
+                        future.set_exception(result)
+                await asyncio.sleep(0)  # read what arrived meanwhile: the next group
+        finally:
+            self._draining = False
+
+    def _commit(self, requests: list[list[Position]]) -> list[Outcome | Exception]:
+        """Commit the requests together; when that fails, each alone (only the faulty one fails)."""
+        try:
+            return list(self.f.ingest_many(requests, time.time()))
+        except Exception:
+            results: list[Outcome | Exception] = []
+            for positions in requests:
+                try:
+                    results.append(self.f.ingest(positions, time.time()))
+                except Exception as exc:
+                    results.append(exc)
+            return results
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in the worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, partial(fn, *args))
+        """``fn(*args)`` in the worker thread, while nothing else uses the field."""
+        async with self._lock:
+            return await asyncio.get_running_loop().run_in_executor(self.worker, partial(fn, *args))
 
     def _open(self) -> Field:
         c = self.config
@@ -376,15 +392,6 @@ class Server:
 
     async def health(self, request: Request) -> Response:
         return PlainTextResponse("ok\n")
-
-
-def _settle(future: asyncio.Future[Outcome], result: Outcome | None, exc: BaseException | None) -> None:
-    if future.done():  # the request was cancelled (its client went away): the fixes are stored all the same
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    elif result is not None:
-        future.set_result(result)
 
 
 def create_app(config: Config) -> Starlette:
