@@ -61,6 +61,7 @@ from .webhook import Webhook
 __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
 COOKIE = "offcourse_session"
+CHECKPOINT_EVERY_S = 2.0
 INLINE_MAX_FIXES = 200
 """A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
 log = logging.getLogger("offcourse.serve")
@@ -192,6 +193,7 @@ class Server:
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.field = await self.run(self._open)
         self.broadcaster.start()
+        checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
         if self.config.webhook_url:
             field = self.field
             self.webhook = Webhook(self.config.webhook_url, lambda i: self.run(field.store.hook_done, i, time.time()))
@@ -201,12 +203,25 @@ class Server:
         try:
             yield
         finally:
+            checkpoints.cancel()
             await self.broadcaster.stop()
             if self.webhook is not None:
                 await self.webhook.stop()
             await self.run(self.field.save_all)
             await self.run(self.field.store.close)
             self.worker.shutdown(wait=True)
+
+    async def _checkpoints(self) -> None:
+        """The write-ahead log copied into the database every :data:`CHECKPOINT_EVERY_S`, in a thread of
+        its own: the fsync it costs never holds up a request."""
+        store = self.f.store
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            try:
+                await loop.run_in_executor(None, store.checkpoint)
+            except Exception:  # a busy database: the next one catches up
+                log.warning("checkpoint of %s postponed", store.path)
 
     # -- authentication --------------------------------------------------------------------------------
     def _token_given(self, request: Request) -> str | None:
