@@ -111,7 +111,7 @@ class Server:
         self.config = config
         self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
         self.session = _session(config.token)
-        self.broadcaster = Broadcaster(lambda devices: self.run(self.f.views, devices))
+        self.broadcaster = Broadcaster(lambda devices: self.run(lambda: sse("runners", self.f.views(devices))))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
         self._lock = asyncio.Lock()
         """Held while the field (its monitors, its database connection) is in use."""
