@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import time
@@ -264,6 +265,8 @@ class Server:
 
     # -- ingest ------------------------------------------------------------------------------------------
     async def _body(self, request: Request) -> bytes:
+        if request.method == "GET":
+            return b""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise OverflowError
@@ -295,7 +298,8 @@ class Server:
             log.exception("storing %d positions failed", len(positions))
             return _error(503, "positions not stored: try again")
         self._announce(outcome)
-        return _json(outcome.counts())
+        # a tracker's answer: small, without the pages' headers
+        return Response(json.dumps(outcome.counts(), separators=(",", ":")), media_type="application/json")
 
     def _announce(self, outcome: Outcome) -> None:
         for event in outcome.events:

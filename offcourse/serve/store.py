@@ -56,6 +56,14 @@ CREATE INDEX IF NOT EXISTS alerts_by_time ON events (alert, id);
 """
 
 RUNNER_COLUMNS = ("device", "fixes", "last_seq", "epoch_s", "lat", "lon", "phase", "route_m", "offset_m", "ignored")
+_UPSERT = (
+    f"INSERT INTO runners ({', '.join(RUNNER_COLUMNS)}{{cols}}) VALUES ({', '.join('?' * len(RUNNER_COLUMNS))}{{qs}}) "
+    f"ON CONFLICT (device) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in RUNNER_COLUMNS[1:])}{{sets}}"
+)
+_SAVE_FIGURES = _UPSERT.format(cols="", qs="", sets="")
+_SAVE_STATE = _UPSERT.format(
+    cols=", state, state_seq", qs=", ?, ?", sets=", state = excluded.state, state_seq = excluded.state_seq"
+)
 EVENT_COLUMNS = ("id", "device", "seq", "kind", "epoch_s", "data", "acked_s", "resolved_s")
 
 
@@ -171,14 +179,10 @@ class Store:
     def save_runner(self, row: dict[str, Any], state: dict[str, Any] | None, state_seq: int) -> None:
         """Upsert a device's figures; with ``state``, its engine snapshot too."""
         values = [_nan_to_none(row[c]) if isinstance(row[c], float) else row[c] for c in RUNNER_COLUMNS]
-        sets = ", ".join(f"{c} = excluded.{c}" for c in RUNNER_COLUMNS[1:])
-        if state is not None:
-            sets += ", state = excluded.state, state_seq = excluded.state_seq"
-        self.db.execute(
-            f"INSERT INTO runners ({', '.join(RUNNER_COLUMNS)}, state, state_seq) "
-            f"VALUES ({', '.join('?' * (len(RUNNER_COLUMNS) + 2))}) ON CONFLICT (device) DO UPDATE SET {sets}",
-            [*values, None if state is None else json.dumps(state, allow_nan=False), state_seq],
-        )
+        if state is None:
+            self.db.execute(_SAVE_FIGURES, values)
+        else:
+            self.db.execute(_SAVE_STATE, [*values, json.dumps(state, allow_nan=False), state_seq])
 
     # -- reads ------------------------------------------------------------------------------------
     def snapshot(self, device: str) -> tuple[dict[str, Any] | None, int]:
