@@ -34,20 +34,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
-from starlette.routing import Route as Path
 
 from ..detect import Options
 from ..model import Route
@@ -58,6 +46,11 @@ from .ingest import MAX_BODY_BYTES, IngestError, Position, parse_json, parse_req
 from .page import CSS, JS, live_page, runner_page
 from .store import Store
 from .webhook import Webhook
+
+if TYPE_CHECKING:  # Starlette is imported when the app is made: the package imports without the extra
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
 
 __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
@@ -97,12 +90,36 @@ def _session(token: str) -> str:
     return hashlib.sha256(b"offcourse-session\0" + token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _error(status: int, reason: str) -> PlainTextResponse:
-    return PlainTextResponse(reason + "\n", status_code=status, headers=SECURITY_HEADERS)
+# -- answers (Starlette imported on first use: the package imports without the serve extra) -------------
+def _raw(
+    content: str | bytes, media_type: str, headers: Mapping[str, str] | None = None, status: int = 200
+) -> Response:
+    from starlette.responses import Response
+
+    return Response(content, status_code=status, media_type=media_type, headers=headers)
 
 
-def _json(data: Any, status: int = 200) -> JSONResponse:
+def _error(status: int, reason: str) -> Response:
+    return _raw(reason + "\n", "text/plain; charset=utf-8", SECURITY_HEADERS, status)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    from starlette.responses import JSONResponse
+
     return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _redirect(url: str) -> Response:
+    from starlette.responses import RedirectResponse
+
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+def _stream(body: AsyncIterator[bytes]) -> Response:
+    from starlette.responses import StreamingResponse
+
+    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
 class Server:
@@ -299,7 +316,7 @@ class Server:
             return _error(503, "positions not stored: try again")
         self._announce(outcome)
         # a tracker's answer: small, without the pages' headers
-        return Response(json.dumps(outcome.counts(), separators=(",", ":")), media_type="application/json")
+        return _raw(json.dumps(outcome.counts(), separators=(",", ":")), "application/json")
 
     def _announce(self, outcome: Outcome) -> None:
         for event in outcome.events:
@@ -313,7 +330,7 @@ class Server:
     async def osmand(self, request: Request) -> Response:
         query = request.query_params
         if request.method == "GET" and not any(k in query for k in ("id", "deviceid", "lat", "lon", "location")):
-            return RedirectResponse("/live", status_code=303)
+            return _redirect("/live")
 
         def parse(body: bytes) -> list[Position]:
             return parse_request(request.method, dict(query), request.headers.get("content-type", ""), body)
@@ -331,13 +348,13 @@ class Server:
                 return refused
             rest = {k: v for k, v in request.query_params.items() if k != "token"}
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
-            answer = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+            answer = _redirect(target)
             answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
             return answer
         refused = self.race_control(request)
         if refused is not None:
             return refused
-        return HTMLResponse(make(), headers=SECURITY_HEADERS)
+        return _raw(make(), "text/html; charset=utf-8", SECURITY_HEADERS)
 
     async def live(self, request: Request) -> Response:
         return self._page(request, lambda: live_page(self.config.title))
@@ -398,23 +415,25 @@ class Server:
             body = self.broadcaster.stream(sse("hello", {"time_s": time.time()}))
         except OverflowError:
             return _error(503, "too many open streams")
-        headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
-        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+        return _stream(body)
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name == "offcourse.js":
-            return Response(JS, media_type="text/javascript", headers=SECURITY_HEADERS)
+            return _raw(JS, "text/javascript", SECURITY_HEADERS)
         if name == "offcourse.css":
-            return Response(CSS, media_type="text/css", headers=SECURITY_HEADERS)
+            return _raw(CSS, "text/css", SECURITY_HEADERS)
         return _error(404, "not found")
 
     async def health(self, request: Request) -> Response:
-        return PlainTextResponse("ok\n")
+        return _raw("ok\n", "text/plain")
 
 
 def create_app(config: Config) -> Starlette:
     """The ASGI application for ``config`` (its ``state.server`` is the :class:`Server`)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route as Path
+
     server = Server(config)
     app = Starlette(
         routes=[
