@@ -361,8 +361,8 @@ class Server:
 
     async def runner(self, request: Request) -> Response:
         device = request.path_params["device"]
-        if device not in self.config.runners:
-            return _error(404, "no such runner")
+        if device not in self.config.runners:  # after the token: who is registered is race control's
+            return self.race_control(request) or _error(404, "no such runner")
         return self._page(request, lambda: runner_page(device))
 
     async def _api(self, request: Request, fn: Callable[[], Awaitable[Any]]) -> Response:
