@@ -78,6 +78,8 @@ STATE_FIELDS = (
     "speed_s",
     "cur_lo",
     "cur_hi",
+    "step_ms",
+    "interval_s",
     "n_fixes",
 )
 
@@ -454,7 +456,8 @@ def follow_run_py(
     cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = op[6], op[7], op[8], op[9], op[10], op[11], op[12]
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
-    speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes = st[13], st[14], st[15], st[16], st[17], st[18], st[19]
+    speed, noise, speed_t, speed_s, cur_lo, cur_hi = st[13], st[14], st[15], st[16], st[17], st[18]
+    step_ms, interval_s, n_fixes = st[19], st[20], st[21]
     nseg = ax.shape[0]
     n = T.shape[0]
     i = i0
@@ -487,7 +490,7 @@ def follow_run_py(
         if s >= length_m - fin_r:
             break
         # nothing happens: commit
-        noise = learn_noise(noise, d, dt, back_m, n_time)
+        noise, step_ms, interval_s = learn_noise(noise, step_ms, interval_s, d, s_d, dt, back_m, n_time)
         s_s = s
         s_d = d
         cur_lo, cur_hi = cover(cur_lo, cur_hi, s)
@@ -506,5 +509,6 @@ def follow_run_py(
         i += 1
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
     st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, s_peak, t_peak
-    st[13], st[14], st[15], st[16], st[17], st[18], st[19] = speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes
+    st[13], st[14], st[15], st[16], st[17], st[18] = speed, noise, speed_t, speed_s, cur_lo, cur_hi
+    st[19], st[20], st[21] = step_ms, interval_s, n_fixes
     return i

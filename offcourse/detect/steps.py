@@ -17,11 +17,19 @@ from __future__ import annotations
 import math
 
 from .options import (
+    BURST_MAX_S,
+    BURST_MIN_S,
     CLIMB_STEP_M,
+    EVIDENCE_Z_CAP,
+    HACC_SIGMA_SHARE,
     MAX_COORD_M,
     MAX_TIME_S,
     OFFSET_ANYWHERE_GROWTH,
     OFFSET_ANYWHERE_MIN_M,
+    PACE_FACTOR,
+    PACE_MIN_MPS,
+    PLAUSIBLE_SLACK_SIGMAS,
+    SIGMA_MIN_M,
     SPEED_SMOOTHING,
     SPEED_WINDOW_MAX_S,
     SPEED_WINDOW_MIN_S,
@@ -34,6 +42,12 @@ __all__ = [
     "usable_position",
     "usable_time",
     "accuracy_growth",
+    "burst_s",
+    "correlation_time",
+    "error_sigma",
+    "evidence",
+    "evidence_weight",
+    "plausible",
     "usable",
     "cover",
     "jump_ok",
@@ -108,16 +122,107 @@ def usable(t: float, x: float, y: float) -> bool:
     return abs(t) <= MAX_TIME_S and abs(x) <= MAX_COORD_M and abs(y) <= MAX_COORD_M
 
 
-def learn_noise(noise_ms: float, d: float, dt: float, back_on_m: float, noise_time_s: float) -> float:
-    """The running mean of squared offsets after a fix ``d`` from the route, ``dt`` after the last.
+def learn_noise(
+    noise_ms: float,
+    step_ms: float,
+    interval_s: float,
+    d: float,
+    last_d: float,
+    dt: float,
+    near_m: float,
+    noise_time_s: float,
+) -> tuple[float, float, float]:
+    """The error model after a fix ``d`` from the route, ``dt`` after the last (which was ``last_d`` off).
 
-    Only fixes plainly on the route (at most ``back_on_m`` off) measure the GPS error: a runner
-    drifting away must not raise the bar.
+    Returns ``(noise_ms, step_ms, interval_s)``: running means (time constant ``noise_time_s``) of the
+    squared offset, of the squared change of the offset from the last fix, and of the fix interval.
+    Only fixes plainly on the route (at most ``near_m`` off: the back-on threshold) measure the GPS
+    error: a runner drifting away must not raise the bar; the change counts only when the last fix
+    was on it too.
     """
-    if d > back_on_m:
-        return noise_ms
+    if d > near_m:
+        return noise_ms, step_ms, interval_s
     a = 1.0 - math.exp(-max(dt, 0.0) / noise_time_s)
-    return noise_ms + a * (d * d - noise_ms)
+    noise_ms += a * (d * d - noise_ms)
+    if last_d <= near_m and dt > 0.0:
+        step = d - last_d
+        step_ms += a * (step * step - step_ms)
+        interval_s = dt if interval_s == 0.0 else interval_s + a * (dt - interval_s)
+    return noise_ms, step_ms, interval_s
+
+
+def correlation_time(noise_ms: float, step_ms: float, interval_s: float) -> float:
+    """The correlation time of the offset's error, seconds, from the error model (see :func:`learn_noise`).
+
+    For a first-order Gauss-Markov error of variance ``v`` the change over an interval ``dt`` has a
+    mean square of ``2 v (1 - exp(-dt / tau))``; the offset's variance is taken as ``noise_ms``.
+    Infinity when nothing is known yet (no change measured) or the error does not move at all;
+    0 when successive offsets are as far apart as independent ones.
+    """
+    if noise_ms <= 0.0 or interval_s <= 0.0:
+        return math.inf
+    r = step_ms / (2.0 * noise_ms)
+    if r >= 1.0:
+        return 0.0
+    lg = math.log1p(-r)
+    if lg >= 0.0:  # no change measured (or too small to tell from none)
+        return math.inf
+    return -interval_s / lg
+
+
+def burst_s(noise_ms: float, step_ms: float, interval_s: float) -> float:
+    """How long an error burst may last: the correlation time, within ``[BURST_MIN_S, BURST_MAX_S]``."""
+    return min(max(correlation_time(noise_ms, step_ms, interval_s), BURST_MIN_S), BURST_MAX_S)
+
+
+def error_sigma(noise_ms: float, hacc_m: float) -> float:
+    """A fix's error scale: the RMS offset on the route, or :data:`HACC_SIGMA_SHARE` of the accuracy the
+    fix reports when more, and never below :data:`SIGMA_MIN_M`."""
+    sigma = max(math.sqrt(noise_ms), SIGMA_MIN_M)
+    if math.isfinite(hacc_m):
+        sigma = max(sigma, HACC_SIGMA_SHARE * hacc_m)
+    return sigma
+
+
+def plausible(x: float, y: float, exit_x: float, exit_y: float, since_s: float, pace_mps: float, sigma: float) -> bool:
+    """Could a runner who left the route at (exit_x, exit_y) ``since_s`` ago be at (x, y)?
+
+    Within :data:`PACE_FACTOR` times their pace (at least :data:`PACE_MIN_MPS`) of travel, plus
+    :data:`PLAUSIBLE_SLACK_SIGMAS` error scales. True when the exit is unknown.
+    """
+    if not math.isfinite(exit_x):
+        return True
+    ex = x - exit_x
+    ey = y - exit_y
+    reach = PACE_FACTOR * max(pace_mps, PACE_MIN_MPS) * max(since_s, 0.0) + PLAUSIBLE_SLACK_SIGMAS * sigma
+    return math.sqrt(ex * ex + ey * ey) <= reach
+
+
+def evidence_weight(dt: float, tau_s: float) -> float:
+    """How many 1 s fixes' worth of new information a fix ``dt`` after the last carries.
+
+    With an error of correlation time ``tau_s``, ``(1 - exp(-dt / tau)) / (1 - exp(-1 / tau))``: a fix
+    a minute after the last tells more than one a second after it (``dt`` for a slow error, 1 for an
+    error that is new at every fix). At least 1.
+    """
+    if dt <= 1.0 or tau_s <= 0.0:
+        return 1.0
+    if not math.isfinite(tau_s):
+        return dt
+    return -math.expm1(-dt / tau_s) / -math.expm1(-1.0 / tau_s)
+
+
+def evidence(cusum: float, d: float, off_m: float, sigma: float, counts: bool, weight: float) -> float:
+    """The CUSUM of "left the route" after a fix ``d`` off, with the off threshold ``off_m``.
+
+    The fix adds its excess over the threshold in error scales times its ``weight``
+    (:func:`evidence_weight`), at most :data:`EVIDENCE_Z_CAP`; a fix below the threshold takes
+    evidence away; one that does not ``count`` (implausible) adds none. The sum never falls below zero.
+    """
+    z = min(weight * (d - off_m) / sigma, EVIDENCE_Z_CAP)
+    if not counts:
+        z = min(z, 0.0)
+    return max(cusum + z, 0.0)
 
 
 def running_speed(speed_mps: float, since_t: float, since_s: float, t: float, s: float) -> tuple[float, float, float]:
