@@ -13,6 +13,7 @@ from importlib import metadata as _metadata
 
 from .coverage import Coverage
 from .detect import (
+    AlertWithdrawn,
     BackOnCourse,
     Event,
     EventKind,
@@ -62,6 +63,7 @@ __all__ = [
     "InvalidFixError",
     "NotOnRoute",
     "EventKind",
+    "AlertWithdrawn",
     "BackOnCourse",
     "Checkpoint",
     "Coverage",

@@ -63,6 +63,7 @@ from the same steps).
 from __future__ import annotations
 
 from .events import (
+    AlertWithdrawn,
     BackOnCourse,
     Event,
     EventKind,
@@ -81,6 +82,7 @@ from .monitor import Monitor
 from .options import COMPILED_MIN_FIXES, Options
 
 __all__ = [
+    "AlertWithdrawn",
     "BackOnCourse",
     "COMPILED_MIN_FIXES",
     "Event",

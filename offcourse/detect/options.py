@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 
 __all__ = [
     "BACKWARDS_SHARE",
+    "RAN_ON_SHARE",
     "BURST_MAX_S",
     "BURST_MIN_S",
     "CLIMB_STEP_M",
@@ -161,6 +162,14 @@ of leaving ..."""
 BURST_MAX_S = 40.0
 """... and at most this long (the correlation time of the error model in between): an error burst
 does not last longer, and a runner faster than their pace must be alerted in the end."""
+
+
+RAN_ON_SHARE = 0.5
+"""An alert is withdrawn (:class:`~offcourse.detect.AlertWithdrawn`) when the fixes are back on the
+route within :data:`BURST_MAX_S` of the first fix off, where the runner's pace would have taken them
+had they run on along the route all the while: within this share of that distance plus
+:data:`PLAUSIBLE_SLACK_SIGMAS` error scales. A runner who really left comes back where they left
+(an out-and-back), or much further on (a shortcut), or after longer."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .options import (
     PACE_FACTOR,
     PACE_MIN_MPS,
     PLAUSIBLE_SLACK_SIGMAS,
+    RAN_ON_SHARE,
     SIGMA_MIN_M,
     SPEED_SMOOTHING,
     SPEED_WINDOW_MAX_S,
@@ -48,6 +49,7 @@ __all__ = [
     "evidence",
     "evidence_weight",
     "plausible",
+    "ran_on",
     "usable",
     "cover",
     "jump_ok",
@@ -196,6 +198,22 @@ def plausible(x: float, y: float, exit_x: float, exit_y: float, since_s: float, 
     ey = y - exit_y
     reach = PACE_FACTOR * max(pace_mps, PACE_MIN_MPS) * max(since_s, 0.0) + PLAUSIBLE_SLACK_SIGMAS * sigma
     return math.sqrt(ex * ex + ey * ey) <= reach
+
+
+def ran_on(
+    exit_s: float, exit_t: float, rejoin_s: float, rejoin_t: float, off_t: float, pace_mps: float, sigma: float
+) -> bool:
+    """Were the fixes off the route since ``off_t`` error, the runner running on along it all the while?
+
+    True when they are back on the route (at ``rejoin_s``, ``rejoin_t``) within :data:`BURST_MAX_S` of
+    the first fix off, and as far along it from the exit (``exit_s``, ``exit_t``) as the runner's
+    pace takes them, within :data:`RAN_ON_SHARE` of that distance plus
+    :data:`PLAUSIBLE_SLACK_SIGMAS` error scales.
+    """
+    if not rejoin_t - off_t <= BURST_MAX_S:
+        return False
+    expected = pace_mps * (rejoin_t - exit_t)
+    return abs(rejoin_s - exit_s - expected) <= RAN_ON_SHARE * expected + PLAUSIBLE_SLACK_SIGMAS * sigma
 
 
 def evidence_weight(dt: float, tau_s: float) -> float:

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from offcourse.detect import Monitor, OffCourse, Options, steps
+from offcourse.detect import AlertWithdrawn, Monitor, OffCourse, Options, steps
 from offcourse.detect.options import EVIDENCE_H, PACE_FACTOR, PLAUSIBLE_SLACK_SIGMAS, SIGMA_MIN_M
 from tests.synth import fixes, route, walk
 
@@ -130,3 +130,49 @@ def test_a_single_fix_off_is_not_confirmed_however_far() -> None:
     rows[300, 2] = 51.0
     ev = run(rows)
     assert [type(e).__name__ for e in ev] == ["Started", "Finished"]
+
+
+def test_an_alert_the_following_fixes_show_to_be_error_is_withdrawn_live() -> None:
+    """70 m off for 10 s: by then a runner could have got there, so the alert is raised (t = 114 s); the
+    fixes come back at t = 119 s where running on at 3 m/s from the exit (t = 101 s, x = 303 m) takes the
+    runner (x = 357 m), 15 s after the first fix off: the alert is withdrawn, no excursion."""
+    ev = run(_multipath(hold_s=10))
+    assert [type(e).__name__ for e in ev] == ["Started", "OffCourse", "AlertWithdrawn", "Finished"]
+    off, gone = ev[1], ev[2]
+    assert isinstance(off, OffCourse) and isinstance(gone, AlertWithdrawn)
+    assert off.epoch_s == T0 + 114.0
+    assert gone.kind == "alert_withdrawn"
+    assert gone.alert_epoch_s == off.epoch_s
+    assert gone.exit_epoch_s == T0 + 101.0
+    assert gone.epoch_s == T0 + 124.0  # min_back_on_fixes (3) and min_back_on_time_s (5 s) after t = 119 s
+    assert gone.rejoin_route_m == pytest.approx(357.0, abs=1e-6)
+    assert gone.max_offset_m == pytest.approx(70.0, abs=1e-6)
+
+
+def test_a_short_detour_out_and_back_is_not_withdrawn() -> None:
+    """Out 75 m and back at the same place: progress did not go on at running pace."""
+    ev = run(walk([(0, 0), (600, 0), (600, 75), (600, 0), (2000, 0)]))
+    assert [type(e).__name__ for e in ev] == ["Started", "OffCourse", "BackOnCourse", "Finished"]
+
+
+def test_steps_ran_on() -> None:
+    # exit at 300 m at t = 0, back at 354 m at t = 18 (pace 3 m/s: 54 m expected; 27 + 12 m allowed)
+    assert steps.ran_on(300.0, 0.0, 354.0, 18.0, 3.0, 3.0, 4.0)
+    assert steps.ran_on(300.0, 0.0, 393.0, 18.0, 3.0, 3.0, 4.0)  # 93 - 54 = 39 = 27 + 12: just in
+    assert not steps.ran_on(300.0, 0.0, 394.0, 18.0, 3.0, 3.0, 4.0)
+    assert not steps.ran_on(300.0, 0.0, 300.0, 18.0, 3.0, 3.0, 4.0)  # came back where they left
+    assert not steps.ran_on(300.0, 0.0, 450.0, 50.0, 3.0, 3.0, 4.0)  # off for 47 s: longer than a burst
+
+
+def test_check_lists_an_alert_withdrawn_live_with_its_times_and_no_excursion() -> None:
+    from offcourse import Track, check
+    from tests.synth import PROJ
+
+    rows = _multipath(hold_s=10)
+    lon, lat = PROJ.inverse(rows[:, 1], rows[:, 2])
+    track = Track.from_arrays(epoch_s=T0 + rows[:, 0], lon=lon, lat=lat)
+    rep = check(STRAIGHT, track)
+    assert [e.kind for e in rep.excursions] == []
+    (exc, why), = rep.withdrawn
+    assert exc.alert_epoch_s == T0 + 114.0 and exc.withdrawn_epoch_s == T0 + 124.0
+    assert why.startswith("withdrawn live: back on the route at 0.36 km")
