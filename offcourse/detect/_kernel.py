@@ -43,6 +43,7 @@ from .steps import (
     learn_noise,
     odometer,
     running_speed,
+    smooth,
     thresholds,
     usable_position,
     usable_time,
@@ -80,6 +81,13 @@ STATE_FIELDS = (
     "cur_hi",
     "step_ms",
     "interval_s",
+    "kx",
+    "ky",
+    "kvx",
+    "kvy",
+    "p00",
+    "p01",
+    "p11",
     "n_fixes",
 )
 
@@ -115,6 +123,14 @@ OFF_STATE_FIELDS = (
     "d",
     "max_off_m",
     "noise_ms",
+    "step_ms",
+    "kx",
+    "ky",
+    "kvx",
+    "kvy",
+    "p00",
+    "p01",
+    "p11",
     "n_fixes",
 )
 
@@ -149,6 +165,7 @@ _STEPS = (
     learn_noise,
     odometer,
     running_speed,
+    smooth,
     usable_position,
     usable_time,
 )
@@ -364,7 +381,9 @@ def off_run_py(
         op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]
     )  # fmt: skip
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
-    climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes = st[7], st[8], st[9], st[10], st[11], st[12], st[13]
+    climb_m, climb_anc, s_s, s_d, max_off, noise = st[7], st[8], st[9], st[10], st[11], st[12]
+    step_ms, kx, ky, kvx, kvy = st[13], st[14], st[15], st[16], st[17]
+    p00, p01, p11, n_fixes = st[18], st[19], st[20], st[21]
     n = T.shape[0]
     # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
     # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
@@ -415,8 +434,9 @@ def off_run_py(
             )
         if nearest <= back_thr:
             break  # near the route again: the engine looks for the rejoin
+        kx, ky, kvx, kvy, p00, p01, p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, t - s_t, step_ms)
         odo, anc_x, anc_y, climb_m, climb_anc = odometer(
-            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+            odo, anc_x, anc_y, climb_m, climb_anc, kx, ky, E[i], jit, jit_gain, noise
         )
         s_d = far_offset(nearest, off_thr, s_d)
         max_off = max(max_off, s_d)
@@ -429,7 +449,9 @@ def off_run_py(
         out[i, 3] = climb_m
         i += 1
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
-    st[7], st[8], st[9], st[10], st[11], st[12], st[13] = climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes
+    st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, max_off, noise
+    st[13], st[14], st[15], st[16], st[17] = step_ms, kx, ky, kvx, kvy
+    st[18], st[19], st[20], st[21] = p00, p01, p11, n_fixes
     return i
 
 
@@ -457,7 +479,8 @@ def follow_run_py(
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
     speed, noise, speed_t, speed_s, cur_lo, cur_hi = st[13], st[14], st[15], st[16], st[17], st[18]
-    step_ms, interval_s, n_fixes = st[19], st[20], st[21]
+    step_ms, interval_s, kx, ky, kvx, kvy = st[19], st[20], st[21], st[22], st[23], st[24]
+    p00, p01, p11, n_fixes = st[25], st[26], st[27], st[28]
     nseg = ax.shape[0]
     n = T.shape[0]
     i = i0
@@ -471,8 +494,9 @@ def follow_run_py(
         if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
             break  # a jump: the engine decides whether it is a spike
         grow = accuracy_growth(H[i], acc_floor)
+        n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, dt, step_ms)
         n_odo, n_ax, n_ay, n_climb, n_canc = odometer(
-            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+            odo, anc_x, anc_y, climb_m, climb_anc, n_kx, n_ky, E[i], jit, jit_gain, noise
         )
         # window search around the current progress (RouteIndex.nearest_in_window)
         lo = s_s - win_back
@@ -499,6 +523,7 @@ def follow_run_py(
         speed, speed_t, speed_s = running_speed(speed, speed_t, speed_s, t, s)
         odo, anc_x, anc_y = n_odo, n_ax, n_ay
         climb_m, climb_anc = n_climb, n_canc
+        kx, ky, kvx, kvy, p00, p01, p11 = n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11
         spike_t = math.nan
         n_fixes += 1.0
         s_t, s_x, s_y = t, x, y
@@ -510,5 +535,6 @@ def follow_run_py(
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
     st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, s_peak, t_peak
     st[13], st[14], st[15], st[16], st[17], st[18] = speed, noise, speed_t, speed_s, cur_lo, cur_hi
-    st[19], st[20], st[21] = step_ms, interval_s, n_fixes
+    st[19], st[20], st[21], st[22], st[23], st[24] = step_ms, interval_s, kx, ky, kvx, kvy
+    st[25], st[26], st[27], st[28] = p00, p01, p11, n_fixes
     return i

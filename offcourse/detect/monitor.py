@@ -46,6 +46,7 @@ from .steps import (
     odometer,
     plausible,
     running_speed,
+    smooth,
     thresholds,
     usable,
     usable_time,
@@ -201,8 +202,11 @@ class Monitor(BeforeTheStart, Excursion):
                 return self._ignore("spike")
         grow = accuracy_growth(hacc, o.accuracy_floor_m)
         dt = t - st.t if math.isfinite(st.t) else 0.0
+        st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11 = smooth(
+            st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11, x, y, dt, st.step_ms
+        )
         st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor = odometer(
-            st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor, x, y, ele, o.jitter_m,
+            st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor, st.kx, st.ky, ele, o.jitter_m,
             o.jitter_noise_gain, st.noise_ms,
         )  # fmt: skip
         st.n_fixes += 1

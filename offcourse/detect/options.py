@@ -27,6 +27,9 @@ __all__ = [
     "MAX_TIME_S",
     "NOT_ON_ROUTE_CHANGE",
     "NOT_ON_ROUTE_EVERY_S",
+    "ODO_ACCEL_MPS2",
+    "ODO_SIGMA_MIN_M",
+    "ODO_SPEED0_MPS",
     "OFFSET_ANYWHERE_GROWTH",
     "OFFSET_ANYWHERE_MIN_M",
     "Options",
@@ -51,6 +54,21 @@ below it, compiling or loading the kernel costs more than it saves."""
 RING_SIZE = 240
 """Recent fixes kept to estimate where the runner left the route (4 minutes at 1 s fixes): the exit
 is the last of them nearer than ``exit_offset_m`` before the first fix off."""
+
+ODO_ACCEL_MPS2 = 2.0
+"""The distance is measured along the receiver's positions smoothed by a constant-velocity Kalman
+filter (:func:`~offcourse.detect.steps.smooth`) whose runner changes speed or heading by about this
+much a second (its process noise; 2 tuned on family A, where 1 and 4 measured worse): at a fix a
+second the filter follows a runner's turns within a metre or two, and independent jitter (white
+noise, 10 fixes a second) is averaged out instead of being summed as distance."""
+
+ODO_SIGMA_MIN_M = 1.0
+"""The filter's measurement error is the independent part of the receiver's error, half the mean
+squared change of the offset from one fix to the next (the error model's ``step_ms``), and at least
+this much: a drifting error (GPS bias) moves the track as a whole and adds no distance."""
+
+ODO_SPEED0_MPS = 5.0
+"""The filter starts (and restarts after a clock jump) with an unknown velocity of about this size."""
 
 CLIMB_STEP_M = 5.0
 """Elevation gains count only in steps of at least this much: barometric and GPS elevation jitter

@@ -10,10 +10,11 @@ Format, version 3
 Top level (an object):
 
 ``version``
-    ``3``. Version 2 (without the error model's ``step_ms``, ``interval_s`` and the ``cusum``) is
-    still read: those start afresh (zero). Version 1 (offcourse 0.1: ``NaN`` for unknown numbers, no
-    fingerprint) is still read: its numbers are validated the same way; it cannot be checked against
-    the route's shape, only its vertex count and length.
+    ``3``. Version 2 (without the error model's ``step_ms``, ``interval_s``, the ``cusum`` and the
+    smoothed position ``kx`` ... ``p11``) is still read: those start afresh (the filter at the next
+    fix). Version 1 (offcourse 0.1: ``NaN`` for unknown numbers, no fingerprint) is still read: its
+    numbers are validated the same way; it cannot be checked against the route's shape, only its
+    vertex count and length.
 ``route_vertices``, ``route_length_m``
     The route's vertex count and length in metres.
 ``route_fingerprint``
@@ -38,7 +39,10 @@ route, within [0, route length]; "or null" means unknown so far):
 - ``pending``: ``[t, x, y, ele_m, hacc_m]`` of a fix late by more than
   :data:`~offcourse.detect.options.TIME_JUMP_S`, held until the next fix says whether its time is
   right; or null.
-- ``odo_m``, ``anchor_x``, ``anchor_y``: the jitter-filtered distance and its anchor point.
+- ``odo_m``, ``anchor_x``, ``anchor_y``: the jitter-filtered distance and its anchor point;
+  ``kx``, ``ky`` (or null before the first fix), ``kvx``, ``kvy``, ``p00``, ``p01``, ``p11``: the
+  smoothed position the distance follows, its velocity and their covariance
+  (:func:`~offcourse.detect.steps.smooth`).
 - ``climb_m``, ``climb_anchor``: the climb and its anchor elevation.
 - ``s``, ``d``: progress (route m) and offset of the last fix; ``s_peak``, ``t_peak``: the farthest
   progress and when it was reached.
@@ -132,6 +136,14 @@ class MonitorState:
     odo_m: float = 0.0
     anchor_x: float = _NAN
     anchor_y: float = _NAN
+    # the smoothed position the odometer follows: a Kalman filter's state and covariance
+    kx: float = _NAN
+    ky: float = _NAN
+    kvx: float = 0.0
+    kvy: float = 0.0
+    p00: float = 0.0
+    p01: float = 0.0
+    p11: float = 0.0
     climb_m: float = 0.0
     climb_anchor: float = _NAN
     # progress along the route
@@ -203,6 +215,13 @@ _SPEC: dict[str, tuple[str, bool]] = {
     "odo_m": ("dist", False),
     "anchor_x": ("coord", True),
     "anchor_y": ("coord", True),
+    "kx": ("coord", True),
+    "ky": ("coord", True),
+    "kvx": ("signed", False),
+    "kvy": ("signed", False),
+    "p00": ("dist", False),
+    "p01": ("signed", False),
+    "p11": ("dist", False),
     "climb_m": ("dist", False),
     "climb_anchor": ("signed", True),
     "s": ("route", False),
@@ -254,7 +273,7 @@ _SPEC: dict[str, tuple[str, bool]] = {
 _RING_KINDS = ("time", "coord", "coord", "route", "dist", "dist", "dist")
 _PENDING_KINDS = (("time", False), ("coord", False), ("coord", False), ("signed", True), ("dist", True))
 _V2_ONLY = ("ignored_by_reason", "pending", "near_t", "near_m")
-_V3_ONLY = ("step_ms", "interval_s", "cusum")
+_V3_ONLY = ("step_ms", "interval_s", "cusum", "kx", "ky", "kvx", "kvy", "p00", "p01", "p11")
 
 
 def route_fingerprint(route: Route) -> str:

@@ -24,6 +24,9 @@ from .options import (
     HACC_SIGMA_SHARE,
     MAX_COORD_M,
     MAX_TIME_S,
+    ODO_ACCEL_MPS2,
+    ODO_SIGMA_MIN_M,
+    ODO_SPEED0_MPS,
     OFFSET_ANYWHERE_GROWTH,
     OFFSET_ANYWHERE_MIN_M,
     PACE_FACTOR,
@@ -56,6 +59,7 @@ __all__ = [
     "learn_noise",
     "odometer",
     "running_speed",
+    "smooth",
 ]
 
 
@@ -81,6 +85,47 @@ def accuracy_growth(hacc_m: float, floor_m: float) -> float:
     return max(0.0, hacc_m - floor_m) if math.isfinite(hacc_m) else 0.0
 
 
+def smooth(
+    kx: float,
+    ky: float,
+    kvx: float,
+    kvy: float,
+    p00: float,
+    p01: float,
+    p11: float,
+    x: float,
+    y: float,
+    dt: float,
+    step_ms: float,
+) -> tuple[float, float, float, float, float, float, float]:
+    """The runner's smoothed position after a fix at (x, y), ``dt`` after the last: a Kalman filter.
+
+    A constant-velocity model per axis (position ``kx, ky``, velocity ``kvx, kvy``; the covariance
+    ``p00, p01, p11``, the same for both axes), process noise :data:`ODO_ACCEL_MPS2` squared, and
+    measurement variance ``step_ms / 2`` (at least :data:`ODO_SIGMA_MIN_M` squared). Starts afresh
+    at the fix when there is no position yet (``kx`` NaN) or ``dt`` is not positive.
+    Returns ``(kx, ky, kvx, kvy, p00, p01, p11)``.
+    """
+    r = max(0.5 * step_ms, ODO_SIGMA_MIN_M * ODO_SIGMA_MIN_M)
+    if not (math.isfinite(kx) and dt > 0.0):
+        return x, y, 0.0, 0.0, r, 0.0, ODO_SPEED0_MPS * ODO_SPEED0_MPS
+    q = ODO_ACCEL_MPS2 * ODO_ACCEL_MPS2
+    kx += kvx * dt
+    ky += kvy * dt
+    a00 = p00 + dt * (2.0 * p01 + dt * p11) + q * dt * dt * dt / 3.0
+    a01 = p01 + dt * p11 + q * dt * dt / 2.0
+    a11 = p11 + q * dt
+    g0 = a00 / (a00 + r)
+    g1 = a01 / (a00 + r)
+    ex = x - kx
+    ey = y - ky
+    kx += g0 * ex
+    ky += g0 * ey
+    kvx += g1 * ex
+    kvy += g1 * ey
+    return kx, ky, kvx, kvy, (1.0 - g0) * a00, (1.0 - g0) * a01, a11 - g1 * a01
+
+
 def odometer(
     odo_m: float,
     anchor_x: float,
@@ -94,10 +139,11 @@ def odometer(
     jitter_noise_gain: float,
     noise_ms: float,
 ) -> tuple[float, float, float, float, float]:
-    """Distance and climb after a fix at (x, y, ele_m): ``(odo_m, anchor_x, anchor_y, climb_m, climb_anchor)``.
+    """Distance and climb after a fix: ``(odo_m, anchor_x, anchor_y, climb_m, climb_anchor)``.
 
-    Distance counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain``
-    times the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the fix.
+    (x, y) is the smoothed position (:func:`smooth`), ``ele_m`` the fix's elevation. Distance
+    counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain`` times
+    the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the position.
     Climb counts in rises of at least :data:`~offcourse.detect.options.CLIMB_STEP_M` from the lowest
     elevation since the last counted one.
     """
