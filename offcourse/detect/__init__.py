@@ -79,11 +79,12 @@ from .events import (
     WrongDirectionEnd,
 )
 from .monitor import Monitor
-from .options import COMPILED_MIN_FIXES, Options
+from .options import COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, Options
 
 __all__ = [
     "AlertWithdrawn",
     "BackOnCourse",
+    "COMPILED_LOADED_MIN_FIXES",
     "COMPILED_MIN_FIXES",
     "Event",
     "EventKind",

@@ -33,7 +33,7 @@ from .. import geometry
 from ..geometry import best_in_window, nearest_offset, segment_offset, segment_offset_sq, segments_within
 from . import options, steps
 from .events import Phase
-from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
+from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
     anywhere_radius,
@@ -192,6 +192,11 @@ def available() -> bool:
     return _kernel is not None
 
 
+def loaded() -> bool:
+    """True once the compiled kernel is loaded in this process (it then costs nothing to start)."""
+    return _kernel is not None
+
+
 def _rebind(fn: Any, table: dict[str, Any], name: str | None = None) -> Any:
     """``fn`` with the global names in ``table`` bound to other objects (numba-compiled functions)."""
     new = types.FunctionType(fn.__code__, {**fn.__globals__, **table}, fn.__name__, fn.__defaults__, fn.__closure__)
@@ -259,7 +264,7 @@ def push_arrays(
     events: list[Event] = []
     o = m.options
     if compiled is None:
-        compiled = n >= COMPILED_MIN_FIXES
+        compiled = n >= (COMPILED_LOADED_MIN_FIXES if loaded() else COMPILED_MIN_FIXES)
     if compiled:
         compiled = available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
     if not compiled:

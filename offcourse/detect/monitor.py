@@ -180,8 +180,9 @@ class Monitor(BeforeTheStart, Excursion):
 
         The events and the final state are exactly those of pushing the fixes one by one. With
         ``compiled`` (default: when numba is installed and there are at least
-        :data:`COMPILED_MIN_FIXES` fixes) the fixes where nothing happens run through the compiled
-        path of :mod:`offcourse.detect._kernel`; the engine takes every other fix.
+        :data:`COMPILED_MIN_FIXES` fixes, or :data:`COMPILED_LOADED_MIN_FIXES` once the kernel is
+        loaded in the process) the fixes where nothing happens run through the compiled path of
+        :mod:`offcourse.detect._kernel`; the engine takes every other fix.
         """
         return _kernel.push_arrays(self, epoch_s, x, y, ele_m, hacc_m, compiled=compiled)
 

@@ -18,6 +18,7 @@ __all__ = [
     "BURST_MAX_S",
     "BURST_MIN_S",
     "CLIMB_STEP_M",
+    "COMPILED_LOADED_MIN_FIXES",
     "COMPILED_MIN_FIXES",
     "EVIDENCE_H",
     "EVIDENCE_Z_CAP",
@@ -47,9 +48,15 @@ __all__ = [
     "TIME_JUMP_S",
 ]
 
-COMPILED_MIN_FIXES = 5000
-""":meth:`Monitor.push_arrays` uses the compiled path (when numba is installed) from this many fixes:
-below it, compiling or loading the kernel costs more than it saves."""
+COMPILED_MIN_FIXES = 30_000
+""":meth:`Monitor.push_arrays` loads the compiled path (when numba is installed) from this many fixes:
+loading numba and its cached kernel takes 0.4-1 s, about what the compiled path saves on 30,000
+fixes (13-36 µs a fix, measured with ``bench/bench_engine.py`` and a fresh process); on fewer the
+Python engine finishes first. The events are the same either way, bit for bit."""
+
+COMPILED_LOADED_MIN_FIXES = 1000
+"""Once the kernel is loaded in the process (a batch of recordings), it is used from this many fixes:
+it no longer costs anything to start."""
 
 RING_SIZE = 240
 """Recent fixes kept to estimate where the runner left the route (4 minutes at 1 s fixes): the exit
