@@ -30,7 +30,14 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import geometry
-from ..geometry import best_in_window, nearest_offset, segment_offset, segment_offset_sq, segments_within
+from ..geometry import (
+    best_in_window,
+    nearest_offset,
+    project_on_segment,
+    segment_offset,
+    segment_offset_sq,
+    segments_within,
+)
 from . import options, steps
 from .events import Phase
 from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
@@ -106,6 +113,9 @@ OPTION_FIELDS = (
     "noise_time_s",
     "jitter_m",
     "jitter_noise_gain",
+    "off_threshold_m",
+    "noise_gain",
+    "noise_floor_m",
 )
 
 #: Scalar fields of the engine's state the off-course path reads and writes, in this order.
@@ -150,6 +160,10 @@ OFF_OPTION_FIELDS = (
 #: Rings of grid cells searched around a fix off course before every segment is scanned (as
 #: :meth:`~offcourse.match.RouteIndex.nearest_global` does past 16 cells).
 OFF_MAX_RING = 16
+
+#: Margin of the on-route kernel's search for another part of the route (metres): wider than the
+#: engine's by this much, so that rounding never lets the kernel take a fix the engine would not.
+NEAR_MARGIN_M = 1e-6
 
 #: The off-course kernel keeps the segments within this much more than the nearest one's distance,
 #: and searches only them until the runner has moved about half of it.
@@ -235,8 +249,8 @@ def _warm_up(on: Any, off: Any) -> None:
     seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
     two = np.array([0.0, 1.0])
     state = np.full(len(STATE_FIELDS), np.nan)
-    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
     grid = (np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))
+    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)), *grid, 100.0)
     state = np.full(len(OFF_STATE_FIELDS), np.nan)
     off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
 
@@ -285,7 +299,7 @@ def push_arrays(
             fields: tuple[str, ...] = ()
             if st.phase == _ON and not st.wrong_way and not st.alt_active:
                 sv = np.array([getattr(st, name) for name in STATE_FIELDS], dtype=np.float64)
-                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out, idx.grid_arrays(), idx.cell_m)
                 fields = STATE_FIELDS
             elif st.phase == _OFF and st.back_count == 0:
                 sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
@@ -324,6 +338,8 @@ def follow_run(
     cols: tuple[np.ndarray, ...],
     i0: int,
     out: np.ndarray,
+    grid: tuple[np.ndarray, ...],
+    cell_m: float,
 ) -> int:
     """Process fixes ``i0, i0+1, ...`` while nothing happens; returns the index of the first fix left undone.
 
@@ -333,8 +349,11 @@ def follow_run(
     """
     ax, ay, dx, dy, ln, cum = seg
     t_, x_, y_, e_, h_ = cols
+    codes, starts, segs = grid
     kernel = _kernel[0] if _kernel is not None else follow_run_py
-    k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out)
+    k: int = kernel(
+        state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out, codes, starts, segs, cell_m
+    )
     return k
 
 
@@ -477,16 +496,24 @@ def follow_run_py(
     H: Any,
     i0: int,
     out: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
 ) -> int:
     """The kernel in plain Python (see :func:`follow_run`); numba compiles this very function."""
     back_m, acc_floor, vmax, slack, win_back, win_ahead = op[0], op[1], op[2], op[3], op[4], op[5]
     cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = op[6], op[7], op[8], op[9], op[10], op[11], op[12]
+    off_m, n_gain, n_floor = op[13], op[14], op[15]
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
     speed, noise, speed_t, speed_s, cur_lo, cur_hi = st[13], st[14], st[15], st[16], st[17], st[18]
     step_ms, interval_s, kx, ky, kvx, kvy = st[19], st[20], st[21], st[22], st[23], st[24]
     p00, p01, p11, n_fixes = st[25], st[26], st[27], st[28]
     nseg = ax.shape[0]
+    mark = np.zeros(nseg, dtype=np.int64)
+    cand = np.empty(nseg, dtype=np.int64)
+    stamp = 0
     n = T.shape[0]
     i = i0
     while i < n:
@@ -512,7 +539,26 @@ def follow_run_py(
         kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
         s, d, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
         if d > back_m + grow:
-            break  # maybe leaving, or on another part of the route: the engine's business
+            off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+            if d > off_thr:
+                break  # leaving: the engine's business
+            # between the thresholds the engine looks for another part of the route near the fix
+            # (Monitor._seek_other_part): any segment within the back-on threshold whose nearest point
+            # is farther along the route than window_back_m from here may be one; none, nothing happens
+            stamp += 1
+            near = segments_within(
+                x, y, back_thr + NEAR_MARGIN_M, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark,
+                stamp, cand,
+            )  # fmt: skip
+            other = False
+            for q in range(near):
+                k = cand[q]
+                f, _ = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                if abs(cum[k] + f * ln[k] - s) >= win_back - NEAR_MARGIN_M:
+                    other = True
+                    break
+            if other:
+                break
         # progress (no wrong way in progress, checked by the caller)
         if s < s_peak and s_peak - s >= BACKWARDS_SHARE * ww_min:
             break  # moving back (or the wrong way): the engine looks for another part of the route
