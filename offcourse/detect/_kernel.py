@@ -141,6 +141,9 @@ OFF_STATE_FIELDS = (
     "p00",
     "p01",
     "p11",
+    "back_count",
+    "back_since_t",
+    "back_s",
     "n_fixes",
 )
 
@@ -155,6 +158,9 @@ OFF_OPTION_FIELDS = (
     "noise_floor_m",
     "jitter_m",
     "jitter_noise_gain",
+    "window_ahead_m",
+    "min_back_on_fixes",
+    "min_back_on_time_s",
 )
 
 #: Rings of grid cells searched around a fix off course before every segment is scanned (as
@@ -252,7 +258,8 @@ def _warm_up(on: Any, off: Any) -> None:
     grid = (np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))
     on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)), *grid, 100.0)
     state = np.full(len(OFF_STATE_FIELDS), np.nan)
-    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
+    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)),
+        seg[5])
 
 
 def push_arrays(
@@ -301,13 +308,14 @@ def push_arrays(
                 sv = np.array([getattr(st, name) for name in STATE_FIELDS], dtype=np.float64)
                 j = follow_run(sv, opts, seg, idx.length_m, cols, i, out, idx.grid_arrays(), idx.cell_m)
                 fields = STATE_FIELDS
-            elif st.phase == _OFF and st.back_count == 0:
+            elif st.phase == _OFF:
                 sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
                 j = off_run(sv, off_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
                 fields = OFF_STATE_FIELDS
             if j > i:
                 for k, name in enumerate(fields):
                     setattr(st, name, float(sv[k]))
+                st.back_count = int(st.back_count)
                 st.n_fixes = int(sv[-1])
                 a = max(i, j - RING_SIZE)
                 st.ring.extend(
@@ -368,11 +376,11 @@ def off_run(
     out: np.ndarray,
 ) -> int:
     """:func:`follow_run` for a runner off course and far from the route (:data:`OFF_STATE_FIELDS`)."""
-    ax, ay, dx, dy, ln = seg[:5]
+    ax, ay, dx, dy, ln, cum = seg
     codes, starts, segs = grid
     t_, x_, y_, e_, h_ = cols
     kernel = _kernel[1] if _kernel is not None else off_run_py
-    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out)
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out, cum)
     return k
 
 
@@ -395,19 +403,25 @@ def off_run_py(
     H: Any,
     i0: int,
     out: Any,
+    cum: Any,
 ) -> int:
-    """The off-course kernel in plain Python: fixes of a runner off course, far from the route.
+    """The off-course kernel in plain Python: fixes of a runner off course.
 
-    Stops before a fix the engine must take: one to ignore or hold, a possible spike, or one within
-    the back-on threshold of the route (the runner may be coming back).
+    Stops before a fix the engine must take: one to ignore or hold, a possible spike, one that finds
+    the route within the back-on threshold while no fix is back yet (where the runner rejoins is
+    decided by the engine), or one that would complete the rejoin. Fixes after the first one back
+    (``back_count`` > 0) are checked against the route around the rejoin as the engine does
+    (:meth:`Excursion._while_off <offcourse.detect.excursion.Excursion>`).
     """
     off_m, back_m, acc_floor, vmax, slack, n_gain, n_floor, jit, jit_gain = (
         op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]
     )  # fmt: skip
+    win_ahead, min_back_fixes, min_back_s = op[9], op[10], op[11]
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, max_off, noise = st[7], st[8], st[9], st[10], st[11], st[12]
     step_ms, kx, ky, kvx, kvy = st[13], st[14], st[15], st[16], st[17]
-    p00, p01, p11, n_fixes = st[18], st[19], st[20], st[21]
+    p00, p01, p11 = st[18], st[19], st[20]
+    back_count, back_since_t, back_s, n_fixes = st[21], st[22], st[23], st[24]
     n = T.shape[0]
     # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
     # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
@@ -429,6 +443,41 @@ def off_run_py(
             break
         grow = accuracy_growth(H[i], acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+        if back_count > 0.0:
+            # a fix after the first back near the route: the nearest point around the rejoin
+            # (RouteIndex.nearest_in_window without continuity cost: the plain nearest, first of ties)
+            nseg_ = ax.shape[0]
+            k0 = min(max(np.searchsorted(cum, back_s - win_ahead, "right") - 1, 0), nseg_ - 1)
+            k1 = min(max(np.searchsorted(cum, back_s + win_ahead, "right") - 1, 0), nseg_ - 1)
+            if k1 - k0 < 8:
+                _, d_w, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, k0, 0.0, 0.0, 0.0)
+            else:
+                d_w = math.inf
+                for k in range(k0, k1 + 1):
+                    dk = segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                    if dk < d_w:
+                        d_w = dk
+            if d_w <= back_thr and back_count + 1.0 >= min_back_fixes and t - back_since_t >= min_back_s:
+                break  # this fix completes the rejoin: the engine's business
+            kx, ky, kvx, kvy, p00, p01, p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, t - s_t, step_ms)
+            odo, anc_x, anc_y, climb_m, climb_anc = odometer(
+                odo, anc_x, anc_y, climb_m, climb_anc, kx, ky, E[i], jit, jit_gain, noise
+            )
+            if d_w > back_thr:
+                back_count = 0.0
+                max_off = max(max_off, d_w)
+            else:
+                back_count += 1.0
+            s_d = d_w
+            spike_t = math.nan
+            n_fixes += 1.0
+            s_t, s_x, s_y = t, x, y
+            out[i, 0] = s_s
+            out[i, 1] = s_d
+            out[i, 2] = odo
+            out[i, 3] = climb_m
+            i += 1
+            continue
         nearest = math.inf
         if n_cand >= 0:
             ex = x - c_x
@@ -475,7 +524,8 @@ def off_run_py(
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
     st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, max_off, noise
     st[13], st[14], st[15], st[16], st[17] = step_ms, kx, ky, kvx, kvy
-    st[18], st[19], st[20], st[21] = p00, p01, p11, n_fixes
+    st[18], st[19], st[20] = p00, p01, p11
+    st[21], st[22], st[23], st[24] = back_count, back_since_t, back_s, n_fixes
     return i
 
 
