@@ -203,6 +203,11 @@ class Monitor(BeforeTheStart, Excursion):
                 return self._ignore("spike")
         grow = accuracy_growth(hacc, o.accuracy_floor_m)
         dt = t - st.t if math.isfinite(st.t) else 0.0
+        if dt > TIME_JUMP_S:
+            # a clock jump (a fix later than TIME_JUMP_S, held and then accepted) says nothing of the
+            # time the runner took: one usual fix interval of the error model (the compiled path never
+            # sees one)
+            dt = st.interval_s
         st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11 = smooth(
             st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11, x, y, dt, st.step_ms
         )

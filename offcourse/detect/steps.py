@@ -37,6 +37,7 @@ from .options import (
     SPEED_SMOOTHING,
     SPEED_WINDOW_MAX_S,
     SPEED_WINDOW_MIN_S,
+    TIME_JUMP_S,
 )
 
 __all__ = [
@@ -192,7 +193,7 @@ def learn_noise(
         return noise_ms, step_ms, interval_s
     a = 1.0 - math.exp(-max(dt, 0.0) / noise_time_s)
     noise_ms += a * (d * d - noise_ms)
-    if last_d <= near_m and dt > 0.0:
+    if last_d <= near_m and 0.0 < dt <= TIME_JUMP_S:  # a clock jump is no interval
         step = d - last_d
         step_ms += a * (step * step - step_ms)
         interval_s = dt if interval_s == 0.0 else interval_s + a * (dt - interval_s)
