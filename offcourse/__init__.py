@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the names, for type checkers and IDEs; at run time they loa
         Coverage,
     )
     from .detect import (
+        AlertWithdrawn,
         BackOnCourse,
         Event,
         EventKind,
@@ -84,6 +85,7 @@ if TYPE_CHECKING:  # the names, for type checkers and IDEs; at run time they loa
 # nothing, and ``offcourse --help`` does not load numpy, pyproj or shapely (PEP 562 below).
 _WHERE: dict[str, str] = {
     "Coverage": ".coverage",
+    "AlertWithdrawn": ".detect",
     "BackOnCourse": ".detect",
     "Event": ".detect",
     "EventKind": ".detect",
@@ -162,6 +164,7 @@ __all__ = [
     "InvalidFixError",
     "NotOnRoute",
     "EventKind",
+    "AlertWithdrawn",
     "BackOnCourse",
     "Checkpoint",
     "Coverage",

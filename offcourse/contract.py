@@ -110,6 +110,8 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "withdrawn_alerts": [
             {
                 "alert_time": when(e.alert_epoch_s),
+                "withdrawn_time": when(e.withdrawn_epoch_s),
+                "withdrawn_by": "live" if e.withdrawn_epoch_s is not None else "hindsight",
                 "exit_route_m": _r(e.exit_route_m),
                 "expected_offset_m": _r(e.expected_offset_m),
                 "max_offset_m": _r(e.max_offset_m),

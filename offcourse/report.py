@@ -33,6 +33,7 @@ import numpy.typing as npt
 from .contract import iso_utc, report_to_dict
 from .coverage import Coverage, Hindsight, _merge, hindsight, is_shortcut
 from .detect import (
+    AlertWithdrawn,
     BackOnCourse,
     Event,
     Finished,
@@ -81,6 +82,8 @@ class Excursion:
     expected the runner on. A ``shortcut`` (left the route and came back further on having run
     less than the route) has ``route_bypassed_m`` and ``distance_saved_m`` and no time lost.
     ``alert_epoch_s`` is when the live engine alerted; ``None`` when it did not (found in hindsight).
+    ``withdrawn_epoch_s`` (only in :attr:`Report.withdrawn`) is when the live engine withdrew its
+    alert (:class:`~offcourse.detect.AlertWithdrawn`); ``None`` when hindsight withdrew it.
     """
 
     kind: str  # off_course | shortcut | wrong_direction | skipped_section
@@ -99,6 +102,7 @@ class Excursion:
     expected_offset_m: float | None = None
     route_bypassed_m: float | None = None
     distance_saved_m: float | None = None
+    withdrawn_epoch_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -178,9 +182,11 @@ class Report:
     nearest_m: npt.NDArray[np.float64] | None = None
     """Per fix: distance to the nearest part of the route, metres (NaN without a position)."""
     withdrawn: tuple[tuple[Excursion, str], ...] = ()
-    """Live off-course alerts that hindsight withdrew, each with the reason: the runner was within
-    the off threshold of another part of the route throughout (``max_offset_m``: the largest such
-    distance), or moved at a speed no runner has (a position glitch)."""
+    """Live off-course alerts withdrawn, each with the reason: by the live engine itself
+    (:class:`~offcourse.detect.AlertWithdrawn`, ``withdrawn_epoch_s`` set: the fixes came back to the
+    route where running on along it would have taken the runner); or by hindsight: the runner was
+    within the off threshold of another part of the route throughout (``max_offset_m``: the largest
+    such distance), or moved at a speed no runner has (a position glitch)."""
     trace: Trace | None = None
     """Per fix: progress along the route and distance off it, with the options the check used (for
     :func:`offcourse.plot.plot_report`, which then need not run the engine again)."""
@@ -373,7 +379,7 @@ def check(
         off_threshold_m=o.off_threshold_m,
     )
     pauses = _pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
-    withdrawn: list[tuple[Excursion, str]] = []
+    withdrawn = _live_withdrawn(events)
     excursions = _final_excursions(route, _excursions(events), events, h, t, o, pauses, times_known, withdrawn)
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
@@ -419,6 +425,29 @@ def check(
         withdrawn=tuple(withdrawn),
         trace=trace_of(h, o),
     )
+
+
+def _live_withdrawn(events: list[Event]) -> list[tuple[Excursion, str]]:
+    """The alerts the live engine withdrew (:class:`~offcourse.detect.AlertWithdrawn`), with the reason."""
+    out: list[tuple[Excursion, str]] = []
+    for e in events:
+        if isinstance(e, AlertWithdrawn):
+            exc = Excursion(
+                kind="off_course",
+                start_epoch_s=e.exit_epoch_s,
+                alert_epoch_s=e.alert_epoch_s,
+                end_epoch_s=e.epoch_s,
+                exit_route_m=e.exit_route_m,
+                rejoin_route_m=e.rejoin_route_m,
+                max_offset_m=e.max_offset_m,
+                withdrawn_epoch_s=e.epoch_s,
+            )
+            why = (
+                f"withdrawn live: back on the route at {e.rejoin_route_m / 1000:.2f} km, where running on "
+                "along it would have taken the runner (the receiver's error, not a wrong turn)"
+            )
+            out.append((exc, why))
+    return out
 
 
 def _engine_times(

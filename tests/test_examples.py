@@ -27,7 +27,7 @@ def test_live_alerts_prints_the_wrong_turn_at_km_3_as_it_happens() -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == [
         "09:00:00  started, km 0.0",
-        "09:15:57  OFF COURSE at km 3.0, 67 m from the route",
+        "09:15:56  OFF COURSE at km 3.0, 64 m from the route",
         "09:18:42  back on course at km 3.0: +596 m, 183 s lost",
         "09:37:54  finished",
         "2302 fixes, 0 ignored, 7.40 km run",
@@ -46,7 +46,7 @@ def test_save_and_restore_mid_excursion_gives_the_events_of_an_uninterrupted_run
     proc = run_example("save_restore.py")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     saved, restored, verdict = proc.stdout.splitlines()
-    assert saved.startswith("saved after 1018 of 2302 fixes (phase 'off', km 2.99):")
+    assert saved.startswith("saved after 1017 of 2302 fixes (phase 'off', km 2.99):")
     assert saved.endswith("['started', 'off_course']")
     assert restored.endswith("then: ['back_on_course', 'finished']")
     assert verdict == "identical to an uninterrupted run: True"

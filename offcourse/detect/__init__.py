@@ -63,6 +63,7 @@ from the same steps).
 from __future__ import annotations
 
 from .events import (
+    AlertWithdrawn,
     BackOnCourse,
     Event,
     EventKind,
@@ -78,10 +79,12 @@ from .events import (
     WrongDirectionEnd,
 )
 from .monitor import Monitor
-from .options import COMPILED_MIN_FIXES, Options
+from .options import COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, Options
 
 __all__ = [
+    "AlertWithdrawn",
     "BackOnCourse",
+    "COMPILED_LOADED_MIN_FIXES",
     "COMPILED_MIN_FIXES",
     "Event",
     "EventKind",

@@ -30,10 +30,17 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import geometry
-from ..geometry import best_in_window, nearest_offset, segment_offset, segment_offset_sq, segments_within
+from ..geometry import (
+    best_in_window,
+    nearest_offset,
+    project_on_segment,
+    segment_offset,
+    segment_offset_sq,
+    segments_within,
+)
 from . import options, steps
 from .events import Phase
-from .options import BACKWARDS_SHARE, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
+from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
     anywhere_radius,
@@ -43,6 +50,7 @@ from .steps import (
     learn_noise,
     odometer,
     running_speed,
+    smooth,
     thresholds,
     usable_position,
     usable_time,
@@ -78,6 +86,15 @@ STATE_FIELDS = (
     "speed_s",
     "cur_lo",
     "cur_hi",
+    "step_ms",
+    "interval_s",
+    "kx",
+    "ky",
+    "kvx",
+    "kvy",
+    "p00",
+    "p01",
+    "p11",
     "n_fixes",
 )
 
@@ -96,6 +113,9 @@ OPTION_FIELDS = (
     "noise_time_s",
     "jitter_m",
     "jitter_noise_gain",
+    "off_threshold_m",
+    "noise_gain",
+    "noise_floor_m",
 )
 
 #: Scalar fields of the engine's state the off-course path reads and writes, in this order.
@@ -113,6 +133,17 @@ OFF_STATE_FIELDS = (
     "d",
     "max_off_m",
     "noise_ms",
+    "step_ms",
+    "kx",
+    "ky",
+    "kvx",
+    "kvy",
+    "p00",
+    "p01",
+    "p11",
+    "back_count",
+    "back_since_t",
+    "back_s",
     "n_fixes",
 )
 
@@ -127,11 +158,18 @@ OFF_OPTION_FIELDS = (
     "noise_floor_m",
     "jitter_m",
     "jitter_noise_gain",
+    "window_ahead_m",
+    "min_back_on_fixes",
+    "min_back_on_time_s",
 )
 
 #: Rings of grid cells searched around a fix off course before every segment is scanned (as
 #: :meth:`~offcourse.match.RouteIndex.nearest_global` does past 16 cells).
 OFF_MAX_RING = 16
+
+#: Margin of the on-route kernel's search for another part of the route (metres): wider than the
+#: engine's by this much, so that rounding never lets the kernel take a fix the engine would not.
+NEAR_MARGIN_M = 1e-6
 
 #: The off-course kernel keeps the segments within this much more than the nearest one's distance,
 #: and searches only them until the runner has moved about half of it.
@@ -147,6 +185,7 @@ _STEPS = (
     learn_noise,
     odometer,
     running_speed,
+    smooth,
     usable_position,
     usable_time,
 )
@@ -170,6 +209,11 @@ def available() -> bool:
         except Exception:  # no numba, or it cannot compile or cache here: the Python engine does it all
             return False
         _kernel = kernel
+    return _kernel is not None
+
+
+def loaded() -> bool:
+    """True once the compiled kernel is loaded in this process (it then costs nothing to start)."""
     return _kernel is not None
 
 
@@ -211,10 +255,11 @@ def _warm_up(on: Any, off: Any) -> None:
     seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
     two = np.array([0.0, 1.0])
     state = np.full(len(STATE_FIELDS), np.nan)
-    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)))
     grid = (np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int64))
+    on(state, np.ones(len(OPTION_FIELDS)), *seg, 1.0, two, two, two, two, two, 0, np.empty((2, 4)), *grid, 100.0)
     state = np.full(len(OFF_STATE_FIELDS), np.nan)
-    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
+    off(state, np.ones(len(OFF_OPTION_FIELDS)), *seg[:5], *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)),
+        seg[5])
 
 
 def push_arrays(
@@ -240,7 +285,7 @@ def push_arrays(
     events: list[Event] = []
     o = m.options
     if compiled is None:
-        compiled = n >= COMPILED_MIN_FIXES
+        compiled = n >= (COMPILED_LOADED_MIN_FIXES if loaded() else COMPILED_MIN_FIXES)
     if compiled:
         compiled = available() and o.continuity_weight > 0 and o.continuity_back_weight > 0
     if not compiled:
@@ -261,15 +306,16 @@ def push_arrays(
             fields: tuple[str, ...] = ()
             if st.phase == _ON and not st.wrong_way and not st.alt_active:
                 sv = np.array([getattr(st, name) for name in STATE_FIELDS], dtype=np.float64)
-                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out)
+                j = follow_run(sv, opts, seg, idx.length_m, cols, i, out, idx.grid_arrays(), idx.cell_m)
                 fields = STATE_FIELDS
-            elif st.phase == _OFF and st.back_count == 0:
+            elif st.phase == _OFF:
                 sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
                 j = off_run(sv, off_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
                 fields = OFF_STATE_FIELDS
             if j > i:
                 for k, name in enumerate(fields):
                     setattr(st, name, float(sv[k]))
+                st.back_count = int(st.back_count)
                 st.n_fixes = int(sv[-1])
                 a = max(i, j - RING_SIZE)
                 st.ring.extend(
@@ -300,6 +346,8 @@ def follow_run(
     cols: tuple[np.ndarray, ...],
     i0: int,
     out: np.ndarray,
+    grid: tuple[np.ndarray, ...],
+    cell_m: float,
 ) -> int:
     """Process fixes ``i0, i0+1, ...`` while nothing happens; returns the index of the first fix left undone.
 
@@ -309,8 +357,11 @@ def follow_run(
     """
     ax, ay, dx, dy, ln, cum = seg
     t_, x_, y_, e_, h_ = cols
+    codes, starts, segs = grid
     kernel = _kernel[0] if _kernel is not None else follow_run_py
-    k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out)
+    k: int = kernel(
+        state, opts, ax, ay, dx, dy, ln, cum, length_m, t_, x_, y_, e_, h_, i0, out, codes, starts, segs, cell_m
+    )
     return k
 
 
@@ -325,11 +376,11 @@ def off_run(
     out: np.ndarray,
 ) -> int:
     """:func:`follow_run` for a runner off course and far from the route (:data:`OFF_STATE_FIELDS`)."""
-    ax, ay, dx, dy, ln = seg[:5]
+    ax, ay, dx, dy, ln, cum = seg
     codes, starts, segs = grid
     t_, x_, y_, e_, h_ = cols
     kernel = _kernel[1] if _kernel is not None else off_run_py
-    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out)
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out, cum)
     return k
 
 
@@ -352,17 +403,25 @@ def off_run_py(
     H: Any,
     i0: int,
     out: Any,
+    cum: Any,
 ) -> int:
-    """The off-course kernel in plain Python: fixes of a runner off course, far from the route.
+    """The off-course kernel in plain Python: fixes of a runner off course.
 
-    Stops before a fix the engine must take: one to ignore or hold, a possible spike, or one within
-    the back-on threshold of the route (the runner may be coming back).
+    Stops before a fix the engine must take: one to ignore or hold, a possible spike, one that finds
+    the route within the back-on threshold while no fix is back yet (where the runner rejoins is
+    decided by the engine), or one that would complete the rejoin. Fixes after the first one back
+    (``back_count`` > 0) are checked against the route around the rejoin as the engine does
+    (:meth:`Excursion._while_off <offcourse.detect.excursion.Excursion>`).
     """
     off_m, back_m, acc_floor, vmax, slack, n_gain, n_floor, jit, jit_gain = (
         op[0], op[1], op[2], op[3], op[4], op[5], op[6], op[7], op[8]
     )  # fmt: skip
+    win_ahead, min_back_fixes, min_back_s = op[9], op[10], op[11]
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
-    climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes = st[7], st[8], st[9], st[10], st[11], st[12], st[13]
+    climb_m, climb_anc, s_s, s_d, max_off, noise = st[7], st[8], st[9], st[10], st[11], st[12]
+    step_ms, kx, ky, kvx, kvy = st[13], st[14], st[15], st[16], st[17]
+    p00, p01, p11 = st[18], st[19], st[20]
+    back_count, back_since_t, back_s, n_fixes = st[21], st[22], st[23], st[24]
     n = T.shape[0]
     # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
     # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
@@ -384,6 +443,41 @@ def off_run_py(
             break
         grow = accuracy_growth(H[i], acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+        if back_count > 0.0:
+            # a fix after the first back near the route: the nearest point around the rejoin
+            # (RouteIndex.nearest_in_window without continuity cost: the plain nearest, first of ties)
+            nseg_ = ax.shape[0]
+            k0 = min(max(np.searchsorted(cum, back_s - win_ahead, "right") - 1, 0), nseg_ - 1)
+            k1 = min(max(np.searchsorted(cum, back_s + win_ahead, "right") - 1, 0), nseg_ - 1)
+            if k1 - k0 < 8:
+                _, d_w, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, k0, 0.0, 0.0, 0.0)
+            else:
+                d_w = math.inf
+                for k in range(k0, k1 + 1):
+                    dk = segment_offset(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                    if dk < d_w:
+                        d_w = dk
+            if d_w <= back_thr and back_count + 1.0 >= min_back_fixes and t - back_since_t >= min_back_s:
+                break  # this fix completes the rejoin: the engine's business
+            kx, ky, kvx, kvy, p00, p01, p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, t - s_t, step_ms)
+            odo, anc_x, anc_y, climb_m, climb_anc = odometer(
+                odo, anc_x, anc_y, climb_m, climb_anc, kx, ky, E[i], jit, jit_gain, noise
+            )
+            if d_w > back_thr:
+                back_count = 0.0
+                max_off = max(max_off, d_w)
+            else:
+                back_count += 1.0
+            s_d = d_w
+            spike_t = math.nan
+            n_fixes += 1.0
+            s_t, s_x, s_y = t, x, y
+            out[i, 0] = s_s
+            out[i, 1] = s_d
+            out[i, 2] = odo
+            out[i, 3] = climb_m
+            i += 1
+            continue
         nearest = math.inf
         if n_cand >= 0:
             ex = x - c_x
@@ -413,8 +507,9 @@ def off_run_py(
             )
         if nearest <= back_thr:
             break  # near the route again: the engine looks for the rejoin
+        kx, ky, kvx, kvy, p00, p01, p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, t - s_t, step_ms)
         odo, anc_x, anc_y, climb_m, climb_anc = odometer(
-            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+            odo, anc_x, anc_y, climb_m, climb_anc, kx, ky, E[i], jit, jit_gain, noise
         )
         s_d = far_offset(nearest, off_thr, s_d)
         max_off = max(max_off, s_d)
@@ -427,7 +522,10 @@ def off_run_py(
         out[i, 3] = climb_m
         i += 1
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
-    st[7], st[8], st[9], st[10], st[11], st[12], st[13] = climb_m, climb_anc, s_s, s_d, max_off, noise, n_fixes
+    st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, max_off, noise
+    st[13], st[14], st[15], st[16], st[17] = step_ms, kx, ky, kvx, kvy
+    st[18], st[19], st[20] = p00, p01, p11
+    st[21], st[22], st[23], st[24] = back_count, back_since_t, back_s, n_fixes
     return i
 
 
@@ -448,14 +546,24 @@ def follow_run_py(
     H: Any,
     i0: int,
     out: Any,
+    codes: Any,
+    starts: Any,
+    segs: Any,
+    cell_m: float,
 ) -> int:
     """The kernel in plain Python (see :func:`follow_run`); numba compiles this very function."""
     back_m, acc_floor, vmax, slack, win_back, win_ahead = op[0], op[1], op[2], op[3], op[4], op[5]
     cw, cbw, fin_r, ww_min, n_time, jit, jit_gain = op[6], op[7], op[8], op[9], op[10], op[11], op[12]
+    off_m, n_gain, n_floor = op[13], op[14], op[15]
     s_t, s_x, s_y, spike_t, odo, anc_x, anc_y = st[0], st[1], st[2], st[3], st[4], st[5], st[6]
     climb_m, climb_anc, s_s, s_d, s_peak, t_peak = st[7], st[8], st[9], st[10], st[11], st[12]
-    speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes = st[13], st[14], st[15], st[16], st[17], st[18], st[19]
+    speed, noise, speed_t, speed_s, cur_lo, cur_hi = st[13], st[14], st[15], st[16], st[17], st[18]
+    step_ms, interval_s, kx, ky, kvx, kvy = st[19], st[20], st[21], st[22], st[23], st[24]
+    p00, p01, p11, n_fixes = st[25], st[26], st[27], st[28]
     nseg = ax.shape[0]
+    mark = np.zeros(nseg, dtype=np.int64)
+    cand = np.empty(nseg, dtype=np.int64)
+    stamp = 0
     n = T.shape[0]
     i = i0
     while i < n:
@@ -468,8 +576,9 @@ def follow_run_py(
         if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
             break  # a jump: the engine decides whether it is a spike
         grow = accuracy_growth(H[i], acc_floor)
+        n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, dt, step_ms)
         n_odo, n_ax, n_ay, n_climb, n_canc = odometer(
-            odo, anc_x, anc_y, climb_m, climb_anc, x, y, E[i], jit, jit_gain, noise
+            odo, anc_x, anc_y, climb_m, climb_anc, n_kx, n_ky, E[i], jit, jit_gain, noise
         )
         # window search around the current progress (RouteIndex.nearest_in_window)
         lo = s_s - win_back
@@ -480,14 +589,33 @@ def follow_run_py(
         kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
         s, d, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
         if d > back_m + grow:
-            break  # maybe leaving, or on another part of the route: the engine's business
+            off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
+            if d > off_thr:
+                break  # leaving: the engine's business
+            # between the thresholds the engine looks for another part of the route near the fix
+            # (Monitor._seek_other_part): any segment within the back-on threshold whose nearest point
+            # is farther along the route than window_back_m from here may be one; none, nothing happens
+            stamp += 1
+            near = segments_within(
+                x, y, back_thr + NEAR_MARGIN_M, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark,
+                stamp, cand,
+            )  # fmt: skip
+            other = False
+            for q in range(near):
+                k = cand[q]
+                f, _ = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
+                if abs(cum[k] + f * ln[k] - s) >= win_back - NEAR_MARGIN_M:
+                    other = True
+                    break
+            if other:
+                break
         # progress (no wrong way in progress, checked by the caller)
         if s < s_peak and s_peak - s >= BACKWARDS_SHARE * ww_min:
             break  # moving back (or the wrong way): the engine looks for another part of the route
         if s >= length_m - fin_r:
             break
         # nothing happens: commit
-        noise = learn_noise(noise, d, dt, back_m, n_time)
+        noise, step_ms, interval_s = learn_noise(noise, step_ms, interval_s, d, s_d, dt, back_m, n_time)
         s_s = s
         s_d = d
         cur_lo, cur_hi = cover(cur_lo, cur_hi, s)
@@ -496,6 +624,7 @@ def follow_run_py(
         speed, speed_t, speed_s = running_speed(speed, speed_t, speed_s, t, s)
         odo, anc_x, anc_y = n_odo, n_ax, n_ay
         climb_m, climb_anc = n_climb, n_canc
+        kx, ky, kvx, kvy, p00, p01, p11 = n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11
         spike_t = math.nan
         n_fixes += 1.0
         s_t, s_x, s_y = t, x, y
@@ -506,5 +635,7 @@ def follow_run_py(
         i += 1
     st[0], st[1], st[2], st[3], st[4], st[5], st[6] = s_t, s_x, s_y, spike_t, odo, anc_x, anc_y
     st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, s_peak, t_peak
-    st[13], st[14], st[15], st[16], st[17], st[18], st[19] = speed, noise, speed_t, speed_s, cur_lo, cur_hi, n_fixes
+    st[13], st[14], st[15], st[16], st[17], st[18] = speed, noise, speed_t, speed_s, cur_lo, cur_hi
+    st[19], st[20], st[21], st[22], st[23], st[24] = step_ms, interval_s, kx, ky, kvx, kvy
+    st[25], st[26], st[27], st[28] = p00, p01, p11, n_fixes
     return i

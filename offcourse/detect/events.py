@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 __all__ = [
+    "AlertWithdrawn",
     "BackOnCourse",
     "Event",
     "EventKind",
@@ -68,6 +69,7 @@ class EventKind(StrEnum):
     SKIPPED_SECTION = "skipped_section"
     FINISHED = "finished"
     NOT_ON_ROUTE = "not_on_route"
+    ALERT_WITHDRAWN = "alert_withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,27 @@ class BackOnCourse(Event):
     exit_lat: float
     rejoin_lon: float
     rejoin_lat: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertWithdrawn(Event):
+    """The last :class:`OffCourse` alert was the receiver's error, not the runner: "false alarm, you are on course".
+
+    Raised instead of :class:`BackOnCourse` when the fixes come back to the route within
+    :data:`~offcourse.detect.options.BURST_MAX_S` of the first fix off, where running on along the
+    route at the runner's pace all the while would have taken them (see
+    :func:`~offcourse.detect.steps.ran_on`): the excursion never happened and costs nothing.
+    """
+
+    kind: ClassVar[EventKind] = EventKind.ALERT_WITHDRAWN
+    alert_epoch_s: float
+    """When the alert now withdrawn was raised."""
+    exit_epoch_s: float
+    exit_route_m: float
+    rejoin_route_m: float
+    """Where the fixes came back to the route."""
+    max_offset_m: float
+    """The largest offset of the fixes while the alert stood."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ import math
 
 from . import steps
 from ._core import Core
-from .events import BackOnCourse, Event, NeverRejoined, Phase
+from .events import AlertWithdrawn, BackOnCourse, Event, NeverRejoined, Phase
 from .options import REJOIN_BACK_COST
 
 __all__ = ["Excursion"]
@@ -61,7 +61,20 @@ class Excursion(Core):
         if st.back_count >= o.min_back_on_fixes and t - st.back_since_t >= o.min_back_on_time_s:
             if abs(st.back_s - st.exit_s) > o.rejoin_near_m and not self._rejoins_far_away(s):
                 return  # crossing another part of the route, or running it back towards the exit: still off
-            self._emit_back_on(st.back_since_t, st.back_s, st.back_x, st.back_y, events, now=t)
+            sigma = steps.error_sigma(st.noise_ms, math.nan)
+            if steps.ran_on(st.exit_s, st.exit_t, st.back_s, st.back_since_t, st.off_since_t, st.speed_mps, sigma):
+                events.append(
+                    AlertWithdrawn(
+                        epoch_s=t,
+                        alert_epoch_s=st.alert_t,
+                        exit_epoch_s=st.exit_t,
+                        exit_route_m=st.exit_s,
+                        rejoin_route_m=st.back_s,
+                        max_offset_m=st.max_off_m,
+                    )
+                )
+            else:
+                self._emit_back_on(st.back_since_t, st.back_s, st.back_x, st.back_y, events, now=t)
             st.phase = _ON
             st.s = s
             st.s_peak = max(s, st.exit_s) if s >= st.exit_s else s

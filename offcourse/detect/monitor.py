@@ -27,6 +27,7 @@ from .excursion import Excursion
 from .inputs import epoch_seconds
 from .options import (
     BACKWARDS_SHARE,
+    EVIDENCE_H,
     TIME_JUMP_S,
     Options,
 )
@@ -34,11 +35,18 @@ from .start import BeforeTheStart
 from .state import MonitorState, decode, encode
 from .steps import (
     accuracy_growth,
+    burst_s,
+    correlation_time,
     cover,
+    error_sigma,
+    evidence,
+    evidence_weight,
     jump_ok,
     learn_noise,
     odometer,
+    plausible,
     running_speed,
+    smooth,
     thresholds,
     usable,
     usable_time,
@@ -172,8 +180,9 @@ class Monitor(BeforeTheStart, Excursion):
 
         The events and the final state are exactly those of pushing the fixes one by one. With
         ``compiled`` (default: when numba is installed and there are at least
-        :data:`COMPILED_MIN_FIXES` fixes) the fixes where nothing happens run through the compiled
-        path of :mod:`offcourse.detect._kernel`; the engine takes every other fix.
+        :data:`COMPILED_MIN_FIXES` fixes, or :data:`COMPILED_LOADED_MIN_FIXES` once the kernel is
+        loaded in the process) the fixes where nothing happens run through the compiled path of
+        :mod:`offcourse.detect._kernel`; the engine takes every other fix.
         """
         return _kernel.push_arrays(self, epoch_s, x, y, ele_m, hacc_m, compiled=compiled)
 
@@ -194,8 +203,16 @@ class Monitor(BeforeTheStart, Excursion):
                 return self._ignore("spike")
         grow = accuracy_growth(hacc, o.accuracy_floor_m)
         dt = t - st.t if math.isfinite(st.t) else 0.0
+        if dt > TIME_JUMP_S:
+            # a clock jump (a fix later than TIME_JUMP_S, held and then accepted) says nothing of the
+            # time the runner took: one usual fix interval of the error model (the compiled path never
+            # sees one)
+            dt = st.interval_s
+        st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11 = smooth(
+            st.kx, st.ky, st.kvx, st.kvy, st.p00, st.p01, st.p11, x, y, dt, st.step_ms
+        )
         st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor = odometer(
-            st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor, x, y, ele, o.jitter_m,
+            st.odo_m, st.anchor_x, st.anchor_y, st.climb_m, st.climb_anchor, st.kx, st.ky, ele, o.jitter_m,
             o.jitter_noise_gain, st.noise_ms,
         )  # fmt: skip
         st.n_fixes += 1
@@ -205,7 +222,7 @@ class Monitor(BeforeTheStart, Excursion):
             if self.approach_events and st.phase == _WAITING:
                 self._maybe_not_on_route(t, x, y, events)
         elif st.phase in (_ON, _SUSPECT):
-            self._follow(t, x, y, dt, grow, events)
+            self._follow(t, x, y, dt, grow, hacc, events)
         elif st.phase == _OFF:
             self._while_off(t, x, y, dt, grow, events)
         st.t, st.x, st.y = t, x, y
@@ -310,7 +327,9 @@ class Monitor(BeforeTheStart, Excursion):
         return m
 
     # -- internals ----------------------------------------------------------------------------
-    def _follow(self, t: float, x: float, y: float, dt: float, grow: float, events: list[Event]) -> None:
+    def _follow(
+        self, t: float, x: float, y: float, dt: float, grow: float, hacc: float, events: list[Event]
+    ) -> None:
         st, o = self._st, self.options
         off_thr, back_thr = thresholds(
             o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, st.noise_ms, o.noise_floor_m
@@ -331,10 +350,12 @@ class Monitor(BeforeTheStart, Excursion):
             )
         )
         s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, fw, bw)
-        st.d = d
+        last_d, st.d = st.d, d
         if st.phase == _ON:
             if d <= off_thr:
-                st.noise_ms = learn_noise(st.noise_ms, d, dt, o.back_on_threshold_m, o.noise_time_s)
+                st.noise_ms, st.step_ms, st.interval_s = learn_noise(
+                    st.noise_ms, st.step_ms, st.interval_s, d, last_d, dt, o.back_on_threshold_m, o.noise_time_s
+                )
                 self._progress(t, s, events)
                 if st.phase != _ON:
                     return
@@ -353,6 +374,7 @@ class Monitor(BeforeTheStart, Excursion):
             else:
                 st.max_off_m = d
                 self._estimate_exit(t, x, y)
+            st.cusum = self._evidence(0.0, t, x, y, d, dt, off_thr, hacc)
             self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=True)
             return
         # suspect
@@ -366,10 +388,12 @@ class Monitor(BeforeTheStart, Excursion):
         if d > off_thr:
             st.off_count += 1
             st.max_off_m = max(st.max_off_m, d)
+        st.cusum = self._evidence(st.cusum, t, x, y, d, dt, off_thr, hacc)
         # no alert while the runner is on another part of the route (a skip or a wrong way is being
         # decided), nor on a fix back below the off threshold
         if (
             d > off_thr
+            and st.cusum >= EVIDENCE_H
             and t - st.off_since_t >= o.min_off_time_s
             and st.off_count >= o.min_off_fixes
             and not st.alt_active
@@ -389,6 +413,18 @@ class Monitor(BeforeTheStart, Excursion):
                     exit_lat=float(elat[0]),
                 )
             )
+
+    def _evidence(
+        self, cusum: float, t: float, x: float, y: float, d: float, dt: float, off_thr: float, hacc: float
+    ) -> float:
+        """The CUSUM after a suspect fix (see :data:`~offcourse.detect.options.EVIDENCE_H`)."""
+        st = self._st
+        sigma = error_sigma(st.noise_ms, hacc)
+        counts = plausible(x, y, st.exit_x, st.exit_y, t - st.exit_t, st.speed_mps, sigma) or (
+            t - st.off_since_t >= burst_s(st.noise_ms, st.step_ms, st.interval_s)
+        )
+        weight = evidence_weight(dt, correlation_time(st.noise_ms, st.step_ms, st.interval_s))
+        return evidence(cusum, d, off_thr, sigma, counts, weight)
 
     def _progress(self, t: float, s: float, events: list[Event]) -> None:
         """The runner is on the route at ``s``: move progress, watch direction and the finish."""

@@ -14,18 +14,32 @@ from dataclasses import dataclass, fields
 
 __all__ = [
     "BACKWARDS_SHARE",
+    "RAN_ON_SHARE",
+    "BURST_MAX_S",
+    "BURST_MIN_S",
     "CLIMB_STEP_M",
+    "COMPILED_LOADED_MIN_FIXES",
     "COMPILED_MIN_FIXES",
+    "EVIDENCE_H",
+    "EVIDENCE_Z_CAP",
+    "HACC_SIGMA_SHARE",
     "INITIAL_SPEED_MPS",
     "MAX_COORD_M",
     "MAX_TIME_S",
     "NOT_ON_ROUTE_CHANGE",
     "NOT_ON_ROUTE_EVERY_S",
+    "ODO_ACCEL_MPS2",
+    "ODO_SIGMA_MIN_M",
+    "ODO_SPEED0_MPS",
     "OFFSET_ANYWHERE_GROWTH",
     "OFFSET_ANYWHERE_MIN_M",
     "Options",
+    "PACE_FACTOR",
+    "PACE_MIN_MPS",
+    "PLAUSIBLE_SLACK_SIGMAS",
     "REJOIN_BACK_COST",
     "RING_SIZE",
+    "SIGMA_MIN_M",
     "SPEED_SMOOTHING",
     "SPEED_WINDOW_MAX_S",
     "SPEED_WINDOW_MIN_S",
@@ -34,13 +48,34 @@ __all__ = [
     "TIME_JUMP_S",
 ]
 
-COMPILED_MIN_FIXES = 5000
-""":meth:`Monitor.push_arrays` uses the compiled path (when numba is installed) from this many fixes:
-below it, compiling or loading the kernel costs more than it saves."""
+COMPILED_MIN_FIXES = 30_000
+""":meth:`Monitor.push_arrays` loads the compiled path (when numba is installed) from this many fixes:
+loading numba and its cached kernel takes 0.4-1 s, about what the compiled path saves on 30,000
+fixes (13-36 µs a fix, measured with ``bench/bench_engine.py`` and a fresh process); on fewer the
+Python engine finishes first. The events are the same either way, bit for bit."""
+
+COMPILED_LOADED_MIN_FIXES = 1000
+"""Once the kernel is loaded in the process (a batch of recordings), it is used from this many fixes:
+it no longer costs anything to start."""
 
 RING_SIZE = 240
 """Recent fixes kept to estimate where the runner left the route (4 minutes at 1 s fixes): the exit
 is the last of them nearer than ``exit_offset_m`` before the first fix off."""
+
+ODO_ACCEL_MPS2 = 2.0
+"""The distance is measured along the receiver's positions smoothed by a constant-velocity Kalman
+filter (:func:`~offcourse.detect.steps.smooth`) whose runner changes speed or heading by about this
+much a second (its process noise; 2 tuned on family A, where 1 and 4 measured worse): at a fix a
+second the filter follows a runner's turns within a metre or two, and independent jitter (white
+noise, 10 fixes a second) is averaged out instead of being summed as distance."""
+
+ODO_SIGMA_MIN_M = 1.0
+"""The filter's measurement error is the independent part of the receiver's error, half the mean
+squared change of the offset from one fix to the next (the error model's ``step_ms``), and at least
+this much: a drifting error (GPS bias) moves the track as a whole and adds no distance."""
+
+ODO_SPEED0_MPS = 5.0
+"""The filter starts (and restarts after a clock jump) with an unknown velocity of about this size."""
 
 CLIMB_STEP_M = 5.0
 """Elevation gains count only in steps of at least this much: barometric and GPS elevation jitter
@@ -98,6 +133,70 @@ SWAP_NEAR_M = 5_000.0
 """... while the swapped position is this near it."""
 
 
+# -- the receiver's error model and the sequential test of leaving the route ------------------------
+# While the runner is plainly on the route the engine learns the error of the receiver from the
+# offsets of its fixes (:func:`~offcourse.detect.steps.learn_noise`): their mean square (the noise
+# level, ``noise_ms``), the mean square of their change from one fix to the next (``step_ms``) and
+# the mean fix interval (``interval_s``); for an error that drifts as a first-order Gauss-Markov
+# process, ``step_ms = 2 noise_ms (1 - exp(-interval / tau))`` gives its correlation time ``tau``
+# (:func:`~offcourse.detect.steps.correlation_time`). A fix's error scale is that level, or the
+# accuracy the fix reports when worse (:func:`~offcourse.detect.steps.error_sigma`).
+#
+# Once a fix is off, each fix adds its evidence of "left the route" to a CUSUM
+# (:func:`~offcourse.detect.steps.evidence`): its excess over the off threshold in units of the error
+# scale, capped. The alert is raised when the sum reaches :data:`EVIDENCE_H` (and ``min_off_fixes``
+# fixes are off: one fix alone is a spike until another agrees). A steady departure adds more with
+# every fix and is confirmed in a few seconds; a fix the motion of a runner cannot explain
+# (:func:`~offcourse.detect.steps.plausible`: farther from where the runner left than their pace
+# allows) adds no evidence for as long as a burst of the error may last
+# (:func:`~offcourse.detect.steps.burst_s`), so a multipath ramp or a spike is not confirmed.
+
+SIGMA_MIN_M = 4.0
+"""The error scale is never taken below this (a receiver in the open, 2-3 m per axis, with the
+route's own drawing error): a run of very clean fixes must not make every small drift look large."""
+
+HACC_SIGMA_SHARE = 0.5
+"""A fix reporting a horizontal accuracy of ``hacc_m`` has an error scale of at least this share of it
+(receivers report a radius that holds about 95% of fixes: about two standard deviations)."""
+
+EVIDENCE_Z_CAP = 3.0
+"""One fix adds at most this many error scales of evidence: a single fix far off (a spike that the
+speed check let through) cannot confirm an excursion on its own."""
+
+EVIDENCE_H = 5.0
+"""The CUSUM's decision level, in error scales: two fixes each 2.5 scales past the off threshold, or
+a departure whose excess grows by a scale a fix, are enough (tuned on family A: 2 raised a false
+alarm there, and 3 and 4 alerted on the real recording s00040 where the truth has none)."""
+
+PACE_FACTOR = 1.6
+"""A fix is plausible when it is within this many times the runner's pace along the route ..."""
+
+PACE_MIN_MPS = 3.0
+"""... (at least this pace: a runner walking a climb may leave the route running) times the time
+since the exit ..."""
+
+PLAUSIBLE_SLACK_SIGMAS = 3.0
+"""... plus this many error scales, of the place where the runner left the route. A fix farther away
+is error: the runner cannot have got there (a sideways jump while progress along the route goes on
+at running pace)."""
+
+BURST_MIN_S = 10.0
+"""An implausible fix adds no evidence for at least this long after the runner was first suspected
+of leaving ..."""
+
+BURST_MAX_S = 40.0
+"""... and at most this long (the correlation time of the error model in between): an error burst
+does not last longer, and a runner faster than their pace must be alerted in the end."""
+
+
+RAN_ON_SHARE = 0.5
+"""An alert is withdrawn (:class:`~offcourse.detect.AlertWithdrawn`) when the fixes are back on the
+route within :data:`BURST_MAX_S` of the first fix off, where the runner's pace would have taken them
+had they run on along the route all the while: within this share of that distance plus
+:data:`PLAUSIBLE_SLACK_SIGMAS` error scales. A runner who really left comes back where they left
+(an out-and-back), or much further on (a shortcut), or after longer."""
+
+
 @dataclass(frozen=True)
 class Options:
     """Detector settings. Units are in the names; defaults are tuned on the benchmark's tuning seeds.
@@ -109,7 +208,9 @@ class Options:
     back_on_threshold_m : float
         A fix this near the route (or nearer) counts as back on (hysteresis: below the off threshold).
     min_off_time_s, min_off_fixes :
-        The alert is raised once fixes have been off for this long and this many.
+        The alert is raised once fixes have been off for this long and this many, and the
+        sequential test is sure (see :data:`EVIDENCE_H`): the time is 0 by default (the test
+        decides), the two fixes keep a single fix, a spike, from alerting alone.
     min_back_on_time_s, min_back_on_fixes :
         Back on course once fixes have been back on for this long and this many.
     rejoin_near_m : float
@@ -158,7 +259,7 @@ class Options:
 
     off_threshold_m: float = 50.0
     back_on_threshold_m: float = 25.0
-    min_off_time_s: float = 4.0
+    min_off_time_s: float = 0.0
     min_off_fixes: int = 2
     min_back_on_time_s: float = 5.0
     min_back_on_fixes: int = 3

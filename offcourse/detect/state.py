@@ -5,13 +5,15 @@ writes as strict JSON (no ``NaN``, no ``Infinity``: any JSON library of any plat
 :meth:`Monitor.restore <offcourse.detect.Monitor.restore>` reads it back into a monitor that
 continues exactly where the saved one stopped: same events, same state, bit for bit.
 
-Format, version 2
+Format, version 3
 -----------------
 Top level (an object):
 
 ``version``
-    ``2``. Version 1 (offcourse 0.1: ``NaN`` for unknown numbers, no fingerprint) is still read:
-    its numbers are validated the same way; it cannot be checked against the route's shape, only its
+    ``3``. Version 2 (without the error model's ``step_ms``, ``interval_s``, the ``cusum`` and the
+    smoothed position ``kx`` ... ``p11``) is still read: those start afresh (the filter at the next
+    fix). Version 1 (offcourse 0.1: ``NaN`` for unknown numbers, no fingerprint) is still read: its
+    numbers are validated the same way; it cannot be checked against the route's shape, only its
     vertex count and length.
 ``route_vertices``, ``route_length_m``
     The route's vertex count and length in metres.
@@ -37,15 +39,22 @@ route, within [0, route length]; "or null" means unknown so far):
 - ``pending``: ``[t, x, y, ele_m, hacc_m]`` of a fix late by more than
   :data:`~offcourse.detect.options.TIME_JUMP_S`, held until the next fix says whether its time is
   right; or null.
-- ``odo_m``, ``anchor_x``, ``anchor_y``: the jitter-filtered distance and its anchor point.
+- ``odo_m``, ``anchor_x``, ``anchor_y``: the jitter-filtered distance and its anchor point;
+  ``kx``, ``ky`` (or null before the first fix), ``kvx``, ``kvy``, ``p00``, ``p01``, ``p11``: the
+  smoothed position the distance follows, its velocity and their covariance
+  (:func:`~offcourse.detect.steps.smooth`).
 - ``climb_m``, ``climb_anchor``: the climb and its anchor elevation.
 - ``s``, ``d``: progress (route m) and offset of the last fix; ``s_peak``, ``t_peak``: the farthest
   progress and when it was reached.
 - ``speed_mps`` (> 0), ``speed_t``, ``speed_s``: the running speed and its measuring window.
-- ``noise_ms``: mean squared offset on the route (m², at most the back-on threshold squared).
+- ``noise_ms``: mean squared offset on the route (m², at most 1e10);
+  ``step_ms``: mean squared change of the offset from one fix on the route to the next (m²);
+  ``interval_s``: mean fix interval on the route (0 before the first); together the receiver's
+  error model (:func:`~offcourse.detect.steps.learn_noise`).
 - ``wrong_way``, ``ww_detour`` (booleans), ``ww_start_t``, ``ww_from`` (route m), ``ww_odo``: an open
   wrong-way section.
-- ``off_since_t``, ``off_count``: the fixes off since the runner was suspected of leaving.
+- ``off_since_t``, ``off_count``: the fixes off since the runner was suspected of leaving;
+  ``cusum``: the evidence that they left (:func:`~offcourse.detect.steps.evidence`, >= 0).
 - ``exit_t``, ``exit_s``, ``exit_x``, ``exit_y``, ``exit_odo``, ``exit_d``, ``exit_climb``: where the
   runner left the route; ``alert_t``: when the alert was raised; ``max_off_m``: the farthest offset.
 - ``back_count``, ``back_since_t``, ``back_s``, ``back_x``, ``back_y``, ``back_odo``, ``back_d``,
@@ -83,7 +92,7 @@ if TYPE_CHECKING:
 
 __all__ = ["IGNORE_REASONS", "STATE_VERSION", "MonitorState", "Ring", "decode", "encode", "route_fingerprint"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """The version :meth:`Monitor.state <offcourse.detect.Monitor.state>` writes."""
 
 IGNORE_REASONS = ("out_of_order", "duplicate_time", "no_time", "no_position", "spike", "time_outlier")
@@ -92,6 +101,8 @@ IGNORE_REASONS = ("out_of_order", "duplicate_time", "no_time", "no_position", "s
 _NAN = float("nan")
 _MAX_COUNT = 2**53
 _ROUTE_SLACK_M = 1000.0
+MAX_NOISE_MS = 1e10
+"""The largest mean squared offset a state may hold (m²): offsets of 100 km."""
 
 Ring = deque[tuple[float, float, float, float, float, float, float]]
 """Recent fixes: (t, x, y, route_m, offset_m, odo_m, climb_m)."""
@@ -125,6 +136,14 @@ class MonitorState:
     odo_m: float = 0.0
     anchor_x: float = _NAN
     anchor_y: float = _NAN
+    # the smoothed position the odometer follows: a Kalman filter's state and covariance
+    kx: float = _NAN
+    ky: float = _NAN
+    kvx: float = 0.0
+    kvy: float = 0.0
+    p00: float = 0.0
+    p01: float = 0.0
+    p11: float = 0.0
     climb_m: float = 0.0
     climb_anchor: float = _NAN
     # progress along the route
@@ -134,6 +153,8 @@ class MonitorState:
     t_peak: float = _NAN
     speed_mps: float = INITIAL_SPEED_MPS  # recent on-route progress speed, for time lost
     noise_ms: float = 0.0  # running mean of the squared offset while on the route (m^2)
+    step_ms: float = 0.0  # ... of the squared change of the offset from one fix to the next (m^2)
+    interval_s: float = 0.0  # ... of the fix interval (s; 0: none yet)
     speed_t: float = _NAN
     speed_s: float = 0.0
     wrong_way: bool = False
@@ -144,6 +165,7 @@ class MonitorState:
     # off-course bookkeeping
     off_since_t: float = _NAN
     off_count: int = 0
+    cusum: float = 0.0
     exit_t: float = _NAN
     exit_s: float = 0.0
     exit_x: float = _NAN
@@ -193,6 +215,13 @@ _SPEC: dict[str, tuple[str, bool]] = {
     "odo_m": ("dist", False),
     "anchor_x": ("coord", True),
     "anchor_y": ("coord", True),
+    "kx": ("coord", True),
+    "ky": ("coord", True),
+    "kvx": ("signed", False),
+    "kvy": ("signed", False),
+    "p00": ("dist", False),
+    "p01": ("signed", False),
+    "p11": ("dist", False),
     "climb_m": ("dist", False),
     "climb_anchor": ("signed", True),
     "s": ("route", False),
@@ -201,6 +230,8 @@ _SPEC: dict[str, tuple[str, bool]] = {
     "t_peak": ("time", True),
     "speed_mps": ("speed", False),
     "noise_ms": ("noise", False),
+    "step_ms": ("noise", False),
+    "interval_s": ("dist", False),
     "speed_t": ("time", True),
     "speed_s": ("route", False),
     "wrong_way": ("bool", False),
@@ -210,6 +241,7 @@ _SPEC: dict[str, tuple[str, bool]] = {
     "ww_detour": ("bool", False),
     "off_since_t": ("time", True),
     "off_count": ("count", False),
+    "cusum": ("dist", False),
     "exit_t": ("time", True),
     "exit_s": ("route", False),
     "exit_x": ("coord", True),
@@ -241,6 +273,7 @@ _SPEC: dict[str, tuple[str, bool]] = {
 _RING_KINDS = ("time", "coord", "coord", "route", "dist", "dist", "dist")
 _PENDING_KINDS = (("time", False), ("coord", False), ("coord", False), ("signed", True), ("dist", True))
 _V2_ONLY = ("ignored_by_reason", "pending", "near_t", "near_m")
+_V3_ONLY = ("step_ms", "interval_s", "cusum", "kx", "ky", "kvx", "kvy", "p00", "p01", "p11")
 
 
 def route_fingerprint(route: Route) -> str:
@@ -324,7 +357,7 @@ def _number(name: str, v: Any, kind: str, nullable: bool, length_m: float, optio
     elif kind == "speed":
         ok = 0 < x <= 1e4
     elif kind == "noise":
-        ok = 0 <= x <= options.back_on_threshold_m**2 * (1 + 1e-12)
+        ok = 0 <= x <= MAX_NOISE_MS
     else:  # signed
         ok = True
     if not ok:
@@ -370,10 +403,10 @@ def decode(data: Any, route: Route, length_m: float) -> tuple[Options, MonitorSt
     if not isinstance(data, dict):
         raise _bad(f"must be a JSON object, not {type(data).__name__}")
     version = data.get("version")
-    if version not in (1, STATE_VERSION) or isinstance(version, bool):
-        raise _bad(f"version {version!r} cannot be read (this offcourse reads versions 1 and {STATE_VERSION})")
+    if version not in (1, 2, STATE_VERSION) or isinstance(version, bool):
+        raise _bad(f"version {version!r} cannot be read (this offcourse reads versions 1 to {STATE_VERSION})")
     top = {"version", "route_vertices", "route_length_m", "options", "state"}
-    if version == STATE_VERSION:
+    if version >= 2:
         top.add("route_fingerprint")
     if set(data) != top:
         raise _bad(f"version {version} needs exactly the keys {sorted(top)}")
@@ -381,14 +414,16 @@ def decode(data: Any, route: Route, length_m: float) -> tuple[Options, MonitorSt
         isinstance(data["route_length_m"], int | float) and abs(float(data["route_length_m"]) - length_m) <= 1e-6
     ):
         raise _bad("it belongs to another route (vertex count or length differ)")
-    if version == STATE_VERSION and data["route_fingerprint"] != route_fingerprint(route):
+    if version >= 2 and data["route_fingerprint"] != route_fingerprint(route):
         raise _bad("it belongs to another route (same length, other shape or place)")
     options = decode_options(data["options"])
     raw = data["state"]
     if not isinstance(raw, dict):
         raise _bad("state must be a JSON object")
     names = {f.name for f in fields(MonitorState)}
-    expected = names if version == STATE_VERSION else names - set(_V2_ONLY)
+    expected = names - set(_V3_ONLY) if version < 3 else names
+    if version < 2:
+        expected -= set(_V2_ONLY)
     if set(raw) != expected:
         missing, extra = sorted(expected - set(raw)), sorted(set(raw) - expected)
         raise _bad(f"state keys differ (missing {missing}, unknown {extra})")
@@ -399,7 +434,7 @@ def decode(data: Any, route: Route, length_m: float) -> tuple[Options, MonitorSt
         raise _bad(f"phase {raw['phase']!r} is none of {[p.value for p in Phase]}") from None
     for name, (kind, nullable) in _SPEC.items():
         if name not in raw:
-            continue  # a v2 field in a v1 state: its default
+            continue  # a field newer than the state's version: its default
         v = raw[name]
         if kind == "count":
             setattr(st, name, _count(name, v))
@@ -426,7 +461,7 @@ def decode(data: Any, route: Route, length_m: float) -> tuple[Options, MonitorSt
             raise _bad("ring items must be [t, x, y, route_m, offset_m, odo_m, climb_m]")
         vals = [_number("ring", v, k, False, length_m, options) for v, k in zip(rec, _RING_KINDS, strict=True)]
         st.ring.append((vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6]))
-    if version == STATE_VERSION:
+    if version >= 2:
         st.ignored_by_reason = _reasons_from(raw["ignored_by_reason"], st.ignored)
         p = raw["pending"]
         if p is not None:

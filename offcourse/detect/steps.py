@@ -17,14 +17,27 @@ from __future__ import annotations
 import math
 
 from .options import (
+    BURST_MAX_S,
+    BURST_MIN_S,
     CLIMB_STEP_M,
+    EVIDENCE_Z_CAP,
+    HACC_SIGMA_SHARE,
     MAX_COORD_M,
     MAX_TIME_S,
+    ODO_ACCEL_MPS2,
+    ODO_SIGMA_MIN_M,
+    ODO_SPEED0_MPS,
     OFFSET_ANYWHERE_GROWTH,
     OFFSET_ANYWHERE_MIN_M,
+    PACE_FACTOR,
+    PACE_MIN_MPS,
+    PLAUSIBLE_SLACK_SIGMAS,
+    RAN_ON_SHARE,
+    SIGMA_MIN_M,
     SPEED_SMOOTHING,
     SPEED_WINDOW_MAX_S,
     SPEED_WINDOW_MIN_S,
+    TIME_JUMP_S,
 )
 
 __all__ = [
@@ -34,12 +47,20 @@ __all__ = [
     "usable_position",
     "usable_time",
     "accuracy_growth",
+    "burst_s",
+    "correlation_time",
+    "error_sigma",
+    "evidence",
+    "evidence_weight",
+    "plausible",
+    "ran_on",
     "usable",
     "cover",
     "jump_ok",
     "learn_noise",
     "odometer",
     "running_speed",
+    "smooth",
 ]
 
 
@@ -65,6 +86,47 @@ def accuracy_growth(hacc_m: float, floor_m: float) -> float:
     return max(0.0, hacc_m - floor_m) if math.isfinite(hacc_m) else 0.0
 
 
+def smooth(
+    kx: float,
+    ky: float,
+    kvx: float,
+    kvy: float,
+    p00: float,
+    p01: float,
+    p11: float,
+    x: float,
+    y: float,
+    dt: float,
+    step_ms: float,
+) -> tuple[float, float, float, float, float, float, float]:
+    """The runner's smoothed position after a fix at (x, y), ``dt`` after the last: a Kalman filter.
+
+    A constant-velocity model per axis (position ``kx, ky``, velocity ``kvx, kvy``; the covariance
+    ``p00, p01, p11``, the same for both axes), process noise :data:`ODO_ACCEL_MPS2` squared, and
+    measurement variance ``step_ms / 2`` (at least :data:`ODO_SIGMA_MIN_M` squared). Starts afresh
+    at the fix when there is no position yet (``kx`` NaN) or ``dt`` is not positive.
+    Returns ``(kx, ky, kvx, kvy, p00, p01, p11)``.
+    """
+    r = max(0.5 * step_ms, ODO_SIGMA_MIN_M * ODO_SIGMA_MIN_M)
+    if not (math.isfinite(kx) and dt > 0.0):
+        return x, y, 0.0, 0.0, r, 0.0, ODO_SPEED0_MPS * ODO_SPEED0_MPS
+    q = ODO_ACCEL_MPS2 * ODO_ACCEL_MPS2
+    kx += kvx * dt
+    ky += kvy * dt
+    a00 = p00 + dt * (2.0 * p01 + dt * p11) + q * dt * dt * dt / 3.0
+    a01 = p01 + dt * p11 + q * dt * dt / 2.0
+    a11 = p11 + q * dt
+    g0 = a00 / (a00 + r)
+    g1 = a01 / (a00 + r)
+    ex = x - kx
+    ey = y - ky
+    kx += g0 * ex
+    ky += g0 * ey
+    kvx += g1 * ex
+    kvy += g1 * ey
+    return kx, ky, kvx, kvy, (1.0 - g0) * a00, (1.0 - g0) * a01, a11 - g1 * a01
+
+
 def odometer(
     odo_m: float,
     anchor_x: float,
@@ -78,10 +140,11 @@ def odometer(
     jitter_noise_gain: float,
     noise_ms: float,
 ) -> tuple[float, float, float, float, float]:
-    """Distance and climb after a fix at (x, y, ele_m): ``(odo_m, anchor_x, anchor_y, climb_m, climb_anchor)``.
+    """Distance and climb after a fix: ``(odo_m, anchor_x, anchor_y, climb_m, climb_anchor)``.
 
-    Distance counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain``
-    times the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the fix.
+    (x, y) is the smoothed position (:func:`smooth`), ``ele_m`` the fix's elevation. Distance
+    counts only in steps from the anchor of at least ``jitter_m``, or ``jitter_noise_gain`` times
+    the RMS offset (``sqrt(noise_ms)``) when that is more; the anchor then moves to the position.
     Climb counts in rises of at least :data:`~offcourse.detect.options.CLIMB_STEP_M` from the lowest
     elevation since the last counted one.
     """
@@ -108,16 +171,123 @@ def usable(t: float, x: float, y: float) -> bool:
     return abs(t) <= MAX_TIME_S and abs(x) <= MAX_COORD_M and abs(y) <= MAX_COORD_M
 
 
-def learn_noise(noise_ms: float, d: float, dt: float, back_on_m: float, noise_time_s: float) -> float:
-    """The running mean of squared offsets after a fix ``d`` from the route, ``dt`` after the last.
+def learn_noise(
+    noise_ms: float,
+    step_ms: float,
+    interval_s: float,
+    d: float,
+    last_d: float,
+    dt: float,
+    near_m: float,
+    noise_time_s: float,
+) -> tuple[float, float, float]:
+    """The error model after a fix ``d`` from the route, ``dt`` after the last (which was ``last_d`` off).
 
-    Only fixes plainly on the route (at most ``back_on_m`` off) measure the GPS error: a runner
-    drifting away must not raise the bar.
+    Returns ``(noise_ms, step_ms, interval_s)``: running means (time constant ``noise_time_s``) of the
+    squared offset, of the squared change of the offset from the last fix, and of the fix interval.
+    Only fixes plainly on the route (at most ``near_m`` off: the back-on threshold) measure the GPS
+    error: a runner drifting away must not raise the bar; the change counts only when the last fix
+    was on it too.
     """
-    if d > back_on_m:
-        return noise_ms
+    if d > near_m:
+        return noise_ms, step_ms, interval_s
     a = 1.0 - math.exp(-max(dt, 0.0) / noise_time_s)
-    return noise_ms + a * (d * d - noise_ms)
+    noise_ms += a * (d * d - noise_ms)
+    if last_d <= near_m and 0.0 < dt <= TIME_JUMP_S:  # a clock jump is no interval
+        step = d - last_d
+        step_ms += a * (step * step - step_ms)
+        interval_s = dt if interval_s == 0.0 else interval_s + a * (dt - interval_s)
+    return noise_ms, step_ms, interval_s
+
+
+def correlation_time(noise_ms: float, step_ms: float, interval_s: float) -> float:
+    """The correlation time of the offset's error, seconds, from the error model (see :func:`learn_noise`).
+
+    For a first-order Gauss-Markov error of variance ``v`` the change over an interval ``dt`` has a
+    mean square of ``2 v (1 - exp(-dt / tau))``; the offset's variance is taken as ``noise_ms``.
+    Infinity when nothing is known yet (no change measured) or the error does not move at all;
+    0 when successive offsets are as far apart as independent ones.
+    """
+    if noise_ms <= 0.0 or interval_s <= 0.0:
+        return math.inf
+    r = step_ms / (2.0 * noise_ms)
+    if r >= 1.0:
+        return 0.0
+    lg = math.log1p(-r)
+    if lg >= 0.0:  # no change measured (or too small to tell from none)
+        return math.inf
+    return -interval_s / lg
+
+
+def burst_s(noise_ms: float, step_ms: float, interval_s: float) -> float:
+    """How long an error burst may last: the correlation time, within ``[BURST_MIN_S, BURST_MAX_S]``."""
+    return min(max(correlation_time(noise_ms, step_ms, interval_s), BURST_MIN_S), BURST_MAX_S)
+
+
+def error_sigma(noise_ms: float, hacc_m: float) -> float:
+    """A fix's error scale: the RMS offset on the route, or :data:`HACC_SIGMA_SHARE` of the accuracy the
+    fix reports when more, and never below :data:`SIGMA_MIN_M`."""
+    sigma = max(math.sqrt(noise_ms), SIGMA_MIN_M)
+    if math.isfinite(hacc_m):
+        sigma = max(sigma, HACC_SIGMA_SHARE * hacc_m)
+    return sigma
+
+
+def plausible(x: float, y: float, exit_x: float, exit_y: float, since_s: float, pace_mps: float, sigma: float) -> bool:
+    """Could a runner who left the route at (exit_x, exit_y) ``since_s`` ago be at (x, y)?
+
+    Within :data:`PACE_FACTOR` times their pace (at least :data:`PACE_MIN_MPS`) of travel, plus
+    :data:`PLAUSIBLE_SLACK_SIGMAS` error scales. True when the exit is unknown.
+    """
+    if not math.isfinite(exit_x):
+        return True
+    ex = x - exit_x
+    ey = y - exit_y
+    reach = PACE_FACTOR * max(pace_mps, PACE_MIN_MPS) * max(since_s, 0.0) + PLAUSIBLE_SLACK_SIGMAS * sigma
+    return math.sqrt(ex * ex + ey * ey) <= reach
+
+
+def ran_on(
+    exit_s: float, exit_t: float, rejoin_s: float, rejoin_t: float, off_t: float, pace_mps: float, sigma: float
+) -> bool:
+    """Were the fixes off the route since ``off_t`` error, the runner running on along it all the while?
+
+    True when they are back on the route (at ``rejoin_s``, ``rejoin_t``) within :data:`BURST_MAX_S` of
+    the first fix off, and as far along it from the exit (``exit_s``, ``exit_t``) as the runner's
+    pace takes them, within :data:`RAN_ON_SHARE` of that distance plus
+    :data:`PLAUSIBLE_SLACK_SIGMAS` error scales.
+    """
+    if not rejoin_t - off_t <= BURST_MAX_S:
+        return False
+    expected = pace_mps * (rejoin_t - exit_t)
+    return abs(rejoin_s - exit_s - expected) <= RAN_ON_SHARE * expected + PLAUSIBLE_SLACK_SIGMAS * sigma
+
+
+def evidence_weight(dt: float, tau_s: float) -> float:
+    """How many 1 s fixes' worth of new information a fix ``dt`` after the last carries.
+
+    With an error of correlation time ``tau_s``, ``(1 - exp(-dt / tau)) / (1 - exp(-1 / tau))``: a fix
+    a minute after the last tells more than one a second after it (``dt`` for a slow error, 1 for an
+    error that is new at every fix). At least 1.
+    """
+    if dt <= 1.0 or tau_s <= 0.0:
+        return 1.0
+    if not math.isfinite(tau_s):
+        return dt
+    return -math.expm1(-dt / tau_s) / -math.expm1(-1.0 / tau_s)
+
+
+def evidence(cusum: float, d: float, off_m: float, sigma: float, counts: bool, weight: float) -> float:
+    """The CUSUM of "left the route" after a fix ``d`` off, with the off threshold ``off_m``.
+
+    The fix adds its excess over the threshold in error scales times its ``weight``
+    (:func:`evidence_weight`), at most :data:`EVIDENCE_Z_CAP`; a fix below the threshold takes
+    evidence away; one that does not ``count`` (implausible) adds none. The sum never falls below zero.
+    """
+    z = min(weight * (d - off_m) / sigma, EVIDENCE_Z_CAP)
+    if not counts:
+        z = min(z, 0.0)
+    return max(cusum + z, 0.0)
 
 
 def running_speed(speed_mps: float, since_t: float, since_s: float, t: float, s: float) -> tuple[float, float, float]:

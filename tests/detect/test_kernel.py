@@ -257,3 +257,25 @@ def test_the_grid_search_finds_the_nearest_segment_to_the_bit() -> None:
             float(px), float(py), idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, codes, starts, segs, idx.cell_m, 16
         )
         assert got == float(d.min())
+
+
+def test_the_compiled_path_is_loaded_only_for_a_long_track_and_then_used_from_a_short_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading numba costs more than it saves below COMPILED_MIN_FIXES; once loaded, it costs nothing."""
+    from offcourse.detect.options import COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES
+
+    calls: list[int] = []
+    monkeypatch.setattr(_fast, "available", lambda: calls.append(1) or True)
+    monkeypatch.setattr(_fast, "follow_run", lambda *a: a[5])  # the kernel takes no fix: the engine does
+    monkeypatch.setattr(_fast, "off_run", lambda *a: a[6])
+    r = route([(0, 0), (2000, 0)])
+    n = COMPILED_LOADED_MIN_FIXES
+    t, x, y = np.arange(n, dtype=float), np.linspace(0, 1900, n), np.zeros(n)
+    monkeypatch.setattr(_fast, "_kernel", None)
+    Monitor(r).push_arrays(t, x, y)
+    assert calls == []  # not loaded, a short track: Python
+    monkeypatch.setattr(_fast, "_kernel", object())
+    Monitor(r).push_arrays(t, x, y)
+    assert calls == [1]  # loaded: used
+    assert COMPILED_MIN_FIXES == 30_000 > n

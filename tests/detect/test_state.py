@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from offcourse.detect import Event, Fix, Monitor
+from offcourse.detect.state import _V3_ONLY as V3_ONLY
 from offcourse.errors import InvalidStateError, InvalidTrackError, OffcourseError
 from tests.synth import fixes, route, walk
 
@@ -52,7 +53,7 @@ def test_the_state_is_strict_json_at_every_fix_and_restores_to_the_same_events()
 def test_unknown_numbers_are_null_and_round_trip_exactly() -> None:
     m, _ = run(RUN[:10])
     s = strict(m)
-    assert s["version"] == 2
+    assert s["version"] == 3
     assert s["state"]["exit_t"] is None and s["state"]["alert_t"] is None  # NaN in the engine
     again = Monitor.restore(ROUTE, s)
     assert math.isnan(again._st.exit_t)
@@ -94,11 +95,22 @@ def as_version_1(s: dict[str, Any]) -> dict[str, Any]:
     v1 = copy.deepcopy(s)
     v1["version"] = 1
     del v1["route_fingerprint"]
-    for k in ("ignored_by_reason", "pending", "near_t", "near_m"):
+    for k in ("ignored_by_reason", "pending", "near_t", "near_m", *V3_ONLY):
         del v1["state"][k]
     text = json.dumps(v1).replace("null", "NaN")
     out: dict[str, Any] = json.loads(text)
     return out
+
+
+def same_but_distances(a: list[Event], b: list[Event]) -> None:
+    """Events equal but for the distances: an older state has no smoothed position, the filter starts afresh."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        dx, dy = x.to_dict(), y.to_dict()
+        for k in ("distance_m", "extra_distance_m"):
+            if k in dx:
+                assert dx.pop(k) == pytest.approx(dy.pop(k), abs=5.0)
+        assert dx == dy
 
 
 def test_a_version_1_state_still_restores_and_continues_with_the_same_events() -> None:
@@ -106,14 +118,43 @@ def test_a_version_1_state_still_restores_and_continues_with_the_same_events() -
     first, got = run(RUN[:150])
     second = Monitor.restore(ROUTE, as_version_1(strict(first)))
     _, rest = run(RUN[150:], second)
-    assert got + rest == expected
-    assert second.state()["version"] == 2
+    same_but_distances(got + rest, expected)
+    assert second.state()["version"] == 3
 
 
-def test_another_version_names_both_versions() -> None:
+def as_version_2(state: dict[str, Any]) -> dict[str, Any]:
+    """A version 3 state as version 2 had it: without the error model's change and interval, the CUSUM
+    and the smoothed position."""
+    v2 = json.loads(json.dumps(state))
+    v2["version"] = 2
+    for k in V3_ONLY:
+        del v2["state"][k]
+    out: dict[str, Any] = v2
+    return out
+
+
+def test_a_version_2_state_still_restores_with_a_fresh_error_model_and_the_same_events() -> None:
+    _, expected = run(RUN)
+    first, got = run(RUN[:150])
+    second = Monitor.restore(ROUTE, as_version_2(strict(first)))
+    assert (second._st.step_ms, second._st.interval_s, second._st.cusum) == (0.0, 0.0, 0.0)
+    assert math.isnan(second._st.kx)
+    _, rest = run(RUN[150:], second)
+    same_but_distances(got + rest, expected)
+    assert second.state()["version"] == 3
+
+
+def test_a_version_2_state_with_a_version_3_field_is_refused() -> None:
+    v2 = as_version_2(strict(Monitor(ROUTE)))
+    v2["state"]["cusum"] = 0.0
+    with pytest.raises(InvalidStateError, match=r"missing \[\], unknown \['cusum'\]"):
+        Monitor.restore(ROUTE, v2)
+
+
+def test_another_version_names_the_versions_read() -> None:
     s = strict(Monitor(ROUTE))
-    s["version"] = 3
-    with pytest.raises(InvalidStateError, match=r"version 3 .*versions 1 and 2"):
+    s["version"] = 4
+    with pytest.raises(InvalidStateError, match=r"version 4 .*versions 1 to 3"):
         Monitor.restore(ROUTE, s)
 
 
