@@ -176,3 +176,18 @@ def test_check_lists_an_alert_withdrawn_live_with_its_times_and_no_excursion() -
     (exc, why), = rep.withdrawn
     assert exc.alert_epoch_s == T0 + 114.0 and exc.withdrawn_epoch_s == T0 + 124.0
     assert why.startswith("withdrawn live: back on the route at 0.36 km")
+
+
+def test_check_json_says_when_and_by_whom_an_alert_was_withdrawn() -> None:
+    from offcourse import Track, check
+    from offcourse.contract import iso_utc, report_to_dict
+    from tests.synth import PROJ
+
+    rows = _multipath(hold_s=10)
+    lon, lat = PROJ.inverse(rows[:, 1], rows[:, 2])
+    d = report_to_dict(check(STRAIGHT, Track.from_arrays(epoch_s=T0 + rows[:, 0], lon=lon, lat=lat)))
+    (w,) = d["withdrawn_alerts"]
+    assert w["alert_time"] == iso_utc(T0 + 114.0)
+    assert w["withdrawn_time"] == iso_utc(T0 + 124.0)
+    assert w["withdrawn_by"] == "live"
+    assert d["excursions"] == []
