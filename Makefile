@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install sysdeps demo test lint docs dist dist-check bench bench-families bench-real bench-field fuzz clean
+.PHONY: help install sysdeps demo serve-demo test lint docs dist dist-check bench bench-families bench-real bench-field fuzz clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ install: $(STAMP) ## create .venv and install offcourse with test and dev tools
 demo: $(STAMP) ## run offcourse on the bundled route and sample
 	$(VENV)/bin/offcourse info routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
 	$(VENV)/bin/offcourse check routes/allermuir-hill-race.gpx samples/allermuir-wrong-turn.gpx
+
+SERVE_PORT ?= 8080
+serve-demo: $(STAMP) ## race control live: offcourse serve with a simulated field (open the address it prints)
+	$(PY) -m offcourse.serve.demo --port $(SERVE_PORT)
 
 SYSDEPS := chromium gpsd gpsd-clients
 sysdeps: ## Debian packages the tests use: chromium (field page test), gpsd and gpsfake (live test)

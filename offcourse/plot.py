@@ -39,7 +39,7 @@ from .detect import Monitor, Options
 from .errors import OffcourseError
 from .match import RouteIndex
 from .model import FloatArray, Route, Track
-from .present import KIND_COLOUR, KIND_WORDS, Style, hms
+from .present import KIND_COLOUR, KIND_WORDS, Style, excursion_label, format_label, hms, length_text, nice_length
 from .report import Excursion, Report, project_track
 
 __all__ = [
@@ -106,66 +106,6 @@ def _finite(v: float | None) -> bool:
     return v is not None and math.isfinite(v)
 
 
-def format_label(
-    number: int,
-    kind: str,
-    exit_route_m: float,
-    rejoin_route_m: float | None,
-    distance_m: float | None,
-    extra_distance_m: float | None,
-    time_lost_s: float | None,
-    style: Style | None = None,
-) -> str:
-    """The one-line label of an excursion, shared by the pictures and the field page.
-
-    Parameters
-    ----------
-    number : int
-        The excursion's number in the report, from 1.
-    kind : str
-        ``off_course``, ``wrong_direction`` or ``skipped_section``.
-    exit_route_m, rejoin_route_m, distance_m, extra_distance_m, time_lost_s :
-        As in :class:`~offcourse.report.Excursion` (metres, seconds; ``None`` where unknown).
-    style : Style, optional
-        Units (default kilometres and metres).
-
-    Examples
-    --------
-    >>> format_label(2, "off_course", 12_000.0, None, 900.0, None, None)
-    '2 · km 12.00 · never rejoined'
-    >>> format_label(3, "skipped_section", 5000.0, 6250.0, None, None, None)
-    '3 · km 5.00-6.25 · skipped 1.25 km'
-    >>> format_label(4, "wrong_direction", 7000.0, 7400.0, 420.0, None, None)
-    '4 · km 7.00-7.40 · wrong way 420 m'
-    >>> from offcourse.present import Units
-    >>> format_label(1, "off_course", 100_000.0, 100_100.0, 900.0, 965.6, 600.0, Style(units=Units.MI))
-    '1 · mile 62.14 · +0.60 mi · 0:10:00'
-    """
-    s = style or Style()
-    at = s.route_position(exit_route_m)
-    if kind == "off_course":
-        if rejoin_route_m is None:
-            return f"{number} · {at} · never rejoined"
-        extra = (
-            s.signed_distance(extra_distance_m) if extra_distance_m is not None and _finite(extra_distance_m) else "?"
-        )
-        lost = hms(time_lost_s) if time_lost_s is not None and math.isfinite(time_lost_s) else "?"
-        return f"{number} · {at} · {extra} · {lost}"
-    lo, hi = sorted((exit_route_m, rejoin_route_m if rejoin_route_m is not None else exit_route_m))
-    span = s.route_span(lo, hi)
-    if kind == "wrong_direction":
-        return f"{number} · {span} · wrong way {s.distance(distance_m or 0.0)}"
-    what = "shortcut" if kind == "shortcut" else "skipped"
-    return f"{number} · {span} · {what} {s.distance(hi - lo)}"
-
-
-def excursion_label(number: int, e: Excursion, style: Style | None = None) -> str:
-    """:func:`format_label` for an :class:`~offcourse.report.Excursion`."""
-    return format_label(
-        number, e.kind, e.exit_route_m, e.rejoin_route_m, e.distance_m, e.extra_distance_m, e.time_lost_s, style
-    )
-
-
 def progress_trace(
     route: Route, track: Track, options: Options | None = None, *, index: RouteIndex | None = None
 ) -> tuple[FloatArray, FloatArray]:
@@ -212,32 +152,6 @@ def excursion_mask(track: Track, e: Excursion) -> np.ndarray[Any, np.dtype[np.bo
     t = track.epoch_s
     end = e.end_epoch_s if e.end_epoch_s is not None else math.inf
     return np.asarray((t >= e.start_epoch_s) & (t <= end), dtype=bool)
-
-
-def nice_length(target_m: float) -> float:
-    """The 1, 2 or 5 x 10^k metres nearest below ``target_m`` (a scale bar's length).
-
-    >>> nice_length(730.0), nice_length(43_000.0), nice_length(0.0)
-    (500.0, 20000.0, 1.0)
-    """
-    if not target_m > 1.0:
-        return 1.0
-    k = math.floor(math.log10(target_m))
-    for m in (5.0, 2.0, 1.0):
-        if m * 10**k <= target_m:
-            return float(m * 10.0**k)
-    return float(10.0**k)  # pragma: no cover - unreachable
-
-
-def length_text(metres: float) -> str:
-    """``"500 m"`` or ``"20 km"``.
-
-    >>> length_text(500.0), length_text(20_000.0), length_text(2500.0)
-    ('500 m', '20 km', '2.5 km')
-    """
-    if metres < 1000:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:g} km"
 
 
 def _plain(text: str) -> str:
@@ -334,12 +248,12 @@ def _square_box(bounds: tuple[float, float, float, float], pad: float, min_half:
     return cx - half, cx + half, cy - half, cy + half
 
 
-def _scale_bar(ax: Any, points: Sequence[tuple[FloatArray, FloatArray]], fontsize: float = 8.0) -> None:
-    """A bar of a round length (1, 2 or 5 x 10^k m, about a fifth of the width) in the emptiest corner."""
+def _scale_bar(ax: Any, points: Sequence[tuple[FloatArray, FloatArray]], style: Style, fontsize: float = 8.0) -> None:
+    """A bar of a round length (1, 2 or 5 x 10^k m, ft or mi; about a fifth of the width) in the emptiest corner."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     w, h = x1 - x0, y1 - y0
-    length = nice_length(w / 5.0)
+    length, label = style.scale_bar(w / 5.0)
     # the box around the bar and its label, in data units (the label is about 2.2 font sizes tall)
     pt = h / (ax.get_position().height * ax.get_figure().get_figheight() * 72.0)  # metres per point
     bw, bh = length + 0.03 * w, fontsize * 2.4 * pt
@@ -358,7 +272,7 @@ def _scale_bar(ax: Any, points: Sequence[tuple[FloatArray, FloatArray]], fontsiz
     ax.add_patch(Rectangle((cx, cy), bw, bh, facecolor="white", edgecolor="none", alpha=0.75, zorder=8))
     bx, by = cx + 0.015 * w, cy + fontsize * 0.6 * pt
     ax.plot([bx, bx + length], [by, by], color="black", lw=2.5, solid_capstyle="butt", zorder=9)
-    ax.text(bx + length / 2, by + fontsize * 0.35 * pt, length_text(length), ha="center", va="bottom",
+    ax.text(bx + length / 2, by + fontsize * 0.35 * pt, label, ha="center", va="bottom",
             fontsize=fontsize, zorder=9)  # fmt: skip
 
 
@@ -672,7 +586,7 @@ def plot_report(
         _draw_geometry(ax_map, report, tx, ty, items, box=None, tolerance_m=shown / 2500.0, big=True)
         for it in items:
             _badge(ax_map, it)
-        _scale_bar(ax_map, [(route.x, route.y), (tx, ty)])
+        _scale_bar(ax_map, [(route.x, route.y), (tx, ty)], style)
         ax_map.set_xticks([])
         ax_map.set_yticks([])
         for spine in ax_map.spines.values():
@@ -690,7 +604,7 @@ def plot_report(
                 shown_box = (*ax.get_xlim(), *ax.get_ylim())  # the box grown to the panel's shape
                 _draw_geometry(ax, report, tx, ty, [it], box=shown_box, tolerance_m=zshown / 1500.0, big=False)
                 _badge(ax, it, distance_pt=12.0)
-                _scale_bar(ax, [(route.x, route.y), (tx, ty)], fontsize=7.5)
+                _scale_bar(ax, [(route.x, route.y), (tx, ty)], style, fontsize=7.5)
                 ax.set_xticks([])
                 ax.set_yticks([])
                 ax.set_title(_zoom_title(it, style), color=it.colour, loc="left")

@@ -30,8 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from .report import Excursion
 
 __all__ = [
     "KIND_COLOUR",
@@ -42,9 +45,13 @@ __all__ = [
     "VERDICT_WORDS",
     "Style",
     "Units",
+    "excursion_label",
+    "format_label",
     "hms",
     "iso_time",
+    "length_text",
     "locate",
+    "nice_length",
     "route_zone",
     "zone",
 ]
@@ -136,18 +143,21 @@ def zone(name: str) -> tzinfo:
 def _import_timezonefinder() -> Any:
     """timezonefinder, loaded with its compiled C extension rather than numba.
 
-    With numba importable, timezonefinder compiles its point-in-polygon test on first use: about
-    0.9 s for one look-up per command. Hidden from it while it loads (unless something already
-    loaded numba), it takes its C extension instead: about 0.1 s, same answers.
+    With numba importable, timezonefinder compiles (or loads from its cache) its point-in-polygon
+    test on first use: about 0.9 s for the one look-up a command makes. With numba hidden while it
+    loads, it takes its C extension instead: about 0.1 s, same answers. numba, if loaded, is put back.
     """
-    hide = "numba" not in sys.modules
-    if hide:
-        sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
+    saved = sys.modules.get("numba")
+    sys.modules["numba"] = None  # type: ignore[assignment]  # import numba -> ImportError
     try:
         import timezonefinder
+
+        timezonefinder.timezone_at(lng=0.0, lat=0.0)  # loads its lazy parts now, while numba is hidden
     finally:
-        if hide:
+        if saved is None:
             del sys.modules["numba"]
+        else:
+            sys.modules["numba"] = saved
     return timezonefinder
 
 
@@ -213,6 +223,21 @@ class Style:
         """A stretch of the route: ``km 5.00-6.25`` or ``mile 3.11-3.88`` (ends sorted)."""
         lo, hi = sorted((lo_m, hi_m if hi_m is not None else lo_m))
         return f"{self.route_position(lo)}-{self.long(hi):.2f}"
+
+    def scale_bar(self, target_m: float) -> tuple[float, str]:
+        """A scale bar's round length at most ``target_m``, in metres, and its label in these units.
+
+        >>> Style().scale_bar(730.0), Style(units=Units.MI).scale_bar(730.0), Style(units=Units.MI).scale_bar(9000.0)
+        ((500.0, '500 m'), (609.6, '2000 ft'), (8046.72, '5 mi'))
+        """
+        if self.units != Units.MI:
+            m = nice_length(target_m)
+            return m, length_text(m)
+        if target_m < METRES_PER_MILE:
+            ft = nice_length(target_m / METRES_PER_FOOT)
+            return round(ft * METRES_PER_FOOT, 6), f"{ft:g} ft"
+        mi = nice_length(target_m / METRES_PER_MILE)
+        return round(mi * METRES_PER_MILE, 6), f"{mi:g} mi"
 
     def where(self, checkpoints: Sequence[Named], lo_m: float, hi_m: float | None = None) -> str | None:
         """:func:`locate` in this style's units."""
@@ -290,7 +315,8 @@ def locate(
 
     ``lo_m`` and ``hi_m`` are the finding's ends along the route (metres; ``hi_m`` None for a
     point). The checkpoints around it are the last at or before ``lo_m`` and the first at or
-    after ``hi_m``.
+    after ``hi_m``; those strictly inside it (a section cut or a detour past a checkpoint) follow
+    after ``across``, the first three by name.
 
     >>> from types import SimpleNamespace as P
     >>> cps = [P(name="Lac Combal", route_m=64_200.0), P(name="Arête du Mont-Favre", route_m=68_000.0)]
@@ -298,8 +324,12 @@ def locate(
     'between Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
     >>> locate(cps, 60_000.0), locate(cps, 70_000.0, style=Style(units=Units.MI))
     ('before Lac Combal (km 64.2)', 'after Arête du Mont-Favre (mile 42.3)')
-    >>> locate(cps, 64_200.0), locate(cps, 60_000.0, 69_000.0), locate([], 1.0) is None
-    ('at Lac Combal (km 64.2)', 'across Lac Combal (km 64.2) to Arête du Mont-Favre (km 68.0)', True)
+    >>> locate(cps, 64_200.0), locate([], 1.0) is None
+    ('at Lac Combal (km 64.2)', True)
+    >>> locate(cps, 60_000.0, 69_000.0)
+    'across Lac Combal (km 64.2) and Arête du Mont-Favre (km 68.0)'
+    >>> print(locate([P(name="Start", route_m=0.0), *cps], 50_000.0, 66_000.0))
+    between Start (km 0.0) and Arête du Mont-Favre (km 68.0), across Lac Combal (km 64.2)
     """
     if not checkpoints or not math.isfinite(lo_m):
         return None
@@ -308,13 +338,107 @@ def locate(
     ordered = sorted(checkpoints, key=lambda c: c.route_m)
     before = [c for c in ordered if c.route_m <= lo]
     after = [c for c in ordered if c.route_m >= hi]
+    inside = [c for c in ordered if lo < c.route_m < hi]
     if hi == lo and before and before[-1].route_m == lo:
         return f"at {_named(before[-1], s)}"
+    parts = []
     if before and after:
-        return f"between {_named(before[-1], s)} and {_named(after[0], s)}"
-    if before:
-        return f"after {_named(before[-1], s)}"
-    if after:
-        return f"before {_named(after[0], s)}"
-    inside = ordered[0] if len(ordered) == 1 else None  # every checkpoint lies within the finding
-    return f"across {_named(inside, s)}" if inside else f"across {_named(ordered[0], s)} to {_named(ordered[-1], s)}"
+        parts.append(f"between {_named(before[-1], s)} and {_named(after[0], s)}")
+    elif before:
+        parts.append(f"after {_named(before[-1], s)}")
+    elif after:
+        parts.append(f"before {_named(after[0], s)}")
+    if inside:
+        names = [_named(c, s) for c in inside[:3]]
+        more = f" and {len(inside) - 3} more" if len(inside) > 3 else ""
+        listed = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 and not more else ", ".join(names)
+        parts.append(f"across {listed}{more}")
+    return ", ".join(parts)
+
+
+# -- labels and scale bars shared by the picture and the field page ---------------------------------
+def format_label(
+    number: int,
+    kind: str,
+    exit_route_m: float,
+    rejoin_route_m: float | None,
+    distance_m: float | None,
+    extra_distance_m: float | None,
+    time_lost_s: float | None,
+    style: Style | None = None,
+) -> str:
+    """The one-line label of an excursion, shared by the pictures and the field page.
+
+    Parameters
+    ----------
+    number : int
+        The excursion's number in the report, from 1.
+    kind : str
+        ``off_course``, ``wrong_direction`` or ``skipped_section``.
+    exit_route_m, rejoin_route_m, distance_m, extra_distance_m, time_lost_s :
+        As in :class:`~offcourse.report.Excursion` (metres, seconds; ``None`` where unknown).
+    style : Style, optional
+        Units (default kilometres and metres).
+
+    Examples
+    --------
+    >>> format_label(2, "off_course", 12_000.0, None, 900.0, None, None)
+    '2 · km 12.00 · never rejoined'
+    >>> format_label(3, "skipped_section", 5000.0, 6250.0, None, None, None)
+    '3 · km 5.00-6.25 · skipped 1.25 km'
+    >>> format_label(4, "wrong_direction", 7000.0, 7400.0, 420.0, None, None)
+    '4 · km 7.00-7.40 · wrong way 420 m'
+    >>> format_label(1, "off_course", 100_000.0, 100_100.0, 900.0, 965.6, 600.0, Style(units=Units.MI))
+    '1 · mile 62.14 · +0.60 mi · 0:10:00'
+    """
+    s = style or Style()
+    at = s.route_position(exit_route_m)
+    if kind == "off_course":
+        if rejoin_route_m is None:
+            return f"{number} · {at} · never rejoined"
+        extra = (
+            s.signed_distance(extra_distance_m)
+            if extra_distance_m is not None and math.isfinite(extra_distance_m)
+            else "?"
+        )
+        lost = hms(time_lost_s) if time_lost_s is not None and math.isfinite(time_lost_s) else "?"
+        return f"{number} · {at} · {extra} · {lost}"
+    lo, hi = sorted((exit_route_m, rejoin_route_m if rejoin_route_m is not None else exit_route_m))
+    span = s.route_span(lo, hi)
+    if kind == "wrong_direction":
+        return f"{number} · {span} · wrong way {s.distance(distance_m or 0.0)}"
+    what = "shortcut" if kind == "shortcut" else "skipped"
+    return f"{number} · {span} · {what} {s.distance(hi - lo)}"
+
+
+def excursion_label(number: int, e: Excursion, style: Style | None = None) -> str:
+    """:func:`format_label` for an :class:`~offcourse.report.Excursion`."""
+    return format_label(
+        number, e.kind, e.exit_route_m, e.rejoin_route_m, e.distance_m, e.extra_distance_m, e.time_lost_s, style
+    )
+
+
+def nice_length(target_m: float) -> float:
+    """The 1, 2 or 5 x 10^k metres nearest below ``target_m`` (a scale bar's length).
+
+    >>> nice_length(730.0), nice_length(43_000.0), nice_length(0.0)
+    (500.0, 20000.0, 1.0)
+    """
+    if not target_m > 1.0:
+        return 1.0
+    k = math.floor(math.log10(target_m))
+    for m in (5.0, 2.0, 1.0):
+        if m * 10**k <= target_m:
+            return float(m * 10.0**k)
+    return float(10.0**k)  # pragma: no cover - unreachable
+
+
+def length_text(metres: float) -> str:
+    """``"500 m"`` or ``"20 km"``.
+
+    >>> length_text(500.0), length_text(20_000.0), length_text(2500.0)
+    ('500 m', '20 km', '2.5 km')
+    """
+    if metres < 1000:
+        return f"{metres:.0f} m"
+    return f"{metres / 1000:g} km"

@@ -1,6 +1,6 @@
 """Whole hostile recordings through ``offcourse.check`` and ``offcourse.batch`` (hypothesis).
 
-The reader fuzzers (``test_fuzz_readers``) feed bytes to one reader; here a strategy builds whole
+The reader fuzzers (``tests/read/test_fuzz.py``) feed bytes to one reader; here a strategy builds whole
 recordings, GPX or GeoJSON, from generated fixes along a 3 km route: time outliers (an hour, a GPS
 week rollover of 1024 weeks, backwards, missing), extreme times (year 1, year 10000, ``1e15``
 milliseconds), positions off the route, and names made of any code point, lone surrogates and

@@ -15,34 +15,69 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .. import __version__
 from ..errors import OffcourseError
 
-__all__ = ["EXIT_BAD_INPUT", "error_line", "json_text", "main", "warning_line"]
+__all__ = ["COMMANDS", "EXIT_BAD_INPUT", "error_line", "json_text", "main", "warning_line"]
 
 EXIT_BAD_INPUT = 2
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "info": ("info", "describe route and recording files"),
+    "check": ("check", "report the wrong turns of a recording against the route"),
+    "replay": ("check", "print the events as the live engine would have raised them"),
+    "batch": ("batch", "check every recording of a race field against the route, one row each"),
+    "follow": ("follow", "follow a runner live (gpsd, NMEA, or a replayed recording) and print alerts as they happen"),
+    "serve": ("serve", "race control, live: positions from trackers (OsmAnd / Traccar), alerts on a live page"),
+    "serve-report": ("serve", "the field report (as offcourse batch) from the positions a server received"),
+}
+"""Each subcommand: the module of :mod:`offcourse.cli` that registers it, and its one-line help.
 
-def _parser() -> argparse.ArgumentParser:
-    from . import check, info
+Only the module of the command being run is imported (with its flags, which load the engine's
+options); the others appear in ``offcourse --help`` from this table alone, so ``offcourse --help``
+and ``offcourse info`` load neither the engine nor shapely. A test checks that these lines are the
+ones each module registers."""
+
+
+class _Version(argparse.Action):
+    """``--version``: reads the installed version (importlib.metadata) only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from .. import __version__
+
+        print(f"offcourse {__version__}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line: its first argument that is not an option."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser, with every flag of the command named in ``argv``.
+
+    With ``argv`` None every subcommand is registered in full (documentation, tests).
+    """
+    import importlib
 
     parser = argparse.ArgumentParser(
         prog="offcourse",
         description="Find wrong turns in GPS watch data: compare a recording with the official route.",
     )
-    parser.add_argument("--version", action="version", version=f"offcourse {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    info.register(sub)
-    check.register(sub)
-    from . import batch
-
-    batch.register(sub)
-    from . import follow
-
-    follow.register(sub)
-    from . import serve  # argparse only: Starlette and uvicorn load when the command runs
-
-    serve.register(sub)
+    wanted = _command_in(argv) if argv is not None else None
+    full = {module for module, _ in COMMANDS.values()} if argv is None else {COMMANDS.get(wanted or "", ("",))[0]}
+    for name, (module, help_text) in COMMANDS.items():
+        if name in sub.choices:
+            continue  # registered with another command of its module
+        if module in full:
+            importlib.import_module(f".{module}", __name__).register(sub)
+        else:
+            sub.add_parser(name, help=help_text)  # listed in --help; its flags load when it runs
     return parser
 
 
@@ -89,7 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="surrogateescape")
-    parser = _parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = _parser(argv)
     args = parser.parse_args(argv)
     try:
         status: int = args.run(args)

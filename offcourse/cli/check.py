@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 
 from ..detect import Options
-from . import json_text, warning_line
+from . import COMMANDS, json_text, warning_line
 from ._style import add_style_flags, style_from_args
 
 __all__ = ["options_from_args", "register"]
@@ -102,8 +102,8 @@ def run_replay(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     for name, fn, help_text, formats in (
-        ("check", run_check, "report the wrong turns of a recording against the route", ("text", "json")),
-        ("replay", run_replay, "print the events as the live engine would have raised them", ("text", "jsonl")),
+        ("check", run_check, COMMANDS["check"][1], ("text", "json")),
+        ("replay", run_replay, COMMANDS["replay"][1], ("text", "jsonl")),
     ):
         p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
         p.add_argument("route", metavar="ROUTE", type=os.fsencode, help="official route (GPX, FIT course, GeoJSON...)")

@@ -166,9 +166,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    from . import COMMANDS
+
     p = sub.add_parser(
         "info",
-        help="describe route and recording files",
+        help=COMMANDS["info"][1],
         description="Print what each file holds: format, point count, length, time span and duration, "
         "bounding box, elevation range and checkpoints.",
     )

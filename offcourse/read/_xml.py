@@ -26,8 +26,10 @@ from xml.parsers import expat
 from xml.parsers.expat import errors as expat_errors
 from xml.sax import SAXParseException
 
+import numpy as np
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.expatreader import DefusedExpatParser
+from numpy.typing import NDArray
 
 from ..errors import CorruptFileError, TruncatedFileError
 from ._limits import MAX_POINTS, too_many_points
@@ -44,7 +46,12 @@ _PARTIAL_CHAR = expat_errors.codes[expat_errors.XML_ERROR_PARTIAL_CHAR]
 
 
 class PointColumns:
-    """Columns of one kind of point (track, route, course) being collected by a scanner."""
+    """Columns of one kind of point (track, route, course) being collected by a scanner.
+
+    Points come one at a time (:meth:`append`, the hardened scanner) or as whole runs of arrays
+    (:meth:`extend`, the fast path of :mod:`offcourse.read._fastxml`); :meth:`columns` gives
+    them all, in order.
+    """
 
     def __init__(self) -> None:
         self.lon: list[float] = []
@@ -55,9 +62,11 @@ class PointColumns:
         self.starts: list[int] = []
         self.new_segment = True
         self.without_position = 0
+        self._chunks: list[tuple[NDArray[np.float64], ...]] = []
+        self._chunked = 0
 
     def __len__(self) -> int:
-        return len(self.lon)
+        return self._chunked + len(self.lon)
 
     def append(self, lon: float, lat: float, ele: float, time: float, hdop: float = math.nan) -> None:
         """Add one point, starting a new segment when one was opened.
@@ -67,16 +76,53 @@ class PointColumns:
         FileTooLargeError
             The columns already hold :data:`~offcourse.read._limits.MAX_POINTS` points.
         """
-        if len(self.lon) >= MAX_POINTS:
+        if len(self) >= MAX_POINTS:
             raise too_many_points(None, MAX_POINTS)
         if self.new_segment:
-            self.starts.append(len(self.lon))
+            self.starts.append(len(self))
             self.new_segment = False
         self.lon.append(lon)
         self.lat.append(lat)
         self.ele.append(ele)
         self.time.append(time)
         self.hdop.append(hdop)
+
+    def extend(self, columns: tuple[NDArray[np.float64], ...]) -> None:
+        """Add a run of points given as arrays ``(lon, lat, ele, time, hdop)``, as :meth:`append` would one by one.
+
+        Raises
+        ------
+        FileTooLargeError
+            More than :data:`~offcourse.read._limits.MAX_POINTS` points in all.
+        """
+        n = len(columns[0])
+        if not n:
+            return
+        if len(self) + n > MAX_POINTS:
+            raise too_many_points(None, MAX_POINTS)
+        if self.new_segment:
+            self.starts.append(len(self))
+            self.new_segment = False
+        self._flush()
+        self._chunks.append(columns)
+        self._chunked += n
+
+    def _flush(self) -> None:
+        if self.lon:
+            lists = (self.lon, self.lat, self.ele, self.time, self.hdop)
+            self._chunks.append(tuple(np.array(v, dtype=np.float64) for v in lists))
+            self._chunked += len(self.lon)
+            for v in lists:
+                v.clear()
+
+    def columns(self) -> tuple[NDArray[np.float64], ...]:
+        """All the points as arrays ``(lon, lat, ele, time, hdop)``."""
+        self._flush()
+        if len(self._chunks) == 1:
+            return self._chunks[0]
+        if not self._chunks:
+            return tuple(np.empty(0, dtype=np.float64) for _ in range(5))
+        return tuple(np.concatenate([c[k] for c in self._chunks]) for k in range(5))
 
 
 class Scanner:

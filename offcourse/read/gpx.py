@@ -16,13 +16,14 @@ import io
 import math
 from typing import Any, BinaryIO
 
-from ..errors import CorruptFileError, NoGeometryError
+from ..errors import CorruptFileError, NoGeometryError, OffcourseError
 from ..model import Metadata, ParsedFile, Track, Waypoint
+from ._fastxml import MARK, Block, NotFast, PointShape, fast_blocks
 from ._limits import MAX_POINTS, too_many_points
 from ._values import parse_float, parse_time, text_coordinate
 from ._xml import PointColumns, Scanner, scan
 
-__all__ = ["parse_gpx"]
+__all__ = ["parse", "parse_gpx", "parse_gpx_fast"]
 
 _NAN = math.nan
 # Where each kind of point may appear (a trkpt directly in a trk, without trkseg, is tolerated).
@@ -158,14 +159,9 @@ class _GpxScanner(Scanner):
         if self.bad_times:
             extra["unparsed_times"] = self.bad_times
         meta = Metadata(format="gpx", path=path, name=name, sport=sport, creator=creator, kind=kind, extra=extra)
+        lon, lat, ele, time, hdop = pts.columns()
         track = Track.from_arrays(
-            lon=pts.lon,
-            lat=pts.lat,
-            epoch_s=pts.time,
-            ele_m=pts.ele,
-            hdop=pts.hdop,
-            segment_starts=pts.starts,
-            meta=meta,
+            lon=lon, lat=lat, epoch_s=time, ele_m=ele, hdop=hdop, segment_starts=pts.starts, meta=meta
         )
         return ParsedFile(track=track, waypoints=tuple(self.wpts))
 
@@ -210,6 +206,70 @@ def parse_gpx(stream: BinaryIO, path: str | None = None) -> ParsedFile:
     return scanner.result()
 
 
+_SHAPES = (
+    PointShape(
+        container=b"trkseg",
+        point=b"trkpt",
+        attributes=True,
+        slots={("ele",): "ele", ("time",): "time", ("hdop",): "hdop"},
+        position=None,
+        forbidden=frozenset(_GpxScanner.START_TAGS | _GpxScanner.END_TAGS),
+    ),
+    PointShape(
+        container=b"rte",
+        point=b"rtept",
+        attributes=True,
+        slots={("ele",): "ele", ("time",): "time", ("hdop",): "hdop"},
+        position=None,
+        forbidden=frozenset(_GpxScanner.START_TAGS | _GpxScanner.END_TAGS),
+    ),
+)
+
+
+class _FastGpxScanner(_GpxScanner):
+    """The hardened scanner over the skeleton of a document whose runs of points were read by the fast path."""
+
+    START_TAGS = _GpxScanner.START_TAGS | {MARK}
+
+    def __init__(self, path: str | None, blocks: list[Block]) -> None:
+        super().__init__(path)
+        self.blocks = blocks
+        self.used = 0
+
+    def start(self, tag: str, attrs: dict[str, str]) -> None:
+        if tag != MARK:
+            super().start(tag, attrs)
+            return
+        parent = self.stack[-2] if len(self.stack) > 1 else ""
+        if self.used >= len(self.blocks) or self._depth:
+            raise NotFast
+        block = self.blocks[self.used]
+        self.used += 1
+        if parent != block.shape.container.decode():
+            raise NotFast
+        (self.trk if parent == "trkseg" else self.rte).extend(block.columns)
+
+
+def parse_gpx_fast(data: bytes, path: str | None = None) -> ParsedFile | None:
+    """Read a GPX document with the fast path (:mod:`offcourse.read._fastxml`); ``None`` when it does not apply.
+
+    The result, when there is one, is the one :func:`parse_gpx` gives, bit for bit.
+    """
+    cut = fast_blocks(data, _SHAPES)
+    if cut is None:
+        return None
+    blocks, skeleton = cut
+    scanner = _FastGpxScanner(path, blocks)
+    try:
+        scan(io.BytesIO(skeleton), scanner)
+        if scanner.used != len(blocks):
+            return None
+        return scanner.result()
+    except (OffcourseError, NotFast):
+        return None  # the hardened reader says what is wrong, from the document itself
+
+
 def parse(data: bytes, path: str | None = None) -> ParsedFile:
-    """The registry's entry point (:mod:`offcourse.read.formats`): :func:`parse_gpx` of ``data``."""
-    return parse_gpx(io.BytesIO(data), path)
+    """The registry's entry point (:mod:`offcourse.read.formats`): the fast path, else :func:`parse_gpx`."""
+    fast = parse_gpx_fast(data, path)
+    return fast if fast is not None else parse_gpx(io.BytesIO(data), path)

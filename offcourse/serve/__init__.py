@@ -17,6 +17,7 @@ and nothing here but :mod:`~offcourse.serve.app` and :mod:`~offcourse.serve.webh
 - :mod:`~offcourse.serve.page`: the live race-control page and a runner's page
 - :mod:`~offcourse.serve.app`: the Starlette application
 - :mod:`~offcourse.serve.report`: the batch field report from what was received
+- :mod:`~offcourse.serve.demo`: a simulated field sent to a server (``make serve-demo``)
 """
 
 from __future__ import annotations

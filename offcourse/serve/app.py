@@ -13,9 +13,11 @@ path                                       who                     what
 ``GET /healthz``                           anyone                  ``ok``
 =========================================  ======================  ===============================
 
-All engine and database work runs in one worker thread, in arrival order, never on the event loop:
-the loop only reads requests, parses them and streams; a batch of thousands of fixes does not hold
-up the other trackers' connections, and the store's single connection is used by one thread. An
+Engine and database work is serialised (one lock; the store has one connection) and grouped:
+requests that arrive while a group is being committed form the next group, one transaction. A
+small group (the usual case: a fix or a few per request) is worked on the event loop, which
+costs less than a hop to a thread; a large one (a tracker's backlog, the JSON batch) and every
+read for the pages run in a worker thread, the loop serving the other connections meanwhile. An
 ingest answer (200) is sent only after its transaction is committed.
 """
 
@@ -24,28 +26,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 import logging
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
-
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-    StreamingResponse,
-)
-from starlette.routing import Route as Path
 
 from ..detect import Options
 from ..model import Route
@@ -57,9 +47,17 @@ from .page import CSS, JS, live_page, runner_page
 from .store import Store
 from .webhook import Webhook
 
+if TYPE_CHECKING:  # Starlette is imported when the app is made: the package imports without the extra
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+
 __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
 COOKIE = "offcourse_session"
+CHECKPOINT_EVERY_S = 2.0
+INLINE_MAX_FIXES = 200
+"""A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
 log = logging.getLogger("offcourse.serve")
 T = TypeVar("T")
 
@@ -92,12 +90,36 @@ def _session(token: str) -> str:
     return hashlib.sha256(b"offcourse-session\0" + token.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _error(status: int, reason: str) -> PlainTextResponse:
-    return PlainTextResponse(reason + "\n", status_code=status, headers=SECURITY_HEADERS)
+# -- answers (Starlette imported on first use: the package imports without the serve extra) -------------
+def _raw(
+    content: str | bytes, media_type: str, headers: Mapping[str, str] | None = None, status: int = 200
+) -> Response:
+    from starlette.responses import Response
+
+    return Response(content, status_code=status, media_type=media_type, headers=headers)
 
 
-def _json(data: Any, status: int = 200) -> JSONResponse:
+def _error(status: int, reason: str) -> Response:
+    return _raw(reason + "\n", "text/plain; charset=utf-8", SECURITY_HEADERS, status)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    from starlette.responses import JSONResponse
+
     return JSONResponse(data, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _redirect(url: str) -> Response:
+    from starlette.responses import RedirectResponse
+
+    return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
+
+
+def _stream(body: AsyncIterator[bytes]) -> Response:
+    from starlette.responses import StreamingResponse
+
+    headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
+    return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
 
 class Server:
@@ -107,10 +129,11 @@ class Server:
         self.config = config
         self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
         self.session = _session(config.token)
-        self.broadcaster = Broadcaster(lambda devices: self.run(self.f.views, devices))
+        self.broadcaster = Broadcaster(lambda devices: self.run(lambda: sse("runners", self.f.views(devices))))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
-        self._lock = threading.Lock()
-        self._pending: list[tuple[list[Position], asyncio.Future[Outcome], asyncio.AbstractEventLoop]] = []
+        self._lock = asyncio.Lock()
+        """Held while the field (its monitors, its database connection) is in use."""
+        self._pending: list[tuple[list[Position], asyncio.Future[Outcome]]] = []
         self._draining = False
         self.field: Field | None = None
         self.webhook: Webhook | None = None
@@ -125,45 +148,57 @@ class Server:
     async def ingest(self, positions: list[Position]) -> Outcome:
         """Store and push one request's fixes; returns once they are committed.
 
-        Requests that arrive while the worker is busy are committed together (a group commit: one
-        transaction, one write of the log, for all of them); each is still whole or absent.
+        Requests that arrive while the field is busy are committed together (a group commit: one
+        transaction, one write of the log, for all of them); each is still whole or absent. A
+        group of up to :data:`INLINE_MAX_FIXES` fixes is worked on the event loop (no thread hop:
+        well under a millisecond a fix); a larger one in the worker thread, the loop serving the
+        other connections meanwhile.
         """
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        with self._lock:
-            self._pending.append((positions, future, loop))
-            start = not self._draining
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._pending.append((positions, future))
+        if not self._draining:
             self._draining = True
-        if start:
-            self.worker.submit(self._drain)
+            asyncio.get_running_loop().create_task(self._drain())
         return await future
 
-    def _drain(self) -> None:
-        """In the worker: commit every pending request, group by group, until none is left."""
-        while True:
-            with self._lock:
-                group, self._pending = self._pending, []
-                if not group:
-                    self._draining = False
-                    return
-            try:
-                outcomes = self.f.ingest_many([g[0] for g in group], time.time())
-            except Exception:
-                # one request may be at fault: each alone, so that only its own sender gets the error
-                for positions, future, loop in group:
-                    try:
-                        result = self.f.ingest(positions, time.time())
-                    except Exception as exc:
-                        loop.call_soon_threadsafe(_settle, future, None, exc)
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                async with self._lock:
+                    group, self._pending = self._pending, []
+                    requests = [g[0] for g in group]
+                    if sum(len(r) for r in requests) > INLINE_MAX_FIXES:
+                        results = await asyncio.get_running_loop().run_in_executor(self.worker, self._commit, requests)
                     else:
-                        loop.call_soon_threadsafe(_settle, future, result, None)
-                continue
-            for (_, future, loop), outcome in zip(group, outcomes, strict=True):
-                loop.call_soon_threadsafe(_settle, future, outcome, None)
+                        results = self._commit(requests)
+                for (_, future), result in zip(group, results, strict=True):
+                    if future.done():  # its client went away: the fixes are stored all the same
+                        continue
+                    if isinstance(result, Outcome):
+                        future.set_result(result)
+                    else:
+                        future.set_exception(result)
+                await asyncio.sleep(0)  # read what arrived meanwhile: the next group
+        finally:
+            self._draining = False
+
+    def _commit(self, requests: list[list[Position]]) -> list[Outcome | Exception]:
+        """Commit the requests together; when that fails, each alone (only the faulty one fails)."""
+        try:
+            return list(self.f.ingest_many(requests, time.time()))
+        except Exception:
+            results: list[Outcome | Exception] = []
+            for positions in requests:
+                try:
+                    results.append(self.f.ingest(positions, time.time()))
+                except Exception as exc:
+                    results.append(exc)
+            return results
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """``fn(*args)`` in the worker thread."""
-        return await asyncio.get_running_loop().run_in_executor(self.worker, partial(fn, *args))
+        """``fn(*args)`` in the worker thread, while nothing else uses the field."""
+        async with self._lock:
+            return await asyncio.get_running_loop().run_in_executor(self.worker, partial(fn, *args))
 
     def _open(self) -> Field:
         c = self.config
@@ -176,6 +211,7 @@ class Server:
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         self.field = await self.run(self._open)
         self.broadcaster.start()
+        checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
         if self.config.webhook_url:
             field = self.field
             self.webhook = Webhook(self.config.webhook_url, lambda i: self.run(field.store.hook_done, i, time.time()))
@@ -185,12 +221,25 @@ class Server:
         try:
             yield
         finally:
+            checkpoints.cancel()
             await self.broadcaster.stop()
             if self.webhook is not None:
                 await self.webhook.stop()
             await self.run(self.field.save_all)
             await self.run(self.field.store.close)
             self.worker.shutdown(wait=True)
+
+    async def _checkpoints(self) -> None:
+        """The write-ahead log copied into the database every :data:`CHECKPOINT_EVERY_S`, in a thread of
+        its own: the fsync it costs never holds up a request."""
+        store = self.f.store
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECKPOINT_EVERY_S)
+            try:
+                await loop.run_in_executor(None, store.checkpoint)
+            except Exception:  # a busy database: the next one catches up
+                log.warning("checkpoint of %s postponed", store.path)
 
     # -- authentication --------------------------------------------------------------------------------
     def _token_given(self, request: Request) -> str | None:
@@ -233,6 +282,8 @@ class Server:
 
     # -- ingest ------------------------------------------------------------------------------------------
     async def _body(self, request: Request) -> bytes:
+        if request.method == "GET":
+            return b""
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise OverflowError
@@ -264,7 +315,8 @@ class Server:
             log.exception("storing %d positions failed", len(positions))
             return _error(503, "positions not stored: try again")
         self._announce(outcome)
-        return _json(outcome.counts())
+        # a tracker's answer: small, without the pages' headers
+        return _raw(json.dumps(outcome.counts(), separators=(",", ":")), "application/json")
 
     def _announce(self, outcome: Outcome) -> None:
         for event in outcome.events:
@@ -278,7 +330,7 @@ class Server:
     async def osmand(self, request: Request) -> Response:
         query = request.query_params
         if request.method == "GET" and not any(k in query for k in ("id", "deviceid", "lat", "lon", "location")):
-            return RedirectResponse("/live", status_code=303)
+            return _redirect("/live")
 
         def parse(body: bytes) -> list[Position]:
             return parse_request(request.method, dict(query), request.headers.get("content-type", ""), body)
@@ -296,21 +348,21 @@ class Server:
                 return refused
             rest = {k: v for k, v in request.query_params.items() if k != "token"}
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
-            answer = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+            answer = _redirect(target)
             answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
             return answer
         refused = self.race_control(request)
         if refused is not None:
             return refused
-        return HTMLResponse(make(), headers=SECURITY_HEADERS)
+        return _raw(make(), "text/html; charset=utf-8", SECURITY_HEADERS)
 
     async def live(self, request: Request) -> Response:
         return self._page(request, lambda: live_page(self.config.title))
 
     async def runner(self, request: Request) -> Response:
         device = request.path_params["device"]
-        if device not in self.config.runners:
-            return _error(404, "no such runner")
+        if device not in self.config.runners:  # after the token: who is registered is race control's
+            return self.race_control(request) or _error(404, "no such runner")
         return self._page(request, lambda: runner_page(device))
 
     async def _api(self, request: Request, fn: Callable[[], Awaitable[Any]]) -> Response:
@@ -363,32 +415,25 @@ class Server:
             body = self.broadcaster.stream(sse("hello", {"time_s": time.time()}))
         except OverflowError:
             return _error(503, "too many open streams")
-        headers = {**SECURITY_HEADERS, "X-Accel-Buffering": "no"}
-        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+        return _stream(body)
 
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name == "offcourse.js":
-            return Response(JS, media_type="text/javascript", headers=SECURITY_HEADERS)
+            return _raw(JS, "text/javascript", SECURITY_HEADERS)
         if name == "offcourse.css":
-            return Response(CSS, media_type="text/css", headers=SECURITY_HEADERS)
+            return _raw(CSS, "text/css", SECURITY_HEADERS)
         return _error(404, "not found")
 
     async def health(self, request: Request) -> Response:
-        return PlainTextResponse("ok\n")
-
-
-def _settle(future: asyncio.Future[Outcome], result: Outcome | None, exc: BaseException | None) -> None:
-    if future.done():  # the request was cancelled (its client went away): the fixes are stored all the same
-        return
-    if exc is not None:
-        future.set_exception(exc)
-    elif result is not None:
-        future.set_result(result)
+        return _raw("ok\n", "text/plain")
 
 
 def create_app(config: Config) -> Starlette:
     """The ASGI application for ``config`` (its ``state.server`` is the :class:`Server`)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Route as Path
+
     server = Server(config)
     app = Starlette(
         routes=[

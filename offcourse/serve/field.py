@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,9 @@ class _Live:
     fixes: int
     last_seq: int
     since_snapshot: int
+    snapshot_after: int
+    """Fixes before the next snapshot: staggered by device for the first one (runners who start
+    together do not all save their state on the same fix: 2-3 ms each), then SNAPSHOT_EVERY."""
     last: tuple[float, float, float] = (math.nan, math.nan, math.nan)  # epoch_s, lat, lon of the latest fix
 
 
@@ -118,7 +122,9 @@ class Field:
             monitor = Monitor(self.route, self.options, index=self.index)
         else:
             monitor = Monitor.restore(self.route, state, index=self.index)
-        live = _Live(monitor, 0, state_seq, 0)
+        live = _Live(
+            monitor, 0, state_seq, 0, SNAPSHOT_EVERY // 2 + zlib.crc32(device.encode()) % (SNAPSHOT_EVERY // 2 + 1)
+        )
         for seq, t, lat, lon, hacc, ele in self.store.positions_after(device, state_seq):
             self._push(live, device, seq, Fix(t, lon, lat, ele_m=ele, hacc_m=hacc), None)
             self.replayed += 1
@@ -202,11 +208,12 @@ class Field:
             self._push(live, p.device, seq, Fix(p.epoch_s, p.lon, p.lat, ele_m=p.ele_m, hacc_m=p.hacc_m), out)
         out.runners = sorted({p.device for p in positions})
 
-    def _save(self, device: str, live: _Live) -> None:
+    def _save(self, device: str, live: _Live, *, snapshot: bool = False) -> None:
         state = None
-        if live.since_snapshot >= SNAPSHOT_EVERY:
+        if snapshot or live.since_snapshot >= live.snapshot_after:
             state = live.monitor.state()
             live.since_snapshot = 0
+            live.snapshot_after = SNAPSHOT_EVERY
         self.store.save_runner(self._figures(device, live), state, live.last_seq if state is not None else 0)
 
     def _figures(self, device: str, live: _Live) -> dict[str, Any]:
@@ -222,8 +229,7 @@ class Field:
         with self.store.transaction():
             for device, live in self._live.items():
                 if live.since_snapshot:
-                    live.since_snapshot = SNAPSHOT_EVERY
-                    self._save(device, live)
+                    self._save(device, live, snapshot=True)
 
     # -- what the pages see ------------------------------------------------------------------------
     def who(self, device: str) -> dict[str, str]:

@@ -44,7 +44,6 @@ CREATE TABLE IF NOT EXISTS positions (
     seq INTEGER PRIMARY KEY, device TEXT NOT NULL, epoch_s REAL NOT NULL,
     lat REAL NOT NULL, lon REAL NOT NULL, hacc_m REAL, ele_m REAL, speed_mps REAL,
     received_s REAL NOT NULL, UNIQUE (device, epoch_s));
-CREATE INDEX IF NOT EXISTS positions_by_device ON positions (device);
 CREATE TABLE IF NOT EXISTS runners (
     device TEXT PRIMARY KEY, fixes INTEGER NOT NULL, last_seq INTEGER NOT NULL,
     epoch_s REAL, lat REAL, lon REAL, phase TEXT, route_m REAL, offset_m REAL, ignored INTEGER,
@@ -57,6 +56,14 @@ CREATE INDEX IF NOT EXISTS alerts_by_time ON events (alert, id);
 """
 
 RUNNER_COLUMNS = ("device", "fixes", "last_seq", "epoch_s", "lat", "lon", "phase", "route_m", "offset_m", "ignored")
+_UPSERT = (
+    f"INSERT INTO runners ({', '.join(RUNNER_COLUMNS)}{{cols}}) VALUES ({', '.join('?' * len(RUNNER_COLUMNS))}{{qs}}) "
+    f"ON CONFLICT (device) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in RUNNER_COLUMNS[1:])}{{sets}}"
+)
+_SAVE_FIGURES = _UPSERT.format(cols="", qs="", sets="")
+_SAVE_STATE = _UPSERT.format(
+    cols=", state, state_seq", qs=", ?, ?", sets=", state = excluded.state, state_seq = excluded.state_seq"
+)
 EVENT_COLUMNS = ("id", "device", "seq", "kind", "epoch_s", "data", "acked_s", "resolved_s")
 
 
@@ -88,6 +95,8 @@ class Store:
             # NORMAL in WAL mode: a commit survives the process being killed (the OS has it); only a
             # power cut may lose the last transactions
             self.db.execute("PRAGMA synchronous=NORMAL")
+            # no checkpoint on the request path: :meth:`checkpoint` runs them beside it
+            self.db.execute("PRAGMA wal_autocheckpoint=0")
             self.db.executescript(_SCHEMA)
             self._check_meta(fingerprint)
         except sqlite3.DatabaseError as exc:
@@ -111,6 +120,15 @@ class Store:
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed into the file)."""
         self.db.close()
+
+    def checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file, beside the writer (its own connection:
+        call it from any thread). Writers are never blocked; the log's file is reused afterwards."""
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+        try:
+            con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            con.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -161,14 +179,10 @@ class Store:
     def save_runner(self, row: dict[str, Any], state: dict[str, Any] | None, state_seq: int) -> None:
         """Upsert a device's figures; with ``state``, its engine snapshot too."""
         values = [_nan_to_none(row[c]) if isinstance(row[c], float) else row[c] for c in RUNNER_COLUMNS]
-        sets = ", ".join(f"{c} = excluded.{c}" for c in RUNNER_COLUMNS[1:])
-        if state is not None:
-            sets += ", state = excluded.state, state_seq = excluded.state_seq"
-        self.db.execute(
-            f"INSERT INTO runners ({', '.join(RUNNER_COLUMNS)}, state, state_seq) "
-            f"VALUES ({', '.join('?' * (len(RUNNER_COLUMNS) + 2))}) ON CONFLICT (device) DO UPDATE SET {sets}",
-            [*values, None if state is None else json.dumps(state, allow_nan=False), state_seq],
-        )
+        if state is None:
+            self.db.execute(_SAVE_FIGURES, values)
+        else:
+            self.db.execute(_SAVE_STATE, [*values, json.dumps(state, allow_nan=False), state_seq])
 
     # -- reads ------------------------------------------------------------------------------------
     def snapshot(self, device: str) -> tuple[dict[str, Any] | None, int]:
@@ -180,7 +194,10 @@ class Store:
         return state, int(row[1])
 
     def positions_after(self, device: str, seq: int) -> list[tuple[int, float, float, float, float, float]]:
-        """``(seq, epoch_s, lat, lon, hacc_m, ele_m)`` of the device's fixes after ``seq``, in arrival order."""
+        """``(seq, epoch_s, lat, lon, hacc_m, ele_m)`` of the device's fixes after ``seq``, in arrival order.
+
+        (Read through the ``(device, epoch_s)`` index: one index less to write for every fix.)
+        """
         rows = self.db.execute(
             "SELECT seq, epoch_s, lat, lon, hacc_m, ele_m FROM positions WHERE device = ? AND seq > ? ORDER BY seq",
             (device, seq),

@@ -93,6 +93,9 @@ def test_race_control_needs_the_token(tmp_path: Path) -> None:
             assert c.get(path).status_code == 401, path
             assert c.get(path, headers={"Authorization": "Bearer not-the-token"}).status_code == 403, path
         assert c.post("/api/alerts/1/ack").status_code == 401
+        # who is registered is not told without the token either
+        assert c.get("/runner/nobody").status_code == c.get("/api/runners/nobody").status_code == 401
+        assert c.get("/runner/nobody", headers=auth()).status_code == 404
         assert c.get("/api/runners", headers=auth()).json() == []
         assert c.get("/healthz").text == "ok\n"
 

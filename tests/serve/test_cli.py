@@ -61,7 +61,7 @@ def test_the_engine_and_the_cli_work_without_the_serve_extra() -> None:
     code = (
         "import sys\n"
         "for name in ('starlette', 'uvicorn', 'httpx'): sys.modules[name] = None\n"
-        "import offcourse, offcourse.cli\n"
+        "import offcourse, offcourse.cli, offcourse.serve.app, offcourse.serve.demo\n"
         "offcourse.cli._parser()\n"
         "sys.exit(offcourse.cli.main(['serve', 'routes/allermuir-hill-race.gpx']))\n"
     )

@@ -22,8 +22,8 @@ from offcourse.read import parse_bytes, read_file
 from offcourse.read.gpx import parse_gpx
 from offcourse.read.tcx import parse_tcx
 
-DATA = Path(__file__).resolve().parent / "data"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NAN = math.nan
 
 

@@ -16,8 +16,8 @@ from offcourse.read import parse_bytes, read_file
 from offcourse.read.geojson import parse_geojson
 from offcourse.read.livetrail import parse_livetrail
 
-DATA = Path(__file__).resolve().parent / "data"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 NAN = math.nan
 
 

@@ -16,12 +16,11 @@ from offcourse.errors import (
     UnknownFormatError,
 )
 from offcourse.read.fit import FIT_EPOCH_OFFSET, _crc16, parse_fit
-
-from .fitbuild import SINT32_INVALID, UINT16_INVALID, UINT32_INVALID, FitBuilder, crc16, semicircles
+from tests.fitbuild import SINT32_INVALID, UINT16_INVALID, UINT32_INVALID, FitBuilder, crc16, semicircles
 
 SEMI = 180.0 / 2**31
 REC = [(253, 4, 0x86), (0, 4, 0x85), (1, 4, 0x85), (2, 2, 0x84)]
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
 def _activity(points: list[tuple[int, int, int, int]], **kw: object) -> bytes:

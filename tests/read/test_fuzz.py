@@ -39,11 +39,10 @@ from offcourse.read.geojson import parse_geojson
 from offcourse.read.gpx import parse_gpx
 from offcourse.read.livetrail import parse_livetrail
 from offcourse.read.tcx import parse_tcx
+from tests.fitbuild import FitBuilder, crc16
+from tests.hang import Hang, time_limit
 
-from .fitbuild import FitBuilder, crc16
-from .hang import Hang, time_limit
-
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 DEFECTS = DATA / "defects"
 
 FUZZ = settings(

@@ -23,7 +23,7 @@ from offcourse.plot import NEEDS_MATPLOTLIB, excursion_label, plot_report, progr
 from offcourse.report import Report, check
 from tests.synth import PROJ, route, walk
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 ROUTE = REPO / "routes" / "allermuir-hill-race.gpx"
 WRONG_TURN = REPO / "samples" / "allermuir-wrong-turn.gpx"
 needs_matplotlib = pytest.mark.skipif(find_spec("matplotlib") is None, reason="matplotlib is not installed")
@@ -243,3 +243,58 @@ def test_cli_bad_extension_fails_before_checking(tmp_path: Path, capsys: pytest.
     err = captured.err.strip()
     assert err.startswith("offcourse: error: ") and "cli.gif" in err and "\n" not in err
     assert not out.exists()
+
+
+def test_check_carries_the_per_fix_trace_and_its_options(two_turns: Report) -> None:
+    trace = two_turns.trace
+    assert trace is not None and trace.options == Options()
+    s, d = trace.route_m, trace.offset_m
+    assert s.shape == d.shape == (len(two_turns.track),)
+    for e in two_turns.excursions:
+        during = (two_turns.track.epoch_s >= e.start_epoch_s) & (two_turns.track.epoch_s <= (e.end_epoch_s or np.inf))
+        assert np.nanmax(d[during]) == pytest.approx(e.max_offset_m, abs=1.0)  # the spike is the detour
+        assert np.nanmedian(s[during]) == pytest.approx(e.exit_route_m, abs=60.0)  # held at its exit
+    ok = np.isfinite(s)
+    assert ok.mean() > 0.95 and np.all(np.diff(s[ok]) >= -1.0)  # progress, never far back
+
+
+@needs_matplotlib
+def test_check_plot_runs_the_engine_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from offcourse.detect import Monitor
+
+    made: list[int] = []
+    real_init = Monitor.__init__
+
+    def counting_init(self: Monitor, *args: object, **kwargs: object) -> None:
+        made.append(1)
+        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Monitor, "__init__", counting_init)
+    out = tmp_path / "once.svg"
+    assert main(["check", str(ROUTE), str(WRONG_TURN), "--tz", "UTC", "--plot", str(out)]) == 0
+    assert made == [1]  # the check's own engine; the picture draws from report.trace
+    assert out.stat().st_size > 10_000
+
+
+@needs_matplotlib
+def test_the_plot_draws_the_thresholds_the_check_applied(tmp_path: Path) -> None:
+    out = tmp_path / "thresholds.svg"
+    assert main(["check", str(ROUTE), str(WRONG_TURN), "--off-threshold-m", "70", "--plot", str(out)]) == 0
+    texts = svg_texts(out)
+    assert "off threshold 70 m" in texts and "back-on threshold 25 m" in texts
+    miles = tmp_path / "miles.svg"
+    assert main(["check", str(ROUTE), str(WRONG_TURN), "--units", "mi", "--tz", "UTC", "--plot", str(miles)]) == 0
+    texts = svg_texts(miles)
+    assert "off threshold 164 ft" in texts and "along the route (mi)" in texts and "off the route (ft)" in texts
+    assert any(t.startswith("1 · mile 1.86 · +0.37 mi · 0:03:0") for t in texts)
+    assert any(t.startswith("2025-05-17 09:00 UTC · 4.60 mi · 2302 fixes") for t in texts)
+    assert any(re.fullmatch(r"\d+ (ft|mi)", t) for t in texts)  # the scale bars
+    assert not any(re.fullmatch(r"\d+ k?m", t) for t in texts)
+
+
+@needs_matplotlib
+def test_a_report_without_a_trace_is_still_drawn(tmp_path: Path, two_turns: Report) -> None:
+    from dataclasses import replace
+
+    bare = replace(two_turns, trace=None)  # built by hand, or by an older version
+    assert plot_report(bare, tmp_path / "bare.svg") == plot_report(two_turns, tmp_path / "full.svg")

@@ -1,0 +1,578 @@
+"""The byte-level fast path of the GPX and TCX readers: the runs of points read with numpy, not expat.
+
+Recordings are long runs of points that a program wrote from one template::
+
+    <trkpt lat="45.1234567" lon="6.1234567"><ele>1020.4</ele><time>2024-05-01T06:00:01Z</time></trkpt>
+
+Per point, the hardened reader (:mod:`offcourse.read._xml`) pays a dozen Python calls; here each
+run of points (the content of a ``trkseg``, ``rte`` or TCX ``Track``, from its first point to its
+last) is read at once:
+
+1. **The run is one template repeated.** The first point (and the whitespace before the next)
+   is the template. With the digits and ``.-+`` deleted (``bytes.translate``, C speed), the run
+   must be the template repeated exactly; then every point has the template's tags, in order,
+   with only digits and signs changed. The tags' lengths (and, for a tag whose template bytes
+   hold digits, its bytes) are compared too, so a digit cannot hide in a tag name. The template
+   itself is parsed by the hardened scanner (well-formed, no entity), and must hold no element
+   that would change the reader's state (a ``trkseg`` in an extension, ...).
+2. **Values are parsed with numpy.** The places of ``<``, ``>`` and ``"`` (``np.flatnonzero``)
+   give, for every point, where its latitude, longitude, elevation, time and HDOP lie. Decimals
+   are parsed digit by digit into an integer and divided once by a power of ten: exact whenever
+   the number has at most 15 digits (the integer and the power are exact doubles, and one IEEE
+   division is correctly rounded), so the float is the one ``float(text)`` gives, bit for bit.
+   Times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by
+   10⁶ as ``timedelta.total_seconds`` does.
+3. **The rest is the hardened reader's.** Each run read this way is replaced by a marker
+   element and the remaining skeleton (metadata, names, waypoints, routes of other shapes) is
+   read by the hardened scanner, which takes the run's columns when it meets the marker.
+
+Anything else leaves the run to the hardened reader: a value that is not a plain decimal or
+such a time, a latitude out of range, a run whose points differ in shape, a non-ASCII or control
+byte, ``&`` (entities), a processing instruction, a comment or CDATA section among the points. A
+UTF-16 document, or one whose skeleton the hardened reader refuses in any way, is read
+by the hardened reader from the start, so that errors are the same, with the same message.
+A comment, CDATA section or ``offcourse_fast_`` element that happens to hold what looks like a
+run is harmless: its marker is not met where it is expected, and the hardened reader reads the
+document.
+``tests/read/test_fastxml.py`` checks that the output is the same, array for array and bit for
+bit, on every GPX and TCX file of the shared corpus.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+from ..errors import OffcourseError
+from ._xml import Scanner, scan
+
+__all__ = ["MARK", "Block", "NotFast", "PointShape", "fast_blocks"]
+
+MARK = "offcourse_fast_"
+"""Local name of the marker element that stands for a run of points read here."""
+
+_MARK_TAG = b"<" + MARK.encode() + b"/>"
+_DIGITS = b"0123456789.-+"
+_WS = b" \t\r\n"
+_ALLOWED = bytes(range(32, 127)) + b"\t\n\r"  # what the template may hold
+_POW10 = np.array([float(10**k) for k in range(23)])
+_INT_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_MAX_DIGITS = 15  # below 2**53: the integer of the digits is exact
+_TAG = re.compile(rb"<(/?)([^\s/>]+)([^>]*?)(/?)>")
+_LATLON_TAG = re.compile(rb'<([A-Za-z]+)\s+(lat|lon)="([^"]*)"\s+(lat|lon)="([^"]*)"\s*>')
+_NAN = np.nan
+
+Columns = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+
+
+class NotFast(Exception):
+    """This run (or document) is not of the shape the fast path reads: the hardened reader reads it."""
+
+
+@dataclass(frozen=True)
+class PointShape:
+    """What one reader takes from a point element, for the fast path.
+
+    Attributes
+    ----------
+    container, point : bytes
+        The element holding the run (``trkseg``) and the point element (``trkpt``).
+    attributes : bool
+        The position is in ``lat``/``lon`` attributes of the point (GPX), not in elements.
+    slots : dict
+        Path of a child element below the point (local names) -> the column its text fills:
+        ``lon``, ``lat``, ``ele``, ``time`` or ``hdop``.
+    position : tuple of str, optional
+        Path of the element whose presence says the point has a position (TCX ``Position``);
+        a point without it is counted, not kept.
+    forbidden : frozenset of str
+        Local names that may not appear inside a point (they would change the reader's state).
+    """
+
+    container: bytes
+    point: bytes
+    attributes: bool
+    slots: dict[tuple[str, ...], str]
+    position: tuple[str, ...] | None
+    forbidden: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A run of points read here: its columns (``lon, lat, ele, time, hdop``) and how many points it had."""
+
+    shape: PointShape
+    columns: Columns
+    points: int
+    without_position: int
+
+
+# -- values ------------------------------------------------------------------------------------
+
+
+def _window(
+    arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64], most: int
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """The bytes from ``arr[start]`` of each row (as many as the longest ``end - start``) and the lengths."""
+    length = end - start
+    if not len(length) or length.min() < 1 or length.max() > most:
+        raise NotFast
+    width = int(length.max())
+    if int(start.max()) + width > len(arr):
+        arr = np.concatenate([arr, np.zeros(width, dtype=np.uint8)])
+    return sliding_window_view(arr, width)[start], length
+
+
+_LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
+_LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
+_POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
+
+
+def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
+    """Decimals of 16 to 18 digits, exactly as ``float()`` reads them (more digits: ``float()`` reads them).
+
+    The digits make an exact integer, divided once in extended precision: the quotient, rounded to
+    64 bits, rounds to the same double as the exact decimal unless it lies exactly halfway between
+    two doubles (a 64-bit number lying between the exact value and its 64-bit rounding would be
+    nearer), and those rows are read by ``float()``.
+    """
+    nd = digits.shape[1]
+    if not _LONG_OK or nd > _LONG_DIGITS or frac > 27:
+        raw = np.ascontiguousarray(b[:, :length]).tobytes()
+        return np.array([abs(float(raw[k : k + length])) for k in range(0, len(raw), length)], dtype=np.float64)
+    mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
+    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+    value: NDArray[np.float64] = q.astype(np.float64)
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    for k in np.flatnonzero(tie).tolist():
+        value[k] = abs(float(bytes(b[k, :length])))
+    return value
+
+
+def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them."""
+    first = b[0, :length]
+    digit_cols = np.flatnonzero((first >= 48) & (first <= 57))
+    other_cols = np.flatnonzero((first < 48) | (first > 57))
+    layout = bytes(np.where((first >= 48) & (first <= 57), 1, first).astype(np.uint8))
+    if _NUMBER_LAYOUT.fullmatch(layout) is None:
+        raise NotFast
+    for c in other_cols.tolist():
+        if (b[:, c] != first[c]).any():
+            raise NotFast
+    digits = b[:, digit_cols]
+    if (digits - np.uint8(48) > 9).any():
+        raise NotFast
+    dot = layout.find(b".")
+    frac = 0 if dot < 0 else length - dot - 1
+    if len(digit_cols) > _MAX_DIGITS:  # more digits than a double holds exactly
+        long: NDArray[np.float64] = _long_decimals(b, digits, frac, length)
+        return -long if first[0] == 45 else long
+    weights = _POW10[len(digit_cols) - 1 :: -1] if len(digit_cols) else _POW10[:0]
+    mant = (digits.astype(np.float64) - 48.0) @ weights  # integers below 2**53: exact in any order
+    value = mant / _POW10[frac]
+    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    return out
+
+
+def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The numbers written in ``arr[start:end]``, exactly as ``float()`` reads them; :class:`NotFast` if one is not
+    a plain decimal (``[+-]digits[.digits]``) of at most 15 digits.
+
+    The digits make an integer (exact in a double below 2**53), divided once by a power of ten
+    (exact up to 10**22): one correctly rounded division, the double nearest the decimal, as
+    ``float()`` gives it. Rows are read in groups of one layout (length, sign, dot).
+
+    >>> a = np.frombuffer(b"45.25 -0.5 +7 .5 12.", dtype=np.uint8)
+    >>> decimals(a, np.array([0, 6, 11, 14, 17]), np.array([5, 10, 13, 16, 20])).tolist()
+    [45.25, -0.5, 7.0, 0.5, 12.0]
+    """
+    b, length = _window(arr, start, end, 64)
+    # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
+    dot_at = (b == 46).argmax(axis=1)
+    dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
+    key = (length * 64 + dot_at) * 4 + (b[:, 0] == 45) + 2 * (b[:, 0] == 43)
+    first_key = key[0]
+    if (key == first_key).all():
+        return _decimals_of_one_layout(b, int(length[0]))
+    out = np.empty(len(b), dtype=np.float64)
+    for k in np.unique(key).tolist():
+        rows = np.flatnonzero(key == k)
+        out[rows] = _decimals_of_one_layout(b[rows], int(length[rows[0]]))
+    return out
+
+
+def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 24) -> NDArray[np.int64]:
+    """Where the first byte ``stop`` lies at or after each ``start`` (within ``most`` bytes, else 64)."""
+    if int(start.max()) + 64 > len(arr):
+        arr = np.concatenate([arr, np.zeros(64, dtype=np.uint8)])
+    hit = sliding_window_view(arr, most)[start] == stop
+    at = hit.argmax(axis=1)
+    missed = ~hit[np.arange(len(at)), at]
+    if missed.any():
+        if most >= 64:
+            raise NotFast
+        at[missed] = _until(arr, start[missed], stop, 64) - start[missed]
+    out: NDArray[np.int64] = start + at
+    return out
+
+
+def _number(b: NDArray[np.uint8], col: int, count: int) -> NDArray[np.int64]:
+    out = b[:, col].astype(np.int64) - 48
+    for k in range(1, count):
+        out = out * 10 + (b[:, col + k].astype(np.int64) - 48)
+    return out
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
+_LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
+
+
+def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """The bytes of a column, with every digit the same (``0``)."""
+    return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
+
+
+def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
+    first = b[0, :length]
+    is_digit = (first >= 48) & (first <= 57)
+    for c in np.flatnonzero(~is_digit).tolist():
+        if (b[:, c] != first[c]).any():
+            raise NotFast
+    d = b[:, :length][:, is_digit]
+    if ((d < 48) | (d > 57)).any():
+        raise NotFast
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
+    m = _LAYOUT.fullmatch(layout)
+    if m is None:
+        raise NotFast
+    year, month, day = _number(b, 0, 4), _number(b, 5, 2), _number(b, 8, 2)
+    hour, minute, sec = _number(b, 11, 2), _number(b, 14, 2), _number(b, 17, 2)
+    micro = np.zeros(len(b), dtype=np.int64)
+    if m.group(1):
+        k = len(m.group(1))
+        micro = _number(b, 20, k) * 10 ** (6 - k)
+    offset_s = np.zeros(len(b), dtype=np.int64)
+    tz = m.group(2) or b""
+    if len(tz) == 6:
+        at = m.start(2)
+        off_h, off_m = _number(b, at + 1, 2), _number(b, at + 4, 2)
+        if (off_h > 23).any() or (off_m > 59).any():
+            raise NotFast
+        offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
+    valid &= (hour <= 23) & (minute <= 59) & (sec <= 59)
+    if not valid.all():
+        raise NotFast
+    # days from 1970-01-01 (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    micros = (days * 86400 + hour * 3600 + minute * 60 + sec - offset_s) * 1_000_000 + micro
+    out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
+    return out
+
+
+def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
+    """ISO 8601 times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` (years 1900 to 2200) as seconds since 1970,
+    exactly as :func:`offcourse.read._values.parse_time` gives them; :class:`NotFast` for any other form.
+
+    Integer microseconds (exact below 2**53, about the year 2255) divided once by 10**6, as
+    ``timedelta.total_seconds`` divides them.
+
+    >>> a = np.frombuffer(b"1970-01-01T00:01:00.5Z 1970-01-01T01:00:00+01:00", dtype=np.uint8)
+    >>> times(a, np.array([0, 23]), np.array([22, 48])).tolist()
+    [60.5, 0.0]
+    """
+    b, length = _window(arr, start, end, 32)
+    if length.min() < 19:
+        raise NotFast
+    # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
+    rows = np.arange(len(b))
+    marks = [_kind_of(b[:, 19 % b.shape[1]])] + [_kind_of(b[rows, length - k]) for k in (1, 3, 6)]
+    key = length.copy()
+    for m in marks:
+        key = key * 256 + m
+    if (key == key[0]).all():
+        return _times_of_one_layout(b, int(length[0]))
+    out = np.empty(len(b), dtype=np.float64)
+    for k in np.unique(key).tolist():
+        group = np.flatnonzero(key == k)
+        out[group] = _times_of_one_layout(b[group], int(length[group[0]]))
+    return out
+
+
+# -- the template of a run ----------------------------------------------------------------------
+
+
+@dataclass
+class _Template:
+    tags: int  # tags per point
+    tag_len: NDArray[np.int64]  # each tag's length from "<" to ">" (the index of ">") ...
+    free: NDArray[np.bool_]  # ... to be checked but where True (the point's start tag in GPX)
+    exact: list[tuple[int, bytes]]  # tags whose bytes hold digits: compared byte for byte
+    start_fixed: int  # GPX: the start tag's length from "<" to ">" without its two values
+    value_at: tuple[int, int, int]  # GPX: V1 from "<", V2 from the quote after V1, ">" from the end of V2
+    slots: dict[str, int]  # column -> index of the tag whose text it is
+    attr_order: tuple[str, str]  # GPX: the attribute names in order
+    positioned: bool
+
+
+def _local(name: bytes) -> str:
+    return name.rpartition(b":")[2].decode("ascii")
+
+
+def _template(unit: bytes, shape: PointShape) -> _Template:
+    try:
+        scan(io.BytesIO(b"<t>" + unit + b"</t>"), Scanner(None))  # well-formed, no entity: the hardened scanner
+    except OffcourseError:
+        raise NotFast from None
+    tags = list(_TAG.finditer(unit))
+    if not tags or len(tags) != unit.count(b"<") or len(tags) != unit.count(b">"):
+        raise NotFast
+    stack: list[str] = []
+    paths: list[tuple[str, ...] | None] = []  # path below the point of each opening tag
+    for m in tags:
+        closing, name, selfclose = m.group(1), m.group(2), m.group(4)
+        local = _local(name)
+        if closing:
+            stack.pop()
+            paths.append(None)
+            continue
+        if stack and (local in shape.forbidden or name == shape.point):
+            raise NotFast
+        path = (*stack[1:], local)
+        paths.append(path if stack else ())
+        if not selfclose:
+            stack.append(local)
+    first = tags[0]
+    if first.group(2) != shape.point or first.group(1) or first.group(4) or stack:
+        raise NotFast
+    slots: dict[str, int] = {}
+    positioned = shape.position is None
+    for j, below in enumerate(paths):
+        if not below:
+            continue
+        if below == shape.position:
+            if positioned:
+                raise NotFast  # twice
+            positioned = True
+        col = shape.slots.get(below)
+        if col is None:
+            continue
+        nxt = tags[j + 1] if j + 1 < len(tags) else None
+        if col in slots or tags[j].group(4) or nxt is None or not nxt.group(1) or nxt.group(2) != tags[j].group(2):
+            raise NotFast  # twice, empty, or with children
+        slots[col] = j
+    attr_order: tuple[str, str] = ("", "")
+    start_fixed = 0
+    value_at = (0, 0, 0)
+    if shape.attributes:
+        lm = _LATLON_TAG.fullmatch(first.group(0))
+        if lm is None or lm.group(2) == lm.group(4):
+            raise NotFast
+        attr_order = (lm.group(2).decode(), lm.group(4).decode())
+        start_fixed = len(first.group(0)) - 1 - len(lm.group(3)) - len(lm.group(5))
+        value_at = (lm.start(3), lm.start(5) - lm.end(3), len(first.group(0)) - 1 - lm.end(5))
+    elif first.group(0) != b"<" + shape.point + b">":
+        raise NotFast
+    if positioned and not ({"lat", "lon"} <= set(slots) | set(attr_order)):
+        raise NotFast  # the hardened reader refuses a Position without both
+    exact = [(j, m.group(0)) for j, m in enumerate(tags) if j and m.group(0).translate(None, _DIGITS) != m.group(0)]
+    if not shape.attributes and tags[0].group(0).translate(None, _DIGITS) != tags[0].group(0):
+        raise NotFast
+    tag_len = np.array([len(m.group(0)) - 1 for m in tags], dtype=np.int64)
+    free = np.zeros(len(tags), dtype=bool)
+    free[0] = shape.attributes
+    return _Template(len(tags), tag_len, free, exact, start_fixed, value_at, slots, attr_order, positioned)
+
+
+# -- a run ---------------------------------------------------------------------------------------
+
+
+_MAX_TEMPLATES = 64
+"""More templates than this in one run (points of many shapes): the run is the hardened reader's."""
+
+
+def _values(
+    blk: NDArray[np.uint8], lt: NDArray[np.int64], gt: NDArray[np.int64], t: _Template, shape: PointShape
+) -> dict[str, NDArray[np.float64]]:
+    """The columns of the points of one template, whose tags start at ``lt`` and end at ``gt`` (one row a point)."""
+    # each tag of fixed length is as long as the template's: no digit slipped into a tag
+    if not ((gt - lt == t.tag_len) | t.free).all():
+        raise NotFast
+    for j, tag in t.exact:
+        window, _ = _window(blk, lt[:, j], lt[:, j] + len(tag), len(tag))
+        if not (window == np.frombuffer(tag, dtype=np.uint8)).all():
+            raise NotFast
+    cols: dict[str, NDArray[np.float64]] = {}
+    if not t.positioned:
+        return cols
+    if shape.attributes:
+        # <trkpt lat="V1" lon="V2">: V1 starts at a fixed offset from "<", V2 at a fixed offset from the
+        # quote closing V1, and ends at a fixed offset before ">" (the bytes between are the template's)
+        start1 = lt[:, 0] + t.value_at[0]
+        end1 = _until(blk, start1, 34)
+        start2 = end1 + t.value_at[1]
+        end2 = gt[:, 0] - t.value_at[2]
+        cols[t.attr_order[0]] = decimals(blk, start1, end1)
+        cols[t.attr_order[1]] = decimals(blk, start2, end2)
+        # only the two values vary in length: nothing else in the tag
+        if not (gt[:, 0] - lt[:, 0] - (end1 - start1) - (end2 - start2) == t.start_fixed).all():
+            raise NotFast
+    for col, j in t.slots.items():
+        read: Callable[[NDArray[np.uint8], NDArray[np.int64], NDArray[np.int64]], NDArray[np.float64]]
+        read = times if col == "time" else decimals
+        cols[col] = read(blk, gt[:, j] + 1, lt[:, j + 1])
+    if not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
+        raise NotFast  # the hardened reader says which
+    return cols
+
+
+def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
+    body = data[a:b]
+    p_open = b"<" + shape.point
+    close = b"</" + shape.point + b">"
+    e0 = body.find(close) + len(close)
+    s1 = body.find(b"<", e0)
+    sep = b"" if s1 < 0 else body[e0:s1]
+    if sep.strip(_WS):
+        raise NotFast
+    # the points without their digits: the same bytes for the points of one template
+    stripped = body.translate(None, _DIGITS)
+    second = stripped.find(p_open, len(p_open))
+    first = stripped[:second] if second > 0 else stripped + sep
+    n, rem = divmod(len(stripped) + len(sep), len(first))
+    repeated = first * n if not rem else b""
+    if repeated.startswith(stripped) and repeated.endswith(sep):  # one template (what a program writes)
+        kinds = [first[len(p_open) :]]
+        ids = np.zeros(n, dtype=np.int64)
+    else:
+        pieces = (stripped + sep).split(p_open)
+        if pieces[0]:  # pragma: no cover - a run starts with a point
+            raise NotFast
+        n = len(pieces) - 1
+        index: dict[bytes, int] = {}
+        ids = np.fromiter((index.setdefault(x, len(index)) for x in pieces[1:]), dtype=np.int64, count=n)
+        kinds = list(index)
+        if len(kinds) > _MAX_TEMPLATES:
+            raise NotFast
+    blk = arr[a:b]
+    lt_all = np.flatnonzero(blk == 60)
+    gt_all = np.flatnonzero(blk == 62)
+    if len(gt_all) != len(lt_all):  # ">" in a text: each point has as many as its template
+        raise NotFast
+    tags_of = np.array([k.count(b"<") + 1 for k in kinds], dtype=np.int64)
+    per_point = tags_of[ids]
+    first_tag = np.cumsum(per_point) - per_point
+    if int(per_point.sum()) != len(lt_all):  # pragma: no cover - implied by the split
+        raise NotFast
+    lon, lat, ele, time, hdop = (np.full(n, _NAN) for _ in range(5))
+    positioned = np.ones(n, dtype=bool)
+    for g in range(len(kinds)):
+        rows = np.arange(n) if len(kinds) == 1 else np.flatnonzero(ids == g)
+        i = int(rows[0])
+        u0 = int(lt_all[first_tag[i]])
+        u1 = int(lt_all[first_tag[i + 1]]) if i + 1 < n else len(body)
+        unit = body[u0:u1] + (sep if i + 1 == n else b"")
+        # every byte of a point that is not a digit or a sign is its template's: checking the template checks all
+        if unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit or b"<!" in unit:
+            raise NotFast
+        t = _template(unit, shape)
+        if t.tags != tags_of[g]:  # pragma: no cover - the same count of "<"
+            raise NotFast
+        if len(kinds) == 1:
+            lt, gt = lt_all.reshape(n, t.tags), gt_all.reshape(n, t.tags)
+        else:
+            at = first_tag[rows][:, None] + np.arange(t.tags)
+            lt, gt = lt_all[at], gt_all[at]
+        cols = _values(blk, lt, gt, t, shape)
+        if not cols:
+            positioned[rows] = False
+            continue
+        if len(kinds) == 1:
+            nan = np.full(n, _NAN)
+            one = tuple(cols[c] if c in cols else nan.copy() for c in ("lon", "lat", "ele", "time", "hdop"))
+            return Block(shape, one, n, 0)  # type: ignore[arg-type]
+        for out, name in ((lon, "lon"), (lat, "lat"), (ele, "ele"), (time, "time"), (hdop, "hdop")):
+            if name in cols:
+                out[rows] = cols[name]
+    missing = n - int(positioned.sum())
+    if missing:
+        lon, lat, ele, time, hdop = (c[positioned] for c in (lon, lat, ele, time, hdop))
+    return Block(shape, (lon, lat, ele, time, hdop), n, missing)
+
+
+def _empty() -> Columns:
+    e = np.empty(0, dtype=np.float64)
+    return (e, e, e, e, e)
+
+
+def _spans(data: bytes, shape: PointShape) -> list[tuple[int, int]]:
+    """Where the runs of points lie: in each container, from the first point's ``<`` to the last point's ``>``."""
+    open_tag = b"<" + shape.container + b">"
+    close_tag = b"</" + shape.container + b">"
+    p_open = b"<" + shape.point
+    p_close = b"</" + shape.point + b">"
+    spans = []
+    i = data.find(open_tag)
+    while i >= 0:
+        c0 = i + len(open_tag)
+        c1 = data.find(close_tag, c0)
+        if c1 < 0:
+            break
+        a = data.find(p_open, c0, c1)
+        if a >= 0:
+            z = data.rfind(p_close, a, c1)
+            if z >= 0:
+                spans.append((a, z + len(p_close)))
+        i = data.find(open_tag, c1)
+    return spans
+
+
+def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block], bytes] | None:
+    """The runs of points of ``data`` read by the fast path, and the skeleton left for the hardened scanner.
+
+    Each run read is replaced in the skeleton by a ``<offcourse_fast_/>`` marker (:data:`MARK`), in
+    document order; runs of another shape stay in the skeleton. ``None`` when the document is not
+    for the fast path at all (see the module docstring) or no run could be read.
+    """
+    head = data[:256]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head:
+        return None
+    spans = sorted((s, shape) for shape in shapes for s in _spans(data, shape))
+    if not spans:
+        return None
+    arr = np.frombuffer(data, dtype=np.uint8)
+    blocks: list[Block] = []
+    pieces: list[bytes] = []
+    at = 0
+    for (a, b), shape in spans:
+        if a < at:
+            return None  # runs inside one another: not a shape for the fast path
+        try:
+            block = _run(data, arr, a, b, shape)
+        except NotFast:
+            continue
+        blocks.append(block)
+        pieces.append(data[at:a])
+        pieces.append(_MARK_TAG)
+        at = b
+    if not blocks:
+        return None
+    pieces.append(data[at:])
+    return blocks, b"".join(pieces)
