@@ -152,7 +152,9 @@ def run_batch(
         Local worker processes (default: all cores). ``1`` checks in this process.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address (or a connected client): run the tasks on that cluster.
-        The workers must see the route and the recordings at the same absolute paths.
+        The workers must see the route and the recordings at the same absolute paths (and the
+        files of ZIP uploads, copied to a temporary folder of this process: on a cluster of
+        several machines, point ``TMPDIR`` at a shared folder).
     cache_path : path, optional
         The result cache (JSON lines); ``None`` caches nothing.
     on_row : callable, optional

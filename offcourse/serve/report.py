@@ -104,6 +104,7 @@ def field_report(
         jobs=jobs,
         cache_path=None,
         route_track=route_track,
+        names=batch.Names("title"),  # each exported GPX is titled with the runner's label
     )
     rows = batch.sort_rows(result.rows)
     outputs = [out / "report.json", out / "report.csv", out / "report.html"]
