@@ -73,29 +73,29 @@ def run_check(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> Cal
 def test_check_text_in_kilometres_and_utc(run_check: Callable[..., list[str]]) -> None:
     lines = run_check("--tz", "UTC")
     assert lines[0] == "Route   Line  (3.00 km)"
-    assert lines[1].endswith("(1000 fixes, 3.58 km, 2023-11-14T22:13:20+00:00 → 2023-11-14T22:29:59+00:00)")
+    assert lines[1].endswith("(1000 fixes, 3.64 km, 2023-11-14T22:13:20+00:00 → 2023-11-14T22:29:59+00:00)")
     assert lines[4] == "Covered 2.40 of 3.00 km (80 %) in order; not covered: km 0.90-1.50"
     assert lines[6:9] == [
         "1. Off course at km 0.90, 2023-11-14T22:18:20+00:00: up to 300 m from the route, "
         "rejoined at km 1.50 (2023-11-14T22:21:41+00:00)",
         "   between Start (km 0.0) and Refuge (km 2.0), across Col de la Croix (km 1.0)",
-        "   covered 1.19 km off the route, extra distance 582 m, time lost 0:00:00",
+        "   covered 1.21 km off the route, extra distance 602 m, time lost 0:00:00",
     ]
-    assert lines[-1] == "Total   1 finding(s), extra distance 582 m, off course 0:03:21, route bypassed 0 m"
+    assert lines[-1] == "Total   1 finding(s), extra distance 602 m, off course 0:03:21, route bypassed 0 m"
 
 
 def test_check_text_in_miles_and_feet(run_check: Callable[..., list[str]]) -> None:
     lines = run_check("--units", "mi", "--tz", "utc")
     assert lines[0] == "Route   Line  (1.86 mi)"
-    assert lines[1].endswith("(1000 fixes, 2.22 mi, 2023-11-14T22:13:20+00:00 → 2023-11-14T22:29:59+00:00)")
+    assert lines[1].endswith("(1000 fixes, 2.26 mi, 2023-11-14T22:13:20+00:00 → 2023-11-14T22:29:59+00:00)")
     assert lines[4] == "Covered 1.49 of 1.86 mi (80 %) in order; not covered: mile 0.56-0.93"
     assert lines[6:9] == [
         "1. Off course at mile 0.56, 2023-11-14T22:18:20+00:00: up to 0.19 mi from the route, "
         "rejoined at mile 0.93 (2023-11-14T22:21:41+00:00)",
         "   between Start (mile 0.0) and Refuge (mile 1.2), across Col de la Croix (mile 0.6)",
-        "   covered 0.74 mi off the route, extra distance 0.36 mi, time lost 0:00:00",
+        "   covered 0.75 mi off the route, extra distance 0.37 mi, time lost 0:00:00",
     ]
-    assert lines[-1] == "Total   1 finding(s), extra distance 0.36 mi, off course 0:03:21, route bypassed 0 ft"
+    assert lines[-1] == "Total   1 finding(s), extra distance 0.37 mi, off course 0:03:21, route bypassed 0 ft"
 
 
 def test_tz_names_any_zone(run_check: Callable[..., list[str]]) -> None:
@@ -152,7 +152,7 @@ def test_info_and_check_give_the_same_time_in_the_same_format(
         time_line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("  time "))
         assert time_line.split()[1] == start and time_line.endswith("(0:16:39)")
         assert main(["check", *files, "--tz", tz]) == 0
-        assert f"(1000 fixes, 3.58 km, {start} →" in capsys.readouterr().out
+        assert f"(1000 fixes, 3.64 km, {start} →" in capsys.readouterr().out
 
 
 def test_info_text_in_miles(files: tuple[str, str], capsys: pytest.CaptureFixture[str]) -> None:
