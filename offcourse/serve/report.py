@@ -9,6 +9,7 @@ does both.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -24,7 +25,7 @@ from ..model import Route
 from .auth import Runner
 from .store import Store
 
-__all__ = ["export_recordings", "field_report", "runner_label"]
+__all__ = ["export_recordings", "field_report", "recording_name", "runner_label"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -55,16 +56,32 @@ def _gpx(label: str, rows: list[tuple[float, float, float, float | None]]) -> st
     return "\n".join(out)
 
 
+def recording_name(index: int, device: str) -> str:
+    """The file a device's fixes are exported to: unique per device, readable, safe on any file system.
+
+    The index and a hash of the exact id keep ids that differ only in characters a file name cannot
+    hold (``w:2``, ``w@2``) apart.
+
+    >>> recording_name(0, "w:2"), recording_name(1, "w@2")
+    ('0000-w_2-bea9d422.gpx', '0001-w_2-9497843a.gpx')
+    """
+    digest = hashlib.sha256(device.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{index:04d}-{_UNSAFE.sub('_', device)[:64]}-{digest}.gpx"
+
+
 def export_recordings(
     store: Store, folder: str | os.PathLike[str], runners: Mapping[str, Runner] | None = None
 ) -> list[Path]:
-    """Each device's fixes as ``FOLDER/DEVICE.gpx`` (every stored fix, in time order); the paths."""
+    """Each device's fixes as ``FOLDER/NNNN-DEVICE-HASH.gpx`` (every stored fix, in time order); the paths.
+
+    One file per device, in :meth:`Store.devices` order (see :func:`recording_name`).
+    """
     runners = runners or {}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for device in store.devices():
-        path = folder / (_UNSAFE.sub("_", device) + ".gpx")
+    for index, device in enumerate(store.devices()):
+        path = folder / recording_name(index, device)
         path.write_text(_gpx(runner_label(device, runners.get(device)), store.all_positions(device)), encoding="utf-8")
         paths.append(path)
     return paths
