@@ -36,6 +36,8 @@ __all__ = [
     "DEVICE_BURST",
     "DEVICE_RATE_PER_S",
     "MAX_RUNNERS",
+    "REFUSALS_PER_S",
+    "REFUSAL_BURST",
     "RateLimiter",
     "Runner",
     "RunnersError",
@@ -47,6 +49,14 @@ DEVICE_RATE_PER_S = 2.0
 """Average requests a second a device may send (a tracker sends one every 1-10 s)."""
 DEVICE_BURST = 30.0
 """Requests a device may send at once (a tracker flushing its queue after a dead zone)."""
+REFUSALS_PER_S = 1.0
+"""Average refused ingest requests (unknown device, wrong key, wrong token, bad input) a second one
+client address may cause; beyond, its requests that would be checked against a key or parsed at
+length get 429 first (no online key guessing, no parsing work for a flood)."""
+REFUSAL_BURST = 30.0
+"""Refused requests one client address may cause at once."""
+MAX_BUCKETS = 200_000
+"""Rate-limit buckets kept (client addresses, devices); full ones are forgotten first."""
 MAX_RUNNERS = 100_000
 MAX_CSV_BYTES = 20 << 20
 MAX_NAME_CHARS = 120
@@ -143,13 +153,32 @@ class RateLimiter:
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def allow(self, key: str, *, now_s: float | None = None) -> bool:
-        """Take one request from ``key``'s bucket; False when it is empty."""
-        now = time.monotonic() if now_s is None else now_s
+    def _level(self, key: str, now: float) -> float:
         level, since = self._buckets.get(key, (self.burst, now))
-        level = min(self.burst, level + (now - since) * self.rate_per_s)
-        if level < 1.0:
+        return min(self.burst, level + (now - since) * self.rate_per_s)
+
+    def allow(self, key: str, cost: float = 1.0, *, now_s: float | None = None) -> bool:
+        """Take ``cost`` from ``key``'s bucket; False (nothing taken) when it holds less.
+
+        A cost above the burst is taken from a full bucket (which goes into debt): a request larger
+        than the burst is not refused for ever.
+        """
+        now = time.monotonic() if now_s is None else now_s
+        if len(self._buckets) >= MAX_BUCKETS:
+            self._forget_full(now)
+        level = self._level(key, now)
+        if level < min(cost, self.burst):
             self._buckets[key] = (level, now)
             return False
-        self._buckets[key] = (level - 1.0, now)
+        self._buckets[key] = (level - cost, now)
         return True
+
+    def empty(self, key: str, *, now_s: float | None = None) -> bool:
+        """Whether ``key``'s bucket holds less than one (nothing taken)."""
+        return self._level(key, time.monotonic() if now_s is None else now_s) < 1.0
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that are full again (they are the same as absent): bounded memory."""
+        self._buckets = {k: v for k, v in self._buckets.items() if self._level(k, now) < self.burst}
+        while len(self._buckets) >= MAX_BUCKETS:  # still too many: the oldest go
+            self._buckets.pop(next(iter(self._buckets)))
