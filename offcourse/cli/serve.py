@@ -170,7 +170,7 @@ def register(sub: Any) -> None:
     p.add_argument("--title", default=None, help="title of the race-control page")
     p.add_argument(
         "--device-rate", type=float, default=None, metavar="N",
-        help="requests a second a device may send on average (default 2; bursts of 30)",
+        help="fixes a second a device may send on average (default 2; bursts of 3600)",
     )  # fmt: skip
     _add_option_flags(p)
     p.set_defaults(run=run_serve)

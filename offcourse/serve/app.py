@@ -40,7 +40,15 @@ from urllib.parse import unquote_plus, urlencode
 
 from ..detect import Options
 from ..model import Route
-from .auth import REFUSAL_BURST, REFUSALS_PER_S, RateLimiter, Runner, same_secret
+from .auth import (
+    DEVICE_BURST_FIXES,
+    DEVICE_FIXES_PER_S,
+    REFUSAL_BURST,
+    REFUSALS_PER_S,
+    RateLimiter,
+    Runner,
+    same_secret,
+)
 from .events import Broadcaster, sse
 from .field import Field, Outcome
 from .ingest import MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
@@ -90,7 +98,9 @@ class Config:
     options: Options | None = None
     title: str = "offcourse: race control"
     rate_per_s: float | None = None
-    """Requests a second per device (None: :data:`~offcourse.serve.auth.DEVICE_RATE_PER_S`)."""
+    """Fixes a second per device (None: :data:`~offcourse.serve.auth.DEVICE_FIXES_PER_S`)."""
+    burst_fixes: float | None = None
+    """Fixes a device may send at once (None: :data:`~offcourse.serve.auth.DEVICE_BURST_FIXES`)."""
     refusals_per_s: float = REFUSALS_PER_S
     """Refused requests a second one client address may cause (:data:`~offcourse.serve.auth.REFUSALS_PER_S`)."""
     refusal_burst: float = REFUSAL_BURST
@@ -138,7 +148,11 @@ class Server:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
+        self.limiter = RateLimiter(
+            rate_per_s=DEVICE_FIXES_PER_S if config.rate_per_s is None else config.rate_per_s,
+            burst=DEVICE_BURST_FIXES if config.burst_fixes is None else config.burst_fixes,
+        )
+        """Fixes per device."""
         self.refusals = RateLimiter(rate_per_s=config.refusals_per_s, burst=config.refusal_burst)
         """Refused requests per client address."""
         self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-parse")
@@ -288,7 +302,7 @@ class Server:
         return answer
 
     def _devices_allowed(self, positions: list[Position], bridge: bool, ip: str) -> Response | None:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}
         for p in positions:
             runner = self.config.runners.get(p.device)
             if runner is None:
@@ -302,11 +316,12 @@ class Server:
                 if not same_secret(p.key, runner.key):
                     log.info("refused: wrong key for device %s", p.device)
                     return self._refuse(ip, _error(403, f"wrong key for device {p.device}"))
-            seen.add(p.device)
+            seen[p.device] = seen.get(p.device, 0) + 1
         if not bridge:
-            for device in seen:
-                if not self.limiter.allow(device):
-                    return _error(429, f"device {device}: too many requests")
+            for device, count in seen.items():  # the bucket counts fixes, not requests
+                if not self.limiter.allow(device, count):
+                    rate = self.limiter.rate_per_s
+                    return _error(429, f"device {device}: too many fixes (at most {rate:g} a second on average)")
         return None
 
     # -- ingest ------------------------------------------------------------------------------------------

@@ -6,8 +6,15 @@
   address). No token: 401; a wrong one: 403.
 - Position ingest accepts only the devices of the runners CSV; a device with a ``key`` there must
   send it (``key=…``). An unknown device or a wrong key: 403; a missing key: 401.
-- Each device may send :data:`DEVICE_RATE_PER_S` requests a second on average, in bursts of up to
-  :data:`DEVICE_BURST` (429 beyond: a tracker in a loop cannot starve the others).
+- Each device may send :data:`DEVICE_FIXES_PER_S` fixes a second on average (2: a tracker sends one
+  every 1-10 s), in bursts of up to :data:`DEVICE_BURST_FIXES` (an hour's backlog at one a second);
+  429 beyond. The bucket counts fixes, not requests: a device cannot fill the disk with full batches
+  (at most ~170,000 fixes, about 20 MB, a day), nor starve the others. A request larger than the
+  burst is taken from a full bucket, which then refills before the next.
+- Refused requests (unknown device, wrong or missing key, wrong token, bad input) count against
+  the client's address, :data:`REFUSALS_PER_S` a second in bursts of :data:`REFUSAL_BURST`; beyond,
+  the address gets 429 before any key or token is compared (no online guessing) and before an
+  unknown device's body is parsed. Registered devices without a key are never held up by it.
 
 Secrets are compared in constant time and never written to a log.
 
@@ -33,8 +40,8 @@ from ..errors import OffcourseError
 from .ingest import DEVICE_ID
 
 __all__ = [
-    "DEVICE_BURST",
-    "DEVICE_RATE_PER_S",
+    "DEVICE_BURST_FIXES",
+    "DEVICE_FIXES_PER_S",
     "MAX_RUNNERS",
     "REFUSALS_PER_S",
     "REFUSAL_BURST",
@@ -45,10 +52,10 @@ __all__ = [
     "same_secret",
 ]
 
-DEVICE_RATE_PER_S = 2.0
-"""Average requests a second a device may send (a tracker sends one every 1-10 s)."""
-DEVICE_BURST = 30.0
-"""Requests a device may send at once (a tracker flushing its queue after a dead zone)."""
+DEVICE_FIXES_PER_S = 2.0
+"""Average fixes a second a device may send (a tracker sends one every 1-10 s)."""
+DEVICE_BURST_FIXES = 3600.0
+"""Fixes a device may send at once (a tracker flushing an hour's queue after a dead zone)."""
 REFUSALS_PER_S = 1.0
 """Average refused ingest requests (unknown device, wrong key, wrong token, bad input) a second one
 client address may cause; beyond, its requests that would be checked against a key or parsed at
@@ -141,14 +148,14 @@ def same_secret(given: str | None, expected: str) -> bool:
 
 
 class RateLimiter:
-    """A token bucket per key: :meth:`allow` says whether one more request fits now.
+    """A token bucket per key: :meth:`allow` says whether ``cost`` more (fixes, requests) fit now.
 
     >>> r = RateLimiter(rate_per_s=1.0, burst=2.0)
     >>> [r.allow("a", now_s=0.0) for _ in range(3)], r.allow("a", now_s=1.0), r.allow("b", now_s=0.0)
     ([True, True, False], True, True)
     """
 
-    def __init__(self, rate_per_s: float = DEVICE_RATE_PER_S, burst: float = DEVICE_BURST) -> None:
+    def __init__(self, rate_per_s: float = DEVICE_FIXES_PER_S, burst: float = DEVICE_BURST_FIXES) -> None:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}

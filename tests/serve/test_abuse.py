@@ -61,3 +61,25 @@ def test_a_large_body_is_parsed_off_the_event_loop(tmp_path: Path, monkeypatch: 
         assert c.post("/api/positions", json=small).status_code == 200
         assert c.post("/api/positions", json=large).status_code == 200
     assert [name.startswith("offcourse-parse") for name in seen] == [False, True]
+
+
+def test_the_device_rate_counts_fixes_not_requests(tmp_path: Path) -> None:
+    f = fixes(CLEAN_LEGS)
+    batch = [{"id": "dev-1", "timestamp": t, "lat": la, "lon": lo} for t, la, lo in f[:60]]
+    with client(tmp_path / "race.sqlite", rate_per_s=1e-6, burst_fixes=30) as c:
+        assert c.post("/api/positions", json=batch[:20]).status_code == 200  # 20 of 30
+        r = c.post("/api/positions", json=batch[20:40])  # 20 more: only 10 left
+        assert r.status_code == 429 and "too many fixes" in r.text
+        assert [c.get("/", params=query("dev-1", x)).status_code for x in f[40:51]] == [200] * 10 + [429]
+        # a bridge with the token is not limited; another device has its own bucket
+        assert c.post("/api/positions", json=batch[51:60], headers=auth()).status_code == 200
+        assert c.get("/", params=query("dev-3", f[0])).status_code == 200
+    assert len(stored_positions(tmp_path / "race.sqlite")) == 20 + 10 + 9 + 1
+
+
+def test_a_backlog_larger_than_the_burst_passes_from_a_full_bucket(tmp_path: Path) -> None:
+    f = fixes(CLEAN_LEGS)
+    batch = [{"id": "dev-1", "timestamp": t, "lat": la, "lon": lo} for t, la, lo in f[:50]]
+    with client(tmp_path / "race.sqlite", rate_per_s=1e-6, burst_fixes=30) as c:
+        assert c.post("/api/positions", json=batch[:40]).status_code == 200  # full bucket: into debt
+        assert c.get("/", params=query("dev-1", f[45])).status_code == 429  # then nothing until repaid

@@ -136,7 +136,7 @@ def test_alerts_are_listed_and_acknowledged(tmp_path: Path) -> None:
 
 def test_a_device_over_its_rate_gets_429(tmp_path: Path) -> None:
     f = fixes(CLEAN_LEGS)
-    with client(tmp_path / "race.sqlite", rate_per_s=0.001) as c:
+    with client(tmp_path / "race.sqlite", rate_per_s=0.001, burst_fixes=30) as c:
         statuses = [c.get("/", params=query("dev-1", x)).status_code for x in f[:35]]
         assert statuses == [200] * 30 + [429] * 5  # the burst, then refused
         assert c.get("/", params=query("dev-3", f[0])).status_code == 200  # the others are not held up
