@@ -242,10 +242,16 @@ class Server:
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
         if self.config.webhook_url:
             field = self.field
-            self.webhook = Webhook(self.config.webhook_url, lambda i: self.run(field.store.hook_done, i, time.time()))
-            self.webhook.start()
-            for alert in await self.run(field.store.hooks_pending):
-                self.webhook.send({**alert, **field.who(alert["device"])})
+
+            def pending() -> list[dict[str, Any]]:
+                return [{**alert, **field.who(alert["device"])} for alert in field.store.hooks_pending()]
+
+            self.webhook = Webhook(
+                self.config.webhook_url,
+                lambda i: self.run(field.store.hook_done, i, time.time()),
+                pending=partial(self.run, pending),
+            )
+            self.webhook.start()  # sends the alerts not taken before a restart, then rescans
         try:
             yield
         finally:
