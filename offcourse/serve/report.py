@@ -16,16 +16,19 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..detect import Options
 from ..detect.state import route_fingerprint
 from ..model import Route
 from .auth import Runner
+
+if TYPE_CHECKING:
+    from ..batch import Names
 from .store import Store
 
-__all__ = ["export_recordings", "field_report", "recording_name", "runner_label"]
+__all__ = ["export_recordings", "field_report", "recording_name", "report_names", "runner_label"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -87,6 +90,19 @@ def export_recordings(
     return paths
 
 
+def report_names(devices: list[str], paths: list[Path], runners: Mapping[str, Runner]) -> Names:
+    """The batch's names list for the exported files: each file is its runner's name and bib
+    (the device id when the runner has no name; no bib when none is listed)."""
+    from ..batch import Names
+
+    by_file: dict[str, tuple[str, str | None]] = {}
+    for device, path in zip(devices, paths, strict=True):
+        runner = runners.get(device)
+        entry = ((runner.name if runner else "") or device, (runner.bib if runner else "") or None)
+        by_file[path.name.lower()] = by_file[path.stem.lower()] = entry
+    return Names("auto", by_file)
+
+
 def field_report(
     route_path: str | os.PathLike[str],
     route: Route,
@@ -101,7 +117,7 @@ def field_report(
     """Export the recordings and run the batch on them; the batch's summary with the output paths.
 
     Writes ``OUT/recordings/*.gpx``, ``OUT/report.json``, ``OUT/report.csv`` and
-    ``OUT/report.html``.
+    ``OUT/report.html``; each row carries its runner's ``name`` and ``bib`` from ``runners``.
     """
     from .. import batch
     from ..html import field_page
@@ -109,6 +125,7 @@ def field_report(
     out = Path(out)
     store = Store(db_path, route_fingerprint(route))
     try:
+        devices = store.devices()
         paths = export_recordings(store, out / "recordings", runners)
     finally:
         store.close()
@@ -121,6 +138,7 @@ def field_report(
         jobs=jobs,
         cache_path=None,
         route_track=route_track,
+        names=report_names(devices, paths, runners or {}),
     )
     rows = batch.sort_rows(result.rows)
     outputs = [out / "report.json", out / "report.csv", out / "report.html"]

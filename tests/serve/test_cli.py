@@ -109,7 +109,13 @@ def test_the_report_from_the_stored_positions_is_the_batch_report_of_the_recordi
     )
     assert status == 0
     [row] = json.loads((out / "report.json").read_text())["rows"]
-    assert (row["name"], row["status"], row["fixes"], row["excursions"]) == ("Sample Runner #7", "ok", len(fs), 1)
+    assert (row["name"], row["bib"], row["status"], row["fixes"], row["excursions"]) == (
+        "Sample Runner",
+        "7",
+        "ok",
+        len(fs),
+        1,
+    )
     batch_dir = tmp_path / "batch"
     batch_dir.mkdir()
     assert (
@@ -132,5 +138,7 @@ def test_the_report_from_the_stored_positions_is_the_batch_report_of_the_recordi
     [direct] = json.loads((batch_dir / "b.json").read_text())["rows"]
     for key in ("fixes", "duration_s", "distance_m", "excursions", "extra_distance_m", "time_off_course_s", "verdict"):
         assert row[key] == pytest.approx(direct[key]), key
-    assert (out / "report.html").read_text().count("Sample Runner #7") >= 1
-    assert (out / "report.csv").read_text().splitlines()[0].startswith(("file", "name", "status"))
+    assert (out / "report.html").read_text().count("Sample Runner") >= 1
+    header = (out / "report.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert {"name", "bib", "status", "file"} <= set(header)
+    assert "Sample Runner,7," in (out / "report.csv").read_text(encoding="utf-8-sig")
