@@ -51,7 +51,7 @@ from .auth import (
 )
 from .events import Broadcaster, sse
 from .field import Field, Outcome
-from .ingest import MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
+from .ingest import FUTURE_SLACK_S, MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
 from .page import CSS, JS, live_page, runner_page
 from .store import Store
 from .webhook import Webhook
@@ -101,6 +101,8 @@ class Config:
     """Fixes a second per device (None: :data:`~offcourse.serve.auth.DEVICE_FIXES_PER_S`)."""
     burst_fixes: float | None = None
     """Fixes a device may send at once (None: :data:`~offcourse.serve.auth.DEVICE_BURST_FIXES`)."""
+    max_ahead_s: float = FUTURE_SLACK_S
+    """How far after the server's clock a fix may be stamped (:data:`~offcourse.serve.ingest.FUTURE_SLACK_S`)."""
     refusals_per_s: float = REFUSALS_PER_S
     """Refused requests a second one client address may cause (:data:`~offcourse.serve.auth.REFUSALS_PER_S`)."""
     refusal_burst: float = REFUSAL_BURST
@@ -411,12 +413,16 @@ class Server:
             return _redirect("/live")
 
         def parse(body: bytes) -> list[Position]:
-            return parse_request(request.method, dict(query), request.headers.get("content-type", ""), body)
+            content_type = request.headers.get("content-type", "")
+            return parse_request(request.method, dict(query), content_type, body, ahead_s=self.config.max_ahead_s)
 
         return await self._ingest(request, parse, bridge_ok=False)
 
     async def positions(self, request: Request) -> Response:
-        return await self._ingest(request, lambda body: parse_json(body, dict(request.query_params)), bridge_ok=True)
+        def parse(body: bytes) -> list[Position]:
+            return parse_json(body, dict(request.query_params), ahead_s=self.config.max_ahead_s)
+
+        return await self._ingest(request, parse, bridge_ok=True)
 
     # -- race control ------------------------------------------------------------------------------------
     def _page(self, request: Request, make: Callable[[], str]) -> Response:

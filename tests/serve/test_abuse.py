@@ -83,3 +83,15 @@ def test_a_backlog_larger_than_the_burst_passes_from_a_full_bucket(tmp_path: Pat
     with client(tmp_path / "race.sqlite", rate_per_s=1e-6, burst_fixes=30) as c:
         assert c.post("/api/positions", json=batch[:40]).status_code == 200  # full bucket: into debt
         assert c.get("/", params=query("dev-1", f[45])).status_code == 429  # then nothing until repaid
+
+
+def test_a_fix_from_the_future_gets_400_with_the_reason(tmp_path: Path) -> None:
+    import time
+
+    f = fixes(CLEAN_LEGS)
+    ahead = (time.time() + 3600, f[0][1], f[0][2])
+    with client(tmp_path / "race.sqlite") as c:
+        r = c.get("/", params=query("dev-1", ahead))
+        assert r.status_code == 400 and "s ahead of the server's clock (at most 600 s)" in r.text
+    with client(tmp_path / "race.sqlite", max_ahead_s=7200) as c:
+        assert c.get("/", params=query("dev-1", ahead)).status_code == 200
