@@ -123,7 +123,7 @@ def field_report(
     from ..html import field_page
 
     out = Path(out)
-    store = Store(db_path, route_fingerprint(route))
+    store = Store(db_path, route_fingerprint(route), readonly=True)  # a mistyped --db is not created
     try:
         devices = store.devices()
         paths = export_recordings(store, out / "recordings", runners)

@@ -142,3 +142,16 @@ def test_the_report_from_the_stored_positions_is_the_batch_report_of_the_recordi
     header = (out / "report.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     assert {"name", "bib", "status", "file"} <= set(header)
     assert "Sample Runner,7," in (out / "report.csv").read_text(encoding="utf-8-sig")
+
+
+def test_serve_report_with_a_mistyped_db_is_one_line_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "rcae.sqlite"
+    status = main(["serve-report", str(ALLERMUIR), "--db", str(typo), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and not typo.exists() and not (tmp_path / "out").exists()
+    assert err.count("\n") == 1 and "rcae.sqlite" in err and "no such database" in err
+    (tmp_path / "other.sqlite").write_bytes(b"")  # an empty file is no server's database either
+    assert main(["serve-report", str(ALLERMUIR), "--db", str(tmp_path / "other.sqlite"), "--out", str(tmp_path)]) == 2
+    assert "not a" in capsys.readouterr().err and (tmp_path / "other.sqlite").stat().st_size == 0
