@@ -433,7 +433,10 @@ class Server:
             rest = {k: v for k, v in request.query_params.items() if k != "token"}
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
             answer = _redirect(target)
-            answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
+            # Secure when the browser came over https (to uvicorn directly, or to a proxy on this machine
+            # that says so in X-Forwarded-Proto: uvicorn trusts the proxies of FORWARDED_ALLOW_IPS)
+            secure = request.url.scheme == "https"
+            answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/", secure=secure)
             return answer
         refused = self.race_control(request)
         if refused is not None:

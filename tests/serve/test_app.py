@@ -207,3 +207,12 @@ def test_no_secret_in_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     with sqlite3.connect(tmp_path / "race.sqlite") as con:
         dump = json.dumps(list(con.iterdump()))
     assert "jim-key" not in dump and TOKEN not in dump
+
+
+def test_the_session_cookie_is_secure_when_the_page_came_over_https(tmp_path: Path) -> None:
+    with client(tmp_path / "race.sqlite") as c:
+        plain = c.get("/live", params={"token": TOKEN}, follow_redirects=False).headers["set-cookie"]
+        # a TLS proxy on this machine (a trusted address) says the browser used https
+        tls = c.get("/live", params={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    assert "secure" not in plain.lower()
+    assert "; secure" in tls.headers["set-cookie"].lower() and "httponly" in tls.headers["set-cookie"].lower()
