@@ -155,3 +155,17 @@ def test_serve_report_with_a_mistyped_db_is_one_line_and_creates_nothing(
     (tmp_path / "other.sqlite").write_bytes(b"")  # an empty file is no server's database either
     assert main(["serve-report", str(ALLERMUIR), "--db", str(tmp_path / "other.sqlite"), "--out", str(tmp_path)]) == 2
     assert "not a" in capsys.readouterr().err and (tmp_path / "other.sqlite").stat().st_size == 0
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("1", "Failed"), ("", "Skipped")])
+def test_the_server_tests_fail_without_the_extra_when_ci_requires_it(
+    monkeypatch: pytest.MonkeyPatch, required: str, outcome: str
+) -> None:
+    import importlib
+
+    monkeypatch.setenv("OFFCOURSE_REQUIRE_SERVE", required)
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if the serve extra were not installed
+    monkeypatch.delitem(sys.modules, "tests.serve.helpers", raising=False)
+    with pytest.raises(BaseException) as caught:
+        importlib.import_module("tests.serve.helpers")
+    assert type(caught.value).__name__ == outcome and "starlette is not installed" in str(caught.value)
