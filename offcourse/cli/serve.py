@@ -7,6 +7,7 @@ commands never load Starlette or uvicorn, and the engine works without the ``ser
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
@@ -69,6 +70,8 @@ def run_serve(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if token is not None and len(token) < MIN_TOKEN_CHARS:
         raise OffcourseError(f"the token must have at least {MIN_TOKEN_CHARS} characters")
+    if not (math.isfinite(args.max_ahead) and args.max_ahead >= 0):
+        raise OffcourseError("--max-ahead: a number of seconds, 0 or more, expected")
     if args.webhook and not args.webhook.startswith(("http://", "https://")):
         raise OffcourseError("--webhook: an http:// or https:// address expected")
     Store(args.db, route_fingerprint(route)).close()  # a bad or foreign database: one line, now
@@ -79,6 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
     config = Config(
         route=route, db_path=args.db, runners=runners, token=token, webhook_url=args.webhook, options=options,
         rate_per_s=args.device_rate,
+        max_ahead_s=args.max_ahead,
         title=args.title or f"offcourse: {route.name or os.path.basename(os.fsdecode(args.route))}",
     )  # fmt: skip
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -170,7 +174,11 @@ def register(sub: Any) -> None:
     p.add_argument("--title", default=None, help="title of the race-control page")
     p.add_argument(
         "--device-rate", type=float, default=None, metavar="N",
-        help="requests a second a device may send on average (default 2; bursts of 30)",
+        help="fixes a second a device may send on average (default 2; bursts of 3600)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-ahead", type=float, default=600.0, metavar="S",
+        help="refuse (400) a fix stamped more than S seconds after the server's clock (default 600)",
     )  # fmt: skip
     _add_option_flags(p)
     p.set_defaults(run=run_serve)

@@ -29,20 +29,29 @@ import hashlib
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from ..detect import Options
 from ..model import Route
-from .auth import RateLimiter, Runner, same_secret
+from .auth import (
+    DEVICE_BURST_FIXES,
+    DEVICE_FIXES_PER_S,
+    REFUSAL_BURST,
+    REFUSALS_PER_S,
+    RateLimiter,
+    Runner,
+    same_secret,
+)
 from .events import Broadcaster, sse
 from .field import Field, Outcome
-from .ingest import MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
+from .ingest import FUTURE_SLACK_S, MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
 from .page import CSS, JS, live_page, runner_page
 from .store import Store
 from .webhook import Webhook
@@ -58,6 +67,13 @@ COOKIE = "offcourse_session"
 CHECKPOINT_EVERY_S = 2.0
 INLINE_MAX_FIXES = 200
 """A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
+INLINE_PARSE_BYTES = 16 << 10
+"""A request body larger than this is parsed in a parser thread, off the event loop."""
+_FIRST_ID = re.compile(
+    rb'"(?:id|device_id|deviceid)"\s*:\s*"([A-Za-z0-9][A-Za-z0-9._:@-]{0,63})"'
+    rb"|(?:^|[&\s])(?:id|deviceid)=([^&\s]{1,200})"
+)
+"""The first device id of a body (JSON or form lines), read before the whole body is parsed."""
 log = logging.getLogger("offcourse.serve")
 T = TypeVar("T")
 
@@ -82,7 +98,14 @@ class Config:
     options: Options | None = None
     title: str = "offcourse: race control"
     rate_per_s: float | None = None
-    """Requests a second per device (None: :data:`~offcourse.serve.auth.DEVICE_RATE_PER_S`)."""
+    """Fixes a second per device (None: :data:`~offcourse.serve.auth.DEVICE_FIXES_PER_S`)."""
+    burst_fixes: float | None = None
+    """Fixes a device may send at once (None: :data:`~offcourse.serve.auth.DEVICE_BURST_FIXES`)."""
+    max_ahead_s: float = FUTURE_SLACK_S
+    """How far after the server's clock a fix may be stamped (:data:`~offcourse.serve.ingest.FUTURE_SLACK_S`)."""
+    refusals_per_s: float = REFUSALS_PER_S
+    """Refused requests a second one client address may cause (:data:`~offcourse.serve.auth.REFUSALS_PER_S`)."""
+    refusal_burst: float = REFUSAL_BURST
 
 
 def _session(token: str) -> str:
@@ -127,7 +150,14 @@ class Server:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.limiter = RateLimiter() if config.rate_per_s is None else RateLimiter(rate_per_s=config.rate_per_s)
+        self.limiter = RateLimiter(
+            rate_per_s=DEVICE_FIXES_PER_S if config.rate_per_s is None else config.rate_per_s,
+            burst=DEVICE_BURST_FIXES if config.burst_fixes is None else config.burst_fixes,
+        )
+        """Fixes per device."""
+        self.refusals = RateLimiter(rate_per_s=config.refusals_per_s, burst=config.refusal_burst)
+        """Refused requests per client address."""
+        self.parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-parse")
         self.session = _session(config.token)
         self.broadcaster = Broadcaster(lambda devices: self.run(lambda: sse("runners", self.f.views(devices))))
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="offcourse-field")
@@ -214,10 +244,16 @@ class Server:
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
         if self.config.webhook_url:
             field = self.field
-            self.webhook = Webhook(self.config.webhook_url, lambda i: self.run(field.store.hook_done, i, time.time()))
-            self.webhook.start()
-            for alert in await self.run(field.store.hooks_pending):
-                self.webhook.send({**alert, **field.who(alert["device"])})
+
+            def pending() -> list[dict[str, Any]]:
+                return [{**alert, **field.who(alert["device"])} for alert in field.store.hooks_pending()]
+
+            self.webhook = Webhook(
+                self.config.webhook_url,
+                lambda i: self.run(field.store.hook_done, i, time.time()),
+                pending=partial(self.run, pending),
+            )
+            self.webhook.start()  # sends the alerts not taken before a restart, then rescans
         try:
             yield
         finally:
@@ -228,6 +264,7 @@ class Server:
             await self.run(self.field.save_all)
             await self.run(self.field.store.close)
             self.worker.shutdown(wait=True)
+            self.parser.shutdown(wait=False, cancel_futures=True)
 
     async def _checkpoints(self) -> None:
         """The write-ahead log copied into the database every :data:`CHECKPOINT_EVERY_S`, in a thread of
@@ -249,10 +286,16 @@ class Server:
         return request.query_params.get("token")
 
     def race_control(self, request: Request) -> Response | None:
-        """None when the request may see race control; else the 401 or 403 answer."""
+        """None when the request may see race control; else the 401, 403 or 429 answer.
+
+        A token is compared only while the client's address has refusals left (no online guessing).
+        """
         given = self._token_given(request)
         if given is not None:
-            return None if same_secret(given, self.config.token) else _error(403, "wrong token")
+            ip = _client(request)
+            if self.refusals.empty(ip):
+                return _error(429, "too many refused requests from this address: wait")
+            return None if same_secret(given, self.config.token) else self._refuse(ip, _error(403, "wrong token"))
         cookie = request.cookies.get(COOKIE)
         if cookie is not None:
             return (
@@ -260,24 +303,33 @@ class Server:
             )
         return _error(401, "race control needs the token: Authorization: Bearer TOKEN, or ?token=TOKEN in a browser")
 
-    def _devices_allowed(self, positions: list[Position], bridge: bool) -> Response | None:
-        seen: set[str] = set()
+    def _refuse(self, ip: str, answer: Response) -> Response:
+        """``answer``, counted against the client address (429 instead once it has none left)."""
+        if not self.refusals.allow(ip):
+            return _error(429, "too many refused requests from this address: wait")
+        return answer
+
+    def _devices_allowed(self, positions: list[Position], bridge: bool, ip: str) -> Response | None:
+        seen: dict[str, int] = {}
         for p in positions:
             runner = self.config.runners.get(p.device)
             if runner is None:
                 log.info("refused: unknown device %s", p.device)
-                return _error(403, f"unknown device {p.device}: not in the runners list")
+                return self._refuse(ip, _error(403, f"unknown device {p.device}: not in the runners list"))
             if runner.key is not None and not bridge:
                 if p.key is None:
-                    return _error(401, f"device {p.device} needs its key (key=...)")
+                    return self._refuse(ip, _error(401, f"device {p.device} needs its key (key=...)"))
+                if self.refusals.empty(ip):  # a key is compared only while the address has refusals left
+                    return _error(429, "too many refused requests from this address: wait")
                 if not same_secret(p.key, runner.key):
                     log.info("refused: wrong key for device %s", p.device)
-                    return _error(403, f"wrong key for device {p.device}")
-            seen.add(p.device)
+                    return self._refuse(ip, _error(403, f"wrong key for device {p.device}"))
+            seen[p.device] = seen.get(p.device, 0) + 1
         if not bridge:
-            for device in seen:
-                if not self.limiter.allow(device):
-                    return _error(429, f"device {device}: too many requests")
+            for device, count in seen.items():  # the bucket counts fixes, not requests
+                if not self.limiter.allow(device, count):
+                    rate = self.limiter.rate_per_s
+                    return _error(429, f"device {device}: too many fixes (at most {rate:g} a second on average)")
         return None
 
     # -- ingest ------------------------------------------------------------------------------------------
@@ -295,18 +347,46 @@ class Server:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _unknown_first(self, request: Request, body: bytes) -> str | None:
+        """The request's first device id when it is not registered (query ``id``, else the body's first)."""
+        query = request.query_params
+        device = query.get("id") or query.get("deviceid")
+        if device is None:
+            found = _FIRST_ID.search(body[:4096])
+            if found is None:
+                return None
+            if found.group(1) is not None:
+                device = found.group(1).decode("ascii")
+            else:
+                device = unquote_plus(found.group(2).decode("ascii", "replace"))
+        return None if device in self.config.runners else device
+
     async def _ingest(self, request: Request, parse: Callable[[bytes], list[Position]], bridge_ok: bool) -> Response:
+        """Read, check, parse, store. Cheap checks first: the token, and the first device id, before the
+        body is parsed; a large body is parsed off the event loop."""
+        ip = _client(request)
+        bridge = bridge_ok and self._token_given(request) is not None
+        if bridge:
+            refused = self.race_control(request)
+            if refused is not None:
+                return refused
         try:
             body = await self._body(request)
-            positions = parse(body)
         except OverflowError:
             return _error(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        if not bridge:
+            unknown = self._unknown_first(request, body)
+            if unknown is not None:  # refused before the body is parsed
+                log.info("refused: unknown device %s", unknown[:64])
+                return self._refuse(ip, _error(403, f"unknown device {unknown[:64]}: not in the runners list"))
+        try:
+            if len(body) > INLINE_PARSE_BYTES:
+                positions = await asyncio.get_running_loop().run_in_executor(self.parser, parse, body)
+            else:
+                positions = parse(body)
         except IngestError as exc:
-            return _error(400, str(exc))
-        bridge = bridge_ok and self._token_given(request) is not None
-        if bridge and self.race_control(request) is not None:
-            return _error(403, "wrong token")
-        refused = self._devices_allowed(positions, bridge)
+            return self._refuse(ip, _error(400, str(exc)))
+        refused = self._devices_allowed(positions, bridge, ip)
         if refused is not None:
             return refused
         try:
@@ -333,12 +413,16 @@ class Server:
             return _redirect("/live")
 
         def parse(body: bytes) -> list[Position]:
-            return parse_request(request.method, dict(query), request.headers.get("content-type", ""), body)
+            content_type = request.headers.get("content-type", "")
+            return parse_request(request.method, dict(query), content_type, body, ahead_s=self.config.max_ahead_s)
 
         return await self._ingest(request, parse, bridge_ok=False)
 
     async def positions(self, request: Request) -> Response:
-        return await self._ingest(request, lambda body: parse_json(body, dict(request.query_params)), bridge_ok=True)
+        def parse(body: bytes) -> list[Position]:
+            return parse_json(body, dict(request.query_params), ahead_s=self.config.max_ahead_s)
+
+        return await self._ingest(request, parse, bridge_ok=True)
 
     # -- race control ------------------------------------------------------------------------------------
     def _page(self, request: Request, make: Callable[[], str]) -> Response:
@@ -349,7 +433,10 @@ class Server:
             rest = {k: v for k, v in request.query_params.items() if k != "token"}
             target = request.url.path + ("?" + urlencode(rest) if rest else "")
             answer = _redirect(target)
-            answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/")
+            # Secure when the browser came over https (to uvicorn directly, or to a proxy on this machine
+            # that says so in X-Forwarded-Proto: uvicorn trusts the proxies of FORWARDED_ALLOW_IPS)
+            secure = request.url.scheme == "https"
+            answer.set_cookie(COOKIE, self.session, httponly=True, samesite="strict", path="/", secure=secure)
             return answer
         refused = self.race_control(request)
         if refused is not None:
@@ -427,6 +514,11 @@ class Server:
 
     async def health(self, request: Request) -> Response:
         return _raw("ok\n", "text/plain")
+
+
+def _client(request: Request) -> str:
+    """The client's address (uvicorn puts a trusted proxy's ``X-Forwarded-For`` there)."""
+    return request.client.host if request.client is not None else ""
 
 
 def create_app(config: Config) -> Starlette:

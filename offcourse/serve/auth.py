@@ -6,8 +6,15 @@
   address). No token: 401; a wrong one: 403.
 - Position ingest accepts only the devices of the runners CSV; a device with a ``key`` there must
   send it (``key=…``). An unknown device or a wrong key: 403; a missing key: 401.
-- Each device may send :data:`DEVICE_RATE_PER_S` requests a second on average, in bursts of up to
-  :data:`DEVICE_BURST` (429 beyond: a tracker in a loop cannot starve the others).
+- Each device may send :data:`DEVICE_FIXES_PER_S` fixes a second on average (2: a tracker sends one
+  every 1-10 s), in bursts of up to :data:`DEVICE_BURST_FIXES` (an hour's backlog at one a second);
+  429 beyond. The bucket counts fixes, not requests: a device cannot fill the disk with full batches
+  (at most ~170,000 fixes, about 20 MB, a day), nor starve the others. A request larger than the
+  burst is taken from a full bucket, which then refills before the next.
+- Refused requests (unknown device, wrong or missing key, wrong token, bad input) count against
+  the client's address, :data:`REFUSALS_PER_S` a second in bursts of :data:`REFUSAL_BURST`; beyond,
+  the address gets 429 before any key or token is compared (no online guessing) and before an
+  unknown device's body is parsed. Registered devices without a key are never held up by it.
 
 Secrets are compared in constant time and never written to a log.
 
@@ -33,9 +40,11 @@ from ..errors import OffcourseError
 from .ingest import DEVICE_ID
 
 __all__ = [
-    "DEVICE_BURST",
-    "DEVICE_RATE_PER_S",
+    "DEVICE_BURST_FIXES",
+    "DEVICE_FIXES_PER_S",
     "MAX_RUNNERS",
+    "REFUSALS_PER_S",
+    "REFUSAL_BURST",
     "RateLimiter",
     "Runner",
     "RunnersError",
@@ -43,10 +52,18 @@ __all__ = [
     "same_secret",
 ]
 
-DEVICE_RATE_PER_S = 2.0
-"""Average requests a second a device may send (a tracker sends one every 1-10 s)."""
-DEVICE_BURST = 30.0
-"""Requests a device may send at once (a tracker flushing its queue after a dead zone)."""
+DEVICE_FIXES_PER_S = 2.0
+"""Average fixes a second a device may send (a tracker sends one every 1-10 s)."""
+DEVICE_BURST_FIXES = 3600.0
+"""Fixes a device may send at once (a tracker flushing an hour's queue after a dead zone)."""
+REFUSALS_PER_S = 1.0
+"""Average refused ingest requests (unknown device, wrong key, wrong token, bad input) a second one
+client address may cause; beyond, its requests that would be checked against a key or parsed at
+length get 429 first (no online key guessing, no parsing work for a flood)."""
+REFUSAL_BURST = 30.0
+"""Refused requests one client address may cause at once."""
+MAX_BUCKETS = 200_000
+"""Rate-limit buckets kept (client addresses, devices); full ones are forgotten first."""
 MAX_RUNNERS = 100_000
 MAX_CSV_BYTES = 20 << 20
 MAX_NAME_CHARS = 120
@@ -131,25 +148,44 @@ def same_secret(given: str | None, expected: str) -> bool:
 
 
 class RateLimiter:
-    """A token bucket per key: :meth:`allow` says whether one more request fits now.
+    """A token bucket per key: :meth:`allow` says whether ``cost`` more (fixes, requests) fit now.
 
     >>> r = RateLimiter(rate_per_s=1.0, burst=2.0)
     >>> [r.allow("a", now_s=0.0) for _ in range(3)], r.allow("a", now_s=1.0), r.allow("b", now_s=0.0)
     ([True, True, False], True, True)
     """
 
-    def __init__(self, rate_per_s: float = DEVICE_RATE_PER_S, burst: float = DEVICE_BURST) -> None:
+    def __init__(self, rate_per_s: float = DEVICE_FIXES_PER_S, burst: float = DEVICE_BURST_FIXES) -> None:
         self.rate_per_s = rate_per_s
         self.burst = burst
         self._buckets: dict[str, tuple[float, float]] = {}
 
-    def allow(self, key: str, *, now_s: float | None = None) -> bool:
-        """Take one request from ``key``'s bucket; False when it is empty."""
-        now = time.monotonic() if now_s is None else now_s
+    def _level(self, key: str, now: float) -> float:
         level, since = self._buckets.get(key, (self.burst, now))
-        level = min(self.burst, level + (now - since) * self.rate_per_s)
-        if level < 1.0:
+        return min(self.burst, level + (now - since) * self.rate_per_s)
+
+    def allow(self, key: str, cost: float = 1.0, *, now_s: float | None = None) -> bool:
+        """Take ``cost`` from ``key``'s bucket; False (nothing taken) when it holds less.
+
+        A cost above the burst is taken from a full bucket (which goes into debt): a request larger
+        than the burst is not refused for ever.
+        """
+        now = time.monotonic() if now_s is None else now_s
+        if len(self._buckets) >= MAX_BUCKETS:
+            self._forget_full(now)
+        level = self._level(key, now)
+        if level < min(cost, self.burst):
             self._buckets[key] = (level, now)
             return False
-        self._buckets[key] = (level - 1.0, now)
+        self._buckets[key] = (level - cost, now)
         return True
+
+    def empty(self, key: str, *, now_s: float | None = None) -> bool:
+        """Whether ``key``'s bucket holds less than one (nothing taken)."""
+        return self._level(key, time.monotonic() if now_s is None else now_s) < 1.0
+
+    def _forget_full(self, now: float) -> None:
+        """Drop the buckets that are full again (they are the same as absent): bounded memory."""
+        self._buckets = {k: v for k, v in self._buckets.items() if self._level(k, now) < self.burst}
+        while len(self._buckets) >= MAX_BUCKETS:  # still too many: the oldest go
+            self._buckets.pop(next(iter(self._buckets)))

@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     db = folder / "race.sqlite"
     rate = str(max(2.0, args.speed))
     cmd = [sys.executable, "-m", "offcourse", "serve", args.route, "--db", str(db), "--runners",
-           str(folder / "runners.csv"), "--port", str(args.port), "--device-rate", rate]  # fmt: skip
+           str(folder / "runners.csv"), "--port", str(args.port), "--device-rate", rate,
+           # replayed faster than real time from now: the fixes run ahead of the clock
+           "--max-ahead", str(2 * 86_400)]  # fmt: skip
     server = subprocess.Popen(cmd, env={**os.environ, "OFFCOURSE_TOKEN": TOKEN})
     base = f"http://127.0.0.1:{args.port}"
     for _ in range(200):

@@ -62,11 +62,17 @@ HDOP_TO_M = 5.0
 """Metres of horizontal accuracy per unit of HDOP, when a device sends HDOP and no accuracy."""
 KNOT_MPS = 1852.0 / 3600.0
 EARLIEST_EPOCH_S = 946_684_800.0  # 2000-01-01T00:00:00Z: older is a receiver without a clock
-FUTURE_SLACK_S = 86_400.0
-"""A fix stamped more than a day after the server's clock is refused (a wrong clock, not a position)."""
+FUTURE_SLACK_S = 600.0
+"""A fix stamped more than this after the server's clock is refused with 400 (a wrong clock, not a
+position: stored, it would sit in the runner's track ahead of every true fix). ``offcourse serve
+--max-ahead S`` changes it."""
 MS_ABOVE = 1e12
 """A timestamp above this is milliseconds (Traccar Client's JSON and some devices)."""
 _FIELD_CHARS = 200  # longest value read from any field
+
+
+Clock = tuple[float, float]
+"""``(now_s, ahead_s)``: the server's clock and how far ahead of it a fix may be stamped."""
 
 
 class IngestError(OffcourseError):
@@ -120,7 +126,7 @@ def _optional(fields: Mapping[str, Any], names: tuple[str, ...], lo: float, hi: 
     return math.nan
 
 
-def _epoch_s(value: Any, now_s: float) -> float:
+def _epoch_s(value: Any, clock: Clock) -> float:
     if value is None or value == "":
         raise IngestError("timestamp: missing")
     try:
@@ -137,8 +143,11 @@ def _epoch_s(value: Any, now_s: float) -> float:
     else:
         if t > MS_ABOVE:
             t /= 1000.0
-    if not EARLIEST_EPOCH_S <= t <= now_s + FUTURE_SLACK_S:
-        raise IngestError(f"timestamp: {t:.0f} is before 2000 or more than a day ahead of the server's clock")
+    if t < EARLIEST_EPOCH_S:
+        raise IngestError(f"timestamp: {t:.0f} is before 2000 (a receiver without a clock)")
+    now_s, ahead_s = clock
+    if t > now_s + ahead_s:
+        raise IngestError(f"timestamp: {t - now_s:.0f} s ahead of the server's clock (at most {ahead_s:g} s)")
     return t
 
 
@@ -157,7 +166,7 @@ def _key(value: Any) -> str | None:
     return _text("key", value)
 
 
-def _position(fields: Mapping[str, Any], now_s: float) -> Position:
+def _position(fields: Mapping[str, Any], clock: Clock) -> Position:
     """One fix from flat fields (query, form line or JSON object with the query's names)."""
     device = _device(fields.get("id", fields.get("deviceid", fields.get("device_id"))))
     if "lat" in fields or "lon" in fields:
@@ -177,7 +186,7 @@ def _position(fields: Mapping[str, Any], now_s: float) -> Position:
     speed = _optional(fields, ("speed",), -1.0, 1e4) * KNOT_MPS
     return Position(
         device=device,
-        epoch_s=_epoch_s(fields.get("timestamp"), now_s),
+        epoch_s=_epoch_s(fields.get("timestamp"), clock),
         lat=lat,
         lon=lon,
         hacc_m=hacc,
@@ -194,12 +203,22 @@ def _bounded(count: int) -> None:
         raise IngestError(f"{count} positions in one request, at most {MAX_FIXES}")
 
 
-def parse_query(fields: Mapping[str, str], *, now_s: float | None = None) -> list[Position]:
-    """One fix from an OsmAnd query string (or form body) already split into fields."""
-    return [_position(fields, time.time() if now_s is None else now_s)]
+def _clock(now_s: float | None, ahead_s: float | None) -> Clock:
+    return (time.time() if now_s is None else now_s, FUTURE_SLACK_S if ahead_s is None else ahead_s)
 
 
-def _traccar_json(doc: Mapping[str, Any], defaults: Mapping[str, str], now_s: float) -> list[Position]:
+def parse_query(
+    fields: Mapping[str, str], *, now_s: float | None = None, ahead_s: float | None = None
+) -> list[Position]:
+    """One fix from an OsmAnd query string (or form body) already split into fields.
+
+    ``now_s`` is the server's clock (default: now); a fix stamped more than ``ahead_s`` (default
+    :data:`FUTURE_SLACK_S`) after it is refused.
+    """
+    return [_position(fields, _clock(now_s, ahead_s))]
+
+
+def _traccar_json(doc: Mapping[str, Any], defaults: Mapping[str, str], clock: Clock) -> list[Position]:
     """Traccar Client 9's body: ``{"device_id", "location": {...} or [...]}``."""
     locations = doc["location"]
     if isinstance(locations, Mapping):
@@ -221,7 +240,7 @@ def _traccar_json(doc: Mapping[str, Any], defaults: Mapping[str, str], now_s: fl
             "altitude": c.get("altitude"),
             "timestamp": loc.get("timestamp"),
         }
-        p = _position(fields, now_s)
+        p = _position(fields, clock)
         speed = _optional(c, ("speed",), -1.0, 1e4)  # m/s in this format
         out.append(Position(**{**_as_dict(p), "speed_mps": speed if speed >= 0 else math.nan}))
     return out
@@ -231,9 +250,15 @@ def _as_dict(p: Position) -> dict[str, Any]:
     return {name: getattr(p, name) for name in Position.__slots__}
 
 
-def parse_json(body: bytes, defaults: Mapping[str, str] | None = None, *, now_s: float | None = None) -> list[Position]:
+def parse_json(
+    body: bytes,
+    defaults: Mapping[str, str] | None = None,
+    *,
+    now_s: float | None = None,
+    ahead_s: float | None = None,
+) -> list[Position]:
     """Fixes from a JSON body: the JSON batch (a list, or ``{"positions": [...]}``) or Traccar Client's."""
-    now = time.time() if now_s is None else now_s
+    now = _clock(now_s, ahead_s)
     defaults = defaults or {}
     try:
         doc = json.loads(body)
@@ -253,7 +278,7 @@ def parse_json(body: bytes, defaults: Mapping[str, str] | None = None, *, now_s:
     return out
 
 
-def _form_lines(body: bytes, defaults: Mapping[str, str], now_s: float) -> list[Position]:
+def _form_lines(body: bytes, defaults: Mapping[str, str], clock: Clock) -> list[Position]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -266,12 +291,18 @@ def _form_lines(body: bytes, defaults: Mapping[str, str], now_s: float) -> list[
             fields = dict(parse_qsl(line.strip(), keep_blank_values=True, strict_parsing=True, max_num_fields=50))
         except ValueError:
             raise IngestError("body: a line is not form-encoded (name=value&...)") from None
-        out.append(_position({**defaults, **fields}, now_s))
+        out.append(_position({**defaults, **fields}, clock))
     return out
 
 
 def parse_request(
-    method: str, query: Mapping[str, str], content_type: str, body: bytes, *, now_s: float | None = None
+    method: str,
+    query: Mapping[str, str],
+    content_type: str,
+    body: bytes,
+    *,
+    now_s: float | None = None,
+    ahead_s: float | None = None,
 ) -> list[Position]:
     """Every fix of one OsmAnd-protocol request (``GET`` or ``POST``; query, form or JSON body).
 
@@ -280,19 +311,19 @@ def parse_request(
     IngestError
         Anything missing, malformed, out of range or too large.
     """
-    now = time.time() if now_s is None else now_s
+    now_s, ahead_s = now = _clock(now_s, ahead_s)
     if len(body) > MAX_BODY_BYTES:
         raise IngestError(f"body: larger than {MAX_BODY_BYTES} bytes")
     kind = content_type.split(";", 1)[0].strip().lower()
     has_fix = any(k in query for k in ("lat", "lon", "location"))
     if method == "GET" or not body.strip():
-        return parse_query(query, now_s=now)
+        return parse_query(query, now_s=now_s, ahead_s=ahead_s)
     if kind == "application/json" or body.lstrip()[:1] in (b"{", b"["):
         if has_fix:
             raise IngestError("a fix in the query and a JSON body: send one or the other")
-        return parse_json(body, query, now_s=now)
+        return parse_json(body, query, now_s=now_s, ahead_s=ahead_s)
     positions = _form_lines(body, query, now)
     if has_fix:
-        positions = parse_query(query, now_s=now) + positions
+        positions = parse_query(query, now_s=now_s, ahead_s=ahead_s) + positions
         _bounded(len(positions))
     return positions

@@ -9,22 +9,26 @@ does both.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape, quoteattr
 
 from ..detect import Options
 from ..detect.state import route_fingerprint
 from ..model import Route
 from .auth import Runner
+
+if TYPE_CHECKING:
+    from ..batch import Names
 from .store import Store
 
-__all__ = ["export_recordings", "field_report", "runner_label"]
+__all__ = ["export_recordings", "field_report", "recording_name", "report_names", "runner_label"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -55,19 +59,48 @@ def _gpx(label: str, rows: list[tuple[float, float, float, float | None]]) -> st
     return "\n".join(out)
 
 
+def recording_name(index: int, device: str) -> str:
+    """The file a device's fixes are exported to: unique per device, readable, safe on any file system.
+
+    The index and a hash of the exact id keep ids that differ only in characters a file name cannot
+    hold (``w:2``, ``w@2``) apart.
+
+    >>> recording_name(0, "w:2"), recording_name(1, "w@2")
+    ('0000-w_2-bea9d422.gpx', '0001-w_2-9497843a.gpx')
+    """
+    digest = hashlib.sha256(device.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f"{index:04d}-{_UNSAFE.sub('_', device)[:64]}-{digest}.gpx"
+
+
 def export_recordings(
     store: Store, folder: str | os.PathLike[str], runners: Mapping[str, Runner] | None = None
 ) -> list[Path]:
-    """Each device's fixes as ``FOLDER/DEVICE.gpx`` (every stored fix, in time order); the paths."""
+    """Each device's fixes as ``FOLDER/NNNN-DEVICE-HASH.gpx`` (every stored fix, in time order); the paths.
+
+    One file per device, in :meth:`Store.devices` order (see :func:`recording_name`).
+    """
     runners = runners or {}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for device in store.devices():
-        path = folder / (_UNSAFE.sub("_", device) + ".gpx")
+    for index, device in enumerate(store.devices()):
+        path = folder / recording_name(index, device)
         path.write_text(_gpx(runner_label(device, runners.get(device)), store.all_positions(device)), encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def report_names(devices: list[str], paths: list[Path], runners: Mapping[str, Runner]) -> Names:
+    """The batch's names list for the exported files: each file is its runner's name and bib
+    (the device id when the runner has no name; no bib when none is listed)."""
+    from ..batch import Names
+
+    by_file: dict[str, tuple[str, str | None]] = {}
+    for device, path in zip(devices, paths, strict=True):
+        runner = runners.get(device)
+        entry = ((runner.name if runner else "") or device, (runner.bib if runner else "") or None)
+        by_file[path.name.lower()] = by_file[path.stem.lower()] = entry
+    return Names("auto", by_file)
 
 
 def field_report(
@@ -84,14 +117,15 @@ def field_report(
     """Export the recordings and run the batch on them; the batch's summary with the output paths.
 
     Writes ``OUT/recordings/*.gpx``, ``OUT/report.json``, ``OUT/report.csv`` and
-    ``OUT/report.html``.
+    ``OUT/report.html``; each row carries its runner's ``name`` and ``bib`` from ``runners``.
     """
     from .. import batch
     from ..html import field_page
 
     out = Path(out)
-    store = Store(db_path, route_fingerprint(route))
+    store = Store(db_path, route_fingerprint(route), readonly=True)  # a mistyped --db is not created
     try:
+        devices = store.devices()
         paths = export_recordings(store, out / "recordings", runners)
     finally:
         store.close()
@@ -104,7 +138,7 @@ def field_report(
         jobs=jobs,
         cache_path=None,
         route_track=route_track,
-        names=batch.Names("title"),  # each exported GPX is titled with the runner's label
+        names=report_names(devices, paths, runners or {}),
     )
     rows = batch.sort_rows(result.rows)
     outputs = [out / "report.json", out / "report.csv", out / "report.html"]

@@ -29,6 +29,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from ..errors import OffcourseError
@@ -86,8 +87,11 @@ class Store:
         The route's fingerprint; a database made for another route is refused.
     """
 
-    def __init__(self, path: str | os.PathLike[str], fingerprint: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], fingerprint: str, *, readonly: bool = False) -> None:
         self.path = os.fsdecode(path)
+        if readonly:
+            self._open_readonly(fingerprint)
+            return
         try:
             # one connection, used by one thread at a time (the field's worker)
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
@@ -102,8 +106,21 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"not a usable SQLite database: {exc}", path=self.path) from None
 
-    def _check_meta(self, fingerprint: str) -> None:
+    def _open_readonly(self, fingerprint: str) -> None:
+        """Open an existing database without writing to it (nothing created for a mistyped name)."""
+        if not os.path.isfile(self.path):
+            raise StoreError("no such database (a path to the server's --db expected)", path=self.path)
+        try:
+            uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+            self._check_meta(fingerprint, create=False)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"not a usable SQLite database: {exc}", path=self.path) from None
+
+    def _check_meta(self, fingerprint: str, *, create: bool = True) -> None:
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        if not meta and not create:
+            raise StoreError("not a database of offcourse serve (no meta)", path=self.path)
         if not meta:
             with self.transaction():
                 self.db.executemany(

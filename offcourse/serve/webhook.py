@@ -1,11 +1,13 @@
 """A webhook per alert: a race's own SMS or chat bridge gets one ``POST`` of JSON per alert.
 
-Off the request path: alerts go into a bounded queue that one task empties, so a slow or dead
-receiver never delays ingest. Each alert is tried :data:`ATTEMPTS` times, :data:`BACKOFF_S` apart
-(doubling), each try within :data:`TIMEOUT_S`; any 2xx answer takes it. An alert taken is marked in
-the store (``hook_s``); on start, alerts never taken (the server died first) are queued again, so
-a receiver may see an alert twice after a crash, never zero times while the server runs. A full
-queue drops the oldest alert with a warning.
+Off the request path: alerts go into a bounded queue that :data:`CONCURRENCY` senders empty
+together, so a slow or dead receiver never delays ingest, and one slow alert does not hold up the
+others. Each alert is tried up to :data:`ATTEMPTS` times in a row, :data:`BACKOFF_S` apart
+(doubling, at most :data:`MAX_BACKOFF_S`), each try within :data:`TIMEOUT_S`; any 2xx answer takes
+it. An alert taken is marked in the store (``hook_s``). Every :data:`RESCAN_S` (and on start), the
+alerts not taken yet (failed so far, dropped from a full queue, or left when the server died) are
+read from the store and queued again: an alert is retried until the receiver takes it, for as
+long as the server runs. A receiver may see an alert twice after a crash, never zero times.
 
 The body: the alert as the API shows it (``id``, ``device``, ``bib``, ``name``, ``kind``,
 ``epoch_s``, ``data``) plus ``time`` (ISO 8601 UTC) and ``text``, one line for a person.
@@ -17,15 +19,31 @@ import asyncio
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["ATTEMPTS", "BACKOFF_S", "MAX_PENDING", "TIMEOUT_S", "Webhook", "alert_text"]
+__all__ = [
+    "ATTEMPTS",
+    "BACKOFF_S",
+    "CONCURRENCY",
+    "MAX_BACKOFF_S",
+    "MAX_PENDING",
+    "RESCAN_S",
+    "TIMEOUT_S",
+    "Webhook",
+    "alert_text",
+]
 
 ATTEMPTS = 4
+"""Tries in a row for one alert; then it waits for the next rescan (and a sender is free again)."""
 BACKOFF_S = 2.0
+MAX_BACKOFF_S = 30.0
 TIMEOUT_S = 10.0
+CONCURRENCY = 4
+"""Alerts being sent at once."""
+RESCAN_S = 30.0
+"""How often the alerts not taken yet are queued again."""
 MAX_PENDING = 10_000
 
 log = logging.getLogger("offcourse.serve")
@@ -59,16 +77,41 @@ class Webhook:
     url : str
     on_done : callable
         Called with the alert's id once the receiver took it (marks it in the store).
+    pending : async callable, optional
+        The alerts not taken yet (from the store), read on start and every ``rescan_s``.
+    backoff_s, rescan_s : float, optional
+        :data:`BACKOFF_S` and :data:`RESCAN_S` by default.
+    transport : httpx transport, optional
+        For tests.
     """
 
-    def __init__(self, url: str, on_done: Callable[[int], Any], *, backoff_s: float | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        on_done: Callable[[int], Any],
+        *,
+        pending: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None,
+        backoff_s: float | None = None,
+        rescan_s: float | None = None,
+        concurrency: int = CONCURRENCY,
+        transport: Any = None,
+    ) -> None:
         self.url = url
         self.on_done = on_done
+        self.pending = pending
         self.backoff_s = BACKOFF_S if backoff_s is None else backoff_s
+        self.rescan_s = RESCAN_S if rescan_s is None else rescan_s
+        self.concurrency = max(1, concurrency)
+        self.transport = transport
         self.sent = 0
         self.failed = 0
         self.dropped = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._known: set[int] = set()
+        """Alerts queued or being sent (a rescan does not queue them twice)."""
+        self._delivered: set[int] = set()
+        self._retry: dict[int, dict[str, Any]] = {}
+        """Alerts that failed :data:`ATTEMPTS` tries, queued again at the next rescan."""
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -76,7 +119,7 @@ class Webhook:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop sending (alerts still queued are sent again at the next start)."""
+        """Stop sending (alerts not taken are sent again at the next start)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -84,29 +127,67 @@ class Webhook:
             self._task = None
 
     def send(self, alert: dict[str, Any]) -> None:
-        """Queue one alert (never blocks)."""
+        """Queue one alert (never blocks; an alert already queued, being sent or taken is skipped)."""
+        alert_id = int(alert["id"])
+        if alert_id in self._known or alert_id in self._delivered:
+            return
         if self._queue.qsize() >= MAX_PENDING:
             dropped = self._queue.get_nowait()
+            self._queue.task_done()
+            self._known.discard(int(dropped["id"]))
             self.dropped += 1
-            log.warning("webhook: queue full, alert %s dropped", dropped.get("id"))
+            log.warning("webhook: queue full, alert %s postponed to the next rescan", dropped.get("id"))
+        self._known.add(alert_id)
         self._queue.put_nowait(alert)
 
     async def idle(self) -> None:
-        """Wait until every queued alert was sent or given up (for tests and shutdown)."""
+        """Wait until every queued alert was sent or postponed (for tests and shutdown)."""
         await self._queue.join()
+
+    async def rescan(self) -> None:
+        """Queue again the alerts that failed and those the store says are not taken yet."""
+        retry, self._retry = self._retry, {}
+        for alert in retry.values():
+            self.send(alert)
+        if self.pending is not None:
+            try:
+                alerts = await self.pending()
+            except Exception:  # a busy database: the next rescan
+                log.warning("webhook: pending alerts not read, next try in %g s", self.rescan_s)
+                return
+            for alert in alerts:
+                self.send(alert)
 
     async def _run(self) -> None:
         import httpx
 
-        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False) as client:
-            while True:
-                alert = await self._queue.get()
-                try:
-                    await self._deliver(client, alert)
-                finally:
-                    self._queue.task_done()
+        async with httpx.AsyncClient(timeout=TIMEOUT_S, follow_redirects=False, transport=self.transport) as client:
+            loop = asyncio.get_running_loop()
+            senders = [loop.create_task(self._sender(client)) for _ in range(self.concurrency)]
+            try:
+                while True:
+                    await self.rescan()
+                    await asyncio.sleep(self.rescan_s)
+            finally:
+                for task in senders:
+                    task.cancel()
+                await asyncio.gather(*senders, return_exceptions=True)
 
-    async def _deliver(self, client: Any, alert: dict[str, Any]) -> None:
+    async def _sender(self, client: Any) -> None:
+        while True:
+            alert = await self._queue.get()
+            alert_id = int(alert["id"])
+            try:
+                if await self._deliver(client, alert):
+                    self._delivered.add(alert_id)
+                else:
+                    self._retry[alert_id] = alert
+            finally:
+                self._known.discard(alert_id)
+                self._queue.task_done()
+
+    async def _deliver(self, client: Any, alert: dict[str, Any]) -> bool:
+        """Up to :data:`ATTEMPTS` tries; whether the receiver took the alert."""
         import httpx
 
         when = datetime.fromtimestamp(alert["epoch_s"], UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -114,7 +195,7 @@ class Webhook:
         why = ""
         for attempt in range(ATTEMPTS):
             if attempt:
-                await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+                await asyncio.sleep(min(MAX_BACKOFF_S, self.backoff_s * 2 ** (attempt - 1)))
             try:
                 answer = await client.post(self.url, json=body, headers={"User-Agent": "offcourse-serve"})
             except httpx.HTTPError as exc:
@@ -125,7 +206,9 @@ class Webhook:
                 done = self.on_done(int(alert["id"]))
                 if inspect.isawaitable(done):
                     await done
-                return
+                return True
             why = f"status {answer.status_code}"
         self.failed += 1
-        log.warning("webhook: alert %s not delivered after %d attempts (%s)", alert["id"], ATTEMPTS, why)
+        log.warning("webhook: alert %s not taken after %d tries (%s): again in %g s", alert["id"], ATTEMPTS, why,
+                    self.rescan_s)  # fmt: skip
+        return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import socket
 import sqlite3
 import threading
@@ -13,9 +15,24 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("starlette")
-pytest.importorskip("uvicorn")
-httpx = pytest.importorskip("httpx")
+REQUIRE_SERVE = os.environ.get("OFFCOURSE_REQUIRE_SERVE") == "1"
+
+
+def serve_extra(name: str) -> Any:
+    """Import a module of the serve extra; skips the server tests without it (or fails them, with
+    OFFCOURSE_REQUIRE_SERVE=1, as CI sets: a missing extra must not pass as skipped)."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        message = f"{name} is not installed (pip install 'offcourse[serve]')"
+        if REQUIRE_SERVE:
+            pytest.fail(message + " and OFFCOURSE_REQUIRE_SERVE=1 requires it", pytrace=False)
+        pytest.skip(message + "; set OFFCOURSE_REQUIRE_SERVE=1 to make this a failure", allow_module_level=True)
+
+
+serve_extra("starlette")
+serve_extra("uvicorn")
+httpx = serve_extra("httpx")
 
 import uvicorn  # noqa: E402
 

@@ -136,7 +136,7 @@ def test_alerts_are_listed_and_acknowledged(tmp_path: Path) -> None:
 
 def test_a_device_over_its_rate_gets_429(tmp_path: Path) -> None:
     f = fixes(CLEAN_LEGS)
-    with client(tmp_path / "race.sqlite", rate_per_s=0.001) as c:
+    with client(tmp_path / "race.sqlite", rate_per_s=0.001, burst_fixes=30) as c:
         statuses = [c.get("/", params=query("dev-1", x)).status_code for x in f[:35]]
         assert statuses == [200] * 30 + [429] * 5  # the burst, then refused
         assert c.get("/", params=query("dev-3", f[0])).status_code == 200  # the others are not held up
@@ -207,3 +207,12 @@ def test_no_secret_in_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
     with sqlite3.connect(tmp_path / "race.sqlite") as con:
         dump = json.dumps(list(con.iterdump()))
     assert "jim-key" not in dump and TOKEN not in dump
+
+
+def test_the_session_cookie_is_secure_when_the_page_came_over_https(tmp_path: Path) -> None:
+    with client(tmp_path / "race.sqlite") as c:
+        plain = c.get("/live", params={"token": TOKEN}, follow_redirects=False).headers["set-cookie"]
+        # a TLS proxy on this machine (a trusted address) says the browser used https
+        tls = c.get("/live", params={"token": TOKEN}, headers={"X-Forwarded-Proto": "https"}, follow_redirects=False)
+    assert "secure" not in plain.lower()
+    assert "; secure" in tls.headers["set-cookie"].lower() and "httponly" in tls.headers["set-cookie"].lower()

@@ -109,7 +109,13 @@ def test_the_report_from_the_stored_positions_is_the_batch_report_of_the_recordi
     )
     assert status == 0
     [row] = json.loads((out / "report.json").read_text())["rows"]
-    assert (row["name"], row["status"], row["fixes"], row["excursions"]) == ("Sample Runner #7", "ok", len(fs), 1)
+    assert (row["name"], row["bib"], row["status"], row["fixes"], row["excursions"]) == (
+        "Sample Runner",
+        "7",
+        "ok",
+        len(fs),
+        1,
+    )
     batch_dir = tmp_path / "batch"
     batch_dir.mkdir()
     assert (
@@ -132,6 +138,34 @@ def test_the_report_from_the_stored_positions_is_the_batch_report_of_the_recordi
     [direct] = json.loads((batch_dir / "b.json").read_text())["rows"]
     for key in ("fixes", "duration_s", "distance_m", "excursions", "extra_distance_m", "time_off_course_s", "verdict"):
         assert row[key] == pytest.approx(direct[key]), key
-    assert (out / "report.html").read_text().count("Sample Runner #7") >= 1
+    assert (out / "report.html").read_text().count("Sample Runner") >= 1
     header = (out / "report.csv").read_text(encoding="utf-8-sig").splitlines()[0].split(",")
-    assert {"name", "verdict", "status", "file"} <= set(header)  # batch's runners sheet
+    assert {"name", "bib", "status", "file"} <= set(header)
+    assert "Sample Runner,7," in (out / "report.csv").read_text(encoding="utf-8-sig")
+
+
+def test_serve_report_with_a_mistyped_db_is_one_line_and_creates_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    typo = tmp_path / "rcae.sqlite"
+    status = main(["serve-report", str(ALLERMUIR), "--db", str(typo), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 2 and not typo.exists() and not (tmp_path / "out").exists()
+    assert err.count("\n") == 1 and "rcae.sqlite" in err and "no such database" in err
+    (tmp_path / "other.sqlite").write_bytes(b"")  # an empty file is no server's database either
+    assert main(["serve-report", str(ALLERMUIR), "--db", str(tmp_path / "other.sqlite"), "--out", str(tmp_path)]) == 2
+    assert "not a" in capsys.readouterr().err and (tmp_path / "other.sqlite").stat().st_size == 0
+
+
+@pytest.mark.parametrize(("required", "outcome"), [("1", "Failed"), ("", "Skipped")])
+def test_the_server_tests_fail_without_the_extra_when_ci_requires_it(
+    monkeypatch: pytest.MonkeyPatch, required: str, outcome: str
+) -> None:
+    import importlib
+
+    monkeypatch.setenv("OFFCOURSE_REQUIRE_SERVE", required)
+    monkeypatch.setitem(sys.modules, "starlette", None)  # as if the serve extra were not installed
+    monkeypatch.delitem(sys.modules, "tests.serve.helpers", raising=False)
+    with pytest.raises(BaseException) as caught:
+        importlib.import_module("tests.serve.helpers")
+    assert type(caught.value).__name__ == outcome and "starlette is not installed" in str(caught.value)

@@ -104,3 +104,96 @@ def test_alerts_not_delivered_are_sent_after_a_restart(tmp_path: Path, monkeypat
         assert body["kind"] == "off_course"
     finally:
         later.close()
+
+
+def _alert(i: int) -> dict[str, Any]:
+    return {"id": i, "device": f"dev-{i}", "bib": str(i), "name": "", "kind": "off_course", "epoch_s": 1.7e9,
+            "data": {"exit_route_m": 1000.0, "offset_m": 80.0}}  # fmt: skip
+
+
+def test_an_alert_is_retried_until_taken_not_dropped_after_a_few_tries() -> None:
+    import asyncio
+
+    import httpx
+
+    tries: list[int] = []
+    taken: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        tries.append(json.loads(request.content)["id"])
+        return httpx.Response(200 if len(tries) > 3 * webhook_module.ATTEMPTS else 503)
+
+    async def scenario() -> None:
+        hook = webhook_module.Webhook("http://bridge/hook", taken.append, backoff_s=0.0, rescan_s=0.0,
+                                      transport=httpx.MockTransport(handler))  # fmt: skip
+        hook.start()
+        hook.send(_alert(7))
+        for _ in range(10_000):  # the loop turns, no clock: until it is taken
+            if taken:
+                break
+            await asyncio.sleep(0)
+        await hook.stop()
+
+    asyncio.run(scenario())
+    assert taken == [7] and tries == [7] * (3 * webhook_module.ATTEMPTS + 1)
+
+
+def test_alerts_are_sent_concurrently_a_slow_one_does_not_hold_up_the_others() -> None:
+    import asyncio
+
+    import httpx
+
+    async def scenario() -> list[int]:
+        others_taken = asyncio.Event()
+        taken: list[int] = []
+
+        async def handler(request: httpx.Request) -> httpx.Response:
+            if json.loads(request.content)["id"] == 1:
+                await others_taken.wait()  # the first alert hangs until the others went through
+            return httpx.Response(200)
+
+        def done(i: int) -> None:
+            taken.append(i)
+            if {2, 3} <= set(taken):
+                others_taken.set()
+
+        hook = webhook_module.Webhook("http://bridge/hook", done, transport=httpx.MockTransport(handler))
+        hook.start()
+        for i in (1, 2, 3):
+            hook.send(_alert(i))
+        await asyncio.wait_for(hook.idle(), 10.0)  # one at a time: never idle (the guard fails the test)
+        await hook.stop()
+        return taken
+
+    assert asyncio.run(scenario()) == [2, 3, 1]
+
+
+def test_pending_alerts_are_read_again_periodically_and_sent_once() -> None:
+    import asyncio
+
+    import httpx
+
+    posted: list[int] = []
+    store = {5: _alert(5)}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content)["id"])
+        return httpx.Response(200)
+
+    async def scenario() -> None:
+        async def pending() -> list[dict[str, Any]]:
+            return list(store.values())
+
+        hook = webhook_module.Webhook("http://bridge/hook", store.pop, pending=pending, rescan_s=0.0,
+                                      transport=httpx.MockTransport(handler))  # fmt: skip
+        hook.start()
+        for _ in range(200):
+            await asyncio.sleep(0)
+        store[6] = _alert(6)  # an alert the store has and nobody queued (a full queue dropped it)
+        for _ in range(200):
+            await asyncio.sleep(0)
+        await hook.idle()
+        await hook.stop()
+
+    asyncio.run(scenario())
+    assert posted == [5, 6] and store == {}
