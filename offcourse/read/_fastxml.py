@@ -44,12 +44,14 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from ..errors import OffcourseError
+from ..model import ParsedFile
 from ._xml import Scanner, scan
 
 __all__ = ["MARK", "Block", "NotFast", "PointShape", "fast_blocks"]
@@ -576,3 +578,37 @@ def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block
         return None
     pieces.append(data[at:])
     return blocks, b"".join(pieces)
+
+
+class FastScanner(Protocol):
+    """A reader's hardened scanner taught the fast path's marks: counts the blocks it used."""
+
+    used: int
+
+    def result(self) -> ParsedFile: ...
+
+
+def parse_fast(
+    data: bytes,
+    path: str | None,
+    shapes: tuple[PointShape, ...],
+    make_scanner: Callable[[str | None, list[Block]], FastScanner],
+) -> ParsedFile | None:
+    """Read a document with the fast path; ``None`` when it does not apply.
+
+    The runs of points are read by :func:`fast_blocks`, the skeleton left by the reader's own
+    hardened scanner (``make_scanner``), which must use every block. Any error or surprise gives
+    ``None``: the hardened reader then reads the whole document and says what is wrong.
+    """
+    cut = fast_blocks(data, shapes)
+    if cut is None:
+        return None
+    blocks, skeleton = cut
+    scanner = make_scanner(path, blocks)
+    try:
+        scan(io.BytesIO(skeleton), scanner)  # type: ignore[arg-type]
+        if scanner.used != len(blocks):
+            return None
+        return scanner.result()
+    except (OffcourseError, NotFast):
+        return None  # the hardened reader says what is wrong, from the document itself

@@ -15,9 +15,9 @@ import io
 import math
 from typing import Any, BinaryIO
 
-from ..errors import CorruptFileError, NoGeometryError, OffcourseError
+from ..errors import CorruptFileError, NoGeometryError
 from ..model import Metadata, ParsedFile, Track, Waypoint
-from ._fastxml import MARK, Block, NotFast, PointShape, fast_blocks
+from ._fastxml import MARK, Block, NotFast, PointShape, parse_fast
 from ._values import parse_float, parse_time, text_coordinate
 from ._xml import PointColumns, Scanner, scan
 
@@ -250,18 +250,7 @@ def parse_tcx_fast(data: bytes, path: str | None = None) -> ParsedFile | None:
 
     The result, when there is one, is the one :func:`parse_tcx` gives, bit for bit.
     """
-    cut = fast_blocks(data, _SHAPES)
-    if cut is None:
-        return None
-    blocks, skeleton = cut
-    scanner = _FastTcxScanner(path, blocks)
-    try:
-        scan(io.BytesIO(skeleton), scanner)
-        if scanner.used != len(blocks):
-            return None
-        return scanner.result()
-    except (OffcourseError, NotFast):
-        return None  # the hardened reader says what is wrong, from the document itself
+    return parse_fast(data, path, _SHAPES, _FastTcxScanner)
 
 
 def parse(data: bytes, path: str | None = None) -> ParsedFile:
