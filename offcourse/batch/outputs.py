@@ -24,7 +24,7 @@ from ..present import KIND_COLOUR, KIND_WORDS, METRES_PER_FOOT, VERDICT_WORDS, S
 from ..read._limits import clean_text
 from ..verdict import VerdictKind
 from .inputs import Row, _display
-from .words import finding_text, flags_text, where_text, worst_of
+from .words import finding_text, flags_text, reason_text, where_text, worst_of
 
 if TYPE_CHECKING:
     from .scheduler import BatchResult
@@ -192,7 +192,7 @@ def rows_to_csv(
                 row.get("name"),
                 row.get("bib"),
                 VERDICT_WORDS.get(verdict, verdict) if ok else "ERROR",
-                row.get("verdict_reason"),
+                reason_text(row, style) if ok else None,
                 "" if worst is None else finding_text(worst, style),
                 row.get("excursions"),
                 *(_n(None if _n(row.get(k)) is None else float(row[k]) / per) for k in ("extra_distance_m",)),
@@ -204,7 +204,7 @@ def rows_to_csv(
                 _hms_or_blank(row.get("duration_s")),
                 _local_time(row.get("start_time"), style),
                 row.get("fixes"),
-                flags_text(row),
+                flags_text(row, style),
                 row.get("status"),
                 row.get("error"),
                 row.get("file"),

@@ -15,6 +15,7 @@ import numpy as np
 from ..model import Metadata, Route, Track
 from ..read._limits import clean_text
 from ..report import Excursion, Report, iso_utc, report_to_dict, valid_positions
+from ..verdict import facts_to_json
 from .inputs import ERROR_KINDS, ROW_KEYS, Row, _display, _stem
 
 __all__ = [
@@ -192,6 +193,7 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         "status": "ok",
         "verdict": s["verdict"],
         "verdict_reason": s["verdict_reason"],
+        "verdict_facts": facts_to_json(report.verdict.facts) if report.verdict.facts else None,
         "error": None,
         "error_kind": None,
         "flags": file_flags(track, s["verdict"], s["verdict_reason"]),

@@ -69,10 +69,10 @@ def _verdict(row: Mapping[str, Any]) -> str:
     return VERDICT_WORDS.get(v, v.replace("_", " ").upper())
 
 
-def _notes(row: Mapping[str, Any]) -> str:
+def _notes(row: Mapping[str, Any], style: Style) -> str:
     if row.get("status") != "ok":
         return f"error: {row.get('error') or 'unknown'}"
-    return flags_text(row)
+    return flags_text(row, style)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
@@ -104,7 +104,7 @@ def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
         _Column("time", num("duration_s", hms), right=True, priority=2),
         _Column("distance", num("distance_m", style.length), right=True, priority=1),
         _Column("covered", num("coverage", lambda v: f"{100 * v:.0f} %"), right=True, priority=2),
-        _Column("notes", [_notes(r) for r in rows], priority=8, min_width=14),
+        _Column("notes", [_notes(r, style) for r in rows], priority=8, min_width=14),
         _Column("file", [str(r.get("file") or "") for r in rows], priority=0, min_width=12),
     ]
 

@@ -25,8 +25,9 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..present import KIND_WORDS, Style, locate
+from ..verdict import facts_from_json, render_facts
 
-__all__ = ["finding_text", "flags_text", "plural", "publish_names", "where_text", "worst_of"]
+__all__ = ["finding_text", "flags_text", "plural", "publish_names", "reason_text", "where_text", "worst_of"]
 
 
 def plural(n: int, word: str) -> str:
@@ -91,12 +92,35 @@ def finding_text(exc: Mapping[str, Any], style: Style) -> str:
     return f"{words}{amount} at {where_text(exc, style)}"
 
 
-def flags_text(row: Mapping[str, Any]) -> str:
-    """The row's flags, ``; ``-joined."""
+def reason_text(row: Mapping[str, Any], style: Style | None = None) -> str:
+    """The row's verdict reason in the style's units (from ``verdict_facts``; else ``verdict_reason``).
+
+    >>> from offcourse.present import Units
+    >>> row = {"verdict_reason": "x", "verdict_facts": ["1 wrong turn(s), the first at ", ["at", 2990.0]]}
+    >>> reason_text(row, Style(units=Units.MI))
+    '1 wrong turn(s), the first at mile 1.9'
+    """
+    facts = facts_from_json(row.get("verdict_facts"))
+    if facts:
+        return render_facts(facts, style)
+    v = row.get("verdict_reason")
+    return v if isinstance(v, str) else ""
+
+
+def flags_text(row: Mapping[str, Any], style: Style | None = None) -> str:
+    """The row's flags, ``; ``-joined (a ``not_this_route`` flag's reason in the style's units)."""
     flags = row.get("flags")
     if not isinstance(flags, Sequence):
         return ""
-    return "; ".join(str(f.get("text")) for f in flags if isinstance(f, Mapping) and f.get("text"))
+    out = []
+    for f in flags:
+        if not isinstance(f, Mapping) or not f.get("text"):
+            continue
+        if f.get("kind") == "not_this_route" and style is not None and facts_from_json(row.get("verdict_facts")):
+            out.append(f"not this route: {reason_text(row, style)}")
+        else:
+            out.append(str(f.get("text")))
+    return "; ".join(out)
 
 
 def publish_names(files: Sequence[str]) -> list[str]:
