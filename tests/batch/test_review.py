@@ -4,15 +4,18 @@ by one, no absolute path published, duplicates and course files not counted as r
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from offcourse.cli import main
+from offcourse.errors import ArchiveError
 from offcourse.present import Style, Units
+from offcourse.read.archive import zip_members
 from offcourse.verdict import Verdict, render_facts
 from tests.conftest import REPO
 
@@ -62,3 +65,31 @@ def test_units_mi_reach_csv_html_and_check_text(tmp_path: Path, capsys: pytest.C
     main(["check", str(ROUTE), str(WRONG_TURN), "--units", "mi"])
     text = capsys.readouterr().out
     assert "Verdict LOST: 1 wrong turn(s), the first at mile 1.9, 0.37 mi extra" in text
+
+
+def test_one_hostile_zip_member_is_refused_alone(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.zip"
+    with zipfile.ZipFile(pack, "w") as z:
+        z.writestr("ann.gpx", WRONG_TURN.read_bytes())
+        z.writestr("../evil.gpx", WRONG_TURN.read_bytes())
+        z.writestr("runs/bob.gpx", WRONG_TURN.read_bytes())
+    code = main(["batch", str(ROUTE), str(pack), "--no-cache", "-q", "--no-table", "--json", str(tmp_path / "r.json")])
+    assert code == 1
+    rows = {r["file"].split("pack.zip/")[1]: r for r in json.loads((tmp_path / "r.json").read_text())["rows"]}
+    assert sorted(rows) == ["../evil.gpx", "ann.gpx", "runs/bob.gpx"]
+    assert rows["ann.gpx"]["status"] == rows["runs/bob.gpx"]["status"] == "ok"
+    assert rows["../evil.gpx"]["status"] == "error"
+    assert "named outside the archive" in rows["../evil.gpx"]["error"]
+
+
+def test_zip_members_without_refused_list_still_refuse_the_archive(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.gpx", b"<gpx/>")
+        z.writestr("../evil.gpx", b"<gpx/>")
+    with pytest.raises(ArchiveError, match="outside the archive"):
+        zip_members(buf.getvalue(), name="pack.zip")
+    refused: list[tuple[str, str]] = []
+    got = zip_members(buf.getvalue(), name="pack.zip", refused=refused)
+    assert [m.name for m in got] == ["a.gpx"]
+    assert [n for n, _ in refused] == ["../evil.gpx"]
