@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .batch.words import finding_text, flags_text, publish_names, reason_text, where_text, worst_of
+from .batch.words import finding_text, flags_text, publish_rows, reason_text, where_text, worst_of
 from .errors import OffcourseError
 from .model import FloatArray, Route
 from .plot import clip_to_box, format_label, length_text, nice_length, simplify_xy
@@ -415,21 +415,6 @@ def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any], 
     return f'<td class="{escape(key)}">{escape(_text(v))}</td>'
 
 
-def _published_flags(flags: Any, published: Mapping[str, str]) -> list[Any]:
-    """Flags whose text names another upload ("duplicate of ...") with that upload's published name."""
-    if not isinstance(flags, Sequence) or isinstance(flags, str):
-        return []
-    out: list[Any] = []
-    for f in flags:
-        if isinstance(f, Mapping) and f.get("kind") == "duplicate" and isinstance(f.get("text"), str):
-            text = f["text"]
-            for given in sorted((g for g in published if g and g in text), key=len, reverse=True):
-                text = text.replace(given, published[given])
-            f = {**f, "text": text}
-        out.append(f)
-    return out
-
-
 def _label(i: int, e: Mapping[str, Any], style: Style) -> str:
     return f"{i} · {finding_text(e, style)}"
 
@@ -487,12 +472,7 @@ def field_page(
     style = style or Style()
     rname = route.name or "Route"
     title = title or f"{rname} · the field"
-    given = [_text(r.get("file")) for r in rows]
-    files = publish_names(given)
-    published = dict(zip(given, files, strict=True))
-    rows = [
-        {**r, "file": f, "flags": _published_flags(r.get("flags"), published)} for r, f in zip(rows, files, strict=True)
-    ]
+    rows = publish_rows(rows)
     n_ok = sum(1 for r in rows if r.get("status") == "ok")
     n_junk = sum(1 for r in rows if _junk(r))
     n_err = len(rows) - n_ok - n_junk

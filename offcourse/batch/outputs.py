@@ -24,7 +24,7 @@ from ..present import KIND_COLOUR, KIND_WORDS, METRES_PER_FOOT, VERDICT_WORDS, S
 from ..read._limits import clean_text
 from ..verdict import VerdictKind
 from .inputs import Row, _display
-from .words import finding_text, flags_text, reason_text, where_text, worst_of
+from .words import finding_text, flags_text, publish_names, reason_text, where_text, worst_of
 
 if TYPE_CHECKING:
     from .scheduler import BatchResult
@@ -293,15 +293,18 @@ def excursions_to_csv(
 
 
 def _job_dict(result: BatchResult) -> dict[str, Any]:
+    summary = result.summary()
+    if summary.get("cache"):
+        summary["cache"] = publish_names([summary["cache"]])[0]
     return {
         "route": {
-            "path": _display(result.spec.route_path),
+            "path": publish_names([_display(result.spec.route_path)])[0],
             "name": result.route.name,
             "sha256": result.spec.route_sha256,
             "length_m": round(result.route.length_m, 1),
         },
         "options": asdict(result.spec.options),
-        "summary": result.summary(),
+        "summary": summary,
     }
 
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -93,3 +94,30 @@ def test_zip_members_without_refused_list_still_refuse_the_archive(tmp_path: Pat
     got = zip_members(buf.getvalue(), name="pack.zip", refused=refused)
     assert [m.name for m in got] == ["a.gpx"]
     assert [n for n, _ in refused] == ["../evil.gpx"]
+
+
+def test_no_output_publishes_an_absolute_path(tmp_path: Path) -> None:
+    up = tmp_path / "uploads"
+    (up / "late").mkdir(parents=True)
+    shutil.copy(WRONG_TURN, up / "ann.gpx")
+    shutil.copy(WRONG_TURN, up / "late" / "copy.gpx")
+    (up / "junk.gpx").write_bytes(b"<gpx><trk><trkseg><trkpt lat='x'")
+    with zipfile.ZipFile(up / "more.zip", "w") as z:
+        z.writestr("bob.gpx", WRONG_TURN.read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    names = ("r.csv", "e.csv", "r.json", "r.geojson", "r.html")
+    argv = ["batch", str(ROUTE.resolve()), str(up.resolve()), "-q", "--no-table", "--cache", str(out / "c.jsonl")]
+    for opt, name in zip(("--csv", "--excursions-csv", "--json", "--geojson", "--html"), names, strict=True):
+        argv += [opt, str(out / name)]
+    assert main(argv) == 1
+    for name in names:
+        text = (out / name).read_text(encoding="utf-8-sig")
+        for prefix in (str(tmp_path.resolve()), str(REPO.resolve())):
+            assert prefix not in text, name
+    doc = json.loads((out / "r.json").read_text(encoding="utf-8"))
+    files = sorted(r["file"] for r in doc["rows"])
+    assert files == ["ann.gpx", "junk.gpx", "late/copy.gpx", "more.zip/bob.gpx"]
+    dup = [f["text"] for r in doc["rows"] for f in r["flags"] if f["kind"] == "duplicate"]
+    assert dup == ["duplicate of ann.gpx (the same bytes)"] * 2
+    assert doc["route"]["path"] == "allermuir-hill-race.gpx"
