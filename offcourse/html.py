@@ -353,6 +353,16 @@ def _junk(row: Mapping[str, Any]) -> bool:
     return row.get("status") != "ok" and row.get("error_kind") in _JUNK
 
 
+def _has_flag(row: Mapping[str, Any], kind: str) -> bool:
+    flags = row.get("flags")
+    return isinstance(flags, Sequence) and any(isinstance(f, Mapping) and f.get("kind") == kind for f in flags)
+
+
+def _runner(row: Mapping[str, Any]) -> bool:
+    """A recording of a runner, counted once: ok, neither a duplicate upload nor a course file."""
+    return row.get("status") == "ok" and not _has_flag(row, "duplicate") and not _has_flag(row, "course_file")
+
+
 def _columns(style: Style) -> list[tuple[str, str, Callable[[float], str] | None]]:
     """(row key, header, number format; None for text): the page's columns in the style's units."""
     return [
@@ -473,11 +483,16 @@ def field_page(
     rname = route.name or "Route"
     title = title or f"{rname} · the field"
     rows = publish_rows(rows)
-    n_ok = sum(1 for r in rows if r.get("status") == "ok")
-    n_junk = sum(1 for r in rows if _junk(r))
-    n_err = len(rows) - n_ok - n_junk
-    n_flag = sum(1 for r in rows if _flagged(r))
-    n_exc = sum(len(_excursions(r)) for r in rows if r.get("status") == "ok")
+    runners = [r for r in rows if _runner(r)]  # a duplicate upload or a course file is no runner
+    n_ok = len(runners)
+    n_dup = sum(1 for r in rows if r.get("status") == "ok" and _has_flag(r, "duplicate"))
+    n_course = sum(
+        1 for r in rows if r.get("status") == "ok" and _has_flag(r, "course_file") and not _has_flag(r, "duplicate")
+    )
+    n_junk = sum(1 for r in rows if _junk(r)) + n_course
+    n_err = sum(1 for r in rows if r.get("status") != "ok" and not _junk(r))
+    n_flag = sum(1 for r in runners if _flagged(r))
+    n_exc = sum(len(_excursions(r)) for r in runners)
     tz_label = "UTC" if style.tz is None else str(style.tz)
     columns = _columns(style)
     head = ['<th data-type="num"><button type="button">#</button></th>']
@@ -500,6 +515,7 @@ def field_page(
         ("Checked", f"{n_ok:,}"),
         ("Errors", f"{n_err:,}"),
         ("Not recordings", f"{n_junk:,}"),
+        ("Duplicates", f"{n_dup:,}"),
         ("Flagged", f"{n_flag:,}"),
         ("Excursions", f"{n_exc:,}"),
     ]
@@ -521,7 +537,7 @@ def field_page(
             f"{len(route.checkpoints)} checkpoints · times in {escape(tz_label)}. "
             "Click a column header to sort; click again to reverse; open a runner's findings for the pictures.</p>",
             '<div class="top">',
-            f"<figure>{route_overview_svg(route, rows, style=style)}"
+            f"<figure>{route_overview_svg(route, runners, style=style)}"
             "<figcaption>Where runners left the route (one dot per excursion)</figcaption></figure>",
             '<dl class="stats">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in stats) + "</dl>",
             "</div>",

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import shutil
+import sys
 import zipfile
 from pathlib import Path
 
@@ -121,3 +122,35 @@ def test_no_output_publishes_an_absolute_path(tmp_path: Path) -> None:
     dup = [f["text"] for r in doc["rows"] for f in r["flags"] if f["kind"] == "duplicate"]
     assert dup == ["duplicate of ann.gpx (the same bytes)"] * 2
     assert doc["route"]["path"] == "allermuir-hill-race.gpx"
+
+
+def test_duplicates_count_once_and_a_course_file_is_not_judged(tmp_path: Path) -> None:
+    from offcourse import read_route
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import writers
+
+    up = tmp_path / "up"
+    up.mkdir()
+    for name in ("a.gpx", "b.gpx", "c.gpx", "d.gpx"):  # one real excursion uploaded four times
+        shutil.copy(WRONG_TURN, up / name)
+    route = read_route(ROUTE)
+    writers.write_fit_course(up / "planned.fit", route.lon, route.lat, route.ele_m, "Allermuir")
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["batch", str(ROUTE), str(up), "-q", "--no-table", "--no-cache", "--json", str(out / "r.json")]
+    assert main([*argv, "--html", str(out / "r.html")]) == 0
+    rows = {r["file"]: r for r in json.loads((out / "r.json").read_text())["rows"]}
+    planned = rows["planned.fit"]
+    assert (planned["verdict"], planned["verdict_reason"]) == (
+        "unjudged",
+        "a course file (a planned route), not a recording",
+    )
+    assert planned["completed"] is False
+    assert rows["a.gpx"]["verdict"] == "lost"
+    page = (out / "r.html").read_text(encoding="utf-8")
+    stats = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+    assert stats["Runners"] == "1" and stats["Checked"] == "1"
+    assert stats["Duplicates"] == "3" and stats["Excursions"] == "1"
+    assert stats["Not recordings"] == "1"  # the course file
+    assert page.count('class="spot"') == 1  # one dot on the map for the one excursion
