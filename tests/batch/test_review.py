@@ -154,3 +154,20 @@ def test_duplicates_count_once_and_a_course_file_is_not_judged(tmp_path: Path) -
     assert stats["Duplicates"] == "3" and stats["Excursions"] == "1"
     assert stats["Not recordings"] == "1"  # the course file
     assert page.count('class="spot"') == 1  # one dot on the map for the one excursion
+
+
+def test_limit_memory_never_limits_the_total_where_the_size_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    import resource
+
+    from offcourse.batch import worker
+
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(resource, "setrlimit", lambda what, lim: calls.append(lim))
+    monkeypatch.setattr(worker, "_address_space_bytes", lambda: 0)  # no /proc
+    assert worker.limit_memory(100) is False and calls == []
+    monkeypatch.setattr(worker, "_address_space_bytes", lambda: 3 << 30)
+    monkeypatch.setattr(worker, "_MEMORY_LIMIT_MB", [None])
+    assert worker.limit_memory(100) is True
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    want = (3 << 30) + 100 * 1024 * 1024  # what it uses now plus the limit, not the limit alone
+    assert calls == [(want if hard == resource.RLIM_INFINITY else min(want, hard), hard)]
