@@ -24,7 +24,7 @@ from ..present import KIND_COLOUR, KIND_WORDS, METRES_PER_FOOT, VERDICT_WORDS, S
 from ..read._limits import clean_text
 from ..verdict import VerdictKind
 from .inputs import Row, _display
-from .words import finding_text, flags_text, publish_names, reason_text, where_text, worst_of
+from .words import finding_text, flags_text, publish_names, publish_rows, reason_text, where_text, worst_of
 
 if TYPE_CHECKING:
     from .scheduler import BatchResult
@@ -177,6 +177,7 @@ def rows_to_csv(
     unless ``bom`` is false (a stream gets none). Text that would start a formula is neutralised.
     """
     style = style or Style()
+    rows = publish_rows(list(rows))
     short, per = _short_unit(style)
     header = [c.format(s=short, l=style.long_unit) for c in RUNNER_COLUMNS]
 
@@ -244,6 +245,7 @@ def excursions_to_csv(
     along the route with the checkpoints around it.
     """
     style = style or Style()
+    rows = publish_rows(list(rows))
     short, per = _short_unit(style)
     header = [c.format(s=short) for c in EXCURSION_COLUMNS]
 
@@ -310,7 +312,7 @@ def _job_dict(result: BatchResult) -> dict[str, Any]:
 
 def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
     """Write ``{"route", "options", "summary", "rows"}``, rows most severe first."""
-    doc = {**_job_dict(result), "rows": sort_rows(result.rows)}
+    doc = {**_job_dict(result), "rows": publish_rows(sort_rows(result.rows))}
     _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
 
 
@@ -414,5 +416,5 @@ def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str], *, route:
     """Write a GeoJSON FeatureCollection (QGIS, geojson.io): the route and its checkpoints first when
     given, then every excursion styled by kind."""
     feats = route_features(route) if route is not None else []
-    doc = {"type": "FeatureCollection", "features": [*feats, *geojson_features(rows)]}
+    doc = {"type": "FeatureCollection", "features": [*feats, *geojson_features(publish_rows(list(rows)))]}
     _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))

@@ -27,7 +27,6 @@ from .files import _reason, file_sha256
 from .inputs import BatchInput, Row, _display, _stem
 from .rows import error_row
 from .table import OnRow
-from .words import publish_rows
 from .worker import FILE_TIMEOUT_S, JobSpec, TaskResult, job_spec
 
 __all__ = ["MAX_ATTEMPTS", "BatchResult", "run_batch"]
@@ -361,7 +360,7 @@ def _run(
         raise RuntimeError(f"batch lost {len(inputs) - len(done)} rows")
     if race_date is not None and tz is None:
         tz = route_zone(float(route.lon[0]), float(route.lat[0]))
-    done = annotate_rows(publish_rows(done), names=names, race_date=race_date, tz=tz)
+    done = annotate_rows(done, names=names, race_date=race_date, tz=tz)
     return BatchResult(
         rows=done,
         cached=counts["cached"],

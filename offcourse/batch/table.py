@@ -33,7 +33,7 @@ from typing import IO, Any
 from ..present import VERDICT_WORDS, Style, hms
 from ..read._limits import terminal_text
 from .inputs import Row
-from .words import finding_text, flags_text, where_text, worst_of
+from .words import finding_text, flags_text, publish_rows, where_text, worst_of
 
 __all__ = ["OnRow", "print_table", "rows_to_table", "tqdm_progress"]
 
@@ -152,7 +152,7 @@ def rows_to_table(rows: Iterable[Row], *, style: Style | None = None, width: int
         Most characters a line may take (a terminal's width): the least useful columns are left
         out and long text shortened to fit. Default: no limit.
     """
-    rows = [{k: terminal_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    rows = [{k: terminal_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in publish_rows(list(rows))]
     style = style or Style()
     fitted = _fit(_columns(rows, style), width)
     lines = []
@@ -170,7 +170,7 @@ def rows_to_table(rows: Iterable[Row], *, style: Style | None = None, width: int
 def print_table(rows: Iterable[Row], *, style: Style | None = None, stream: IO[str] | None = None) -> None:
     """Print the field: with ``rich`` on a terminal (colours, the window's width), plain text otherwise."""
     stream = stream or sys.stdout
-    rows = list(rows)
+    rows = publish_rows(list(rows))
     tty = getattr(stream, "isatty", lambda: False)()
     if tty:
         try:
