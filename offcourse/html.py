@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .batch.words import finding_text, flags_text, publish_names, where_text, worst_of
+from .batch.words import finding_text, flags_text, publish_rows, reason_text, where_text, worst_of
 from .errors import OffcourseError
 from .model import FloatArray, Route
 from .plot import clip_to_box, format_label, length_text, nice_length, simplify_xy
@@ -196,13 +196,17 @@ class _Frame:
             (self.y1 - np.asarray(y, dtype=np.float64)) * self.k,
         )
 
-    def scale_bar(self) -> str:
-        length = nice_length(self.w / self.k / 4.0)
+    def scale_bar(self, style: Style | None = None) -> str:
+        if style is None:
+            length = nice_length(self.w / self.k / 4.0)
+            text = length_text(length)
+        else:
+            length, text = style.scale_bar(self.w / self.k / 4.0)
         px = length * self.k
         y = self.h - 7
         return (
             f'<line class="bar" x1="6" y1="{y}" x2="{6 + px:.1f}" y2="{y}"/>'
-            f'<text x="6" y="{y - 4}">{escape(length_text(length))}</text>'
+            f'<text x="6" y="{y - 4}">{escape(text)}</text>'
         )
 
 
@@ -216,7 +220,9 @@ def _project(route: Route, pts: list[tuple[float, float]]) -> tuple[FloatArray, 
         return np.zeros(0), np.zeros(0)
 
 
-def excursion_svg(route: Route, excursion: Mapping[str, Any], number: int, *, size: int = 120) -> str:
+def excursion_svg(
+    route: Route, excursion: Mapping[str, Any], number: int, *, size: int = 120, style: Style | None = None
+) -> str:
     """A small picture of one excursion: the route nearby in grey, the runner's path in colour.
 
     Parameters
@@ -231,6 +237,8 @@ def excursion_svg(route: Route, excursion: Mapping[str, Any], number: int, *, si
         The excursion's number for the runner, from 1.
     size : int
         Width and height in CSS pixels.
+    style : Style, optional
+        Units of the label and the scale bar (default kilometres and metres).
 
     Returns
     -------
@@ -267,6 +275,7 @@ def excursion_svg(route: Route, excursion: Mapping[str, Any], number: int, *, si
         _num(excursion.get("distance_m")),
         _num(excursion.get("extra_distance_m")),
         _num(excursion.get("time_lost_s")),
+        style,
     )
     out = [
         f'<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" role="img" aria-label="{escape(label)}">',
@@ -277,11 +286,13 @@ def excursion_svg(route: Route, excursion: Mapping[str, Any], number: int, *, si
     ]
     for (xi, yi), cls in zip(zip(*frame.xy(ex, ey), strict=True), ("exit", "rejoin"), strict=False):
         out.append(f'<circle class="{cls}" cx="{xi:.1f}" cy="{yi:.1f}" r="3.5"/>')
-    out += [frame.scale_bar(), "</svg>"]
+    out += [frame.scale_bar(style), "</svg>"]
     return "".join(out)
 
 
-def route_overview_svg(route: Route, rows: Sequence[Mapping[str, Any]], *, width: int = 420) -> str:
+def route_overview_svg(
+    route: Route, rows: Sequence[Mapping[str, Any]], *, width: int = 420, style: Style | None = None
+) -> str:
     """The whole route with a dot wherever a runner left it: where the marking failed shows as a cluster."""
     x0, x1 = float(route.x.min()), float(route.x.max())
     y0, y1 = float(route.y.min()), float(route.y.max())
@@ -316,7 +327,7 @@ def route_overview_svg(route: Route, rows: Sequence[Mapping[str, Any]], *, width
         f'<rect class="finish" x="{sx1[0] - 3.5:.1f}" y="{sy1[0] - 3.5:.1f}" width="7" height="7"/>',
     ]
     out += [f'<circle class="spot" cx="{a:.1f}" cy="{b:.1f}" r="4"/>' for a, b in zip(sx, sy, strict=True)]
-    out += [frame.scale_bar(), "</svg>"]
+    out += [frame.scale_bar(style), "</svg>"]
     return "".join(out)
 
 
@@ -340,6 +351,16 @@ def _flagged(row: Mapping[str, Any]) -> bool:
 
 def _junk(row: Mapping[str, Any]) -> bool:
     return row.get("status") != "ok" and row.get("error_kind") in _JUNK
+
+
+def _has_flag(row: Mapping[str, Any], kind: str) -> bool:
+    flags = row.get("flags")
+    return isinstance(flags, Sequence) and any(isinstance(f, Mapping) and f.get("kind") == kind for f in flags)
+
+
+def _runner(row: Mapping[str, Any]) -> bool:
+    """A recording of a runner, counted once: ok, neither a duplicate upload nor a course file."""
+    return row.get("status") == "ok" and not _has_flag(row, "duplicate") and not _has_flag(row, "course_file")
 
 
 def _columns(style: Style) -> list[tuple[str, str, Callable[[float], str] | None]]:
@@ -389,7 +410,7 @@ def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any], 
             word = "NOT A RECORDING" if _junk(row) else "ERROR"
             return f'<td class="verdict v-error">{word}</td>'
         text = _text(v)
-        reason = _text(row.get("verdict_reason"))
+        reason = reason_text(row, style)
         shown = VERDICT_WORDS.get(text, text.replace("_", " "))
         return f'<td class="verdict v-{escape(text)}" title="{escape(reason)}">{escape(shown)}</td>'
     if key == "where":
@@ -398,25 +419,10 @@ def _cell(key: str, fmt: Callable[[float], str] | None, row: Mapping[str, Any], 
     if key == "notes":
         if not ok:
             return f'<td class="err">{escape(_text(row.get("error")) or "error")}</td>'
-        return f'<td class="notes">{escape(flags_text(row))}</td>'
+        return f'<td class="notes">{escape(flags_text(row, style))}</td>'
     if key == "start_time":
         return f'<td class="start">{escape(_start_text(_text(v), style)) if v else ""}</td>'
     return f'<td class="{escape(key)}">{escape(_text(v))}</td>'
-
-
-def _published_flags(flags: Any, published: Mapping[str, str]) -> list[Any]:
-    """Flags whose text names another upload ("duplicate of ...") with that upload's published name."""
-    if not isinstance(flags, Sequence) or isinstance(flags, str):
-        return []
-    out: list[Any] = []
-    for f in flags:
-        if isinstance(f, Mapping) and f.get("kind") == "duplicate" and isinstance(f.get("text"), str):
-            text = f["text"]
-            for given in sorted((g for g in published if g and g in text), key=len, reverse=True):
-                text = text.replace(given, published[given])
-            f = {**f, "text": text}
-        out.append(f)
-    return out
 
 
 def _label(i: int, e: Mapping[str, Any], style: Style) -> str:
@@ -431,7 +437,7 @@ def _pictures(route: Route, row: Mapping[str, Any], style: Style) -> str:
         return "<td></td>"
     figs: list[str] = []
     for i, e in enumerate(items[:MAX_PICTURES], 1):
-        svg = excursion_svg(route, e, i)
+        svg = excursion_svg(route, e, i, style=style)
         kind = _text(e.get("kind"))
         caption = f"{i} · {KIND_WORDS.get(kind, kind)} · {style.route_position(_num(e.get('exit_route_m')))}"
         figs.append(f'<figure class="pic">{svg}<figcaption>{escape(caption)}</figcaption></figure>')
@@ -476,17 +482,17 @@ def field_page(
     style = style or Style()
     rname = route.name or "Route"
     title = title or f"{rname} · the field"
-    given = [_text(r.get("file")) for r in rows]
-    files = publish_names(given)
-    published = dict(zip(given, files, strict=True))
-    rows = [
-        {**r, "file": f, "flags": _published_flags(r.get("flags"), published)} for r, f in zip(rows, files, strict=True)
-    ]
-    n_ok = sum(1 for r in rows if r.get("status") == "ok")
-    n_junk = sum(1 for r in rows if _junk(r))
-    n_err = len(rows) - n_ok - n_junk
-    n_flag = sum(1 for r in rows if _flagged(r))
-    n_exc = sum(len(_excursions(r)) for r in rows if r.get("status") == "ok")
+    rows = publish_rows(rows)
+    runners = [r for r in rows if _runner(r)]  # a duplicate upload or a course file is no runner
+    n_ok = len(runners)
+    n_dup = sum(1 for r in rows if r.get("status") == "ok" and _has_flag(r, "duplicate"))
+    n_course = sum(
+        1 for r in rows if r.get("status") == "ok" and _has_flag(r, "course_file") and not _has_flag(r, "duplicate")
+    )
+    n_junk = sum(1 for r in rows if _junk(r)) + n_course
+    n_err = sum(1 for r in rows if r.get("status") != "ok" and not _junk(r))
+    n_flag = sum(1 for r in runners if _flagged(r))
+    n_exc = sum(len(_excursions(r)) for r in runners)
     tz_label = "UTC" if style.tz is None else str(style.tz)
     columns = _columns(style)
     head = ['<th data-type="num"><button type="button">#</button></th>']
@@ -509,6 +515,7 @@ def field_page(
         ("Checked", f"{n_ok:,}"),
         ("Errors", f"{n_err:,}"),
         ("Not recordings", f"{n_junk:,}"),
+        ("Duplicates", f"{n_dup:,}"),
         ("Flagged", f"{n_flag:,}"),
         ("Excursions", f"{n_exc:,}"),
     ]
@@ -530,7 +537,7 @@ def field_page(
             f"{len(route.checkpoints)} checkpoints · times in {escape(tz_label)}. "
             "Click a column header to sort; click again to reverse; open a runner's findings for the pictures.</p>",
             '<div class="top">',
-            f"<figure>{route_overview_svg(route, rows)}"
+            f"<figure>{route_overview_svg(route, runners, style=style)}"
             "<figcaption>Where runners left the route (one dot per excursion)</figcaption></figure>",
             '<dl class="stats">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in stats) + "</dl>",
             "</div>",

@@ -111,9 +111,9 @@ def report_to_text(report: Report, style: Style | None = None) -> str:
         f"Route   {report.route.name or report.route.meta.path}  ({s.length(L)})",
         f"Track   {track.meta.path}  ({len(track)} fixes, {s.length(report.distance_m)}{length_note}{span})",
         "",
-        f"Verdict {VERDICT_WORDS.get(report.verdict.kind, report.verdict.kind)}: {report.verdict.reason}",
+        f"Verdict {VERDICT_WORDS.get(report.verdict.kind, report.verdict.kind)}: {report.verdict.reason_text(s)}",
     ]
-    lines += [f"        also: {x}" for x in report.verdict.details]
+    lines += [f"        also: {x}" for x in report.verdict.details_text(s)]
     covered = f"Covered {s.long(cov.covered_m):.2f} of {s.length(L)} ({100 * cov.fraction:.0f} %) in order"
     if cov.gaps:
         covered += "; not covered: " + ", ".join(s.route_span(a, b) for a, b in cov.gaps[:4])

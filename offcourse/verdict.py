@@ -31,12 +31,25 @@ unjudged       (also) reached the finish with a stretch of at least ``gap_tolera
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .coverage import Coverage
+from .present import Style, Units
 
-__all__ = ["NEAR_ROUTE_M", "MIN_NEAR_SHARE", "Evidence", "Verdict", "VerdictKind", "decide"]
+__all__ = [
+    "NEAR_ROUTE_M",
+    "MIN_NEAR_SHARE",
+    "Evidence",
+    "Fact",
+    "Verdict",
+    "VerdictKind",
+    "decide",
+    "facts_from_json",
+    "facts_to_json",
+    "render_facts",
+]
 
 NEAR_ROUTE_M = 50.0
 """A recording none of whose fixes came this near the route (the default off threshold) is of
@@ -63,14 +76,94 @@ class VerdictKind(StrEnum):
 _ORDER = {k.value: i for i, k in enumerate(VerdictKind)}
 
 
+Fact = str | tuple[str, float]
+"""A piece of a reason: words, or a figure in metres tagged ``at`` (a place along the route,
+``km 3.0``), ``to`` (the far end of a span, ``3.1``), ``dist`` (a distance, ``596 m`` or ``1.1 km``) or ``m``
+(a distance in whole metres, ``50 m``)."""
+
+
+def _render_fact(fact: Fact, style: Style | None) -> str:
+    if isinstance(fact, str):
+        return fact
+    tag, m = fact
+    si = style is None or style.units == Units.KM
+    if tag == "at":
+        return f"km {_km(m)}" if si or style is None else style.route_position(m, 1)
+    if tag == "to":
+        return _km(m) if si or style is None else f"{style.long(m):.1f}"
+    if tag == "m":
+        return f"{m:.0f} m" if si or style is None else style.distance(m)
+    return _dist(m) if si or style is None else style.distance(m)
+
+
+def render_facts(facts: tuple[Fact, ...], style: Style | None = None) -> str:
+    """The words of a reason in a style's units (None: SI words, as in JSON).
+
+    >>> f = ("the first at ", ("at", 2990.0), ", ", ("dist", 596.0), " extra")
+    >>> render_facts(f), render_facts(f, Style(units=Units.MI))
+    ('the first at km 3.0, 596 m extra', 'the first at mile 1.9, 0.37 mi extra')
+    """
+    return "".join(_render_fact(f, style) for f in facts)
+
+
+def facts_to_json(facts: tuple[Fact, ...]) -> list[str | list[str | float]]:
+    """A reason's facts as JSON: words, or ``[tag, metres]``."""
+    return [f if isinstance(f, str) else [f[0], round(f[1], 1)] for f in facts]
+
+
+def facts_from_json(v: object) -> tuple[Fact, ...] | None:
+    """:func:`facts_to_json` read back; None if ``v`` is not such a list."""
+    if not isinstance(v, list):
+        return None
+    out: list[Fact] = []
+    for f in v:
+        if isinstance(f, str):
+            out.append(f)
+        elif (
+            isinstance(f, list)
+            and len(f) == 2
+            and f[0] in ("at", "to", "dist", "m")
+            and isinstance(f[1], int | float)
+            and not isinstance(f[1], bool)
+            and math.isfinite(f[1])
+        ):
+            out.append((f[0], float(f[1])))
+        else:
+            return None
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """What the run amounts to, with the one-line reason for people."""
+    """What the run amounts to, with the one-line reason for people.
+
+    ``reason`` is in SI words (km, m: the JSON's ``verdict_reason``); ``facts`` keep its figures
+    in metres so that :meth:`reason_text` can say it in miles.
+    """
 
     kind: str
     reason: str
     details: tuple[str, ...] = field(default=(), compare=False)
     """Further findings beside the one that decided (a cut who also got lost)."""
+    facts: tuple[Fact, ...] = field(default=(), compare=False)
+    """The reason as words and figures (empty: the reason is words only)."""
+    detail_facts: tuple[tuple[Fact, ...], ...] = field(default=(), compare=False)
+    """The details as words and figures (empty: the details are words only)."""
+
+    @classmethod
+    def of(cls, kind: str, facts: tuple[Fact, ...], details: tuple[tuple[Fact, ...], ...] = ()) -> Verdict:
+        """A verdict whose reason and details are ``facts`` and ``details`` in SI words."""
+        return cls(kind, render_facts(facts), tuple(render_facts(d) for d in details), facts, details)
+
+    def reason_text(self, style: Style | None = None) -> str:
+        """The reason in a style's units (the SI ``reason`` when None or kilometres)."""
+        return render_facts(self.facts, style) if self.facts else self.reason
+
+    def details_text(self, style: Style | None = None) -> tuple[str, ...]:
+        """The details in a style's units."""
+        if len(self.detail_facts) != len(self.details):
+            return self.details
+        return tuple(render_facts(d, style) for d in self.detail_facts)
 
     @property
     def severity(self) -> int:
@@ -104,55 +197,81 @@ def _dist(m: float) -> str:
     return f"{m / 1000:.1f} km" if abs(m) >= 1000 else f"{m:.0f} m"
 
 
+def _at(m: float) -> Fact:
+    return ("at", m)
+
+
+def _d(m: float) -> Fact:
+    return ("dist", m)
+
+
+def _span(a: float, b: float) -> tuple[Fact, ...]:
+    return (_at(a), "-", ("to", b))
+
+
+def _join(items: list[tuple[Fact, ...]]) -> tuple[Fact, ...]:
+    out: list[Fact] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(", ")
+        out.extend(item)
+    return tuple(out)
+
+
 def decide(ev: Evidence) -> Verdict:
     """The verdict for a run; see the module docstring for the rules."""
     cov = ev.coverage
     L = cov.length_m
     pct = f"{100 * cov.fraction:.0f} %"
     if ev.usable_fixes < 2:
-        return Verdict(VerdictKind.UNJUDGED, "fewer than two fixes with a usable position: nothing to judge")
+        return Verdict.of(VerdictKind.UNJUDGED, ("fewer than two fixes with a usable position: nothing to judge",))
     if ev.nearest_m > NEAR_ROUTE_M:
-        return Verdict(
+        return Verdict.of(
             VerdictKind.NOT_THIS_ROUTE,
-            f"never within {NEAR_ROUTE_M:.0f} m of the route (nearest {_dist(ev.nearest_m)}): another route, "
-            "or beside it all the way",
+            (
+                "never within ",
+                ("m", NEAR_ROUTE_M),
+                " of the route (nearest ",
+                _d(ev.nearest_m),
+                "): another route, or beside it all the way",
+            ),
         )
     near_share = cov.near_m / L if L > 0 else 0.0
     if near_share < MIN_NEAR_SHARE and cov.fraction < MIN_NEAR_SHARE:
-        return Verdict(
+        return Verdict.of(
             VerdictKind.NOT_THIS_ROUTE,
-            f"came near only {100 * near_share:.0f} % of the route and covered {pct} of it",
+            (f"came near only {100 * near_share:.0f} % of the route and covered {pct} of it",),
         )
     first = cov.first_route_m
     started = first is not None and first <= START_TOLERANCE_M
-    details: list[str] = []
+    details: list[tuple[Fact, ...]] = []
     if ev.cut_sections:
         bypassed = sum(b - a for a, b, _ in ev.cut_sections)
-        where = ", ".join(f"km {_km(a)}-{_km(b)} ({what})" for a, b, what in ev.cut_sections[:3])
+        where = _join([(*_span(a, b), f" ({what})") for a, b, what in ev.cut_sections[:3]])
         more = f" and {len(ev.cut_sections) - 3} more" if len(ev.cut_sections) > 3 else ""
-        saved = f", about {_dist(ev.distance_saved_m)} saved" if ev.distance_saved_m > 0 else ""
-        details.append(f"cut: {_dist(bypassed)} of route not run: {where}{more}{saved}")
+        saved: tuple[Fact, ...] = (", about ", _d(ev.distance_saved_m), " saved") if ev.distance_saved_m > 0 else ()
+        details.append(("cut: ", _d(bypassed), " of route not run: ", *where, more, *saved))
     if ev.wrong_way:
         run = sum(abs(a - b) for a, b in ev.wrong_way)
-        where = ", ".join(f"km {_km(a)} back to km {_km(b)}" for a, b in ev.wrong_way[:3])
-        details.append(f"ran {_dist(run)} of the route the wrong way ({where})")
+        where = _join([(_at(a), " back to ", _at(b)) for a, b in ev.wrong_way[:3]])
+        details.append(("ran ", _d(run), " of the route the wrong way (", *where, ")"))
     if ev.lost:
         extra = sum(x for _, _, x in ev.lost if x is not None)
         never = sum(1 for _, r, _ in ev.lost if r is None)
         first_exit = ev.lost[0][0]
-        text = f"{len(ev.lost)} wrong turn(s), the first at km {_km(first_exit)}"
+        text: tuple[Fact, ...] = (f"{len(ev.lost)} wrong turn(s), the first at ", _at(first_exit))
         if extra > 0:
-            text += f", {_dist(extra)} extra"
+            text += (", ", _d(extra), " extra")
         if never:
-            text += ", never came back to the route"
+            text += (", never came back to the route",)
         details.append(text)
     if not ev.finished:
         last = cov.left_m if cov.left_m is not None else (cov.last_route_m or 0.0)
         if started:
-            details.append(f"stopped at km {_km(last)} of {_km(L)} ({pct} of the route covered)")
+            details.append(("stopped at ", _at(last), " of ", ("to", L), f" ({pct} of the route covered)"))
         else:
             joined = cov.joined_m if cov.joined_m is not None else (first or 0.0)
-            details.append(f"joined the route at km {_km(joined)}, last on it at km {_km(last)} ({pct} covered)")
+            details.append(("joined the route at ", _at(joined), ", last on it at ", _at(last), f" ({pct} covered)"))
     if ev.cut_sections:
         kind = VerdictKind.CUT
     elif ev.wrong_way:
@@ -164,15 +283,20 @@ def decide(ev: Evidence) -> Verdict:
     else:
         unverified = [(a, b) for a, b in cov.unverified if b - a >= cov.gap_tolerance_m]
         if unverified:
-            where = ", ".join(f"km {_km(a)}-{_km(b)}" for a, b in unverified[:3])
+            where = _join([_span(a, b) for a, b in unverified[:3]])
             total = sum(b - a for a, b in unverified)
-            return Verdict(
+            return Verdict.of(
                 VerdictKind.UNJUDGED,
-                f"reached the finish, but {_dist(total)} of the route ({where}) has no fix: the watch recorded "
-                "nothing there, so whether it was run cannot be told",
+                (
+                    "reached the finish, but ",
+                    _d(total),
+                    " of the route (",
+                    *where,
+                    ") has no fix: the watch recorded nothing there, so whether it was run cannot be told",
+                ),
             )
-        return Verdict(
+        return Verdict.of(
             VerdictKind.ON_COURSE,
-            f"covered the route from start to finish ({pct}, every gap under {cov.gap_tolerance_m:.0f} m)",
+            (f"covered the route from start to finish ({pct}, every gap under ", ("m", cov.gap_tolerance_m), ")"),
         )
-    return Verdict(kind, details[0], tuple(details[1:]))
+    return Verdict.of(kind, details[0], tuple(details[1:]))

@@ -549,8 +549,8 @@ def test_title_counts_and_relative_file_names(allermuir: Route, field: list[dict
     assert "<title>My race</title>" in page and "/srv/up" not in page
     assert [cells[-2] for cells in p.body_rows] == ["a/x.gpx", "b/notes.txt", "b/route.kml", "broken.fit"]
     stats = dict(re.findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
-    assert stats == {"Runners": "2", "Checked": "1", "Errors": "1", "Not recordings": "2", "Flagged": "1",
-                     "Excursions": "1"}  # fmt: skip
+    assert stats == {"Runners": "2", "Checked": "1", "Errors": "1", "Not recordings": "2", "Duplicates": "0",
+                     "Flagged": "1", "Excursions": "1"}  # fmt: skip
     assert p.row_classes == ["flagged", "junk", "junk", "error"]
     assert [cells[2] for cells in p.body_rows] == ["LOST", "NOT A RECORDING", "NOT A RECORDING", "ERROR"]
 

@@ -69,7 +69,7 @@ from .outputs import (
 from .rows import MAX_EXCURSION_POINTS, error_row, report_row, runner_name
 from .scheduler import MAX_ATTEMPTS, BatchResult, run_batch
 from .table import OnRow, print_table, rows_to_table, tqdm_progress
-from .words import plural, publish_names, where_text
+from .words import plural, publish_names, publish_rows, where_text
 from .worker import FILE_TIMEOUT_S, JobSpec, TaskResult, check_file, job_spec, run_task
 
 __all__ = [
@@ -105,6 +105,7 @@ __all__ = [
     "plural",
     "print_table",
     "publish_names",
+    "publish_rows",
     "read_names",
     "report_row",
     "route_features",

@@ -3,8 +3,10 @@
 Part of :mod:`offcourse.batch`. The archive is read by :func:`offcourse.read.archive.zip_members`
 (bounded: sizes, member count, ratio, one level of nesting, names outside the archive
 refused); its files are copied to a private folder of the batch and checked from there
-like any other upload, each row naming it ``uploads.zip/member.gpx``. An archive that
-cannot be read is one error row; an empty one too.
+like any other upload, each row naming it ``uploads.zip/member.gpx``. A member refused by
+itself (named outside the archive, ``../evil.gpx``, or encrypted) is an error row of its own,
+``uploads.zip/../evil.gpx``, and the others are checked. An archive that cannot be read (damaged,
+beyond the bounds) is one error row; an empty one too.
 
 Examples
 --------
@@ -70,8 +72,9 @@ def expand_archives(inputs: Sequence[BatchInput], folder: Path) -> list[BatchInp
         if not _is_archive(item):
             out.append(item)
             continue
+        refused: list[tuple[str, str]] = []
         try:
-            members = zip_members(os.fsdecode(item.path), name=item.display, wanted=_wanted)
+            members = zip_members(os.fsdecode(item.path), name=item.display, wanted=_wanted, refused=refused)
         except OffcourseError as exc:
             text = str(exc)
             prefix = item.display + ": "
@@ -81,8 +84,12 @@ def expand_archives(inputs: Sequence[BatchInput], folder: Path) -> list[BatchInp
                 )
             )
             continue
+        for name, reason in refused:
+            shown = item.name + b"/" + name.encode("utf-8", "surrogateescape")
+            out.append(BatchInput(item.path, f"refused: {reason}", shown, "unreadable"))
         if not members:
-            out.append(BatchInput(item.path, "no file in this archive", item.shown, "unreadable"))
+            if not refused:
+                out.append(BatchInput(item.path, "no file in this archive", item.shown, "unreadable"))
             continue
         box = folder / str(n)
         box.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..errors import OffcourseError
 from ..read._limits import clean_text
+from ..verdict import facts_from_json
 from .inputs import ROW_KEYS, SUMMARY_KEYS, Row, _display, _stem
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ def cached_row(entry: Any, key: str) -> tuple[str, str | None, Row] | None:
         return None
     text_keys = ("file", "name", "bib", "title", "error", "error_kind", "start_time", "verdict", "verdict_reason")
     if not all(row[k] is None or isinstance(row[k], str) for k in text_keys):
+        return None
+    if row["verdict_facts"] is not None and facts_from_json(row["verdict_facts"]) is None:
         return None
     flags = row["flags"]
     if not isinstance(flags, list) or not all(

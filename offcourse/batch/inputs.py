@@ -35,6 +35,7 @@ ROW_KEYS = (
     "status",
     "verdict",
     "verdict_reason",
+    "verdict_facts",
     "error",
     "error_kind",
     "flags",
@@ -58,7 +59,9 @@ ROW_KEYS = (
 
 ``flags`` is a list of ``{"kind", "text"}`` (:data:`FLAG_KINDS`); ``error_kind`` says what an error
 row is (:data:`ERROR_KINDS`); ``worst`` is the number (from 1) of the row's worst excursion;
-``title`` is the recording's own title (an activity name), ``name`` the runner's name."""
+``title`` is the recording's own title (an activity name), ``name`` the runner's name;
+``verdict_reason`` is in SI words and ``verdict_facts`` the same reason as words and ``[tag, metres]``
+(:func:`offcourse.verdict.facts_to_json`), for saying it in other units."""
 
 SUMMARY_KEYS = (*ROW_KEYS[ROW_KEYS.index("fixes") : -2], "verdict", "verdict_reason")
 """The summary of a row (the verdict, its reason and the figures): ``None`` on an error row."""

@@ -24,7 +24,7 @@ from ..present import KIND_COLOUR, KIND_WORDS, METRES_PER_FOOT, VERDICT_WORDS, S
 from ..read._limits import clean_text
 from ..verdict import VerdictKind
 from .inputs import Row, _display
-from .words import finding_text, flags_text, where_text, worst_of
+from .words import finding_text, flags_text, publish_names, publish_rows, reason_text, where_text, worst_of
 
 if TYPE_CHECKING:
     from .scheduler import BatchResult
@@ -177,6 +177,7 @@ def rows_to_csv(
     unless ``bom`` is false (a stream gets none). Text that would start a formula is neutralised.
     """
     style = style or Style()
+    rows = publish_rows(list(rows))
     short, per = _short_unit(style)
     header = [c.format(s=short, l=style.long_unit) for c in RUNNER_COLUMNS]
 
@@ -192,7 +193,7 @@ def rows_to_csv(
                 row.get("name"),
                 row.get("bib"),
                 VERDICT_WORDS.get(verdict, verdict) if ok else "ERROR",
-                row.get("verdict_reason"),
+                reason_text(row, style) if ok else None,
                 "" if worst is None else finding_text(worst, style),
                 row.get("excursions"),
                 *(_n(None if _n(row.get(k)) is None else float(row[k]) / per) for k in ("extra_distance_m",)),
@@ -204,7 +205,7 @@ def rows_to_csv(
                 _hms_or_blank(row.get("duration_s")),
                 _local_time(row.get("start_time"), style),
                 row.get("fixes"),
-                flags_text(row),
+                flags_text(row, style),
                 row.get("status"),
                 row.get("error"),
                 row.get("file"),
@@ -244,6 +245,7 @@ def excursions_to_csv(
     along the route with the checkpoints around it.
     """
     style = style or Style()
+    rows = publish_rows(list(rows))
     short, per = _short_unit(style)
     header = [c.format(s=short) for c in EXCURSION_COLUMNS]
 
@@ -293,21 +295,24 @@ def excursions_to_csv(
 
 
 def _job_dict(result: BatchResult) -> dict[str, Any]:
+    summary = result.summary()
+    if summary.get("cache"):
+        summary["cache"] = publish_names([summary["cache"]])[0]
     return {
         "route": {
-            "path": _display(result.spec.route_path),
+            "path": publish_names([_display(result.spec.route_path)])[0],
             "name": result.route.name,
             "sha256": result.spec.route_sha256,
             "length_m": round(result.route.length_m, 1),
         },
         "options": asdict(result.spec.options),
-        "summary": result.summary(),
+        "summary": summary,
     }
 
 
 def rows_to_json(result: BatchResult, path: str | os.PathLike[str]) -> None:
     """Write ``{"route", "options", "summary", "rows"}``, rows most severe first."""
-    doc = {**_job_dict(result), "rows": sort_rows(result.rows)}
+    doc = {**_job_dict(result), "rows": publish_rows(sort_rows(result.rows))}
     _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False, indent=1))
 
 
@@ -411,5 +416,5 @@ def rows_to_geojson(rows: Iterable[Row], path: str | os.PathLike[str], *, route:
     """Write a GeoJSON FeatureCollection (QGIS, geojson.io): the route and its checkpoints first when
     given, then every excursion styled by kind."""
     feats = route_features(route) if route is not None else []
-    doc = {"type": "FeatureCollection", "features": [*feats, *geojson_features(rows)]}
+    doc = {"type": "FeatureCollection", "features": [*feats, *geojson_features(publish_rows(list(rows)))]}
     _atomic_write(path, lambda fh: json.dump(doc, fh, ensure_ascii=False))

@@ -15,6 +15,7 @@ import numpy as np
 from ..model import Metadata, Route, Track
 from ..read._limits import clean_text
 from ..report import Excursion, Report, iso_utc, report_to_dict, valid_positions
+from ..verdict import facts_to_json
 from .inputs import ERROR_KINDS, ROW_KEYS, Row, _display, _stem
 
 __all__ = [
@@ -185,16 +186,22 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         where = checkpoints_around(report.route, e.exit_route_m, e.rejoin_route_m)
         excursions.append({**ed, "between": where, "coordinates": _excursion_coordinates(e, report.route, track)})
     title = track.meta.name
+    verdict, reason, facts = s["verdict"], s["verdict_reason"], facts_to_json(report.verdict.facts) or None
+    flags = file_flags(track, verdict, reason)
+    course = next((f["text"] for f in flags if f["kind"] == "course_file"), None)
+    if course is not None and verdict != "not_this_route":  # a plan is no run, however well it follows the route
+        verdict, reason, facts = "unjudged", course, None
     return {
         "file": _display(path),
         "name": runner_name(track.meta, path),
         "bib": None,
         "status": "ok",
-        "verdict": s["verdict"],
-        "verdict_reason": s["verdict_reason"],
+        "verdict": verdict,
+        "verdict_reason": reason,
+        "verdict_facts": facts,
         "error": None,
         "error_kind": None,
-        "flags": file_flags(track, s["verdict"], s["verdict_reason"]),
+        "flags": flags,
         "sha256": sha256,
         "title": " ".join(title.split()) if isinstance(title, str) and title.strip() else None,
         "fixes": len(track),
@@ -206,7 +213,7 @@ def report_row(report: Report, path: bytes, sha256: str | None) -> Row:
         "time_off_course_s": s["time_off_course_s"],
         "skipped_m": s["skipped_m"],
         "wrong_way_m": s["wrong_way_m"],
-        "completed": s["completed"],
+        "completed": s["completed"] and course is None,
         "coverage": s["coverage"]["fraction"],
         "worst": worst_excursion(excursions),
         "excursion_list": excursions,

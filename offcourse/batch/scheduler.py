@@ -183,7 +183,9 @@ def run_batch(
         The zone of the race day (default: the route's local zone, found from its start).
     worker_memory_mb : int, optional
         Most memory (address space, MiB) of each pool worker: a file needing more gives an error
-        row ("out of memory"), the other files go on. Not applied with ``jobs=1`` or Dask.
+        row ("out of memory"), the other files go on. With ``jobs=1`` the files are then checked in
+        one worker process (never in this one). Not applied on Dask, nor where the worker's present
+        size cannot be read (no ``/proc``: see :func:`~offcourse.batch.worker.limit_memory`).
 
     Returns
     -------
@@ -253,8 +255,8 @@ def _run(
         if scheduler is not None:
             backend = _Dask(spec, scheduler)
             n_workers = max(1, len(backend.client.scheduler_info().get("workers", {})))
-        elif n_workers == 1:
-            backend = _InProcess(spec)
+        elif n_workers == 1 and worker_memory_mb is None:
+            backend = _InProcess(spec)  # a memory limit needs a worker process: it cannot limit this one
         else:
             backend = _Pool(spec, n_workers)
     except BaseException:

@@ -33,7 +33,7 @@ from typing import IO, Any
 from ..present import VERDICT_WORDS, Style, hms
 from ..read._limits import terminal_text
 from .inputs import Row
-from .words import finding_text, flags_text, where_text, worst_of
+from .words import finding_text, flags_text, publish_rows, where_text, worst_of
 
 __all__ = ["OnRow", "print_table", "rows_to_table", "tqdm_progress"]
 
@@ -69,10 +69,10 @@ def _verdict(row: Mapping[str, Any]) -> str:
     return VERDICT_WORDS.get(v, v.replace("_", " ").upper())
 
 
-def _notes(row: Mapping[str, Any]) -> str:
+def _notes(row: Mapping[str, Any], style: Style) -> str:
     if row.get("status") != "ok":
         return f"error: {row.get('error') or 'unknown'}"
-    return flags_text(row)
+    return flags_text(row, style)
 
 
 def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
@@ -104,7 +104,7 @@ def _columns(rows: Sequence[Mapping[str, Any]], style: Style) -> list[_Column]:
         _Column("time", num("duration_s", hms), right=True, priority=2),
         _Column("distance", num("distance_m", style.length), right=True, priority=1),
         _Column("covered", num("coverage", lambda v: f"{100 * v:.0f} %"), right=True, priority=2),
-        _Column("notes", [_notes(r) for r in rows], priority=8, min_width=14),
+        _Column("notes", [_notes(r, style) for r in rows], priority=8, min_width=14),
         _Column("file", [str(r.get("file") or "") for r in rows], priority=0, min_width=12),
     ]
 
@@ -152,7 +152,7 @@ def rows_to_table(rows: Iterable[Row], *, style: Style | None = None, width: int
         Most characters a line may take (a terminal's width): the least useful columns are left
         out and long text shortened to fit. Default: no limit.
     """
-    rows = [{k: terminal_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in rows]
+    rows = [{k: terminal_text(v) if isinstance(v, str) else v for k, v in r.items()} for r in publish_rows(list(rows))]
     style = style or Style()
     fitted = _fit(_columns(rows, style), width)
     lines = []
@@ -170,7 +170,7 @@ def rows_to_table(rows: Iterable[Row], *, style: Style | None = None, width: int
 def print_table(rows: Iterable[Row], *, style: Style | None = None, stream: IO[str] | None = None) -> None:
     """Print the field: with ``rich`` on a terminal (colours, the window's width), plain text otherwise."""
     stream = stream or sys.stdout
-    rows = list(rows)
+    rows = publish_rows(list(rows))
     tty = getattr(stream, "isatty", lambda: False)()
     if tty:
         try:

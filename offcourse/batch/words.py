@@ -25,8 +25,18 @@ from types import SimpleNamespace
 from typing import Any
 
 from ..present import KIND_WORDS, Style, locate
+from ..verdict import facts_from_json, render_facts
 
-__all__ = ["finding_text", "flags_text", "plural", "publish_names", "where_text", "worst_of"]
+__all__ = [
+    "finding_text",
+    "flags_text",
+    "plural",
+    "publish_names",
+    "publish_rows",
+    "reason_text",
+    "where_text",
+    "worst_of",
+]
 
 
 def plural(n: int, word: str) -> str:
@@ -91,33 +101,102 @@ def finding_text(exc: Mapping[str, Any], style: Style) -> str:
     return f"{words}{amount} at {where_text(exc, style)}"
 
 
-def flags_text(row: Mapping[str, Any]) -> str:
-    """The row's flags, ``; ``-joined."""
+def reason_text(row: Mapping[str, Any], style: Style | None = None) -> str:
+    """The row's verdict reason in the style's units (from ``verdict_facts``; else ``verdict_reason``).
+
+    >>> from offcourse.present import Units
+    >>> row = {"verdict_reason": "x", "verdict_facts": ["1 wrong turn(s), the first at ", ["at", 2990.0]]}
+    >>> reason_text(row, Style(units=Units.MI))
+    '1 wrong turn(s), the first at mile 1.9'
+    """
+    facts = facts_from_json(row.get("verdict_facts"))
+    if facts:
+        return render_facts(facts, style)
+    v = row.get("verdict_reason")
+    return v if isinstance(v, str) else ""
+
+
+def flags_text(row: Mapping[str, Any], style: Style | None = None) -> str:
+    """The row's flags, ``; ``-joined (a ``not_this_route`` flag's reason in the style's units)."""
     flags = row.get("flags")
     if not isinstance(flags, Sequence):
         return ""
-    return "; ".join(str(f.get("text")) for f in flags if isinstance(f, Mapping) and f.get("text"))
+    out = []
+    for f in flags:
+        if not isinstance(f, Mapping) or not f.get("text"):
+            continue
+        if f.get("kind") == "not_this_route" and style is not None and facts_from_json(row.get("verdict_facts")):
+            out.append(f"not this route: {reason_text(row, style)}")
+        else:
+            out.append(str(f.get("text")))
+    return "; ".join(out)
+
+
+def _outer_file(name: str) -> str:
+    """The file on disk a row's name is: the archive of ``up/pack.zip/runs/a.gpx`` (``up/pack.zip``)."""
+    parts = name.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower().endswith(".zip"):
+            return "/".join(parts[: i + 1])
+    return name
 
 
 def publish_names(files: Sequence[str]) -> list[str]:
-    """File names to publish: relative to the folder holding them all, never an absolute path.
+    """File names to publish: an absolute name made relative to the folder holding all the absolute
+    ones (the folder given), never an absolute path; a relative name is kept as given.
 
-    >>> publish_names(["/home/ann/uploads/a.gpx", "/home/ann/uploads/late/b.fit"])
-    ['a.gpx', 'late/b.fit']
-    >>> publish_names(["/home/ann/one.gpx"])
-    ['one.gpx']
+    A member of a ZIP upload keeps its archive's name and its own, as they are (``..`` included).
+
+    >>> publish_names(["/home/ann/uploads/a.gpx", "/home/ann/uploads/late/b.fit", "mine/c.gpx"])
+    ['a.gpx', 'late/b.fit', 'mine/c.gpx']
+    >>> publish_names(["/home/ann/one.gpx"]), publish_names(["/up/pack.zip/a.gpx", "/up/pack.zip/../evil.gpx"])
+    (['one.gpx'], ['pack.zip/a.gpx', 'pack.zip/../evil.gpx'])
     """
-    if not files:
-        return []
-    folders = [os.path.dirname(f) for f in files]
+    folders = [os.path.dirname(_outer_file(f)) for f in files if os.path.isabs(f)]
     try:
-        base = os.path.commonpath(folders) if all(folders) else ""
-    except ValueError:  # absolute and relative mixed
+        base = os.path.commonpath(folders) if folders else ""
+    except ValueError:  # different drives
         base = ""
+    head = base.rstrip("/" + os.sep) + os.sep
     out = []
     for f in files:
-        rel = os.path.relpath(f, base) if base else f
-        if os.path.isabs(rel) or rel.startswith(".."):
-            rel = os.path.basename(f)
-        out.append(rel)
+        if not os.path.isabs(f):
+            out.append(f)
+        elif base and f.startswith(head):
+            out.append(f[len(head) :])
+        else:
+            out.append(os.path.basename(_outer_file(f)) + f[len(_outer_file(f)) :])
+    return out
+
+
+def publish_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as published: every ``file`` by :func:`publish_names`, and the same names in the
+    texts that quote another upload (``duplicate of ...``) or the file itself (an error). New rows.
+
+    >>> dup = {"kind": "duplicate", "text": "duplicate of /tmp/up/a.gpx"}
+    >>> r = publish_rows([{"file": "/tmp/up/a.gpx", "flags": []}, {"file": "/tmp/up/b.gpx", "flags": [dup]}])
+    >>> [x["file"] for x in r], r[1]["flags"][0]["text"]
+    (['a.gpx', 'b.gpx'], 'duplicate of a.gpx')
+    """
+    given = [str(r.get("file") or "") for r in rows]
+    published = dict(zip(given, publish_names(given), strict=True))
+    swaps = sorted(((g, p) for g, p in published.items() if g and g != p), key=lambda gp: len(gp[0]), reverse=True)
+
+    def text(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        for g, p in swaps:
+            v = v.replace(g, p)
+        return v
+
+    out = []
+    for r, g in zip(rows, given, strict=True):
+        row = dict(r)
+        row["file"] = published[g] if r.get("file") is not None else None
+        if "error" in row:
+            row["error"] = text(row["error"])
+        flags = row.get("flags")
+        if isinstance(flags, Sequence) and not isinstance(flags, str):
+            row["flags"] = [{**f, "text": text(f.get("text"))} if isinstance(f, Mapping) else f for f in flags]
+        out.append(row)
     return out

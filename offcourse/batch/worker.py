@@ -319,25 +319,30 @@ def _init_worker(spec: JobSpec, batch_pid: int) -> None:
         limit_memory(spec.worker_memory_mb)
 
 
-def limit_memory(mb: int) -> None:
+def limit_memory(mb: int) -> bool:
     """Limit this process's address space to ``mb`` MiB more than it uses now (RLIMIT_AS).
 
     Called in each pool worker once the route is read and the engine warmed up, so the limit
     is what one file may take: beyond it allocations fail with ``MemoryError``, the file gets
-    an error row and the worker goes on with the next. Where ``resource`` is missing (Windows)
-    nothing is limited.
+    an error row and the worker goes on with the next. Where ``resource`` is missing (Windows),
+    or where the process's present size cannot be read (no ``/proc``: macOS, BSD), nothing is
+    limited: the limit is on what a file adds, and a limit on the total would starve a worker
+    whose libraries alone take more. Returns whether the limit was set.
     """
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX
-        return
+        return False
     used = _address_space_bytes()
+    if used <= 0:
+        return False
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     want = used + mb * 1024 * 1024
     if hard != resource.RLIM_INFINITY:
         want = min(want, hard)
     resource.setrlimit(resource.RLIMIT_AS, (want, hard))
     _MEMORY_LIMIT_MB[0] = mb
+    return True
 
 
 def _address_space_bytes() -> int:

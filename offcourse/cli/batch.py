@@ -262,7 +262,8 @@ def register(sub: Any) -> None:
         default=None,
         metavar="MB",
         help="most memory one recording may take in a worker process, beyond the worker's own "
-        "(address space); a file needing more is an error row, the others go on (default: no limit)",
+        "(address space); a file needing more is an error row, the others go on; with --jobs 1 the files "
+        "are checked in one worker process; needs /proc (Linux), not applied on Dask (default: no limit)",
     )
     run.add_argument(
         "--route-is-recording",

@@ -124,7 +124,12 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) ->
 
 
 def _members(
-    data: bytes, budget: _Budget, depth: int, prefix: str, wanted: Callable[[str], bool] | None
+    data: bytes,
+    budget: _Budget,
+    depth: int,
+    prefix: str,
+    wanted: Callable[[str], bool] | None,
+    refused: list[tuple[str, str]] | None = None,
 ) -> list[ZipMember]:
     out: list[ZipMember] = []
     try:
@@ -133,18 +138,27 @@ def _members(
             for info in infos:
                 budget.count()
                 name = info.filename
-                _check_name(name)
+                try:
+                    _check_name(name)
+                except ArchiveError as exc:
+                    if refused is None:
+                        raise
+                    refused.append((prefix + name, str(exc)))
+                    continue
                 if info.is_dir() or name.startswith("__MACOSX/"):
                     continue
                 full = prefix + name
                 nested = name.lower().endswith(".zip")
                 if not nested and wanted is not None and not wanted(full):
                     continue
+                if info.flag_bits & 0x1 and refused is not None:
+                    refused.append((full, f"member {name[:80]!r} is encrypted"))
+                    continue
                 content = _read_member(zf, info, budget)
                 if nested and is_zip(content):
                     if depth >= 1:
                         raise ArchiveError(f"member {full[:80]!r}: an archive inside an archive inside the archive")
-                    out.extend(_members(content, budget, depth + 1, full + "/", wanted))
+                    out.extend(_members(content, budget, depth + 1, full + "/", wanted, refused))
                     continue
                 if wanted is None or wanted(full):
                     out.append(ZipMember(full, content))
@@ -166,6 +180,7 @@ def zip_members(
     name: str | None = None,
     max_bytes: int = _DEFAULT_MAX_BYTES,
     wanted: Callable[[str], bool] | None = None,
+    refused: list[tuple[str, str]] | None = None,
 ) -> list[ZipMember]:
     """The files of a ZIP archive, in archive order, read within the bounds of the module docstring.
 
@@ -179,6 +194,11 @@ def zip_members(
         Bound on the file's size and on the total decompressed content.
     wanted : callable, optional
         Keep only the members whose (full) name it accepts; the others are not decompressed.
+    refused : list, optional
+        When given, a member named outside the archive or encrypted is not read and its
+        ``(full name, reason)`` is appended here, the other members are still returned (a ZIP
+        of uploads with one hostile name); without it, such a member refuses the whole archive.
+        The bounds on sizes, counts and nesting always refuse the whole archive.
 
     Raises
     ------
@@ -202,7 +222,7 @@ def zip_members(
             raise FileTooLargeError(f"archive is {len(data)} bytes, more than the bound of {max_bytes}")
         if not is_zip(data):
             raise ArchiveError("not a ZIP archive")
-        return _members(data, _Budget(max_bytes), 0, "", wanted)
+        return _members(data, _Budget(max_bytes), 0, "", wanted, refused)
     except OffcourseError as exc:
         raise exc.with_path(path) if path else exc from None
     except MemoryError:

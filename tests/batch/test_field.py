@@ -109,9 +109,9 @@ EXPECTED = [
     ("bib-105.gpx", "Eve Early", "105", "on_course", ["other_day"]),
     ("bib-106.fit", "Fay Fit", "106", "on_course", ["damaged"]),
     ("more.zip/ann.gpx", "ann", None, "on_course", ["duplicate"]),  # a file of a ZIP upload
-    ("planned.fit", "planned", None, "on_course", ["course_file"]),
     ("zz-ann-again.gpx", "zz-ann-again", None, "on_course", ["duplicate"]),
     ("route.kml", "route", None, "not_this_route", ["course_file", "not_this_route"]),  # a KML route, elsewhere
+    ("planned.fit", "planned", None, "unjudged", ["course_file"]),  # a plan, not a run: never ON COURSE
     ("filecrc.fit", "filecrc", None, "elsewhere", []),
     ("mansfield.gpx", "mansfield", None, "elsewhere", []),
     ("notes.txt", "notes", None, "not_gps", []),
@@ -154,7 +154,7 @@ def test_every_upload_is_a_row_most_severe_first(run: dict[str, Any]) -> None:
     doc = json.loads((run["out"] / "field.json").read_text(encoding="utf-8"))
     got = [
         (
-            r["file"].split("/uploads/")[1],
+            r["file"],
             r["name"],
             r["bib"],
             r["verdict"] if r["status"] == "ok" else r["error_kind"],
@@ -163,7 +163,7 @@ def test_every_upload_is_a_row_most_severe_first(run: dict[str, Any]) -> None:
         for r in doc["rows"]
     ]
     assert got == EXPECTED
-    by = {r["file"].split("/uploads/")[1]: r for r in doc["rows"]}
+    by = {r["file"]: r for r in doc["rows"]}
     assert (
         by["zz-ann-again.gpx"]["flags"][0]["text"].startswith("duplicate of ")
         and "bib-101_ann.gpx" in (by["zz-ann-again.gpx"]["flags"][0]["text"])
@@ -206,7 +206,8 @@ def test_table_in_miles_with_a_verdict_column(run: dict[str, Any]) -> None:
     assert "between The subsidiary summit of Caerketton Hill (mile 1.5) and Caerketton Hill (mile 1.9)" in lines[2]
     assert "DID NOT FINISH" in lines[3]
     assert "NO RECORDING" in lines[13] and "error: not a GPS file" in lines[13]
-    assert "NOT THIS ROUTE" in lines[10] and lines[7].endswith("more.zip/ann.gpx")
+    assert "NOT THIS ROUTE" in lines[9] and lines[7].endswith("more.zip/ann.gpx")
+    assert "NOT JUDGED" in lines[10] and lines[10].endswith("planned.fit")
     narrow = batch.rows_to_table(json.loads((run["out"] / "field.json").read_text())["rows"], width=80)
     assert max(len(line) for line in narrow.splitlines()) <= 80
 
@@ -256,5 +257,7 @@ def test_page_for_publishing(run: dict[str, Any], uploads: Path) -> None:
     assert str(uploads) not in page and "/tmp" not in page  # no local path leaks
     assert ">bib-102.gpx<" in page and "mile 1.2" in page
     stats = dict(__import__("re").findall(r"<dt>([^<]*)</dt><dd>([^<]*)</dd>", page))
-    assert (stats["Runners"], stats["Checked"], stats["Errors"], stats["Not recordings"]) == ("12", "10", "2", "1")
+    # duplicates and course files are no runners: 6 recordings checked, 2 errors; a route and a plan
+    assert (stats["Runners"], stats["Checked"], stats["Errors"], stats["Not recordings"]) == ("8", "6", "2", "3")
+    assert stats["Duplicates"] == "2"
     assert ">more.zip/ann.gpx<" in page

@@ -86,7 +86,8 @@ def test_units_zone_bom_and_plural(race: Path, tmp_path: Path, capsys: pytest.Ca
     assert "expected a date as YYYY-MM-DD" in capsys.readouterr().err
 
 
-def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [2, 1])  # with --jobs 1 too: a limit always runs in a worker process
+def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: Path, jobs: int) -> None:
     import numpy as np
 
     from tests.batch.test_batch import writers
@@ -101,7 +102,7 @@ def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: P
     shutil.copy(small, tmp_path / "small2.gpx")
     inputs = batch.expand_inputs([small, tmp_path / "big.gpx", tmp_path / "small2.gpx"])
     cache = tmp_path / "cache.jsonl"
-    result = batch.run_batch(route, inputs, jobs=2, cache_path=cache, worker_memory_mb=100)
+    result = batch.run_batch(route, inputs, jobs=jobs, cache_path=cache, worker_memory_mb=100)
     by = {Path(r["file"]).name: r for r in result.rows}
     assert by["small.gpx"]["status"] == by["small2.gpx"]["status"] == "ok"
     assert (
@@ -134,7 +135,7 @@ def test_zip_uploads_give_a_row_per_file_and_a_bad_archive_one_error_row(race: P
     assert got == [
         ("uploads.zip/club/jo.gpx", "ok", None),
         ("uploads.zip/club/readme.txt", "error", "not_gps"),
-        ("evil.zip", "error", "unreadable"),
+        ("evil.zip/../../etc/cron.d/x.gpx", "error", "unreadable"),  # the member refused alone
         ("empty.zip", "error", "unreadable"),
     ]
     assert rows[0]["name"] == "jo" and rows[0]["excursions"] == 1
