@@ -11,7 +11,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString
 
-BENCH = Path(__file__).resolve().parents[1] / "bench"
+BENCH = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(BENCH))
 
 import family_b as fb  # noqa: E402
