@@ -62,6 +62,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 CANDIDATE_RADIUS_M = 50.0
 """Passes of the route within this distance of a fix are the places it may be matched to (the
@@ -275,16 +276,21 @@ def noise_sigma_m(nearest_m: FloatArray) -> float:
     return float(min(max(float(np.quantile(d, 0.9)) / 2.15, SIGMA_MIN_M), SIGMA_MAX_M))
 
 
-def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[list[float]], list[list[float]]]:
-    """Per point, the passes of the route within :data:`CANDIDATE_RADIUS_M`: route metres and offsets."""
+def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Per point, the passes of the route within :data:`CANDIDATE_RADIUS_M`: route metres and offsets.
+
+    Flat arrays: point ``p``'s passes are ``[ptr[p]:ptr[p + 1]]`` of the route metres and offsets, in
+    route order (of the first segment of the pass), or, for a point near more than
+    :data:`MAX_CANDIDATES` passes, the nearest of them from the nearest on.
+    """
     n = len(x)
-    out_s: list[list[float]] = [[] for _ in range(n)]
-    out_d: list[list[float]] = [[] for _ in range(n)]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    none = np.empty(0, dtype=np.float64)
     if n == 0:
-        return out_s, out_d
+        return ptr, none, none
     pi, si = _tree(index).query(shapely.points(x, y), predicate="dwithin", distance=CANDIDATE_RADIUS_M)
     if len(pi) == 0:
-        return out_s, out_d
+        return ptr, none, none
     order = np.lexsort((si, pi))
     pi, si = pi[order], si[order].astype(np.int64)
     s, d = _project(index, si, x[pi], y[pi])
@@ -292,20 +298,28 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[l
     new = np.ones(len(pi), dtype=bool)
     new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
     group = np.cumsum(new) - 1
-    # the nearest point of each pass
-    o2 = np.lexsort((d, group))
-    first = np.ones(len(o2), dtype=bool)
-    first[1:] = group[o2][1:] != group[o2][:-1]
-    best = o2[first]
-    for p, sv, dv in zip(pi[best].tolist(), s[best].tolist(), d[best].tolist(), strict=True):
-        out_s[p].append(sv)
-        out_d[p].append(dv)
-    for p in range(n):
-        if len(out_d[p]) > MAX_CANDIDATES:
-            keep = sorted(range(len(out_d[p])), key=out_d[p].__getitem__)[:MAX_CANDIDATES]
-            out_s[p] = [out_s[p][k] for k in keep]
-            out_d[p] = [out_d[p][k] for k in keep]
-    return out_s, out_d
+    # the nearest point of each pass (the first of equals; the passes in group order: by point,
+    # then along the route)
+    at_min = np.flatnonzero(d == np.minimum.reduceat(d, np.flatnonzero(new))[group])
+    first = np.ones(len(at_min), dtype=bool)
+    first[1:] = group[at_min][1:] != group[at_min][:-1]
+    best = at_min[first]
+    bp, bs, bd = pi[best].astype(np.int64), s[best], d[best]
+    counts = np.bincount(bp, minlength=n)
+    crowded = np.flatnonzero(counts > MAX_CANDIDATES)
+    if len(crowded):
+        # more passes than MAX_CANDIDATES: the nearest ones, from the nearest on (stable by offset)
+        start = np.concatenate(([0], np.cumsum(counts)))
+        rank = np.arange(len(bp), dtype=np.int64) - start[bp]
+        for p in crowded.tolist():
+            a, b = int(start[p]), int(start[p + 1])
+            rank[a + np.argsort(bd[a:b], kind="stable")] = np.arange(b - a)
+        keep = rank < MAX_CANDIDATES
+        o3 = np.lexsort((rank[keep], bp[keep]))
+        bp, bs, bd = bp[keep][o3], bs[keep][o3], bd[keep][o3]
+        counts = np.bincount(bp, minlength=n)
+    ptr[1:] = np.cumsum(counts)
+    return ptr, bs, bd
 
 
 def is_shortcut(bypassed_m: float, ran_m: float, skip_min_m: float) -> bool:
@@ -544,18 +558,18 @@ def hindsight(
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     # the passes near every fix; the nearest of them is the nearest part of the route, and only
     # fixes with none need the (slower) nearest-anywhere search
-    all_s, all_d = _candidates(index, x[ok], y[ok])
+    ptr, flat_s, flat_d = _candidates(index, x[ok], y[ok])
     near_s = np.full(n_all, np.nan)
     near_d = np.full(n_all, np.nan)
-    far: list[int] = []
-    for j, (cs_j, cd_j) in enumerate(zip(all_s, all_d, strict=True)):
-        if cd_j:
-            k = min(range(len(cd_j)), key=cd_j.__getitem__)
-            near_s[ok[j]], near_d[ok[j]] = cs_j[k], cd_j[k]
-        else:
-            far.append(int(ok[j]))
-    if far:
-        fi = np.array(far, dtype=np.int64)
+    count = np.diff(ptr)
+    has = count > 0
+    if len(flat_d):
+        # the nearest pass of each fix (the first of equals); sorted by fix, then offset, stably
+        by_near = np.lexsort((flat_d, np.repeat(np.arange(len(ok)), count)))
+        nearest = by_near[ptr[:-1][has]]
+        near_s[ok[has]], near_d[ok[has]] = flat_s[nearest], flat_d[nearest]
+    fi = ok[~has]
+    if len(fi):
         near_s[fi], near_d[fi] = nearest_to_route(index, x[fi], y[fi])
     sigma = noise_sigma_m(near_d)
     # keep the fixes that moved at least MIN_STEP_M from the last one kept
@@ -595,8 +609,9 @@ def hindsight(
     if not kept:
         cov = Coverage(L, (), (), (), 0.0, _gap_tolerance(L, skip_min_m))
         return Hindsight(route_m, near_d, near_s, cov, (), (), (), (), sigma, tuple(dropouts))
-    cs = [all_s[int(pos_in_ok[i])] for i in kept]
-    cd = [all_d[int(pos_in_ok[i])] for i in kept]
+    ls, ld, lp = flat_s.tolist(), flat_d.tolist(), ptr.tolist()
+    cs = [ls[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
+    cd = [ld[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
     states = _viterbi(cs, cd, moved, sigma)
     ks = [cs[j][k] if k >= 0 else math.nan for j, k in enumerate(states)]
     route_m[kept] = ks
