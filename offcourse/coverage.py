@@ -377,21 +377,47 @@ def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], s
     offs: list[tuple[float, float, float, int]] = []
     back: list[list[int]] = [[_PRE] * len(cs[0])]
     back_off: list[list[int]] = [[]]
+    # the step costs of _step_cost, inlined (the same operations in the same order: the same bits)
+    fwd_slack, fwd_per_m, cap = FORWARD_SLACK_M, FORWARD_COST_PER_M, SKIP_COST_CAP
+    back_slack, back_per_m, lag_per_m, start_per_m = BACK_SLACK_M, BACK_COST_PER_M, LAG_COST_PER_M, START_COST_PER_M
     for i in range(1, n):
         g = moved[i]
         cur_s, cur_d = cs[i], cd[i]
         bp: list[int] = []
         cost: list[float] = []
+        prev = list(enumerate(zip(prev_s, prev_c, strict=True)))
+        back_from = [(-(h + 3), oc, ex, om + g) for h, (oc, ex, om, _) in enumerate(offs)]
         for s, d in zip(cur_s, cur_d, strict=True):
-            best, arg = pre_c + START_COST_PER_M * s, _PRE
-            for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True)):
-                c = pc + _step_cost(s - ps, g)
+            best, arg = pre_c + start_per_m * s, _PRE
+            for k, (ps, pc) in prev:
+                ds = s - ps
+                if ds >= 0.0:
+                    c = 0.0
+                    over = ds - g - fwd_slack
+                    if over > 0.0:
+                        c = min(fwd_per_m * over, cap)
+                    excess = g - ds - fwd_slack
+                    if excess > 0.0:
+                        c += lag_per_m * excess
+                else:
+                    behind = -ds - back_slack
+                    c = back_per_m * behind if behind > 0.0 else 0.0
+                c = pc + c
                 if c < best:
                     best, arg = c, k
-            for h, (oc, ex, om, _) in enumerate(offs):
-                c = oc + _step_cost(s - ex, om + g, lag=False)
+            for h, oc, ex, om in back_from:
+                ds = s - ex
+                if ds >= 0.0:
+                    c = 0.0
+                    over = ds - om - fwd_slack
+                    if over > 0.0:
+                        c = min(fwd_per_m * over, cap)
+                else:
+                    behind = -ds - back_slack
+                    c = back_per_m * behind if behind > 0.0 else 0.0
+                c = oc + c
                 if c < best:
-                    best, arg = c, -(h + 3)
+                    best, arg = c, h
             cost.append(best + d * d * inv2s2)
             bp.append(arg)
         # off the route now: stay off (each hypothesis), or leave from one of the previous candidates

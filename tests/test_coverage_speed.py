@@ -106,3 +106,96 @@ def test_nearest_part_of_the_route_is_that_of_the_plain_form_bit_for_bit() -> No
     assert np.array_equal(h.nearest_route_m, want_s, equal_nan=True)
     assert np.array_equal(h.nearest_m, want_d, equal_nan=True)
     assert np.isnan(want_d).sum() == 2 and (want_d > cov.CANDIDATE_RADIUS_M).sum() > 100
+
+
+def viterbi_reference(cs: list[list[float]], cd: list[list[float]], moved: list[float], sigma: float) -> list[int]:
+    """The plain form (each step priced by ``cov._step_cost``)."""
+    n = len(cs)
+    inv2s2 = 1.0 / (2.0 * sigma * sigma)
+    prev_s: list[float] = cs[0]
+    prev_c: list[float] = [d * d * inv2s2 + cov.START_COST_PER_M * s for s, d in zip(cs[0], cd[0], strict=True)]
+    pre_c = cov.OFF_COST
+    # off hypotheses: (cost, exit route metres, distance moved since, back-pointer into the previous step:
+    # a candidate index k >= 0, or -(h + 3) for off hypothesis h of the previous step)
+    offs: list[tuple[float, float, float, int]] = []
+    back: list[list[int]] = [[cov._PRE] * len(cs[0])]
+    back_off: list[list[int]] = [[]]
+    for i in range(1, n):
+        g = moved[i]
+        cur_s, cur_d = cs[i], cd[i]
+        bp: list[int] = []
+        cost: list[float] = []
+        for s, d in zip(cur_s, cur_d, strict=True):
+            best, arg = pre_c + cov.START_COST_PER_M * s, cov._PRE
+            for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True)):
+                c = pc + cov._step_cost(s - ps, g)
+                if c < best:
+                    best, arg = c, k
+            for h, (oc, ex, om, _) in enumerate(offs):
+                c = oc + cov._step_cost(s - ex, om + g, lag=False)
+                if c < best:
+                    best, arg = c, -(h + 3)
+            cost.append(best + d * d * inv2s2)
+            bp.append(arg)
+        # off the route now: stay off (each hypothesis), or leave from one of the previous candidates
+        step_off = cov.OFF_COST + cov.OFF_COST_PER_M * g
+        nxt = [(oc + step_off, ex, om + g, -(h + 3)) for h, (oc, ex, om, _) in enumerate(offs)]
+        nxt += [
+            (pc + cov.LEAVE_COST + step_off, ps, g, k) for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True))
+        ]
+        nxt.sort(key=lambda o: o[0])
+        offs = []
+        seen: set[int] = set()
+        for o in nxt:
+            key = round(o[1] / cov.OFF_HYPOTHESIS_BIN_M)
+            if key in seen:
+                continue
+            seen.add(key)
+            offs.append(o)
+            if len(offs) == cov.MAX_OFF_HYPOTHESES:
+                break
+        pre_c += step_off
+        back.append(bp)
+        back_off.append([o[3] for o in offs])
+        prev_s, prev_c = cur_s, cost
+    # backtrack
+    states = [cov._OFF] * n
+    best_end, k = pre_c, cov._PRE
+    for h, o in enumerate(offs):
+        if o[0] < best_end:
+            best_end, k = o[0], -(h + 3)
+    for j, c in enumerate(prev_c):
+        if c < best_end:
+            best_end, k = c, j
+    for i in range(n - 1, -1, -1):
+        if k >= 0:
+            states[i] = k
+            k = back[i][k]
+        elif k == cov._PRE:
+            states[i] = cov._PRE  # and so back to the first fix
+        else:
+            states[i] = cov._OFF
+            k = back_off[i][-k - 3]
+    return states
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_viterbi_is_that_of_the_plain_form_bit_for_bit(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0, 0.5, 400))
+    xy = np.column_stack([np.cumsum(12 * np.cos(heading)), np.cumsum(12 * np.sin(heading))])
+    idx = RouteIndex(synth.route(list(map(tuple, xy.tolist()))))
+    # along the route there and back, with noise and a stretch far off
+    s = np.concatenate([np.linspace(0, idx.length_m, 600), np.linspace(idx.length_m, 0.3 * idx.length_m, 300)])
+    x = np.interp(s, idx.cum, np.append(idx.ax, idx.ax[-1] + idx.dx[-1])) + rng.normal(0, 8, len(s))
+    y = np.interp(s, idx.cum, np.append(idx.ay, idx.ay[-1] + idx.dy[-1])) + rng.normal(0, 8, len(s))
+    x[200:260] += 400.0
+    ok = np.arange(len(x))
+    ptr, fs, fd = cov._candidates(idx, x, y)
+    cs = [fs[ptr[p] : ptr[p + 1]].tolist() for p in ok]
+    cd = [fd[ptr[p] : ptr[p + 1]].tolist() for p in ok]
+    moved = [0.0, *np.hypot(np.diff(x), np.diff(y)).tolist()]
+    for sigma in (8.0, 13.7, 20.0):
+        states = cov._viterbi(cs, cd, moved, sigma)
+        assert states == viterbi_reference(cs, cd, moved, sigma)
+        assert {cov._OFF, 0} <= set(states)
