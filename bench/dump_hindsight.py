@@ -7,7 +7,8 @@ half off course). Per check: ``report_to_dict`` and the whole :class:`Hindsight`
 written with ``repr`` floats, so that comparing two dumps byte for byte compares every bit.
 
 Run before a change: ``python bench/dump_hindsight.py /tmp/before.json``, after it:
-``python bench/dump_hindsight.py /tmp/after.json --compare /tmp/before.json`` (exit 1 on any difference).
+``python bench/dump_hindsight.py /tmp/after.json --compare /tmp/before.json`` (exit 1 on any difference);
+``--compiled-from 1`` runs every check's Viterbi search compiled, ``--compiled-from 1000000000`` none.
 """
 
 from __future__ import annotations
@@ -141,9 +142,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--compare", type=Path, help="a dump to compare with, byte for byte")
     ap.add_argument("--family-a", type=int, default=40, help="family A seeds 1..N")
+    ap.add_argument(
+        "--compiled-from", type=int, help="run hindsight's Viterbi compiled from this many fixes (1: always)"
+    )
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "offcourse-dump-scenarios")
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
+    if args.compiled_from is not None:
+        import offcourse.coverage
+
+        offcourse.coverage.COMPILED_MIN_FIXES = args.compiled_from
+        offcourse.coverage.COMPILED_LOADED_MIN_FIXES = args.compiled_from
     out: dict[str, Any] = {}
     real_pairs(out)
     verdict_tests(out)

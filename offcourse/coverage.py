@@ -43,12 +43,14 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from . import _viterbi as _vk
 from .match import RouteIndex
 
 __all__ = [
@@ -113,6 +115,15 @@ SHORTCUT_MIN_SAVED_M = 50.0
 """A shortcut saved at least this much (less is within the noise of the distances measured)."""
 JOIN_WRONG_WAY_M = 300.0
 """Wrong-way sections that continue one another within this much route are one."""
+COMPILED_MIN_FIXES = 40_000
+"""Hindsight's Viterbi search loads its compiled form (numba, when installed) once this process has
+matched this many fixes (kept ones, at least :data:`MIN_STEP_M` apart) in Python: about 16 µs a fix
+against 0.4-1 s to load numba, so a long recording or a batch of them (a race field) pays for it."""
+COMPILED_LOADED_MIN_FIXES = 2000
+"""Once numba is loaded in the process, the compiled form runs from this many fixes kept (its own
+cached kernel loads in about 20 ms)."""
+_python_fixes = [0]
+"""Fixes matched in Python so far in this process."""
 SIGMA_MIN_M, SIGMA_MAX_M = 8.0, 20.0
 """Bounds of the noise level estimated from the recording."""
 
@@ -355,6 +366,33 @@ _PRE = -2
 """State of the path before it ever reached the route (a recording that starts away from it)."""
 _OFF = -1
 """State of the path off the route after having been on it."""
+
+
+def _use_compiled(n_kept: int) -> bool:
+    """Whether to run the Viterbi search of ``n_kept`` fixes compiled (same result either way)."""
+    if "numba" in sys.modules:
+        return n_kept >= COMPILED_LOADED_MIN_FIXES
+    return n_kept >= COMPILED_LOADED_MIN_FIXES and _python_fixes[0] + n_kept >= COMPILED_MIN_FIXES
+
+
+def _viterbi_constants() -> FloatArray:
+    """The constants of :func:`_viterbi`, in the order :func:`offcourse._viterbi.viterbi_flat` reads them."""
+    return np.array(
+        [
+            START_COST_PER_M,
+            OFF_COST,
+            OFF_COST_PER_M,
+            LEAVE_COST,
+            FORWARD_SLACK_M,
+            FORWARD_COST_PER_M,
+            SKIP_COST_CAP,
+            BACK_SLACK_M,
+            BACK_COST_PER_M,
+            LAG_COST_PER_M,
+            OFF_HYPOTHESIS_BIN_M,
+            float(MAX_OFF_HYPOTHESES),
+        ]
+    )
 
 
 def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], sigma: float) -> list[int]:
@@ -638,7 +676,18 @@ def hindsight(
     ls, ld, lp = flat_s.tolist(), flat_d.tolist(), ptr.tolist()
     cs = [ls[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
     cd = [ld[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
-    states = _viterbi(cs, cd, moved, sigma)
+    kernel = _vk.compiled() if _use_compiled(len(kept)) else None
+    if kernel is not None:
+        sel = pos_in_ok[kept]
+        kcount = count[sel]
+        kptr = np.concatenate(([0], np.cumsum(kcount))).astype(np.int64)
+        take = np.repeat(ptr[sel] - kptr[:-1], kcount) + np.arange(int(kptr[-1]))
+        states = kernel(
+            kptr, flat_s[take], flat_d[take], np.array(moved, dtype=np.float64), sigma, _viterbi_constants()
+        ).tolist()
+    else:
+        states = _viterbi(cs, cd, moved, sigma)
+        _python_fixes[0] += len(kept)
     ks = [cs[j][k] if k >= 0 else math.nan for j, k in enumerate(states)]
     route_m[kept] = ks
     kt = t_all[kept].tolist()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
+from offcourse import _viterbi as _vk
 from offcourse import coverage as cov
 from offcourse.match import RouteIndex
 
@@ -195,7 +196,19 @@ def test_viterbi_is_that_of_the_plain_form_bit_for_bit(seed: int) -> None:
     cs = [fs[ptr[p] : ptr[p + 1]].tolist() for p in ok]
     cd = [fd[ptr[p] : ptr[p + 1]].tolist() for p in ok]
     moved = [0.0, *np.hypot(np.diff(x), np.diff(y)).tolist()]
+    kernel = _vk.compiled()
     for sigma in (8.0, 13.7, 20.0):
         states = cov._viterbi(cs, cd, moved, sigma)
         assert states == viterbi_reference(cs, cd, moved, sigma)
         assert {cov._OFF, 0} <= set(states)
+        flat = (ptr, fs, fd, np.array(moved), sigma, cov._viterbi_constants())
+        assert _vk.viterbi_flat(*flat).tolist() == states  # the restated form, in Python
+        if kernel is not None:
+            assert kernel(*flat).tolist() == states  # and compiled
+
+
+@pytest.mark.parametrize(
+    ("v", "want"), [(2.5, 2.0), (3.5, 4.0), (-0.5, 0.0), (-1.5, -2.0), (0.49999999999999994, 0.0), (7.2, 7.0)]
+)
+def test_round_half_even_is_pythons_round(v: float, want: float) -> None:
+    assert _vk._round_half_even(v) == want == round(v)
