@@ -3,8 +3,8 @@
 The recordings are ``bench_engine.make(n_fix)`` (a 100 km wandering route, a run along it with
 Gauss-Markov GPS error; ``--off-share`` sends that share of the fixes 500 m off course). Prints
 wall and CPU time (``time.process_time``: the machine may be shared) of the whole check and of
-:func:`offcourse.coverage.hindsight` alone (best of ``--repeat``), then the top functions of a
-cProfile of hindsight.
+:func:`offcourse.coverage.hindsight` alone (best of ``--repeat``; its Viterbi search in Python and
+compiled), then the top functions of a cProfile of hindsight (as the process chooses).
 
 Run: ``.venv/bin/python bench/bench_hindsight.py [--fixes 20000 100000] [--off-share S]``.
 """
@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from bench_engine import make  # noqa: E402
 
+from offcourse import coverage  # noqa: E402
 from offcourse.coverage import hindsight  # noqa: E402
 from offcourse.match import RouteIndex  # noqa: E402
 from offcourse.report import check  # noqa: E402
@@ -56,9 +57,15 @@ def main() -> None:
         x, y = route.projection.forward(track.lon, track.lat)
         t = track.epoch_s
         cw, cc = _timed(partial(check, route, track, index=index), args.repeat)
-        hw, hc = _timed(partial(hindsight, index, x, y, t), args.repeat)
-        print(f"{n:>7,} fixes  check   wall {cw:7.3f} s  cpu {cc:7.3f} s")
-        print(f"{n:>7,} fixes  hindsight wall {hw:7.3f} s  cpu {hc:7.3f} s  ({100 * hc / cc:.0f}% of check's cpu)")
+        print(f"{n:>7,} fixes  check                wall {cw:7.3f} s  cpu {cc:7.3f} s")
+        has_compiled = hasattr(coverage, "COMPILED_MIN_FIXES")  # not in a checkout before the compiled form
+        for label, lo in (("python", 10**12), ("compiled", 1))[: 2 if has_compiled else 1]:
+            saved = getattr(coverage, "COMPILED_MIN_FIXES", None), getattr(coverage, "COMPILED_LOADED_MIN_FIXES", None)
+            coverage.COMPILED_MIN_FIXES = coverage.COMPILED_LOADED_MIN_FIXES = lo
+            hindsight(index, x[:5000], y[:5000], t[:5000])  # load the kernel outside the timing
+            hw, hc = _timed(partial(hindsight, index, x, y, t), args.repeat)
+            coverage.COMPILED_MIN_FIXES, coverage.COMPILED_LOADED_MIN_FIXES = saved
+            print(f"{n:>7,} fixes  hindsight {label:9s}  wall {hw:7.3f} s  cpu {hc:7.3f} s")
         prof = cProfile.Profile()
         prof.enable()
         hindsight(index, x, y, t)

@@ -673,27 +673,30 @@ def hindsight(
     if not kept:
         cov = Coverage(L, (), (), (), 0.0, _gap_tolerance(L, skip_min_m))
         return Hindsight(route_m, near_d, near_s, cov, (), (), (), (), sigma, tuple(dropouts))
-    ls, ld, lp = flat_s.tolist(), flat_d.tolist(), ptr.tolist()
-    cs = [ls[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
-    cd = [ld[lp[p] : lp[p + 1]] for p in pos_in_ok[kept].tolist()]
+    # the passes of the kept fixes, flat: those of kept fix j are [kptr[j]:kptr[j + 1]]
+    sel = pos_in_ok[kept]
+    kcount = count[sel]
+    kptr = np.concatenate(([0], np.cumsum(kcount))).astype(np.int64)
+    take = np.repeat(ptr[sel] - kptr[:-1], kcount) + np.arange(int(kptr[-1]))
+    ks_flat, kd_flat = flat_s[take], flat_d[take]
     kernel = _vk.compiled() if _use_compiled(len(kept)) else None
     if kernel is not None:
-        sel = pos_in_ok[kept]
-        kcount = count[sel]
-        kptr = np.concatenate(([0], np.cumsum(kcount))).astype(np.int64)
-        take = np.repeat(ptr[sel] - kptr[:-1], kcount) + np.arange(int(kptr[-1]))
-        states = kernel(
-            kptr, flat_s[take], flat_d[take], np.array(moved, dtype=np.float64), sigma, _viterbi_constants()
-        ).tolist()
+        st = kernel(kptr, ks_flat, kd_flat, np.array(moved, dtype=np.float64), sigma, _viterbi_constants())
     else:
-        states = _viterbi(cs, cd, moved, sigma)
+        ls, ld, lp = ks_flat.tolist(), kd_flat.tolist(), kptr.tolist()
+        cs = [ls[lp[j] : lp[j + 1]] for j in range(len(kept))]
+        cd = [ld[lp[j] : lp[j + 1]] for j in range(len(kept))]
+        st = np.array(_viterbi(cs, cd, moved, sigma), dtype=np.int64)
         _python_fixes[0] += len(kept)
-    ks = [cs[j][k] if k >= 0 else math.nan for j, k in enumerate(states)]
-    route_m[kept] = ks
+    on_route = st >= 0
+    ks_arr = np.full(len(kept), np.nan)
+    ks_arr[on_route] = ks_flat[kptr[:-1][on_route] + st[on_route]]
+    ks = ks_arr.tolist()
+    route_m[kept] = ks_arr
     kt = t_all[kept].tolist()
     knd = near_d[kept].tolist()
     # near coverage: route metres some fix came near (any order, any direction)
-    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for j in range(len(cs)) for s in cs[j]])
+    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for s in ks_flat.tolist()])
     near_m = sum(min(b, L) - max(a, 0.0) for a, b in near_ivs if min(b, L) > max(a, 0.0))
 
     forward: list[tuple[float, float]] = []
