@@ -43,12 +43,14 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import shapely
 
+from . import _viterbi as _vk
 from .match import RouteIndex
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 CANDIDATE_RADIUS_M = 50.0
 """Passes of the route within this distance of a fix are the places it may be matched to (the
@@ -112,6 +115,15 @@ SHORTCUT_MIN_SAVED_M = 50.0
 """A shortcut saved at least this much (less is within the noise of the distances measured)."""
 JOIN_WRONG_WAY_M = 300.0
 """Wrong-way sections that continue one another within this much route are one."""
+COMPILED_MIN_FIXES = 40_000
+"""Hindsight's Viterbi search loads its compiled form (numba, when installed) once this process has
+matched this many fixes (kept ones, at least :data:`MIN_STEP_M` apart) in Python: about 16 µs a fix
+against 0.4-1 s to load numba, so a long recording or a batch of them (a race field) pays for it."""
+COMPILED_LOADED_MIN_FIXES = 2000
+"""Once numba is loaded in the process, the compiled form runs from this many fixes kept (its own
+cached kernel loads in about 20 ms)."""
+_python_fixes = [0]
+"""Fixes matched in Python so far in this process."""
 SIGMA_MIN_M, SIGMA_MAX_M = 8.0, 20.0
 """Bounds of the noise level estimated from the recording."""
 
@@ -275,16 +287,21 @@ def noise_sigma_m(nearest_m: FloatArray) -> float:
     return float(min(max(float(np.quantile(d, 0.9)) / 2.15, SIGMA_MIN_M), SIGMA_MAX_M))
 
 
-def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[list[float]], list[list[float]]]:
-    """Per point, the passes of the route within :data:`CANDIDATE_RADIUS_M`: route metres and offsets."""
+def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArray, FloatArray, FloatArray]:
+    """Per point, the passes of the route within :data:`CANDIDATE_RADIUS_M`: route metres and offsets.
+
+    Flat arrays: point ``p``'s passes are ``[ptr[p]:ptr[p + 1]]`` of the route metres and offsets, in
+    route order (of the first segment of the pass), or, for a point near more than
+    :data:`MAX_CANDIDATES` passes, the nearest of them from the nearest on.
+    """
     n = len(x)
-    out_s: list[list[float]] = [[] for _ in range(n)]
-    out_d: list[list[float]] = [[] for _ in range(n)]
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    none = np.empty(0, dtype=np.float64)
     if n == 0:
-        return out_s, out_d
+        return ptr, none, none
     pi, si = _tree(index).query(shapely.points(x, y), predicate="dwithin", distance=CANDIDATE_RADIUS_M)
     if len(pi) == 0:
-        return out_s, out_d
+        return ptr, none, none
     order = np.lexsort((si, pi))
     pi, si = pi[order], si[order].astype(np.int64)
     s, d = _project(index, si, x[pi], y[pi])
@@ -292,20 +309,28 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[list[l
     new = np.ones(len(pi), dtype=bool)
     new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
     group = np.cumsum(new) - 1
-    # the nearest point of each pass
-    o2 = np.lexsort((d, group))
-    first = np.ones(len(o2), dtype=bool)
-    first[1:] = group[o2][1:] != group[o2][:-1]
-    best = o2[first]
-    for p, sv, dv in zip(pi[best].tolist(), s[best].tolist(), d[best].tolist(), strict=True):
-        out_s[p].append(sv)
-        out_d[p].append(dv)
-    for p in range(n):
-        if len(out_d[p]) > MAX_CANDIDATES:
-            keep = sorted(range(len(out_d[p])), key=out_d[p].__getitem__)[:MAX_CANDIDATES]
-            out_s[p] = [out_s[p][k] for k in keep]
-            out_d[p] = [out_d[p][k] for k in keep]
-    return out_s, out_d
+    # the nearest point of each pass (the first of equals; the passes in group order: by point,
+    # then along the route)
+    at_min = np.flatnonzero(d == np.minimum.reduceat(d, np.flatnonzero(new))[group])
+    first = np.ones(len(at_min), dtype=bool)
+    first[1:] = group[at_min][1:] != group[at_min][:-1]
+    best = at_min[first]
+    bp, bs, bd = pi[best].astype(np.int64), s[best], d[best]
+    counts = np.bincount(bp, minlength=n)
+    crowded = np.flatnonzero(counts > MAX_CANDIDATES)
+    if len(crowded):
+        # more passes than MAX_CANDIDATES: the nearest ones, from the nearest on (stable by offset)
+        start = np.concatenate(([0], np.cumsum(counts)))
+        rank = np.arange(len(bp), dtype=np.int64) - start[bp]
+        for p in crowded.tolist():
+            a, b = int(start[p]), int(start[p + 1])
+            rank[a + np.argsort(bd[a:b], kind="stable")] = np.arange(b - a)
+        keep = rank < MAX_CANDIDATES
+        o3 = np.lexsort((rank[keep], bp[keep]))
+        bp, bs, bd = bp[keep][o3], bs[keep][o3], bd[keep][o3]
+        counts = np.bincount(bp, minlength=n)
+    ptr[1:] = np.cumsum(counts)
+    return ptr, bs, bd
 
 
 def is_shortcut(bypassed_m: float, ran_m: float, skip_min_m: float) -> bool:
@@ -343,6 +368,33 @@ _OFF = -1
 """State of the path off the route after having been on it."""
 
 
+def _use_compiled(n_kept: int) -> bool:
+    """Whether to run the Viterbi search of ``n_kept`` fixes compiled (same result either way)."""
+    if "numba" in sys.modules:
+        return n_kept >= COMPILED_LOADED_MIN_FIXES
+    return n_kept >= COMPILED_LOADED_MIN_FIXES and _python_fixes[0] + n_kept >= COMPILED_MIN_FIXES
+
+
+def _viterbi_constants() -> FloatArray:
+    """The constants of :func:`_viterbi`, in the order :func:`offcourse._viterbi.viterbi_flat` reads them."""
+    return np.array(
+        [
+            START_COST_PER_M,
+            OFF_COST,
+            OFF_COST_PER_M,
+            LEAVE_COST,
+            FORWARD_SLACK_M,
+            FORWARD_COST_PER_M,
+            SKIP_COST_CAP,
+            BACK_SLACK_M,
+            BACK_COST_PER_M,
+            LAG_COST_PER_M,
+            OFF_HYPOTHESIS_BIN_M,
+            float(MAX_OFF_HYPOTHESES),
+        ]
+    )
+
+
 def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], sigma: float) -> list[int]:
     """Best state per kept fix: the index of its candidate, :data:`_OFF` or :data:`_PRE`.
 
@@ -363,21 +415,47 @@ def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], s
     offs: list[tuple[float, float, float, int]] = []
     back: list[list[int]] = [[_PRE] * len(cs[0])]
     back_off: list[list[int]] = [[]]
+    # the step costs of _step_cost, inlined (the same operations in the same order: the same bits)
+    fwd_slack, fwd_per_m, cap = FORWARD_SLACK_M, FORWARD_COST_PER_M, SKIP_COST_CAP
+    back_slack, back_per_m, lag_per_m, start_per_m = BACK_SLACK_M, BACK_COST_PER_M, LAG_COST_PER_M, START_COST_PER_M
     for i in range(1, n):
         g = moved[i]
         cur_s, cur_d = cs[i], cd[i]
         bp: list[int] = []
         cost: list[float] = []
+        prev = list(enumerate(zip(prev_s, prev_c, strict=True)))
+        back_from = [(-(h + 3), oc, ex, om + g) for h, (oc, ex, om, _) in enumerate(offs)]
         for s, d in zip(cur_s, cur_d, strict=True):
-            best, arg = pre_c + START_COST_PER_M * s, _PRE
-            for k, (ps, pc) in enumerate(zip(prev_s, prev_c, strict=True)):
-                c = pc + _step_cost(s - ps, g)
+            best, arg = pre_c + start_per_m * s, _PRE
+            for k, (ps, pc) in prev:
+                ds = s - ps
+                if ds >= 0.0:
+                    c = 0.0
+                    over = ds - g - fwd_slack
+                    if over > 0.0:
+                        c = min(fwd_per_m * over, cap)
+                    excess = g - ds - fwd_slack
+                    if excess > 0.0:
+                        c += lag_per_m * excess
+                else:
+                    behind = -ds - back_slack
+                    c = back_per_m * behind if behind > 0.0 else 0.0
+                c = pc + c
                 if c < best:
                     best, arg = c, k
-            for h, (oc, ex, om, _) in enumerate(offs):
-                c = oc + _step_cost(s - ex, om + g, lag=False)
+            for h, oc, ex, om in back_from:
+                ds = s - ex
+                if ds >= 0.0:
+                    c = 0.0
+                    over = ds - om - fwd_slack
+                    if over > 0.0:
+                        c = min(fwd_per_m * over, cap)
+                else:
+                    behind = -ds - back_slack
+                    c = back_per_m * behind if behind > 0.0 else 0.0
+                c = oc + c
                 if c < best:
-                    best, arg = c, -(h + 3)
+                    best, arg = c, h
             cost.append(best + d * d * inv2s2)
             bp.append(arg)
         # off the route now: stay off (each hypothesis), or leave from one of the previous candidates
@@ -544,18 +622,18 @@ def hindsight(
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     # the passes near every fix; the nearest of them is the nearest part of the route, and only
     # fixes with none need the (slower) nearest-anywhere search
-    all_s, all_d = _candidates(index, x[ok], y[ok])
+    ptr, flat_s, flat_d = _candidates(index, x[ok], y[ok])
     near_s = np.full(n_all, np.nan)
     near_d = np.full(n_all, np.nan)
-    far: list[int] = []
-    for j, (cs_j, cd_j) in enumerate(zip(all_s, all_d, strict=True)):
-        if cd_j:
-            k = min(range(len(cd_j)), key=cd_j.__getitem__)
-            near_s[ok[j]], near_d[ok[j]] = cs_j[k], cd_j[k]
-        else:
-            far.append(int(ok[j]))
-    if far:
-        fi = np.array(far, dtype=np.int64)
+    count = np.diff(ptr)
+    has = count > 0
+    if len(flat_d):
+        # the nearest pass of each fix (the first of equals); sorted by fix, then offset, stably
+        by_near = np.lexsort((flat_d, np.repeat(np.arange(len(ok)), count)))
+        nearest = by_near[ptr[:-1][has]]
+        near_s[ok[has]], near_d[ok[has]] = flat_s[nearest], flat_d[nearest]
+    fi = ok[~has]
+    if len(fi):
         near_s[fi], near_d[fi] = nearest_to_route(index, x[fi], y[fi])
     sigma = noise_sigma_m(near_d)
     # keep the fixes that moved at least MIN_STEP_M from the last one kept
@@ -595,15 +673,30 @@ def hindsight(
     if not kept:
         cov = Coverage(L, (), (), (), 0.0, _gap_tolerance(L, skip_min_m))
         return Hindsight(route_m, near_d, near_s, cov, (), (), (), (), sigma, tuple(dropouts))
-    cs = [all_s[int(pos_in_ok[i])] for i in kept]
-    cd = [all_d[int(pos_in_ok[i])] for i in kept]
-    states = _viterbi(cs, cd, moved, sigma)
-    ks = [cs[j][k] if k >= 0 else math.nan for j, k in enumerate(states)]
-    route_m[kept] = ks
+    # the passes of the kept fixes, flat: those of kept fix j are [kptr[j]:kptr[j + 1]]
+    sel = pos_in_ok[kept]
+    kcount = count[sel]
+    kptr = np.concatenate(([0], np.cumsum(kcount))).astype(np.int64)
+    take = np.repeat(ptr[sel] - kptr[:-1], kcount) + np.arange(int(kptr[-1]))
+    ks_flat, kd_flat = flat_s[take], flat_d[take]
+    kernel = _vk.compiled() if _use_compiled(len(kept)) else None
+    if kernel is not None:
+        st = kernel(kptr, ks_flat, kd_flat, np.array(moved, dtype=np.float64), sigma, _viterbi_constants())
+    else:
+        ls, ld, lp = ks_flat.tolist(), kd_flat.tolist(), kptr.tolist()
+        cs = [ls[lp[j] : lp[j + 1]] for j in range(len(kept))]
+        cd = [ld[lp[j] : lp[j + 1]] for j in range(len(kept))]
+        st = np.array(_viterbi(cs, cd, moved, sigma), dtype=np.int64)
+        _python_fixes[0] += len(kept)
+    on_route = st >= 0
+    ks_arr = np.full(len(kept), np.nan)
+    ks_arr[on_route] = ks_flat[kptr[:-1][on_route] + st[on_route]]
+    ks = ks_arr.tolist()
+    route_m[kept] = ks_arr
     kt = t_all[kept].tolist()
     knd = near_d[kept].tolist()
     # near coverage: route metres some fix came near (any order, any direction)
-    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for j in range(len(cs)) for s in cs[j]])
+    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for s in ks_flat.tolist()])
     near_m = sum(min(b, L) - max(a, 0.0) for a, b in near_ivs if min(b, L) > max(a, 0.0))
 
     forward: list[tuple[float, float]] = []
