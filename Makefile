@@ -60,7 +60,7 @@ dist: $(STAMP) ## sdist and wheel into dist/; fails on any warning from the buil
 	@ls dist/*.tar.gz dist/*.whl
 
 DIST_TESTS ?= tests/test_packaging.py tests/test_docs.py tests/test_examples.py tests/detect/test_engine.py \
-	tests/test_cli_info.py tests/test_defects.py
+	tests/cli/test_info.py tests/test_defects.py
 # every supported Python found on the machine (pyenv's, then the system's): requires-python >=3.11
 SUPPORTED_PYTHONS := 3.11 3.12 3.13
 DIST_PYTHONS ?= $(shell for v in $(SUPPORTED_PYTHONS); do \
@@ -73,7 +73,7 @@ dist-check: dist ## unpack the sdist, install it in a fresh venv per supported P
 	  echo "== the sdist's tests on Python $$v ($$py)"; \
 	  rm -rf $$d && mkdir -p $$d && tar -xzf $$sdist -C $$d; \
 	  $$py -m venv $$d/venv; \
-	  $$d/venv/bin/python -m pip install --quiet "$$sdist[test]"; \
+	  $$d/venv/bin/python -m pip install --quiet "$$sdist[test,field]"; \
 	  (cd $$d/offcourse-* && ../venv/bin/python -m pytest -q -p no:cacheprovider $(DIST_TESTS)); \
 	done
 
