@@ -416,14 +416,19 @@ def browser() -> Iterator[DevTools]:
         tools.close()
 
 
-def open_page(tools: DevTools, path: Path) -> str:
+def open_url(tools: DevTools, url: str) -> str:
+    """Open ``url`` in a new tab with the domains the tests watch; the tab's session id."""
     target = tools.send("Target.createTarget", {"url": "about:blank"})
     session: str = tools.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
     for domain in ("Runtime", "Log", "Page", "Network"):
         tools.send(f"{domain}.enable", session=session)
-    tools.send("Page.navigate", {"url": path.resolve().as_uri()}, session=session)
+    tools.send("Page.navigate", {"url": url}, session=session)
     tools.wait_for("Page.loadEventFired")
     return session
+
+
+def open_page(tools: DevTools, path: Path) -> str:
+    return open_url(tools, path.resolve().as_uri())
 
 
 def evaluate(tools: DevTools, session: str, expression: str) -> Any:

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests import test_html
 from tests.serve.helpers import CLEAN_LEGS, TOKEN, WRONG_TURN_LEGS, fixes, send_all, serving
-from tests.test_html import DevTools, chromium_path, evaluate
+from tests.test_html import DevTools, evaluate, open_url
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[DevTools]:
-    tools = DevTools(chromium_path())
-    try:
-        yield tools
-    finally:
-        tools.close()
-
-
-def open_url(tools: DevTools, url: str) -> str:
-    target = tools.send("Target.createTarget", {"url": "about:blank"})
-    session: str = tools.send("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})["sessionId"]
-    for domain in ("Runtime", "Log", "Page", "Network"):
-        tools.send(f"{domain}.enable", session=session)
-    tools.send("Page.navigate", {"url": url}, session=session)
-    tools.wait_for("Page.loadEventFired")
-    return session
+browser = test_html.browser  # the field page tests' chromium fixture, one per module
 
 
 def wait_until(tools: DevTools, session: str, expression: str, timeout_s: float = 30.0) -> Any:
