@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..detect import Options
+from ..detect import Options, _kernel
 from ..errors import FileTooLargeError, InvalidTrackError, OffcourseError, ReadError, UnknownFormatError
 from ..match import RouteIndex
 from ..model import Route, Track
@@ -115,7 +115,15 @@ def _prepare(spec: JobSpec) -> _Prepared:
 
 def _warm_up(prep: _Prepared) -> None:
     """Check a short walk along the route once, so that one-time costs (lazy imports, compiling the
-    engine) are paid here and not counted in the first file's time limit."""
+    engine) are paid here and not counted in the first file's time limit.
+
+    A worker checks many files, so it also loads the compiled engine now (0.4-1 s, once): a single
+    ``offcourse check`` loads it only for long recordings, where it wins on its own, but a worker
+    then runs every recording of :data:`~offcourse.detect.options.COMPILED_LOADED_MIN_FIXES` fixes or
+    more compiled (the same events, ``tests/detect/test_kernel.py``) instead of the Python engine.
+    """
+    with contextlib.suppress(Exception):  # without numba the Python engine does it all
+        _kernel.available()
     n = min(len(prep.route.lon), 20)
     track = Track.from_arrays(
         lon=prep.route.lon[:n], lat=prep.route.lat[:n], epoch_s=np.arange(n, dtype=np.float64) * 10.0
