@@ -27,6 +27,7 @@ from .detect import (
     WrongDirection,
     WrongDirectionEnd,
 )
+from .detect.options import BURST_MAX_S, SPEED_WINDOW_MAX_S
 from .model import Route, Track
 from .verdict import START_TOLERANCE_M
 
@@ -39,6 +40,7 @@ __all__ = [
     "find_pauses",
     "live_excursions",
     "live_withdrawn",
+    "local_pace",
     "more_warnings",
     "paused_s",
 ]
@@ -181,6 +183,12 @@ EXCURSION_JOIN_M = 100.0
 GLITCH_SPEED_MPS = 50.0
 GLITCH_MIN_M = 5_000.0
 """An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
+ALONG_ROUTE_SHARE = 0.5
+"""An alerted excursion whose fixes never came clearly off the route (within
+:data:`HINDSIGHT_OFF_MARGIN_M` past the off threshold) while the path matched in hindsight moved along the
+route for at least this share of the distance run (most of it: a majority) was a runner on another
+part of the route (a wrong way, a skip, a lap mixed up), which hindsight reports as such: the alert is
+withdrawn."""
 EXACTLY_ON_M = 0.5
 """Every fix this near the route: no receiver is that exact, the recording is a drawing of the route."""
 IGNORED_WARN_SHARE = 0.01
@@ -326,7 +334,27 @@ def final_excursions(
                 )
             )
             continue
+        along = _along_route_m(h, m, o.off_threshold_m)
+        if (
+            near_max is not None
+            and near_max <= o.off_threshold_m + HINDSIGHT_OFF_MARGIN_M
+            and e.distance_m is not None
+            and along >= ALONG_ROUTE_SHARE * e.distance_m
+        ):
+            e = replace(e, expected_offset_m=e.max_offset_m, max_offset_m=near_max)
+            withdrawn.append(
+                (
+                    e,
+                    f"never more than {near_max:.0f} m from the route, and matched along {along:.0f} m of it "
+                    f"of the {e.distance_m:.0f} m run: on another part of the route, not off it",
+                )
+            )
+            continue
         e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
+        glitch = _glitch(e, h, t, o, pauses) if times_known else None
+        if glitch is not None:
+            withdrawn.append((e, glitch))
+            continue
         if _impossible_speed(e, times_known):
             # no runner covers that distance in that time: a stretch of wrong positions (longitude and
             # latitude swapped, a receiver's jump) that agreed with each other; withdrawn, and said
@@ -394,22 +422,23 @@ def final_excursions(
             continue
         route_d = off.to_m - off.from_m if back else 0.0
         ex, ey = route.lonlat_at([off.from_m, off.to_m if back else off.from_m])
-        out.append(
-            Excursion(
-                kind="off_course",
-                start_epoch_s=t0,
-                alert_epoch_s=None,
-                end_epoch_s=t1 if back else None,
-                exit_route_m=off.from_m,
-                rejoin_route_m=off.to_m if back else None,
-                max_offset_m=off.max_nearest_m,
-                distance_m=off.distance_m,
-                extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
-                time_lost_s=max(t1 - t0 - paused_s(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
-                exit_lonlat=(float(ex[0]), float(ey[0])),
-                rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
-            )
+        found = Excursion(
+            kind="off_course",
+            start_epoch_s=t0,
+            alert_epoch_s=None,
+            end_epoch_s=t1 if back else None,
+            exit_route_m=off.from_m,
+            rejoin_route_m=off.to_m if back else None,
+            max_offset_m=off.max_nearest_m,
+            distance_m=off.distance_m,
+            extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
+            time_lost_s=max(t1 - t0 - paused_s(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
+            exit_lonlat=(float(ex[0]), float(ey[0])),
+            rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
         )
+        if times_known and _glitch(found, h, t, o, pauses) is not None:
+            continue  # never alerted: nothing to withdraw
+        out.append(found)
     for sc in h.shortcuts:
         t0, t1 = tl[sc.i0], tl[sc.i1]
         if overlaps(sc.from_m, sc.to_m) or any(
@@ -540,6 +569,81 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
         else:
             joined.append(e)
     return joined
+
+
+def _along_route_m(h: Hindsight, m: npt.NDArray[np.bool_], off_m: float) -> float:
+    """How far along the route the path matched in hindsight moved over the fixes in ``m``: the sum of
+    the spans of its runs on the route, a run ending at any fix farther than ``off_m`` from it."""
+    total = 0.0
+    first = last = math.nan
+    for r, d in zip(h.route_m[m].tolist(), h.nearest_m[m].tolist(), strict=True):
+        if d > off_m:
+            if math.isfinite(first):
+                total += abs(last - first)
+            first = last = math.nan
+        elif math.isfinite(r):
+            first = r if not math.isfinite(first) else first
+            last = r
+    if math.isfinite(first):
+        total += abs(last - first)
+    return total
+
+
+def local_pace(t: npt.NDArray[np.float64], h: Hindsight, t0: float, t1: float, pauses: tuple[Pause, ...]) -> float:
+    """The runner's pace along the route (m/s) just before ``t0`` and just after ``t1``.
+
+    Route progress of the path matched in hindsight over :data:`~offcourse.detect.options.SPEED_WINDOW_MAX_S`
+    each side (pauses left out), or over the whole recording when that measures nothing; 0 if unknown.
+    """
+    ok = np.isfinite(h.route_m) & np.isfinite(t)
+    moved = took = 0.0
+    for lo, hi in ((t0 - SPEED_WINDOW_MAX_S, t0), (t1, t1 + SPEED_WINDOW_MAX_S)):
+        w = np.flatnonzero(ok & (t >= lo) & (t <= hi))
+        if len(w) < 2:
+            continue
+        a, b = int(w[0]), int(w[-1])
+        dt = float(t[b] - t[a]) - paused_s(pauses, float(t[a]), float(t[b]))
+        if dt > 0 and h.route_m[b] > h.route_m[a]:
+            moved += float(h.route_m[b] - h.route_m[a])
+            took += dt
+    return moved / took if took > 0 else _running_speed(t, h, pauses)
+
+
+def _glitch(
+    e: Excursion, h: Hindsight, t: npt.NDArray[np.float64], o: Options, pauses: tuple[Pause, ...]
+) -> str | None:
+    """Why an excursion that came back is the receiver's error, not a runner; ``None`` when it may be real.
+
+    Two hypotheses explain the fixes: the runner ran the detour the fixes drew (``distance_m``, of which
+    ``extra = distance - progress`` off the route costs ``extra / pace`` seconds), or the runner ran on
+    along the route all the while and the fixes were off by the receiver's error (costing nothing).
+    Time tells them apart: the excursion is a glitch when the time it really lost (its duration less
+    the time the route progress between exit and rejoin takes at the runner's pace, :func:`local_pace`)
+    is nearer to 0 than to the detour's cost (the midpoint between the two hypotheses: no constant),
+    and the fixes clearly off (past the off threshold) were one spike or lasted no longer than an
+    error burst (:data:`~offcourse.detect.options.BURST_MAX_S`); a real departure stalls progress
+    (out and back) or pays for its distance in time, and a longer one is not a burst.
+    """
+    if e.end_epoch_s is None or e.rejoin_route_m is None or e.distance_m is None:
+        return None
+    m = _mask(t, e.start_epoch_s, e.end_epoch_s)
+    far = t[m & (h.nearest_m > o.off_threshold_m)]
+    if len(far) > 1 and float(far.max() - far.min()) > BURST_MAX_S:
+        return None
+    pace = local_pace(t, h, e.start_epoch_s, e.end_epoch_s, pauses)
+    if pace <= 0:
+        return None
+    duration = e.end_epoch_s - e.start_epoch_s - paused_s(pauses, e.start_epoch_s, e.end_epoch_s)
+    progress = e.rejoin_route_m - e.exit_route_m
+    lost = duration - progress / pace
+    detour = (e.distance_m - progress) / pace
+    if not abs(lost) < abs(lost - detour):
+        return None
+    return (
+        f"a glitch: {progress:.0f} m along the route in {duration:.0f} s, the runner's pace ({pace:.1f} m/s), "
+        f"while the fixes went {e.max_offset_m or 0:.0f} m off and back; the {e.distance_m:.0f} m they drew "
+        f"would have cost {detour:.0f} s, and {lost:.0f} s were lost: the receiver's error, not a runner"
+    )
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:
