@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from .coverage import Coverage, Hindsight, _merge, is_shortcut
+from .coverage import FORWARD_SLACK_M, PLAUSIBLE_SPEED_MPS, Coverage, Hindsight, _merge, is_shortcut
 from .detect import (
     AlertWithdrawn,
     BackOnCourse,
@@ -334,7 +334,7 @@ def final_excursions(
                 )
             )
             continue
-        along = _along_route_m(h, m, o.off_threshold_m)
+        along = _along_route_m(h, t, m, o.off_threshold_m)
         if (
             near_max is not None
             and near_max <= o.off_threshold_m + HINDSIGHT_OFF_MARGIN_M
@@ -571,19 +571,24 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
     return joined
 
 
-def _along_route_m(h: Hindsight, m: npt.NDArray[np.bool_], off_m: float) -> float:
+def _along_route_m(h: Hindsight, t: npt.NDArray[np.float64], m: npt.NDArray[np.bool_], off_m: float) -> float:
     """How far along the route the path matched in hindsight moved over the fixes in ``m``: the sum of
-    the spans of its runs on the route, a run ending at any fix farther than ``off_m`` from it."""
+    the spans of its runs on the route. A run ends at a fix farther than ``off_m`` from the route, and
+    at a move along it faster than anyone runs (a hop between passes that lie close together)."""
     total = 0.0
-    first = last = math.nan
-    for r, d in zip(h.route_m[m].tolist(), h.nearest_m[m].tolist(), strict=True):
-        if d > off_m:
+    first = last = last_t = math.nan
+    for r, d, tt in zip(h.route_m[m].tolist(), h.nearest_m[m].tolist(), t[m].tolist(), strict=True):
+        if not math.isfinite(r) and not d > off_m:
+            continue  # not matched (too near the last fix to move the match): no news
+        hop = math.isfinite(last) and abs(r - last) > PLAUSIBLE_SPEED_MPS * abs(tt - last_t) + FORWARD_SLACK_M
+        if d > off_m or hop:
             if math.isfinite(first):
                 total += abs(last - first)
             first = last = math.nan
-        elif math.isfinite(r):
-            first = r if not math.isfinite(first) else first
-            last = r
+            if d > off_m:
+                continue
+        first = r if not math.isfinite(first) else first
+        last, last_t = r, tt
     if math.isfinite(first):
         total += abs(last - first)
     return total
