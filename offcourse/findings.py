@@ -397,6 +397,17 @@ def final_excursions(
                 return ev.epoch_s
         return None
 
+    live_ww = _live_wrong_ways(events, t)
+
+    def followed_backwards(t0: float, t1: float, a: float, b: float) -> bool:
+        """The live engine followed the runner the wrong way along this stretch of route (from ``a``
+        to ``b``, at least half of it) through this time, without an off-course alert."""
+        span = _within(live_ww, t0, t1, o.relock_time_s)
+        if span is None or live_alert(OffCourse, t0, t1) is not None:
+            return False
+        lo, hi = min(a, b), max(a, b)
+        return min(hi, span[3]) - max(lo, span[2]) >= 0.5 * (hi - lo)
+
     # off-route stretches the live engine did not alert on (it followed the runner elsewhere): found
     # in hindsight, without a live alert
     speed = _running_speed(t, h, pauses)
@@ -441,6 +452,8 @@ def final_excursions(
         out.append(found)
     for sc in h.shortcuts:
         t0, t1 = tl[sc.i0], tl[sc.i1]
+        if _within(live_ww, t0, t1, o.relock_time_s) is not None and live_alert(OffCourse, t0, t1) is None:
+            continue  # the live engine followed the runner the wrong way through it: a hop to another lap
         if overlaps(sc.from_m, sc.to_m) or any(
             e.kind in ("off_course", "shortcut") and e.start_epoch_s <= t1 and (e.end_epoch_s or math.inf) >= t0
             for e in out
@@ -467,6 +480,8 @@ def final_excursions(
         if overlaps(sk.from_m, sk.to_m):
             continue
         t0, t1 = tl[sk.i0], tl[sk.i1]
+        if followed_backwards(t0, t1, sk.from_m, sk.to_m):
+            continue  # run the wrong way, as the live engine saw; hindsight's match lost the runner there
         out.append(
             Excursion(
                 kind="skipped_section",
@@ -502,6 +517,21 @@ def final_excursions(
         alert = live_alert(WrongDirection, t0, t1)
         if alert is None and abs(ww.from_m - ww.to_m) < WRONG_WAY_UNALERTED_MIN_M:
             continue  # short, and the live engine saw no wrong way there: GPS error hopping between passes
+        span = _within(live_ww, t0, t1, o.relock_time_s)
+        prev = out[-1] if out else None
+        if (
+            span is not None
+            and prev is not None
+            and prev.kind == "wrong_direction"
+            and prev.end_epoch_s is not None
+            and _within(live_ww, prev.start_epoch_s, prev.end_epoch_s, o.relock_time_s) == span
+        ):
+            # one wrong way the live engine followed throughout, that hindsight's match broke in two
+            # (it lost the runner a while, or put them on another lap): one section
+            out[-1] = replace(
+                prev, end_epoch_s=t1, rejoin_route_m=ww.to_m, distance_m=(prev.distance_m or 0.0) + ww.distance_m
+            )
+            continue
         out.append(
             Excursion(
                 kind="wrong_direction",
@@ -649,6 +679,40 @@ def _glitch(
         f"while the fixes went {e.max_offset_m or 0:.0f} m off and back; the {e.distance_m:.0f} m they drew "
         f"would have cost {detour:.0f} s, and {lost:.0f} s were lost: the receiver's error, not a runner"
     )
+
+
+def _live_wrong_ways(events: list[Event], t: npt.NDArray[np.float64]) -> list[tuple[float, float, float, float]]:
+    """The live engine's wrong-way runs: ``(start, end, low route m, high route m)``, those that touch
+    or overlap in time joined (one ends as the engine relocks the runner further back, and the next
+    begins). A run still open at the end lasts to the last fix."""
+    spans: list[tuple[float, float, float, float]] = []
+    open_at: WrongDirection | None = None
+    for e in events:
+        if isinstance(e, WrongDirection):
+            open_at = e
+        elif isinstance(e, WrongDirectionEnd):
+            lo, hi = sorted((e.from_route_m, e.to_route_m))
+            spans.append((e.start_epoch_s, e.epoch_s, lo, hi))
+            open_at = None
+    if open_at is not None:
+        end = float(np.nanmax(t)) if np.isfinite(t).any() else open_at.epoch_s
+        spans.append((open_at.start_epoch_s, end, 0.0, open_at.from_route_m))
+    spans.sort()
+    out: list[tuple[float, float, float, float]] = []
+    for sp in spans:
+        if out and sp[0] <= out[-1][1]:
+            p = out[-1]
+            out[-1] = (p[0], max(p[1], sp[1]), min(p[2], sp[2]), max(p[3], sp[3]))
+        else:
+            out.append(sp)
+    return out
+
+
+def _within(
+    spans: list[tuple[float, float, float, float]], t0: float, t1: float, slack_s: float
+) -> tuple[float, float, float, float] | None:
+    """The span that holds most of the time from ``t0`` to ``t1`` (give or take ``slack_s``), if any."""
+    return next((sp for sp in spans if min(t1, sp[1] + slack_s) - max(t0, sp[0] - slack_s) >= 0.5 * (t1 - t0)), None)
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:
