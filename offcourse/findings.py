@@ -510,6 +510,10 @@ def final_excursions(
             and _run_share(h.coverage, e.exit_route_m, L) < 0.5  # hindsight saw it run (either way)
             and h.coverage.last_route_m is not None  # and saw the runner reach that point the right way
             and abs(h.coverage.last_route_m - e.exit_route_m) <= h.coverage.gap_tolerance_m
+            # and joined the route at its start: after a join part way round a route that passes the
+            # finish line more than once, which lap the runner ran is not known (the join is the cut)
+            and h.coverage.first_route_m is not None
+            and h.coverage.first_route_m <= START_TOLERANCE_M
         ):
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
