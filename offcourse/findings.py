@@ -510,11 +510,15 @@ def final_excursions(
             and _run_share(h.coverage, e.exit_route_m, L) < 0.5  # hindsight saw it run (either way)
             and h.coverage.last_route_m is not None  # and saw the runner reach that point the right way
             and abs(h.coverage.last_route_m - e.exit_route_m) <= h.coverage.gap_tolerance_m
-            # and joined the route at its start: after a join part way round a route that passes the
-            # finish line more than once, which lap the runner ran is not known (the join is the cut)
-            and h.coverage.first_route_m is not None
-            and h.coverage.first_route_m <= START_TOLERANCE_M
         ):
+            first = h.coverage.first_route_m
+            if first is not None and first > START_TOLERANCE_M:
+                # joined part way round a route that passes the finish line more than once: which lap
+                # the runner ran is not known, and the stretch run ends at the finish line as well as
+                # a lap before it; what was not run is the route before the join, a lap later
+                cut = L - (e.exit_route_m - first)
+                out.append(replace(e, exit_route_m=0.0, rejoin_route_m=cut, route_bypassed_m=cut, distance_saved_m=cut))
+                continue
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
         t0, t1 = tl[ww.i0], tl[ww.i1]
