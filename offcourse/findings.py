@@ -26,6 +26,7 @@ from .detect import (
     SkippedSection,
     WrongDirection,
     WrongDirectionEnd,
+    steps,
 )
 from .detect.options import BURST_MAX_S, SPEED_WINDOW_MAX_S
 from .model import Route, Track
@@ -678,10 +679,10 @@ def _glitch(
         return None
     duration = e.end_epoch_s - e.start_epoch_s - paused_s(pauses, e.start_epoch_s, e.end_epoch_s)
     progress = e.rejoin_route_m - e.exit_route_m
+    if not steps.detour_unpaid(progress, duration, e.distance_m, pace):
+        return None
     lost = duration - progress / pace
     detour = (e.distance_m - progress) / pace
-    if not abs(lost) < abs(lost - detour):
-        return None
     return (
         f"a glitch: {progress:.0f} m along the route in {duration:.0f} s, the runner's pace ({pace:.1f} m/s), "
         f"while the fixes went {e.max_offset_m or 0:.0f} m off and back; the {e.distance_m:.0f} m they drew "
