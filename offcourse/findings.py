@@ -686,7 +686,7 @@ def _glitch(
     return (
         f"a glitch: {progress:.0f} m along the route in {duration:.0f} s, the runner's pace ({pace:.1f} m/s), "
         f"while the fixes went {e.max_offset_m or 0:.0f} m off and back; the {e.distance_m:.0f} m they drew "
-        f"would have cost {detour:.0f} s, and {lost:.0f} s were lost: the receiver's error, not a runner"
+        f"would have cost {detour:.0f} s, and {round(lost):d} s were lost: the receiver's error, not a runner"
     )
 
 
