@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 
-from .coverage import FORWARD_SLACK_M, PLAUSIBLE_SPEED_MPS, Coverage, Hindsight, _merge, is_shortcut
+from .confirm import ALONG_ROUTE_SHARE, along_route_m, glitch_reason, live_wrong_ways, within
+from .coverage import Coverage, Hindsight, _merge, is_shortcut
 from .detect import (
     AlertWithdrawn,
     BackOnCourse,
@@ -26,9 +27,7 @@ from .detect import (
     SkippedSection,
     WrongDirection,
     WrongDirectionEnd,
-    steps,
 )
-from .detect.options import BURST_MAX_S, SPEED_WINDOW_MAX_S
 from .model import Route, Track
 from .verdict import START_TOLERANCE_M
 
@@ -41,7 +40,6 @@ __all__ = [
     "find_pauses",
     "live_excursions",
     "live_withdrawn",
-    "local_pace",
     "more_warnings",
     "paused_s",
 ]
@@ -184,12 +182,6 @@ EXCURSION_JOIN_M = 100.0
 GLITCH_SPEED_MPS = 50.0
 GLITCH_MIN_M = 5_000.0
 """An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
-ALONG_ROUTE_SHARE = 0.5
-"""An alerted excursion whose fixes never came clearly off the route (within
-:data:`HINDSIGHT_OFF_MARGIN_M` past the off threshold) while the path matched in hindsight moved along the
-route for at least this share of the distance run (most of it: a majority) was a runner on another
-part of the route (a wrong way, a skip, a lap mixed up), which hindsight reports as such: the alert is
-withdrawn."""
 EXACTLY_ON_M = 0.5
 """Every fix this near the route: no receiver is that exact, the recording is a drawing of the route."""
 IGNORED_WARN_SHARE = 0.01
@@ -309,6 +301,11 @@ def final_excursions(
     the engine raised one)."""
     out: list[Excursion] = []
     withdrawn = [] if withdrawn is None else withdrawn
+    speed = _running_speed(t, h, pauses)
+
+    def paused(a: float, b: float) -> float:
+        return paused_s(pauses, a, b)
+
     L = route.length_m
     reached_end = h.coverage.last_route_m is not None and h.coverage.last_route_m >= L - h.coverage.gap_tolerance_m
 
@@ -335,7 +332,7 @@ def final_excursions(
                 )
             )
             continue
-        along = _along_route_m(h, t, m, o.off_threshold_m)
+        along = along_route_m(h, t, m, o.off_threshold_m)
         if (
             near_max is not None
             and near_max <= o.off_threshold_m + HINDSIGHT_OFF_MARGIN_M
@@ -352,7 +349,7 @@ def final_excursions(
             )
             continue
         e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
-        glitch = _glitch(e, h, t, o, pauses) if times_known else None
+        glitch = glitch_reason(e, h, t, o.off_threshold_m, paused, speed) if times_known else None
         if glitch is not None:
             withdrawn.append((e, glitch))
             continue
@@ -398,12 +395,12 @@ def final_excursions(
                 return ev.epoch_s
         return None
 
-    live_ww = _live_wrong_ways(events, t)
+    live_ww = live_wrong_ways(events, t)
 
     def followed_backwards(t0: float, t1: float, a: float, b: float) -> bool:
         """The live engine followed the runner the wrong way along this stretch of route (from ``a``
         to ``b``, at least half of it) through this time, without an off-course alert."""
-        span = _within(live_ww, t0, t1, o.relock_time_s)
+        span = within(live_ww, t0, t1, o.relock_time_s)
         if span is None or live_alert(OffCourse, t0, t1) is not None:
             return False
         lo, hi = min(a, b), max(a, b)
@@ -411,7 +408,6 @@ def final_excursions(
 
     # off-route stretches the live engine did not alert on (it followed the runner elsewhere): found
     # in hindsight, without a live alert
-    speed = _running_speed(t, h, pauses)
     for off in h.offs:
         t0, t1 = tl[off.i0], tl[off.i1]
         back = math.isfinite(off.to_m)
@@ -448,12 +444,12 @@ def final_excursions(
             exit_lonlat=(float(ex[0]), float(ey[0])),
             rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
         )
-        if times_known and _glitch(found, h, t, o, pauses) is not None:
+        if times_known and glitch_reason(found, h, t, o.off_threshold_m, paused, speed) is not None:
             continue  # never alerted: nothing to withdraw
         out.append(found)
     for sc in h.shortcuts:
         t0, t1 = tl[sc.i0], tl[sc.i1]
-        if _within(live_ww, t0, t1, o.relock_time_s) is not None and live_alert(OffCourse, t0, t1) is None:
+        if within(live_ww, t0, t1, o.relock_time_s) is not None and live_alert(OffCourse, t0, t1) is None:
             continue  # the live engine followed the runner the wrong way through it: a hop to another lap
         if overlaps(sc.from_m, sc.to_m) or any(
             e.kind in ("off_course", "shortcut") and e.start_epoch_s <= t1 and (e.end_epoch_s or math.inf) >= t0
@@ -526,14 +522,14 @@ def final_excursions(
         alert = live_alert(WrongDirection, t0, t1)
         if alert is None and abs(ww.from_m - ww.to_m) < WRONG_WAY_UNALERTED_MIN_M:
             continue  # short, and the live engine saw no wrong way there: GPS error hopping between passes
-        span = _within(live_ww, t0, t1, o.relock_time_s)
+        span = within(live_ww, t0, t1, o.relock_time_s)
         prev = out[-1] if out else None
         if (
             span is not None
             and prev is not None
             and prev.kind == "wrong_direction"
             and prev.end_epoch_s is not None
-            and _within(live_ww, prev.start_epoch_s, prev.end_epoch_s, o.relock_time_s) == span
+            and within(live_ww, prev.start_epoch_s, prev.end_epoch_s, o.relock_time_s) == span
         ):
             # one wrong way the live engine followed throughout, that hindsight's match broke in two
             # (it lost the runner a while, or put them on another lap): one section
@@ -608,120 +604,6 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
         else:
             joined.append(e)
     return joined
-
-
-def _along_route_m(h: Hindsight, t: npt.NDArray[np.float64], m: npt.NDArray[np.bool_], off_m: float) -> float:
-    """How far along the route the path matched in hindsight moved over the fixes in ``m``: the sum of
-    the spans of its runs on the route. A run ends at a fix farther than ``off_m`` from the route, and
-    at a move along it faster than anyone runs (a hop between passes that lie close together)."""
-    total = 0.0
-    first = last = last_t = math.nan
-    for r, d, tt in zip(h.route_m[m].tolist(), h.nearest_m[m].tolist(), t[m].tolist(), strict=True):
-        if not math.isfinite(r) and not d > off_m:
-            continue  # not matched (too near the last fix to move the match): no news
-        hop = math.isfinite(last) and abs(r - last) > PLAUSIBLE_SPEED_MPS * abs(tt - last_t) + FORWARD_SLACK_M
-        if d > off_m or hop:
-            if math.isfinite(first):
-                total += abs(last - first)
-            first = last = math.nan
-            if d > off_m:
-                continue
-        first = r if not math.isfinite(first) else first
-        last, last_t = r, tt
-    if math.isfinite(first):
-        total += abs(last - first)
-    return total
-
-
-def local_pace(t: npt.NDArray[np.float64], h: Hindsight, t0: float, t1: float, pauses: tuple[Pause, ...]) -> float:
-    """The runner's pace along the route (m/s) just before ``t0`` and just after ``t1``.
-
-    Route progress of the path matched in hindsight over :data:`~offcourse.detect.options.SPEED_WINDOW_MAX_S`
-    each side (pauses left out), or over the whole recording when that measures nothing; 0 if unknown.
-    """
-    ok = np.isfinite(h.route_m) & np.isfinite(t)
-    moved = took = 0.0
-    for lo, hi in ((t0 - SPEED_WINDOW_MAX_S, t0), (t1, t1 + SPEED_WINDOW_MAX_S)):
-        w = np.flatnonzero(ok & (t >= lo) & (t <= hi))
-        if len(w) < 2:
-            continue
-        a, b = int(w[0]), int(w[-1])
-        dt = float(t[b] - t[a]) - paused_s(pauses, float(t[a]), float(t[b]))
-        if dt > 0 and h.route_m[b] > h.route_m[a]:
-            moved += float(h.route_m[b] - h.route_m[a])
-            took += dt
-    return moved / took if took > 0 else _running_speed(t, h, pauses)
-
-
-def _glitch(
-    e: Excursion, h: Hindsight, t: npt.NDArray[np.float64], o: Options, pauses: tuple[Pause, ...]
-) -> str | None:
-    """Why an excursion that came back is the receiver's error, not a runner; ``None`` when it may be real.
-
-    Two hypotheses explain the fixes: the runner ran the detour the fixes drew (``distance_m``, of which
-    ``extra = distance - progress`` off the route costs ``extra / pace`` seconds), or the runner ran on
-    along the route all the while and the fixes were off by the receiver's error (costing nothing).
-    Time tells them apart: the excursion is a glitch when the time it really lost (its duration less
-    the time the route progress between exit and rejoin takes at the runner's pace, :func:`local_pace`)
-    is nearer to 0 than to the detour's cost (the midpoint between the two hypotheses: no constant),
-    and the fixes clearly off (past the off threshold) were one spike or lasted no longer than an
-    error burst (:data:`~offcourse.detect.options.BURST_MAX_S`); a real departure stalls progress
-    (out and back) or pays for its distance in time, and a longer one is not a burst.
-    """
-    if e.end_epoch_s is None or e.rejoin_route_m is None or e.distance_m is None:
-        return None
-    m = _mask(t, e.start_epoch_s, e.end_epoch_s)
-    far = t[m & (h.nearest_m > o.off_threshold_m)]
-    if len(far) > 1 and float(far.max() - far.min()) > BURST_MAX_S:
-        return None
-    pace = local_pace(t, h, e.start_epoch_s, e.end_epoch_s, pauses)
-    if pace <= 0:
-        return None
-    duration = e.end_epoch_s - e.start_epoch_s - paused_s(pauses, e.start_epoch_s, e.end_epoch_s)
-    progress = e.rejoin_route_m - e.exit_route_m
-    if not steps.detour_unpaid(progress, duration, e.distance_m, pace):
-        return None
-    lost = duration - progress / pace
-    detour = (e.distance_m - progress) / pace
-    return (
-        f"a glitch: {progress:.0f} m along the route in {duration:.0f} s, the runner's pace ({pace:.1f} m/s), "
-        f"while the fixes went {e.max_offset_m or 0:.0f} m off and back; the {e.distance_m:.0f} m they drew "
-        f"would have cost {detour:.0f} s, and {round(lost):d} s were lost: the receiver's error, not a runner"
-    )
-
-
-def _live_wrong_ways(events: list[Event], t: npt.NDArray[np.float64]) -> list[tuple[float, float, float, float]]:
-    """The live engine's wrong-way runs: ``(start, end, low route m, high route m)``, those that touch
-    or overlap in time joined (one ends as the engine relocks the runner further back, and the next
-    begins). A run still open at the end lasts to the last fix."""
-    spans: list[tuple[float, float, float, float]] = []
-    open_at: WrongDirection | None = None
-    for e in events:
-        if isinstance(e, WrongDirection):
-            open_at = e
-        elif isinstance(e, WrongDirectionEnd):
-            lo, hi = sorted((e.from_route_m, e.to_route_m))
-            spans.append((e.start_epoch_s, e.epoch_s, lo, hi))
-            open_at = None
-    if open_at is not None:
-        end = float(np.nanmax(t)) if np.isfinite(t).any() else open_at.epoch_s
-        spans.append((open_at.start_epoch_s, end, 0.0, open_at.from_route_m))
-    spans.sort()
-    out: list[tuple[float, float, float, float]] = []
-    for sp in spans:
-        if out and sp[0] <= out[-1][1]:
-            p = out[-1]
-            out[-1] = (p[0], max(p[1], sp[1]), min(p[2], sp[2]), max(p[3], sp[3]))
-        else:
-            out.append(sp)
-    return out
-
-
-def _within(
-    spans: list[tuple[float, float, float, float]], t0: float, t1: float, slack_s: float
-) -> tuple[float, float, float, float] | None:
-    """The span that holds most of the time from ``t0`` to ``t1`` (give or take ``slack_s``), if any."""
-    return next((sp for sp in spans if min(t1, sp[1] + slack_s) - max(t0, sp[0] - slack_s) >= 0.5 * (t1 - t0)), None)
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:

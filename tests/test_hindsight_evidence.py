@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from offcourse import Track, check
+from offcourse.confirm import live_wrong_ways
 from offcourse.coverage import _skips, hindsight
 from offcourse.detect import Monitor, WrongDirection, WrongDirectionEnd, steps
 from offcourse.detect.options import BURST_MAX_S
-from offcourse.findings import _live_wrong_ways
 from offcourse.report import Report
 from tests.detect.test_error_model import STRAIGHT, T0, _multipath
 from tests.synth import PROJ, walk
@@ -131,4 +131,4 @@ def test_wrong_ways_the_live_engine_saw_overlapping_in_time_are_one_span() -> No
         WrongDirection(epoch_s=3000.0, start_epoch_s=2990.0, from_route_m=700.0),
     ]
     t = np.array([0.0, 3600.0])
-    assert _live_wrong_ways(ev, t) == [(914.0, 2157.0, 2163.0, 5312.0), (2990.0, 3600.0, 0.0, 700.0)]
+    assert live_wrong_ways(ev, t) == [(914.0, 2157.0, 2163.0, 5312.0), (2990.0, 3600.0, 0.0, 700.0)]
