@@ -11,6 +11,8 @@ physics or from the tuning family A (never from the held-out families B and C), 
 * :data:`~offcourse.detect.options.SPEED_WINDOW_MAX_S` (600 s): the engine's pace window;
 * :data:`~offcourse.coverage.PLAUSIBLE_SPEED_MPS` (7 m/s) and :data:`~offcourse.coverage.FORWARD_SLACK_M`
   (25 m): faster than anyone runs, with the error of two fixes (the hindsight match's own);
+* :data:`~offcourse.detect.options.PLAUSIBLE_SLACK_SIGMAS` (3): beyond the noise (the engine's, family A);
+* :data:`~offcourse.detect.options.PACE_FACTOR` (1.6): how far a runner's pace varies (the engine's, family A);
 * :data:`ALONG_ROUTE_SHARE` (1/2): a majority.
 """
 
@@ -25,12 +27,12 @@ import numpy.typing as npt
 
 from .coverage import FORWARD_SLACK_M, PLAUSIBLE_SPEED_MPS, Hindsight
 from .detect import Event, WrongDirection, WrongDirectionEnd, steps
-from .detect.options import BURST_MAX_S, SPEED_WINDOW_MAX_S
+from .detect.options import BURST_MAX_S, PACE_FACTOR, PLAUSIBLE_SLACK_SIGMAS, SPEED_WINDOW_MAX_S
 
 if TYPE_CHECKING:
     from .findings import Excursion
 
-__all__ = ["ALONG_ROUTE_SHARE", "along_route_m", "glitch_reason", "live_wrong_ways", "local_pace", "within"]
+__all__ = ["ALONG_ROUTE_SHARE", "along_route_m", "glitch_reason", "live_wrong_ways", "local_pace", "ran_back", "within"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -158,3 +160,38 @@ def live_wrong_ways(events: list[Event], t: FloatArray) -> list[Span]:
 def within(spans: list[Span], t0: float, t1: float, slack_s: float) -> Span | None:
     """The span that holds most of the time from ``t0`` to ``t1`` (give or take ``slack_s``), if any."""
     return next((sp for sp in spans if min(t1, sp[1] + slack_s) - max(t0, sp[0] - slack_s) >= 0.5 * (t1 - t0)), None)
+
+
+def ran_back(
+    h: Hindsight, t: FloatArray, rejoin_t: float, rejoin_m: float, pace_mps: float
+) -> tuple[float, float] | None:
+    """Where the runner turned forward again after rejoining the route at ``rejoin_m`` (``rejoin_t``) and
+    running back along it, and when: ``(route m, time)``; ``None`` when they ran on (or back by no more
+    than the recording's noise could draw).
+
+    A runner coming back along a path that leaves the route at a shallow angle (out along a fork and
+    back) is near the route, and taken back on it, before the fork: they run back along the route to
+    where they left it, turn, and run it forward again. That turn is the rejoin. Running back counts
+    from :data:`~offcourse.coverage.FORWARD_SLACK_M` (the hindsight match's own slack) or
+    :data:`~offcourse.detect.options.PLAUSIBLE_SLACK_SIGMAS` times the noise level the match assumed
+    (``h.sigma_m``), whichever is more, and when run at least at the runner's pace (``pace_mps``) over
+    :data:`~offcourse.detect.options.PACE_FACTOR`; the search ends
+    when the path matched in hindsight passes the rejoin again, leaves the route, or ends.
+    """
+    best = rejoin_m
+    when = rejoin_t
+    for i in np.flatnonzero(np.isfinite(t) & (t > rejoin_t)).tolist():
+        r = float(h.route_m[i])
+        if not math.isfinite(r):
+            if float(h.nearest_m[i]) > 2.0 * FORWARD_SLACK_M:
+                break  # off the route again
+            continue
+        if r > rejoin_m:
+            break
+        if r < best:
+            best, when = r, float(t[i])
+    back = rejoin_m - best
+    if back < max(FORWARD_SLACK_M, PLAUSIBLE_SLACK_SIGMAS * h.sigma_m) or not pace_mps > 0.0:
+        return None
+    # and at a runner's pace (within PACE_FACTOR of theirs), not a slow drift of the match around a junction
+    return (best, when) if back >= pace_mps / PACE_FACTOR * (when - rejoin_t) else None

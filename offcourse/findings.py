@@ -10,12 +10,13 @@ out of time lost, and the warnings that go with them. Every threshold is named h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
-from .confirm import ALONG_ROUTE_SHARE, along_route_m, glitch_reason, live_wrong_ways, within
+from .confirm import ALONG_ROUTE_SHARE, along_route_m, glitch_reason, live_wrong_ways, local_pace, ran_back, within
 from .coverage import Coverage, Hindsight, _merge, is_shortcut
 from .detect import (
     AlertWithdrawn,
@@ -360,6 +361,7 @@ def final_excursions(
                 (e, f"{(e.distance_m or 0.0) / 1000:.0f} km off the route at an impossible speed: a position glitch")
             )
             continue
+        e = _turned_back(e, h, t, route, speed, paused)
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
@@ -604,6 +606,37 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
         else:
             joined.append(e)
     return joined
+
+
+def _turned_back(
+    e: Excursion,
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    route: Route,
+    pace: float,
+    paused: Callable[[float, float], float],
+) -> Excursion:
+    """The excursion rejoined where the runner turned back onto the route (:func:`~offcourse.confirm.ran_back`):
+    the route they ran back along to there and forward again is extra distance, twice, and its time lost."""
+    if e.rejoin_route_m is None or e.end_epoch_s is None or e.extra_distance_m is None:
+        return e
+    back = ran_back(
+        h, t, e.end_epoch_s, e.rejoin_route_m, local_pace(t, h, e.start_epoch_s, e.end_epoch_s, paused, pace)
+    )
+    if back is None:
+        return e
+    s, when = back
+    d = e.rejoin_route_m - s
+    x, y = route.lonlat_at([s])
+    return replace(
+        e,
+        end_epoch_s=when,
+        rejoin_route_m=s,
+        rejoin_lonlat=(float(x[0]), float(y[0])),
+        distance_m=(e.distance_m or 0.0) + d,
+        extra_distance_m=e.extra_distance_m + 2.0 * d,
+        time_lost_s=None if e.time_lost_s is None else e.time_lost_s + (2.0 * d / pace if pace > 0 else 0.0),
+    )
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:
