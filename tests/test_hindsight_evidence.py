@@ -132,3 +132,20 @@ def test_wrong_ways_the_live_engine_saw_overlapping_in_time_are_one_span() -> No
     ]
     t = np.array([0.0, 3600.0])
     assert live_wrong_ways(ev, t) == [(914.0, 2157.0, 2163.0, 5312.0), (2990.0, 3600.0, 0.0, 700.0)]
+
+
+def test_out_along_a_shallow_fork_and_back_rejoins_where_the_runner_turned_forward_again() -> None:
+    """Out 500 m along a fork at 10 degrees from x = 600 m and back the same way: 1000 m extra. Coming back,
+    the runner comes within the back-on threshold about 140 m from the fork (25 m / tan 10 degrees) and is
+    taken back on the route there (x = 740 m); they then run back along it to x = 600 m and turn forward
+    again. That turn is the rejoin, and the 2 x 139 m run back and forth there are extra distance too."""
+    a = math.radians(10.0)
+    rep = _check(walk([(0, 0), (600, 0), (600 + 500 * math.cos(a), 500 * math.sin(a)), (600, 0), (2000, 0)]))
+    (e,) = rep.excursions
+    assert e.kind == "off_course"
+    assert e.rejoin_route_m == pytest.approx(601.0, abs=0.5)
+    assert e.end_epoch_s == T0 + 533.0  # 200 s at 3 m/s to x = 600 m, then 333 s out and back
+    assert e.extra_distance_m == pytest.approx(1000.0, abs=10.0)
+    live = next(ev for ev in rep.events if type(ev).__name__ == "BackOnCourse")
+    assert live.extra_distance_m == pytest.approx(713.1, abs=0.5)  # what the live engine measured
+    assert e.extra_distance_m - live.extra_distance_m == pytest.approx(2 * (live.rejoin_route_m - e.rejoin_route_m))
