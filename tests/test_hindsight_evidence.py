@@ -149,3 +149,18 @@ def test_out_along_a_shallow_fork_and_back_rejoins_where_the_runner_turned_forwa
     live = next(ev for ev in rep.events if type(ev).__name__ == "BackOnCourse")
     assert live.extra_distance_m == pytest.approx(713.1, abs=0.5)  # what the live engine measured
     assert e.extra_distance_m - live.extra_distance_m == pytest.approx(2 * (live.rejoin_route_m - e.rejoin_route_m))
+
+
+def test_the_route_followed_in_hindsight_counts_runs_on_it_not_hops_between_passes_or_stretches_off() -> None:
+    """Runs 100-120 m and 130-140 m either side of a fix 80 m off, then a hop to 3000 m in 1 s (another
+    pass of the route nearby, faster than anyone runs: 7 m/s + 25 m), then 3000-3010 m: 20 + 10 + 10 m."""
+    from offcourse.confirm import along_route_m
+    from offcourse.coverage import Coverage, Hindsight
+
+    nan = math.nan
+    route_m = np.array([100.0, 110.0, 120.0, nan, 130.0, 140.0, 3000.0, 3010.0])
+    near = np.array([5.0, 5.0, 5.0, 80.0, 5.0, 5.0, 5.0, 5.0])
+    h = Hindsight(route_m, near, route_m, Coverage(4000.0, (), (), (), 0.0, 200.0), (), (), (), (), 8.0, ())
+    t = np.arange(8.0)
+    assert along_route_m(h, t, np.ones(8, dtype=bool), 50.0) == 40.0
+    assert along_route_m(h, t, np.ones(8, dtype=bool), 100.0) == 50.0  # 80 m is within: one run 100-140 m
