@@ -626,6 +626,8 @@ def _turned_back(
     if back is None:
         return e
     s, when = back
+    if any(e.end_epoch_s - 1.0 <= t[w.i0] <= when for w in h.wrong_ways):
+        return e  # run back far enough to be a wrong way: reported as one, not counted twice
     d = e.rejoin_route_m - s
     x, y = route.lonlat_at([s])
     return replace(
