@@ -507,6 +507,8 @@ def _skips(
     kept: list[int],
     ks: list[float],
     moved: list[float],
+    kt: list[float] | None = None,
+    pace_mps: float = 0.0,
 ) -> list[Section]:
     """Skipped sections: stretches of route of at least ``skip_min_m`` that nobody ran (in either
     direction), that no excursion or shortcut explains, between parts that were run. A runner who
@@ -514,7 +516,10 @@ def _skips(
     lands on each leg in turn and skips the sum of the bends.
 
     Each is timed by the forward jump of the path across it (or, failing one, by the on-route fixes
-    before and after it).
+    before and after it). With times (``kt``, the kept fixes' times) and the runner's pace
+    (``pace_mps``), route that the runner had the time to run at their pace, from the last fix seen at
+    the gap's start to the first seen past its end, is not skipped: sparse fixes (a watch saving
+    power, a dropout) across switchbacks land on a later leg although the runner ran them all.
     """
     if not run_any:
         return []
@@ -527,10 +532,12 @@ def _skips(
             continue  # before the first or after the last part run: a late join or a stop
         # the first crossing in time: the last fix at or before the gap, then the first one landing
         # just past it (a visit to another part of the route further on is not the way across)
-        j0 = j1 = -1
+        j0 = j1 = ja = -1
         for j, v in on:
             if v <= a + FORWARD_SLACK_M:
                 j0 = j
+                if v >= a - FORWARD_SLACK_M:
+                    ja = j  # seen at the gap's start
             elif b - FORWARD_SLACK_M <= v <= b + 2.0 * CANDIDATE_RADIUS_M and j0 >= 0:
                 j1 = j
                 break
@@ -540,10 +547,23 @@ def _skips(
         k = next((k for k in jumps if k.i0 == kept[j0] and k.i1 == kept[j1]), None)
         if k is not None:
             ran = min(ran, k.distance_m)  # a ride: only what could have been run counts
-        if (b - a) - ran < skip_min_m:
+        could = ran
+        if kt is not None and ja >= 0:
+            took = kt[j1] - kt[ja]
+            could = max(ran, pace_mps * took) if math.isfinite(took) else ran
+        if (b - a) - could < skip_min_m:
             continue  # the runner went the long way round (another part of the route): no cut
         out.append(Section("skip", a, b, kept[j0], kept[j1], ran, 0.0))
     return out
+
+
+def _spike(step_in_m: float, step_out_m: float, dt_in_s: float, dt_out_s: float) -> bool:
+    """A fix reached from the fix before, or left for the fix after, faster than anyone runs
+    (:data:`PLAUSIBLE_SPEED_MPS`, with :data:`FORWARD_SLACK_M` for the error of both fixes); without
+    times, never."""
+    fast_in = math.isfinite(dt_in_s) and step_in_m > PLAUSIBLE_SPEED_MPS * max(dt_in_s, 0.0) + FORWARD_SLACK_M
+    fast_out = math.isfinite(dt_out_s) and step_out_m > PLAUSIBLE_SPEED_MPS * max(dt_out_s, 0.0) + FORWARD_SLACK_M
+    return fast_in or fast_out
 
 
 def _join_wrong_ways(ww: list[Section], gap_m: float) -> list[Section]:
@@ -748,6 +768,12 @@ def hindsight(
         timed = math.isfinite(dt) and dt > 0  # times going backwards say nothing about speed
         jump = ds - g
         broke = False
+        if was_off and last_on == j - 2 and _spike(moved[j - 1], moved[j], kt[j - 1] - kt[last_on], kt[j] - kt[j - 1]):
+            # one fix off, that no runner reaches from the fix before or leaves for the fix after: a
+            # position spike, not a stretch off the route (the path is judged as if it were not there)
+            g = math.hypot(xl[kept[j]] - xl[kept[last_on]], yl[kept[j]] - yl[kept[last_on]])
+            jump = ds - g
+            was_off = False
         if was_off and off_max > off_threshold_m:
             # a real excursion: the route between exit and rejoin was not run (whatever it cost)
             offs.append(Section("off", ps, s, kept[last_on], kept[j], g, off_max))
@@ -814,7 +840,10 @@ def hindsight(
         offs.append(Section("off", ks[last_on], math.nan, kept[last_on], kept[-1], off_moved, off_max))
     run_any = _merge(forward + unverified + backwards)
     explained = _merge(list(run_any) + excursion_spans + [(k.from_m, k.to_m) for k in shortcuts])
-    skips = _skips(explained, run_any, jumps, L, skip_min_m, kept, ks, moved)
+    on_t = [kt[j] for j, v in enumerate(ks) if math.isfinite(v) and math.isfinite(kt[j])]
+    span_s = on_t[-1] - on_t[0] if len(on_t) > 1 else 0.0
+    pace = sum(b - a for a, b in _merge(forward)) / span_s if span_s > 0 else 0.0
+    skips = _skips(explained, run_any, jumps, L, skip_min_m, kept, ks, moved, kt, pace)
     cov = Coverage(
         length_m=L,
         intervals=_merge(forward),

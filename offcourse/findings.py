@@ -10,11 +10,13 @@ out of time lost, and the warnings that go with them. Every threshold is named h
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from .confirm import ALONG_ROUTE_SHARE, along_route_m, glitch_reason, live_wrong_ways, local_pace, ran_back, within
 from .coverage import Coverage, Hindsight, _merge, is_shortcut
 from .detect import (
     AlertWithdrawn,
@@ -300,6 +302,11 @@ def final_excursions(
     the engine raised one)."""
     out: list[Excursion] = []
     withdrawn = [] if withdrawn is None else withdrawn
+    speed = _running_speed(t, h, pauses)
+
+    def paused(a: float, b: float) -> float:
+        return paused_s(pauses, a, b)
+
     L = route.length_m
     reached_end = h.coverage.last_route_m is not None and h.coverage.last_route_m >= L - h.coverage.gap_tolerance_m
 
@@ -326,7 +333,27 @@ def final_excursions(
                 )
             )
             continue
+        along = along_route_m(h, t, m, o.off_threshold_m)
+        if (
+            near_max is not None
+            and near_max <= o.off_threshold_m + HINDSIGHT_OFF_MARGIN_M
+            and e.distance_m is not None
+            and along >= ALONG_ROUTE_SHARE * e.distance_m
+        ):
+            e = replace(e, expected_offset_m=e.max_offset_m, max_offset_m=near_max)
+            withdrawn.append(
+                (
+                    e,
+                    f"never more than {near_max:.0f} m from the route, and matched along {along:.0f} m of it "
+                    f"of the {e.distance_m:.0f} m run: on another part of the route, not off it",
+                )
+            )
+            continue
         e = replace(e, max_offset_m=near_max, expected_offset_m=e.max_offset_m)
+        glitch = glitch_reason(e, h, t, o.off_threshold_m, paused, speed) if times_known else None
+        if glitch is not None:
+            withdrawn.append((e, glitch))
+            continue
         if _impossible_speed(e, times_known):
             # no runner covers that distance in that time: a stretch of wrong positions (longitude and
             # latitude swapped, a receiver's jump) that agreed with each other; withdrawn, and said
@@ -334,6 +361,7 @@ def final_excursions(
                 (e, f"{(e.distance_m or 0.0) / 1000:.0f} km off the route at an impossible speed: a position glitch")
             )
             continue
+        e = _turned_back(e, h, t, route, speed, paused)
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
@@ -369,9 +397,19 @@ def final_excursions(
                 return ev.epoch_s
         return None
 
+    live_ww = live_wrong_ways(events, t)
+
+    def followed_backwards(t0: float, t1: float, a: float, b: float) -> bool:
+        """The live engine followed the runner the wrong way along this stretch of route (from ``a``
+        to ``b``, at least half of it) through this time, without an off-course alert."""
+        span = within(live_ww, t0, t1, o.relock_time_s)
+        if span is None or live_alert(OffCourse, t0, t1) is not None:
+            return False
+        lo, hi = min(a, b), max(a, b)
+        return min(hi, span[3]) - max(lo, span[2]) >= 0.5 * (hi - lo)
+
     # off-route stretches the live engine did not alert on (it followed the runner elsewhere): found
     # in hindsight, without a live alert
-    speed = _running_speed(t, h, pauses)
     for off in h.offs:
         t0, t1 = tl[off.i0], tl[off.i1]
         back = math.isfinite(off.to_m)
@@ -394,24 +432,27 @@ def final_excursions(
             continue
         route_d = off.to_m - off.from_m if back else 0.0
         ex, ey = route.lonlat_at([off.from_m, off.to_m if back else off.from_m])
-        out.append(
-            Excursion(
-                kind="off_course",
-                start_epoch_s=t0,
-                alert_epoch_s=None,
-                end_epoch_s=t1 if back else None,
-                exit_route_m=off.from_m,
-                rejoin_route_m=off.to_m if back else None,
-                max_offset_m=off.max_nearest_m,
-                distance_m=off.distance_m,
-                extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
-                time_lost_s=max(t1 - t0 - paused_s(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
-                exit_lonlat=(float(ex[0]), float(ey[0])),
-                rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
-            )
+        found = Excursion(
+            kind="off_course",
+            start_epoch_s=t0,
+            alert_epoch_s=None,
+            end_epoch_s=t1 if back else None,
+            exit_route_m=off.from_m,
+            rejoin_route_m=off.to_m if back else None,
+            max_offset_m=off.max_nearest_m,
+            distance_m=off.distance_m,
+            extra_distance_m=max(off.distance_m - route_d, 0.0) if back else None,
+            time_lost_s=max(t1 - t0 - paused_s(pauses, t0, t1) - route_d / speed, 0.0) if back and speed else None,
+            exit_lonlat=(float(ex[0]), float(ey[0])),
+            rejoin_lonlat=(float(ex[1]), float(ey[1])) if back else None,
         )
+        if times_known and glitch_reason(found, h, t, o.off_threshold_m, paused, speed) is not None:
+            continue  # never alerted: nothing to withdraw
+        out.append(found)
     for sc in h.shortcuts:
         t0, t1 = tl[sc.i0], tl[sc.i1]
+        if within(live_ww, t0, t1, o.relock_time_s) is not None and live_alert(OffCourse, t0, t1) is None:
+            continue  # the live engine followed the runner the wrong way through it: a hop to another lap
         if overlaps(sc.from_m, sc.to_m) or any(
             e.kind in ("off_course", "shortcut") and e.start_epoch_s <= t1 and (e.end_epoch_s or math.inf) >= t0
             for e in out
@@ -438,6 +479,8 @@ def final_excursions(
         if overlaps(sk.from_m, sk.to_m):
             continue
         t0, t1 = tl[sk.i0], tl[sk.i1]
+        if followed_backwards(t0, t1, sk.from_m, sk.to_m):
+            continue  # run the wrong way, as the live engine saw; hindsight's match lost the runner there
         out.append(
             Excursion(
                 kind="skipped_section",
@@ -467,12 +510,35 @@ def final_excursions(
             and h.coverage.last_route_m is not None  # and saw the runner reach that point the right way
             and abs(h.coverage.last_route_m - e.exit_route_m) <= h.coverage.gap_tolerance_m
         ):
+            first = h.coverage.first_route_m
+            if first is not None and first > START_TOLERANCE_M:
+                # joined part way round a route that passes the finish line more than once: which lap
+                # the runner ran is not known, and the stretch run ends at the finish line as well as
+                # a lap before it; what was not run is the route before the join, a lap later
+                cut = L - (e.exit_route_m - first)
+                out.append(replace(e, exit_route_m=0.0, rejoin_route_m=cut, route_bypassed_m=cut, distance_saved_m=cut))
+                continue
             out.append(replace(e, route_bypassed_m=L - e.exit_route_m, distance_saved_m=L - e.exit_route_m))
     for ww in h.wrong_ways:
         t0, t1 = tl[ww.i0], tl[ww.i1]
         alert = live_alert(WrongDirection, t0, t1)
         if alert is None and abs(ww.from_m - ww.to_m) < WRONG_WAY_UNALERTED_MIN_M:
             continue  # short, and the live engine saw no wrong way there: GPS error hopping between passes
+        span = within(live_ww, t0, t1, o.relock_time_s)
+        prev = out[-1] if out else None
+        if (
+            span is not None
+            and prev is not None
+            and prev.kind == "wrong_direction"
+            and prev.end_epoch_s is not None
+            and within(live_ww, prev.start_epoch_s, prev.end_epoch_s, o.relock_time_s) == span
+        ):
+            # one wrong way the live engine followed throughout, that hindsight's match broke in two
+            # (it lost the runner a while, or put them on another lap): one section
+            out[-1] = replace(
+                prev, end_epoch_s=t1, rejoin_route_m=ww.to_m, distance_m=(prev.distance_m or 0.0) + ww.distance_m
+            )
+            continue
         out.append(
             Excursion(
                 kind="wrong_direction",
@@ -540,6 +606,39 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
         else:
             joined.append(e)
     return joined
+
+
+def _turned_back(
+    e: Excursion,
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    route: Route,
+    pace: float,
+    paused: Callable[[float, float], float],
+) -> Excursion:
+    """The excursion rejoined where the runner turned back onto the route (:func:`~offcourse.confirm.ran_back`):
+    the route they ran back along to there and forward again is extra distance, twice, and its time lost."""
+    if e.rejoin_route_m is None or e.end_epoch_s is None or e.extra_distance_m is None:
+        return e
+    back = ran_back(
+        h, t, e.end_epoch_s, e.rejoin_route_m, local_pace(t, h, e.start_epoch_s, e.end_epoch_s, paused, pace)
+    )
+    if back is None:
+        return e
+    s, when = back
+    if any(e.end_epoch_s - 1.0 <= t[w.i0] <= when for w in h.wrong_ways):
+        return e  # run back far enough to be a wrong way: reported as one, not counted twice
+    d = e.rejoin_route_m - s
+    x, y = route.lonlat_at([s])
+    return replace(
+        e,
+        end_epoch_s=when,
+        rejoin_route_m=s,
+        rejoin_lonlat=(float(x[0]), float(y[0])),
+        distance_m=(e.distance_m or 0.0) + d,
+        extra_distance_m=e.extra_distance_m + 2.0 * d,
+        time_lost_s=None if e.time_lost_s is None else e.time_lost_s + (2.0 * d / pace if pace > 0 else 0.0),
+    )
 
 
 def _impossible_speed(e: Excursion, times_known: bool) -> bool:

@@ -150,7 +150,9 @@ class AlertWithdrawn(Event):
     Raised instead of :class:`BackOnCourse` when the fixes come back to the route within
     :data:`~offcourse.detect.options.BURST_MAX_S` of the first fix off, where running on along the
     route at the runner's pace all the while would have taken them (see
-    :func:`~offcourse.detect.steps.ran_on`): the excursion never happened and costs nothing.
+    :func:`~offcourse.detect.steps.ran_on`), and the detour the fixes drew was never paid for in time
+    (:func:`~offcourse.detect.steps.detour_unpaid`, the evidence hindsight uses too): the excursion never
+    happened and costs nothing.
     """
 
     kind: ClassVar[EventKind] = EventKind.ALERT_WITHDRAWN

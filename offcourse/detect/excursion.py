@@ -62,7 +62,12 @@ class Excursion(Core):
             if abs(st.back_s - st.exit_s) > o.rejoin_near_m and not self._rejoins_far_away(s):
                 return  # crossing another part of the route, or running it back towards the exit: still off
             sigma = steps.error_sigma(st.noise_ms, math.nan)
-            if steps.ran_on(st.exit_s, st.exit_t, st.back_s, st.back_since_t, st.off_since_t, st.speed_mps, sigma):
+            # the same evidence as hindsight's (offcourse.findings): progress went on at the runner's
+            # pace, and the detour the fixes drew was never paid for in time
+            drawn = max(st.back_odo - st.exit_odo, 0.0) + st.exit_d + st.back_d
+            if steps.ran_on(
+                st.exit_s, st.exit_t, st.back_s, st.back_since_t, st.off_since_t, st.speed_mps, sigma
+            ) and steps.detour_unpaid(st.back_s - st.exit_s, st.back_since_t - st.exit_t, drawn, st.speed_mps):
                 events.append(
                     AlertWithdrawn(
                         epoch_s=t,

@@ -194,7 +194,8 @@ RAN_ON_SHARE = 0.5
 route within :data:`BURST_MAX_S` of the first fix off, where the runner's pace would have taken them
 had they run on along the route all the while: within this share of that distance plus
 :data:`PLAUSIBLE_SLACK_SIGMAS` error scales. A runner who really left comes back where they left
-(an out-and-back), or much further on (a shortcut), or after longer."""
+(an out-and-back), or much further on (a shortcut), or after longer. The detour the fixes drew must
+also have gone unpaid in time (:func:`~offcourse.detect.steps.detour_unpaid`, hindsight's test too)."""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ __all__ = [
     "ran_on",
     "usable",
     "cover",
+    "detour_unpaid",
     "jump_ok",
     "learn_noise",
     "odometer",
@@ -261,6 +262,27 @@ def ran_on(
         return False
     expected = pace_mps * (rejoin_t - exit_t)
     return abs(rejoin_s - exit_s - expected) <= RAN_ON_SHARE * expected + PLAUSIBLE_SLACK_SIGMAS * sigma
+
+
+def detour_unpaid(progress_m: float, duration_s: float, distance_m: float, pace_mps: float) -> bool:
+    """Was the detour the fixes drew never paid for in time (the receiver's error, not a runner)?
+
+    Off the route for ``duration_s``, rejoining ``progress_m`` further along it, the fixes drew
+    ``distance_m``. Had the runner run that, the excursion lost ``(distance - progress) / pace`` seconds
+    (the detour's cost); had they run on along the route while the fixes were wrong, it lost none. The
+    time it did lose, ``duration - progress / pace``, decides: True when it is nearer to none than to
+    the detour's cost (the midpoint between the two, no tuned constant). False when the pace is unknown.
+
+    >>> detour_unpaid(60.0, 20.0, 150.0, 3.0)  # 60 m on in 20 s at 3 m/s, 90 m more drawn: error
+    True
+    >>> detour_unpaid(0.0, 55.0, 160.0, 3.0)  # out 80 m and back: 55 s lost, the detour's 53 s
+    False
+    """
+    if not pace_mps > 0.0:
+        return False
+    lost = duration_s - progress_m / pace_mps
+    detour = (distance_m - progress_m) / pace_mps
+    return abs(lost) < abs(lost - detour)
 
 
 def evidence_weight(dt: float, tau_s: float) -> float:
