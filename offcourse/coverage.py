@@ -299,12 +299,16 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArr
     none = np.empty(0, dtype=np.float64)
     if n == 0:
         return ptr, none, none
-    pi, si = _tree(index).query(shapely.points(x, y), predicate="dwithin", distance=CANDIDATE_RADIUS_M)
+    # the segments within the radius of each point, sorted by point then segment (exactly those of
+    # shapely's STRtree dwithin query over the segments, see offcourse.nearby)
+    grid = index.segment_grid(CANDIDATE_RADIUS_M)
+    pi, si = grid.pairs(x, y)
+    px, py = x[pi], y[pi]
+    s, d = _project(index, si, px, py)
+    keep = grid.decide(px, py, si, d)
+    pi, si, s, d = pi[keep], si[keep], s[keep], d[keep]
     if len(pi) == 0:
         return ptr, none, none
-    order = np.lexsort((si, pi))
-    pi, si = pi[order], si[order].astype(np.int64)
-    s, d = _project(index, si, x[pi], y[pi])
     # one pass = a run of segments of one point whose nearest points lie close along the route
     new = np.ones(len(pi), dtype=bool)
     new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
