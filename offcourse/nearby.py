@@ -48,7 +48,7 @@ class SegmentGrid:
     radius_m : float
         The distance the queries ask for.
     cell_m : float, optional
-        Grid cell size (default: twice the radius).
+        Grid cell size (default: the radius; smaller cells list more segments, larger ones test more).
     """
 
     def __init__(
@@ -61,7 +61,7 @@ class SegmentGrid:
         cell_m: float | None = None,
     ) -> None:
         self.radius_m = float(radius_m)
-        self.cell_m = float(cell_m) if cell_m is not None else max(2.0 * self.radius_m, 1.0)
+        self.cell_m = float(cell_m) if cell_m is not None else max(self.radius_m, 1.0)
         self.ax = np.ascontiguousarray(ax, dtype=np.float64)
         self.ay = np.ascontiguousarray(ay, dtype=np.float64)
         # the segments' end points as shapely holds them (a + d, not the route's next vertex)
