@@ -6,7 +6,9 @@ it is asked one fix at a time, with a 10 s debounce. Both are timed as whole pro
 start-up, imports, reading, checking, printing), median of ``--repeat`` runs, on a 100 km route
 (GPX) and a 100,000-fix FIT recording with one 400 m detour (bench_engine's ``make``).
 
-Also times ``offcourse --help`` and ``offcourse info`` on a small file.
+Also times ``offcourse --help`` and ``offcourse info`` on a small file. Beside the wall times, the
+CPU time (user + system) of each run: on a machine others use, wall times wander with their load,
+CPU times much less.
 
 Run: ``.venv/bin/python bench/bench_check.py [--fixes 100000] [--repeat 5]``
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,13 +66,18 @@ print(alerts, "alerts")
 '''
 
 
-def _time(cmd: list[str], repeat: int) -> tuple[float, float]:
-    runs = []
+def _time(cmd: list[str], repeat: int) -> tuple[float, float, float]:
+    """Median and best wall time, and median CPU time (user + system: what the machine's other load
+    changes least), of ``repeat`` runs."""
+    runs, cpu = [], []
     for _ in range(repeat):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         runs.append(time.perf_counter() - t0)
-    return statistics.median(runs), min(runs)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
+    return statistics.median(runs), min(runs), statistics.median(cpu)
 
 
 def main() -> None:
@@ -102,13 +110,17 @@ def main() -> None:
             ("offcourse check --format json", [*exe_cmd, "check", str(rp), str(tp), "--format", "json"], args.repeat),
             ("naive: fitparse + shapely per fix", [sys.executable, str(naive_py), str(rp), str(tp)], args.naive_repeat),
         ]:
-            med, best = _time(cmd, rep)
-            rows.append((label, med, best))
-            print(f"{label:<40} median {med:8.3f} s   best {best:8.3f} s   ({rep} runs)", flush=True)
-    naive = rows[-1][1]
+            med, best, cpu = _time(cmd, rep)
+            rows.append((label, med, cpu))
+            print(f"{label:<40} median {med:8.3f} s   best {best:8.3f} s   cpu {cpu:7.3f} s   ({rep} runs)", flush=True)
+    naive, naive_cpu = rows[-1][1], rows[-1][2]
     print()
-    for label, med, _ in rows[2:4]:
-        print(f"{label:<40} {naive / med:6.1f}x the naive detector (whole process, medians)")
+    for label, med, cpu in rows[2:4]:
+        print(
+            f"{label:<40} {naive / med:6.1f}x the naive detector (whole process, medians; "
+            f"{naive_cpu / cpu:.1f}x in CPU time)"
+        )
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(
         f"\n{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"{args.fixes:,} fixes, route {route.length_m / 1000:.0f} km"

@@ -52,6 +52,7 @@ import shapely
 
 from . import _viterbi as _vk
 from .match import RouteIndex
+from .nearby import SegmentGrid
 
 __all__ = [
     "Coverage",
@@ -293,18 +294,44 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArr
     Flat arrays: point ``p``'s passes are ``[ptr[p]:ptr[p + 1]]`` of the route metres and offsets, in
     route order (of the first segment of the pass), or, for a point near more than
     :data:`MAX_CANDIDATES` passes, the nearest of them from the nearest on.
+
+    The points are taken in blocks of :data:`CANDIDATE_BLOCK` (each point's passes are its own
+    business): the arrays of a block stay in the processor's cache and their memory is reused.
     """
     n = len(x)
     ptr = np.zeros(n + 1, dtype=np.int64)
     none = np.empty(0, dtype=np.float64)
     if n == 0:
         return ptr, none, none
-    pi, si = _tree(index).query(shapely.points(x, y), predicate="dwithin", distance=CANDIDATE_RADIUS_M)
-    if len(pi) == 0:
+    grid = index.segment_grid(CANDIDATE_RADIUS_M)
+    parts = [_candidates_block(index, grid, x[a : a + CANDIDATE_BLOCK], y[a : a + CANDIDATE_BLOCK])
+             for a in range(0, n, CANDIDATE_BLOCK)]  # fmt: skip
+    ptr[1:] = np.cumsum(np.concatenate([c for c, _, _ in parts]))
+    if ptr[-1] == 0:
         return ptr, none, none
-    order = np.lexsort((si, pi))
-    pi, si = pi[order], si[order].astype(np.int64)
-    s, d = _project(index, si, x[pi], y[pi])
+    return ptr, np.concatenate([s for _, s, _ in parts]), np.concatenate([d for _, _, d in parts])
+
+
+CANDIDATE_BLOCK = 4096
+"""Points per block of :func:`_candidates`."""
+
+
+def _candidates_block(
+    index: RouteIndex, grid: SegmentGrid, x: FloatArray, y: FloatArray
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """:func:`_candidates` of a block of points: the number of passes per point, their route metres
+    and offsets (flat)."""
+    n = len(x)
+    none = np.empty(0, dtype=np.float64)
+    # the segments within the radius of each point, sorted by point then segment (exactly those of
+    # shapely's STRtree dwithin query over the segments, see offcourse.nearby)
+    pi, si = grid.pairs(x, y)
+    px, py = x[pi], y[pi]
+    s, d = _project(index, si, px, py)
+    keep = grid.decide(px, py, si, d)
+    pi, si, s, d = pi[keep], si[keep], s[keep], d[keep]
+    if len(pi) == 0:
+        return np.zeros(n, dtype=np.int64), none, none
     # one pass = a run of segments of one point whose nearest points lie close along the route
     new = np.ones(len(pi), dtype=bool)
     new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
@@ -329,8 +356,7 @@ def _candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArr
         o3 = np.lexsort((rank[keep], bp[keep]))
         bp, bs, bd = bp[keep][o3], bs[keep][o3], bd[keep][o3]
         counts = np.bincount(bp, minlength=n)
-    ptr[1:] = np.cumsum(counts)
-    return ptr, bs, bd
+    return counts, bs, bd
 
 
 def is_shortcut(bypassed_m: float, ran_m: float, skip_min_m: float) -> bool:

@@ -41,6 +41,7 @@ import numpy as np
 
 from .geometry import GRID_SPAN, best_in_window, project_on_segments
 from .model import Route
+from .nearby import SegmentGrid
 
 __all__ = ["RouteIndex"]
 
@@ -99,6 +100,16 @@ class RouteIndex:
                     grid.setdefault((gx, gy), []).append(k)
         self._grid = {key: np.array(v, dtype=np.int64) for key, v in grid.items()}
         self._grid_arrays: tuple[Any, Any, Any] | None = None
+        self._segment_grids: dict[float, SegmentGrid] = {}
+
+    def segment_grid(self, radius_m: float) -> SegmentGrid:
+        """The segments in a :class:`~offcourse.nearby.SegmentGrid` for queries of ``radius_m`` (all
+        points at once, as shapely's ``dwithin`` answers them); built on first use, then kept."""
+        grid = self._segment_grids.get(radius_m)
+        if grid is None:
+            grid = SegmentGrid(self.ax, self.ay, self.dx, self.dy, radius_m)
+            self._segment_grids[radius_m] = grid
+        return grid
 
     def grid_arrays(self) -> tuple[Any, Any, Any]:
         """The grid as flat arrays for compiled code: sorted cell codes, starts, segment ids.
