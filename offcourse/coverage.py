@@ -624,6 +624,25 @@ def _merge(ivs: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
     return tuple((a, b) for a, b in out if b > a)
 
 
+def _near_m(passes_m: FloatArray, length_m: float) -> float:
+    """Route metres within :data:`CANDIDATE_RADIUS_M` of some pass: ``_merge`` of the intervals
+    ``s ± radius`` summed over the route, vectorised (all intervals have the same width, so sorted by
+    start they are sorted by end too); the same floats as the loop.
+
+    >>> _near_m(np.array([0.0, 10.0, 500.0]), 1000.0) == 10.0 + CANDIDATE_RADIUS_M + 2 * CANDIDATE_RADIUS_M
+    True
+    """
+    if not len(passes_m):
+        return 0.0
+    s = np.sort(passes_m)
+    a, b = s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M
+    first = np.flatnonzero(np.concatenate(([True], a[1:] > b[:-1])))
+    last = np.concatenate((first[1:] - 1, [len(s) - 1]))
+    lo, hi = np.maximum(a[first], 0.0), np.minimum(b[last], length_m)
+    keep = (b[last] > a[first]) & (hi > lo)
+    return float(sum((hi[keep] - lo[keep]).tolist()))
+
+
 def _complement(ivs: tuple[tuple[float, float], ...], length_m: float, min_m: float) -> tuple[tuple[float, float], ...]:
     gaps: list[tuple[float, float]] = []
     pos = 0.0
@@ -742,8 +761,7 @@ def hindsight(
     kt = t_all[kept].tolist()
     knd = near_d[kept].tolist()
     # near coverage: route metres some fix came near (any order, any direction)
-    near_ivs = _merge([(s - CANDIDATE_RADIUS_M, s + CANDIDATE_RADIUS_M) for s in ks_flat.tolist()])
-    near_m = sum(min(b, L) - max(a, 0.0) for a, b in near_ivs if min(b, L) > max(a, 0.0))
+    near_m = _near_m(ks_flat, L)
 
     forward: list[tuple[float, float]] = []
     unverified: list[tuple[float, float]] = []
