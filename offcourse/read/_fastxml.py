@@ -445,7 +445,176 @@ def _values(
     return cols
 
 
+_CHUNK = 1 << 20
+"""Bytes of a run read at once: its ``<`` are found, its template checked and its values read while it is in cache."""
+
+
+@dataclass
+class _Plan:
+    """How the points of a run written from one template are read, chunk by chunk (:func:`_run_one`).
+
+    The point from its ``<`` to the next point's is cut at its ``<`` into segments (a tag and the
+    text after it). A segment whose text is not a value has the template's length; a value's text
+    (``texts``) runs from the end of its tag to the next ``<``.
+    """
+
+    tags: int
+    stripped: bytes  # the template without its digits and signs
+    seg_len: NDArray[np.int64]  # each segment's length, -1 where it varies (a value, the GPX start tag)
+    tag_len: list[int]
+    texts: list[tuple[int, str]]  # (tag, column) of the texts read; column "" for digits not kept
+    exact: list[tuple[int, bytes]]  # tags whose bytes hold digits: compared byte for byte
+    attrs: tuple[int, int, int, int]  # GPX: lengths of '<trkpt lat="', '" lon="', '">' and the text after
+    attr_order: tuple[str, str]
+    positioned: bool
+
+
+def _plan(unit: bytes, shape: PointShape) -> _Plan:
+    t = _template(unit, shape)
+    tags = list(_TAG.finditer(unit))
+    kept = {j: col for col, j in t.slots.items()} if t.positioned else {}
+    seg_len = np.empty(len(tags), dtype=np.int64)
+    texts: list[tuple[int, str]] = []
+    for j, m in enumerate(tags):
+        end = tags[j + 1].start() if j + 1 < len(tags) else len(unit)
+        seg_len[j] = end - m.start()
+        text = unit[m.end() : end]
+        if j in kept:
+            texts.append((j, kept[j]))
+        elif text and j + 1 < len(tags) and not text.translate(None, _DIGITS):
+            texts.append((j, ""))
+        else:
+            continue
+        seg_len[j] = -1
+    attrs = (0, 0, 0, 0)
+    if shape.attributes:
+        tag0 = tags[0].group(0)
+        lm = _LATLON_TAG.fullmatch(tag0)
+        if lm is None or len(tags) < 2 or seg_len[0] < 0:  # pragma: no cover - _template checked the tag
+            raise NotFast
+        attrs = (lm.start(3), lm.start(5) - lm.end(3), len(tag0) - lm.end(5), tags[1].start() - tags[0].end())
+        seg_len[0] = -1
+    exact = [(j, m.group(0)) for j, m in enumerate(tags) if j and m.group(0).translate(None, _DIGITS) != m.group(0)]
+    return _Plan(
+        len(tags),
+        unit.translate(None, _DIGITS),
+        seg_len,
+        [len(m.group(0)) for m in tags],
+        texts,
+        exact,
+        attrs,
+        t.attr_order,
+        t.positioned,
+    )
+
+
+def _chunk_values(
+    arr: NDArray[np.uint8], lt: NDArray[np.int64], d: NDArray[np.int64], plan: _Plan
+) -> dict[str, NDArray[np.float64]]:
+    """The columns of the points of one chunk, whose tags start at ``lt`` and whose segments are ``d`` long."""
+    if not ((d == plan.seg_len) | (plan.seg_len < 0)).all():
+        raise NotFast  # a digit in a tag or between the tags
+    for j, tag in plan.exact:
+        window, _ = _window(arr, lt[:, j], lt[:, j] + len(tag), len(tag))
+        if not (window == np.frombuffer(tag, dtype=np.uint8)).all():
+            raise NotFast
+    cols: dict[str, NDArray[np.float64]] = {}
+    for j, col in plan.texts:
+        start = lt[:, j] + plan.tag_len[j]
+        if not col:  # digits that are not kept: the tag before them is whole
+            if not (arr[start - 1] == 62).all():
+                raise NotFast
+            continue
+        read = times if col == "time" else decimals
+        cols[col] = read(arr, start, start + (d[:, j] - plan.tag_len[j]))  # a ">" in the text: not a number
+    if plan.attrs[0]:
+        # <trkpt lat="V1" lon="V2">: each quote and the ">" where the template has them, no digit elsewhere
+        pre, mid, suf, text = plan.attrs
+        start1 = lt[:, 0] + pre
+        end1 = _until(arr, start1, 34)
+        start2 = end1 + mid
+        end2 = _until(arr, start2, 34)
+        gt = end2 + (suf - 1)
+        if not (
+            (arr[start1 - 1] == 34).all()
+            and (arr[start2 - 1] == 34).all()
+            and (arr[gt] == 62).all()
+            and (lt[:, 1] - gt == text + 1).all()
+        ):
+            raise NotFast
+        cols[plan.attr_order[0]] = decimals(arr, start1, end1)
+        cols[plan.attr_order[1]] = decimals(arr, start2, end2)
+    if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
+        raise NotFast  # the hardened reader says which
+    return cols
+
+
+def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
+    """A run whose points are all of one template (what a program writes), read one chunk at a time.
+
+    In each chunk of about :data:`_CHUNK` bytes that ends where a point starts, the points without
+    their digits must be the template repeated (``bytes.translate``, then one comparison); then the
+    ``<`` of the chunk are each point's tags in order, the segments between them are checked in one
+    comparison and the values read from their texts. Anything else: :class:`NotFast`.
+    """
+    close = b"</" + shape.point + b">"
+    e0 = data.find(close, a, b)
+    s1 = data.find(b"<", e0 + len(close), b) if e0 >= 0 else -1
+    if s1 < 0:
+        raise NotFast  # one point
+    sep = data[e0 + len(close) : s1]
+    unit = data[a:s1]
+    if sep.strip(_WS) or unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit or b"<!" in unit:
+        raise NotFast
+    plan = _plan(unit, shape)
+    nt, size = plan.tags, len(plan.stripped)
+    rep = b""
+    parts: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ("lon", "lat", "ele", "time", "hdop")}
+    n = 0
+    lo, chunk = a, _CHUNK
+    while lo < b:
+        hi = min(lo + chunk, b)
+        lt = np.flatnonzero(arr[lo:hi] == 60)
+        lt += lo
+        if hi == b:
+            points, rest = divmod(len(lt), nt)
+            if rest or not points:
+                raise NotFast
+            lt = np.append(lt, b + len(sep))  # the last point's segments, as if the separator followed
+            expected = points * size - len(sep)
+        else:
+            points = (len(lt) - 1) // nt
+            if points < 1:
+                chunk *= 2
+                continue
+            lt = lt[: points * nt + 1]
+            hi = int(lt[-1])
+            expected = points * size
+        if len(rep) < expected:
+            rep = plan.stripped * (points + 1)
+        stripped = data[lo:hi].translate(None, _DIGITS)
+        if len(stripped) != expected or not rep.startswith(stripped):
+            raise NotFast  # not the template repeated
+        cols = _chunk_values(arr, lt[:-1].reshape(points, nt), np.diff(lt).reshape(points, nt), plan)
+        for name, col in cols.items():
+            parts[name].append(col)
+        n += points
+        lo = hi
+    if not plan.positioned:
+        return Block(shape, _empty(), n, n)
+    out = tuple(np.concatenate(parts[c]) if parts[c] else np.full(n, _NAN) for c in ("lon", "lat", "ele", "time", "hdop"))
+    return Block(shape, out, n, 0)  # type: ignore[arg-type]
+
+
 def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
+    """A run of points: by :func:`_run_one`, else by :func:`_run_general` (points of several templates)."""
+    try:
+        return _run_one(data, arr, a, b, shape)
+    except NotFast:
+        return _run_general(data, arr, a, b, shape)
+
+
+def _run_general(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
     body = data[a:b]
     p_open = b"<" + shape.point
     close = b"</" + shape.point + b">"
