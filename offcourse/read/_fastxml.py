@@ -693,51 +693,104 @@ def _empty() -> Columns:
     return (e, e, e, e, e)
 
 
-def _spans(data: bytes, shape: PointShape) -> list[tuple[int, int]]:
-    """Where the runs of points lie: in each container, from the first point's ``<`` to the last point's ``>``."""
-    open_tag = b"<" + shape.container + b">"
+class _Opens:
+    """The container start tags of each shape, in document order, each byte searched at most once per shape.
+
+    A search for the next start tag of a shape stops at the nearest one of another shape already
+    found, and the search goes on from where a container closed, not over its points.
+    """
+
+    def __init__(self, data: bytes, shapes: tuple[PointShape, ...]) -> None:
+        self.data = data
+        self.tags = [b"<" + shape.container + b">" for shape in shapes]
+        self.found = [-1] * len(shapes)  # the next start tag found, or -1 for none before scanned
+        self.scanned = [0] * len(shapes)
+
+    def next(self, pos: int) -> tuple[int, int]:
+        """The next start tag at or after ``pos`` (its place and the shape's index), or ``(-1, -1)``."""
+        best, best_k = -1, -1
+        for k, tag in enumerate(self.tags):
+            f = self.found[k]
+            if f < pos:
+                start = max(pos, self.scanned[k])
+                end = best if best >= 0 else len(self.data)
+                f = self.data.find(tag, start, end)
+                self.found[k] = f
+                self.scanned[k] = max(start, end - len(tag) + 1)
+            if f >= 0 and (best < 0 or f < best):
+                best, best_k = f, k
+        return best, best_k
+
+
+def _container_run(
+    data: bytes, arr: NDArray[np.uint8], c0: int, last: int, shape: PointShape
+) -> tuple[Block | None, int, int, int]:
+    """The run of points of the container opened at ``c0`` (``last``: the document's last end tag of that
+    container): its block (``None`` when the fast path does not read it), where it lies, and where the
+    container ends.
+
+    The run is first taken to end at the last point before ``last`` (one container, as most documents
+    have): :func:`_run_one` reading it proves it holds no end tag, so that it is the container's run
+    and the container's end tag need not be searched for over the points. Else the container's end
+    tag is searched for, as in the general case.
+    """
     close_tag = b"</" + shape.container + b">"
-    p_open = b"<" + shape.point
     p_close = b"</" + shape.point + b">"
-    spans = []
-    i = data.find(open_tag)
-    while i >= 0:
-        c0 = i + len(open_tag)
+    a = data.find(b"<" + shape.point, c0, last)
+    if a < 0 or data.find(close_tag, c0, a) >= 0:  # no point in this container
         c1 = data.find(close_tag, c0)
-        if c1 < 0:
-            break
-        a = data.find(p_open, c0, c1)
-        if a >= 0:
-            z = data.rfind(p_close, a, c1)
-            if z >= 0:
-                spans.append((a, z + len(p_close)))
-        i = data.find(open_tag, c1)
-    return spans
+        return None, 0, 0, c1 + len(close_tag)
+    z = data.rfind(p_close, a, last)
+    tried = (-1, -1)
+    if z >= 0:
+        tried = (a, z + len(p_close))
+        try:
+            block = _run_one(data, arr, a, tried[1], shape)
+            return block, a, tried[1], data.find(close_tag, tried[1]) + len(close_tag)
+        except NotFast:
+            pass
+    c1 = data.find(close_tag, c0)
+    z = data.rfind(p_close, a, c1)
+    if z < 0:
+        return None, 0, 0, c1 + len(close_tag)
+    b = z + len(p_close)
+    try:
+        block = _run_general(data, arr, a, b, shape) if (a, b) == tried else _run(data, arr, a, b, shape)
+    except NotFast:
+        return None, 0, 0, c1 + len(close_tag)
+    return block, a, b, c1 + len(close_tag)
 
 
 def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block], bytes] | None:
     """The runs of points of ``data`` read by the fast path, and the skeleton left for the hardened scanner.
 
     Each run read is replaced in the skeleton by a ``<offcourse_fast_/>`` marker (:data:`MARK`), in
-    document order; runs of another shape stay in the skeleton. ``None`` when the document is not
-    for the fast path at all (see the module docstring) or no run could be read.
+    document order; the run of a container is from its first point's ``<`` to its last point's ``>``.
+    ``None`` when the document is not for the fast path at all (see the module docstring) or no run
+    could be read.
     """
     head = data[:256]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head:
         return None
-    spans = sorted((s, shape) for shape in shapes for s in _spans(data, shape))
-    if not spans:
-        return None
     arr = np.frombuffer(data, dtype=np.uint8)
+    opens = _Opens(data, shapes)
+    last = [-2] * len(shapes)  # each shape's last container end tag, searched for when one is met
     blocks: list[Block] = []
     pieces: list[bytes] = []
-    at = 0
-    for (a, b), shape in spans:
-        if a < at:
-            return None  # runs inside one another: not a shape for the fast path
-        try:
-            block = _run(data, arr, a, b, shape)
-        except NotFast:
+    at = pos = 0
+    while True:
+        i, k = opens.next(pos)
+        if i < 0:
+            break
+        c0 = i + len(opens.tags[k])
+        if last[k] == -2:
+            last[k] = data.rfind(b"</" + shapes[k].container + b">")
+        if last[k] < c0:  # no end tag after it: no more containers of that shape
+            opens.found[k], opens.scanned[k] = -1, len(data)
+            pos = c0
+            continue
+        block, a, b, pos = _container_run(data, arr, c0, last[k], shapes[k])
+        if block is None:
             continue
         blocks.append(block)
         pieces.append(data[at:a])
