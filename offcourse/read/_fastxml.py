@@ -197,6 +197,13 @@ def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.i
     [45.25, -0.5, 7.0, 0.5, 12.0]
     """
     b, length = _window(arr, start, end, 64)
+    return _decimals_of(b, length)
+
+
+def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
+    if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
+        raise NotFast
     # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
     dot_at = (b == 46).argmax(axis=1)
     dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
@@ -301,7 +308,12 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
     [60.5, 0.0]
     """
     b, length = _window(arr, start, end, 32)
-    if length.min() < 19:
+    return _times_of(b, length)
+
+
+def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`times` of the first ``length`` bytes of each row of ``b``."""
+    if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
         raise NotFast
     # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
     rows = np.arange(len(b))
@@ -446,25 +458,56 @@ def _values(
 
 
 _CHUNK = 1 << 20
-"""Bytes of a run read at once: its ``<`` are found, its template checked and its values read while it is in cache."""
+"""Bytes of a run read at once: its ``<`` are found, its points checked and their values read while it is in cache."""
+
+_IS_DIGIT = np.zeros(256, dtype=bool)
+_IS_DIGIT[list(_DIGITS)] = True
+
+
+class _Rows:
+    """Rows of bytes of one document starting anywhere.
+
+    The document is viewed as overlapping items of ``width`` bytes (a void dtype, one item a byte
+    further than the last), so that taking rows is one item-sized copy each, not a copy of a
+    strided row each (twice as fast).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.views: dict[int, NDArray[np.void]] = {}
+
+    def rows(self, start: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
+        """The ``width`` bytes from each ``start`` (zeros past the end of the document)."""
+        data = self.data
+        if not len(start):
+            return np.empty((0, width), dtype=np.uint8)
+        if int(start.max()) + width > len(data):
+            data = data + bytes(width)
+            view = np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))
+        else:
+            view = self.views.get(width)  # type: ignore[assignment]
+            if view is None:
+                view = self.views[width] = np.ndarray(
+                    (len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,)
+                )
+        out: NDArray[np.uint8] = view[start].view(np.uint8).reshape(len(start), width)
+        return out
 
 
 @dataclass
 class _Plan:
     """How the points of a run written from one template are read, chunk by chunk (:func:`_run_one`).
 
-    The point from its ``<`` to the next point's is cut at its ``<`` into segments (a tag and the
-    text after it). A segment whose text is not a value has the template's length; a value's text
-    (``texts``) runs from the end of its tag to the next ``<``.
+    The template (the first point and the whitespace before the next) is cut into fixed pieces
+    and, between them, the values: ``pieces[0]``, value 1, ``pieces[1]``, ..., value k,
+    ``pieces[k]``. A value is an attribute's value (it ends at ``"``) or the text of an element
+    (it ends at the point's ``<`` number ``ends``), read into ``column`` (``""``: only digits and
+    signs, not kept).
     """
 
     tags: int
-    stripped: bytes  # the template without its digits and signs
-    seg_len: NDArray[np.int64]  # each segment's length, -1 where it varies (a value, the GPX start tag)
-    tag_len: list[int]
-    texts: list[tuple[int, str]]  # (tag, column) of the texts read; column "" for digits not kept
-    exact: list[tuple[int, bytes]]  # tags whose bytes hold digits: compared byte for byte
-    attrs: tuple[int, int, int, int]  # GPX: lengths of '<trkpt lat="', '" lon="', '">' and the text after
+    pieces: list[bytes]
+    values: list[tuple[str, int]]  # (column, the tag that ends it or -1 for an attribute's value)
     attr_order: tuple[str, str]
     positioned: bool
 
@@ -472,78 +515,78 @@ class _Plan:
 def _plan(unit: bytes, shape: PointShape) -> _Plan:
     t = _template(unit, shape)
     tags = list(_TAG.finditer(unit))
-    kept = {j: col for col, j in t.slots.items()} if t.positioned else {}
-    seg_len = np.empty(len(tags), dtype=np.int64)
-    texts: list[tuple[int, str]] = []
-    for j, m in enumerate(tags):
-        end = tags[j + 1].start() if j + 1 < len(tags) else len(unit)
-        seg_len[j] = end - m.start()
-        text = unit[m.end() : end]
-        if j in kept:
-            texts.append((j, kept[j]))
-        elif text and j + 1 < len(tags) and not text.translate(None, _DIGITS):
-            texts.append((j, ""))
-        else:
-            continue
-        seg_len[j] = -1
-    attrs = (0, 0, 0, 0)
+    kept = {j: col for col, j in t.slots.items()}
+    cuts: list[tuple[int, int, str, int]] = []
     if shape.attributes:
-        tag0 = tags[0].group(0)
-        lm = _LATLON_TAG.fullmatch(tag0)
-        if lm is None or len(tags) < 2 or seg_len[0] < 0:  # pragma: no cover - _template checked the tag
+        lm = _LATLON_TAG.fullmatch(tags[0].group(0))
+        if lm is None:  # pragma: no cover - _template checked the tag
             raise NotFast
-        attrs = (lm.start(3), lm.start(5) - lm.end(3), len(tag0) - lm.end(5), tags[1].start() - tags[0].end())
-        seg_len[0] = -1
-    exact = [(j, m.group(0)) for j, m in enumerate(tags) if j and m.group(0).translate(None, _DIGITS) != m.group(0)]
-    return _Plan(
-        len(tags),
-        unit.translate(None, _DIGITS),
-        seg_len,
-        [len(m.group(0)) for m in tags],
-        texts,
-        exact,
-        attrs,
-        t.attr_order,
-        t.positioned,
-    )
+        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], -1)]
+    for j in range(len(tags) - 1):
+        s, e = tags[j].end(), tags[j + 1].start()
+        if j in kept:
+            cuts.append((s, e, kept[j], j + 1))
+        elif e > s and not unit[s:e].translate(None, _DIGITS):
+            cuts.append((s, e, "", j + 1))
+    if not cuts:
+        raise NotFast
+    pieces, at = [], 0
+    for s, e, _, _ in cuts:
+        pieces.append(unit[at:s])
+        at = e
+    pieces.append(unit[at:])
+    return _Plan(len(tags), pieces, [(c, j) for _, _, c, j in cuts], t.attr_order, t.positioned)
 
 
 def _chunk_values(
-    arr: NDArray[np.uint8], lt: NDArray[np.int64], d: NDArray[np.int64], plan: _Plan
+    rows: _Rows, lt: NDArray[np.int64], nxt: NDArray[np.int64], plan: _Plan, last: bytes
 ) -> dict[str, NDArray[np.float64]]:
-    """The columns of the points of one chunk, whose tags start at ``lt`` and whose segments are ``d`` long."""
-    if not ((d == plan.seg_len) | (plan.seg_len < 0)).all():
-        raise NotFast  # a digit in a tag or between the tags
-    for j, tag in plan.exact:
-        window, _ = _window(arr, lt[:, j], lt[:, j] + len(tag), len(tag))
-        if not (window == np.frombuffer(tag, dtype=np.uint8)).all():
-            raise NotFast
+    """The columns of the points of one chunk, whose tags start at ``lt`` (a row a point) and whose next point
+    starts at ``nxt``; ``last``: what the last point ends with when it is the run's last (its last piece
+    without the separator), else empty.
+
+    Every byte of a point is checked: each fixed piece is compared with the template's where the
+    value before it ends (the last piece with the next point's first), and each value is read by
+    :func:`decimals` or :func:`times`, or is digits and signs only. The pieces follow one another
+    up to the next point.
+    """
+    pieces = plan.pieces
+    k = len(plan.values)
+    cur = lt[:, 0] + len(pieces[0])  # the first piece is checked with the point before (the template for the first)
     cols: dict[str, NDArray[np.float64]] = {}
-    for j, col in plan.texts:
-        start = lt[:, j] + plan.tag_len[j]
-        if not col:  # digits that are not kept: the tag before them is whole
-            if not (arr[start - 1] == 62).all():
+    for m, (col, ends) in enumerate(plan.values, start=1):
+        if ends < 0:  # an attribute's value, up to the quote
+            win = rows.rows(cur, 24)
+            hit = win == 34
+            length = hit.argmax(axis=1)
+            if not hit[np.arange(len(win)), length].all():
+                win = rows.rows(cur, 64)
+                hit = win == 34
+                length = hit.argmax(axis=1)
+                if not hit[np.arange(len(win)), length].all():
+                    raise NotFast
+        else:
+            length = lt[:, ends] - cur
+            if int(length.min()) < 0 or int(length.max()) > 64:
                 raise NotFast
-            continue
-        read = times if col == "time" else decimals
-        cols[col] = read(arr, start, start + (d[:, j] - plan.tag_len[j]))  # a ">" in the text: not a number
-    if plan.attrs[0]:
-        # <trkpt lat="V1" lon="V2">: each quote and the ">" where the template has them, no digit elsewhere
-        pre, mid, suf, text = plan.attrs
-        start1 = lt[:, 0] + pre
-        end1 = _until(arr, start1, 34)
-        start2 = end1 + mid
-        end2 = _until(arr, start2, 34)
-        gt = end2 + (suf - 1)
-        if not (
-            (arr[start1 - 1] == 34).all()
-            and (arr[start2 - 1] == 34).all()
-            and (arr[gt] == 62).all()
-            and (lt[:, 1] - gt == text + 1).all()
-        ):
+            win = rows.rows(cur, max(int(length.max()), 1))
+        if col:
+            read = _times_of if col == "time" else _decimals_of
+            cols[col] = read(win, length)
+        elif not (_IS_DIGIT[win] | (np.arange(win.shape[1]) >= length[:, None])).all():
             raise NotFast
-        cols[plan.attr_order[0]] = decimals(arr, start1, end1)
-        cols[plan.attr_order[1]] = decimals(arr, start2, end2)
+        cur = cur + length
+        piece = pieces[m] + pieces[0] if m == k else pieces[m]
+        if m == k and last:  # the run's last point: its last piece without the separator
+            ok = bool((rows.rows(cur[:-1], len(piece)) == np.frombuffer(piece, dtype=np.uint8)).all())
+            ok = ok and bytes(rows.rows(cur[-1:], len(last))[0]) == last
+        else:
+            ok = bool((rows.rows(cur, len(piece)) == np.frombuffer(piece, dtype=np.uint8)).all())
+        if not ok:
+            raise NotFast
+        cur = cur + len(pieces[m])
+    if not (cur == nxt).all():
+        raise NotFast  # the pieces and values of a point do not end where the next point starts
     if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
         raise NotFast  # the hardened reader says which
     return cols
@@ -552,10 +595,9 @@ def _chunk_values(
 def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
     """A run whose points are all of one template (what a program writes), read one chunk at a time.
 
-    In each chunk of about :data:`_CHUNK` bytes that ends where a point starts, the points without
-    their digits must be the template repeated (``bytes.translate``, then one comparison); then the
-    ``<`` of the chunk are each point's tags in order, the segments between them are checked in one
-    comparison and the values read from their texts. Anything else: :class:`NotFast`.
+    Each chunk of about :data:`_CHUNK` bytes ends where a point starts; its ``<`` are each point's
+    tags in order when the points are the template's, which :func:`_chunk_values` checks, byte for
+    byte. Anything else: :class:`NotFast`.
     """
     close = b"</" + shape.point + b">"
     e0 = data.find(close, a, b)
@@ -567,8 +609,9 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
     if sep.strip(_WS) or unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit or b"<!" in unit:
         raise NotFast
     plan = _plan(unit, shape)
-    nt, size = plan.tags, len(plan.stripped)
-    rep = b""
+    nt = plan.tags
+    last = plan.pieces[-1][: len(plan.pieces[-1]) - len(sep)]
+    rows = _Rows(data)
     parts: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ("lon", "lat", "ele", "time", "hdop")}
     n = 0
     lo, chunk = a, _CHUNK
@@ -580,22 +623,17 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
             points, rest = divmod(len(lt), nt)
             if rest or not points:
                 raise NotFast
-            lt = np.append(lt, b + len(sep))  # the last point's segments, as if the separator followed
-            expected = points * size - len(sep)
+            nxt = np.append(lt[nt::nt], b - len(last) + len(plan.pieces[-1]))
+            end = last
         else:
             points = (len(lt) - 1) // nt
             if points < 1:
                 chunk *= 2
                 continue
-            lt = lt[: points * nt + 1]
-            hi = int(lt[-1])
-            expected = points * size
-        if len(rep) < expected:
-            rep = plan.stripped * (points + 1)
-        stripped = data[lo:hi].translate(None, _DIGITS)
-        if len(stripped) != expected or not rep.startswith(stripped):
-            raise NotFast  # not the template repeated
-        cols = _chunk_values(arr, lt[:-1].reshape(points, nt), np.diff(lt).reshape(points, nt), plan)
+            nxt = lt[nt : (points + 1) * nt : nt]
+            hi = int(nxt[-1])
+            end = b""
+        cols = _chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end)
         for name, col in cols.items():
             parts[name].append(col)
         n += points
