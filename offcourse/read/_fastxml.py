@@ -508,6 +508,7 @@ class _Plan:
     tags: int
     pieces: list[bytes]
     values: list[tuple[str, int]]  # (column, the tag that ends it or -1 for an attribute's value)
+    scan: list[int]  # bytes searched for the quote ending an attribute's value at first
     attr_order: tuple[str, str]
     positioned: bool
 
@@ -535,7 +536,8 @@ def _plan(unit: bytes, shape: PointShape) -> _Plan:
         pieces.append(unit[at:s])
         at = e
     pieces.append(unit[at:])
-    return _Plan(len(tags), pieces, [(c, j) for _, _, c, j in cuts], t.attr_order, t.positioned)
+    values = [(c, j) for _, _, c, j in cuts]
+    return _Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
 
 
 def _chunk_values(
@@ -545,47 +547,46 @@ def _chunk_values(
     starts at ``nxt``; ``last``: what the last point ends with when it is the run's last (its last piece
     without the separator), else empty.
 
-    Every byte of a point is checked: each fixed piece is compared with the template's where the
-    value before it ends (the last piece with the next point's first), and each value is read by
-    :func:`decimals` or :func:`times`, or is digits and signs only. The pieces follow one another
-    up to the next point.
+    Every byte of a point is checked: each fixed piece is compared with the template's, in the same
+    rows of bytes as the value after it, and each value is read by :func:`decimals` or
+    :func:`times`, or is digits and signs only. The pieces and values follow one another from the
+    point's ``<`` up to the next point's.
     """
     pieces = plan.pieces
-    k = len(plan.values)
-    cur = lt[:, 0] + len(pieces[0])  # the first piece is checked with the point before (the template for the first)
+    at = lt[:, 0]  # where the piece before the value starts
     cols: dict[str, NDArray[np.float64]] = {}
-    for m, (col, ends) in enumerate(plan.values, start=1):
+    for m, (col, ends) in enumerate(plan.values):
+        f = len(pieces[m])
         if ends < 0:  # an attribute's value, up to the quote
-            win = rows.rows(cur, 24)
-            hit = win == 34
+            win = rows.rows(at, f + plan.scan[m])
+            hit = win[:, f:] == 34
             length = hit.argmax(axis=1)
             if not hit[np.arange(len(win)), length].all():
-                win = rows.rows(cur, 64)
-                hit = win == 34
+                win = rows.rows(at, f + 64)
+                hit = win[:, f:] == 34
                 length = hit.argmax(axis=1)
                 if not hit[np.arange(len(win)), length].all():
                     raise NotFast
         else:
-            length = lt[:, ends] - cur
+            length = lt[:, ends] - (at + f)
             if int(length.min()) < 0 or int(length.max()) > 64:
                 raise NotFast
-            win = rows.rows(cur, max(int(length.max()), 1))
+            win = rows.rows(at, f + max(int(length.max()), 1))
+        if not (win[:, :f] == np.frombuffer(pieces[m], dtype=np.uint8)).all():
+            raise NotFast
+        value = win[:, f:]
         if col:
             read = _times_of if col == "time" else _decimals_of
-            cols[col] = read(win, length)
-        elif not (_IS_DIGIT[win] | (np.arange(win.shape[1]) >= length[:, None])).all():
+            cols[col] = read(value, length)
+        elif not (_IS_DIGIT[value] | (np.arange(value.shape[1]) >= length[:, None])).all():
             raise NotFast
-        cur = cur + length
-        piece = pieces[m] + pieces[0] if m == k else pieces[m]
-        if m == k and last:  # the run's last point: its last piece without the separator
-            ok = bool((rows.rows(cur[:-1], len(piece)) == np.frombuffer(piece, dtype=np.uint8)).all())
-            ok = ok and bytes(rows.rows(cur[-1:], len(last))[0]) == last
-        else:
-            ok = bool((rows.rows(cur, len(piece)) == np.frombuffer(piece, dtype=np.uint8)).all())
-        if not ok:
-            raise NotFast
-        cur = cur + len(pieces[m])
-    if not (cur == nxt).all():
+        at = at + (f + length)
+    piece = np.frombuffer(pieces[-1], dtype=np.uint8)
+    if last:  # the run's last point: its last piece without the separator
+        ok = bool((rows.rows(at[:-1], len(piece)) == piece).all()) and bytes(rows.rows(at[-1:], len(last))[0]) == last
+    else:
+        ok = bool((rows.rows(at, len(piece)) == piece).all())
+    if not ok or not (at + len(piece) == nxt).all():
         raise NotFast  # the pieces and values of a point do not end where the next point starts
     if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
         raise NotFast  # the hardened reader says which
