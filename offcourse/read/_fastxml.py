@@ -159,26 +159,30 @@ def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, l
 
 
 def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them."""
+    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them.
+
+    The caller grouped the rows by length, sign and place of the first dot: a row with digits
+    where the first row has them and none elsewhere has the first row's layout.
+    """
     first = b[0, :length]
-    digit_cols = np.flatnonzero((first >= 48) & (first <= 57))
-    other_cols = np.flatnonzero((first < 48) | (first > 57))
-    layout = bytes(np.where((first >= 48) & (first <= 57), 1, first).astype(np.uint8))
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
     if _NUMBER_LAYOUT.fullmatch(layout) is None:
         raise NotFast
-    for c in other_cols.tolist():
-        if (b[:, c] != first[c]).any():
-            raise NotFast
-    digits = b[:, digit_cols]
-    if (digits - np.uint8(48) > 9).any():
+    x = b[:, :length] - np.uint8(48)  # a digit's value; a sign or a dot wraps around above 9
+    if not ((x <= 9) == is_digit).all():
         raise NotFast
     dot = layout.find(b".")
     frac = 0 if dot < 0 else length - dot - 1
-    if len(digit_cols) > _MAX_DIGITS:  # more digits than a double holds exactly
-        long: NDArray[np.float64] = _long_decimals(b, digits, frac, length)
+    nd = int(is_digit.sum())
+    if nd > _MAX_DIGITS:  # more digits than a double holds exactly
+        long: NDArray[np.float64] = _long_decimals(b, b[:, np.flatnonzero(is_digit)], frac, length)
         return -long if first[0] == 45 else long
-    weights = _POW10[len(digit_cols) - 1 :: -1] if len(digit_cols) else _POW10[:0]
-    mant = (digits.astype(np.float64) - 48.0) @ weights  # integers below 2**53: exact in any order
+    weights = np.zeros(length)
+    weights[is_digit] = _POW10[nd - 1 :: -1] if nd else _POW10[:0]
+    # integers below 2**53: exact in any order (a sign or dot weighs 0); not a matrix product, which a
+    # threaded BLAS can make slow on a busy machine
+    mant = (x * weights).sum(axis=1)
     value = mant / _POW10[frac]
     out: NDArray[np.float64] = -value if first[0] == 45 else value
     return out
@@ -253,28 +257,28 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
 def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     first = b[0, :length]
-    is_digit = (first >= 48) & (first <= 57)
-    for c in np.flatnonzero(~is_digit).tolist():
-        if (b[:, c] != first[c]).any():
-            raise NotFast
-    d = b[:, :length][:, is_digit]
-    if ((d < 48) | (d > 57)).any():
-        raise NotFast
+    is_digit = first - np.uint8(48) <= 9
     layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
     m = _LAYOUT.fullmatch(layout)
     if m is None:
         raise NotFast
-    year, month, day = _number(b, 0, 4), _number(b, 5, 2), _number(b, 8, 2)
-    hour, minute, sec = _number(b, 11, 2), _number(b, 14, 2), _number(b, 17, 2)
+    x = b[:, :length] - np.uint8(48)
+    other = np.flatnonzero(~is_digit)
+    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
+        raise NotFast
+    v = x.astype(np.int64)
+    two = v[:, :-1] * 10 + v[:, 1:]  # the number of each two digits in a row
+    year, month, day = two[:, 0] * 100 + two[:, 2], two[:, 5], two[:, 8]
+    hour, minute, sec = two[:, 11], two[:, 14], two[:, 17]
+    frac = len(m.group(1) or b"")
     micro = np.zeros(len(b), dtype=np.int64)
-    if m.group(1):
-        k = len(m.group(1))
-        micro = _number(b, 20, k) * 10 ** (6 - k)
-    offset_s = np.zeros(len(b), dtype=np.int64)
+    for c in range(20, 20 + frac):
+        micro = micro * 10 + v[:, c]
+    micro *= 10 ** (6 - frac)
     tz = m.group(2) or b""
+    offset_s = np.zeros(len(b), dtype=np.int64)
     if len(tz) == 6:
-        at = m.start(2)
-        off_h, off_m = _number(b, at + 1, 2), _number(b, at + 4, 2)
+        off_h, off_m = two[:, m.start(2) + 1], two[:, m.start(2) + 4]
         if (off_h > 23).any() or (off_m > 59).any():
             raise NotFast
         offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
@@ -315,6 +319,11 @@ def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.flo
     """:func:`times` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
         raise NotFast
+    if (length == length[0]).all():  # most often one layout
+        try:
+            return _times_of_one_layout(b, int(length[0]))
+        except NotFast:
+            pass
     # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
     rows = np.arange(len(b))
     marks = [_kind_of(b[:, 19 % b.shape[1]])] + [_kind_of(b[rows, length - k]) for k in (1, 3, 6)]
@@ -460,10 +469,6 @@ def _values(
 _CHUNK = 1 << 20
 """Bytes of a run read at once: its ``<`` are found, its points checked and their values read while it is in cache."""
 
-_IS_DIGIT = np.zeros(256, dtype=bool)
-_IS_DIGIT[list(_DIGITS)] = True
-
-
 class _Rows:
     """Rows of bytes of one document starting anywhere.
 
@@ -578,8 +583,10 @@ def _chunk_values(
         if col:
             read = _times_of if col == "time" else _decimals_of
             cols[col] = read(value, length)
-        elif not (_IS_DIGIT[value] | (np.arange(value.shape[1]) >= length[:, None])).all():
-            raise NotFast
+        else:  # digits and signs only (43 "+", 45 "-", 46 ".", 48 to 57 the digits), up to the value's end
+            u = value - np.uint8(43)
+            if not (((u <= 14) & (u != 1) & (u != 4)) | (np.arange(value.shape[1]) >= length[:, None])).all():
+                raise NotFast
         at = at + (f + length)
     piece = np.frombuffer(pieces[-1], dtype=np.uint8)
     if last:  # the run's last point: its last piece without the separator
