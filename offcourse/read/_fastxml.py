@@ -159,18 +159,16 @@ def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, l
 
 
 def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them.
-
-    The caller grouped the rows by length, sign and place of the first dot: a row with digits
-    where the first row has them and none elsewhere has the first row's layout.
-    """
+    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them
+    (:class:`NotFast` if one has not)."""
     first = b[0, :length]
     is_digit = first - np.uint8(48) <= 9
     layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
     if _NUMBER_LAYOUT.fullmatch(layout) is None:
         raise NotFast
     x = b[:, :length] - np.uint8(48)  # a digit's value; a sign or a dot wraps around above 9
-    if not ((x <= 9) == is_digit).all():
+    other = np.flatnonzero(~is_digit)
+    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
         raise NotFast
     dot = layout.find(b".")
     frac = 0 if dot < 0 else length - dot - 1
@@ -208,6 +206,11 @@ def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.
     """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
         raise NotFast
+    if (length == length[0]).all():  # most often one layout
+        try:
+            return _decimals_of_one_layout(b, int(length[0]))
+        except NotFast:
+            pass
     # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
     dot_at = (b == 46).argmax(axis=1)
     dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
@@ -469,6 +472,7 @@ def _values(
 _CHUNK = 1 << 20
 """Bytes of a run read at once: its ``<`` are found, its points checked and their values read while it is in cache."""
 
+
 class _Rows:
     """Rows of bytes of one document starting anywhere.
 
@@ -648,7 +652,9 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
         lo = hi
     if not plan.positioned:
         return Block(shape, _empty(), n, n)
-    out = tuple(np.concatenate(parts[c]) if parts[c] else np.full(n, _NAN) for c in ("lon", "lat", "ele", "time", "hdop"))
+    out = tuple(
+        np.concatenate(parts[c]) if parts[c] else np.full(n, _NAN) for c in ("lon", "lat", "ele", "time", "hdop")
+    )
     return Block(shape, out, n, 0)  # type: ignore[arg-type]
 
 
