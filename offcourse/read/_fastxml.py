@@ -218,11 +218,59 @@ def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.
     first_key = key[0]
     if (key == first_key).all():
         return _decimals_of_one_layout(b, int(length[0]))
+    keys = np.unique(key).tolist()
+    if len(keys) > 2 and int(length.max()) <= _LONG_DIGITS + 2:
+        try:
+            return _decimals_of_any_layout(b, length)
+        except NotFast:  # more than 18 digits, or not a number: row by row, as below
+            pass
     out = np.empty(len(b), dtype=np.float64)
-    for k in np.unique(key).tolist():
+    for k in keys:
         rows = np.flatnonzero(key == k)
         out[rows] = _decimals_of_one_layout(b[rows], int(length[rows[0]]))
     return out
+
+
+def _decimals_of_any_layout(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals of up to 18 digits in rows of many layouts (``[+-]digits[.digits]`` each), as ``float()`` reads them.
+
+    The digits make an exact integer (Horner's rule over the columns, in int64), divided once by
+    the power of ten of the digits after the dot: in double precision up to 15 digits, else in
+    extended precision with the ties read by ``float()`` (see :func:`_long_decimals`).
+    """
+    width = int(length.max())
+    b = b[:, :width]
+    col = np.arange(width)
+    inside = col < length[:, None]
+    x = b - np.uint8(48)
+    digit = (x <= 9) & inside
+    dot = (b == 46) & inside
+    sign = (b[:, 0] == 45) | (b[:, 0] == 43)
+    nd = digit.sum(axis=1)
+    if (
+        not ((digit | dot | ~inside).all(axis=1) | (sign & (digit | dot | ~inside)[:, 1:].all(axis=1))).all()
+        or not ((dot.sum(axis=1) <= 1) & (nd >= 1)).all()
+    ):
+        raise NotFast
+    mant = np.zeros(len(b), dtype=np.int64)
+    for c in range(width):
+        d = digit[:, c]
+        mant = np.where(d, mant * 10 + x[:, c], mant)
+    has_dot = dot.any(axis=1)
+    frac = np.where(has_dot, length - 1 - dot.argmax(axis=1), 0)
+    negative = b[:, 0] == 45
+    if int(nd.max()) <= _MAX_DIGITS:
+        value: NDArray[np.float64] = mant.astype(np.float64) / _POW10[frac]
+    elif not _LONG_OK or int(nd.max()) > _LONG_DIGITS:
+        raise NotFast
+    else:
+        q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+        value = q.astype(np.float64)
+        toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+        tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+        for k in np.flatnonzero(tie).tolist():
+            value[k] = abs(float(bytes(b[k, : int(length[k])])))
+    return np.where(negative, -value, value)
 
 
 def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 24) -> NDArray[np.int64]:

@@ -159,3 +159,17 @@ def test_tcx_with_garmin_namespaced_extensions_reads_the_same() -> None:
     fast = outcome(FAST["tcx"], doc)
     assert fast is not None and fast == outcome(HARDENED["tcx"], doc)
     assert len(REGISTRY["tcx"](doc).track) == 200
+
+
+def test_decimals_of_many_layouts_at_once_read_as_float_reads_them() -> None:
+    rng = random.Random(1)
+    texts = ["-0", "+0.0", ".5", "7.", "-000.000", "90", "-180.0000000000000"]
+    for _ in range(3000):
+        nd = rng.randint(1, 18)
+        digits = "".join(rng.choice("0123456789") for _ in range(nd))
+        cut = rng.randint(0, nd)
+        texts.append(rng.choice(["", "-", "+"]) + (digits[:cut] + "." + digits[cut:] if rng.random() < 0.8 else digits))
+    buf = b" ".join(t.encode() for t in texts)
+    ends = np.cumsum([len(t) + 1 for t in texts]) - 1
+    got = _fastxml.decimals(np.frombuffer(buf, dtype=np.uint8), ends - [len(t) for t in texts], ends)
+    assert got.tobytes() == np.array([float(t) for t in texts]).tobytes()
