@@ -550,16 +550,16 @@ class _Opens:
 
 
 def _container_run(
-    data: bytes, arr: NDArray[np.uint8], c0: int, last: int, shape: PointShape
+    data: bytes, arr: NDArray[np.uint8], c0: int, last: int, shape: PointShape, guess: bool
 ) -> tuple[Block | None, int, int, int]:
     """The run of points of the container opened at ``c0`` (``last``: the document's last end tag of that
     container): its block (``None`` when the fast path does not read it), where it lies, and where the
     container ends.
 
-    The run is first taken to end at the last point before ``last`` (one container, as most documents
-    have): :func:`_run_one` reading it proves it holds no end tag, so that it is the container's run
-    and the container's end tag need not be searched for over the points. Else the container's end
-    tag is searched for, as in the general case.
+    With ``guess`` (the first container of its shape), the run is first taken to end at the last
+    point before ``last`` (one container, as most documents have): :func:`_run_one` reading it
+    proves it holds no end tag, so that it is the container's run and the container's end tag need
+    not be searched for over the points. Else the container's end tag is searched for.
     """
     close_tag = b"</" + shape.container + b">"
     p_close = b"</" + shape.point + b">"
@@ -567,7 +567,7 @@ def _container_run(
     if a < 0 or data.find(close_tag, c0, a) >= 0:  # no point in this container
         c1 = data.find(close_tag, c0)
         return None, 0, 0, c1 + len(close_tag)
-    z = data.rfind(p_close, a, last)
+    z = data.rfind(p_close, a, last) if guess else -1
     tried = (-1, -1)
     if z >= 0:
         tried = (a, z + len(p_close))
@@ -602,6 +602,7 @@ def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block
     arr = np.frombuffer(data, dtype=np.uint8)
     opens = _Opens(data, shapes)
     last = [-2] * len(shapes)  # each shape's last container end tag, searched for when one is met
+    guess = [True] * len(shapes)
     blocks: list[Block] = []
     pieces: list[bytes] = []
     at = pos = 0
@@ -616,7 +617,8 @@ def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block
             opens.found[k], opens.scanned[k] = -1, len(data)
             pos = c0
             continue
-        block, a, b, pos = _container_run(data, arr, c0, last[k], shapes[k])
+        block, a, b, pos = _container_run(data, arr, c0, last[k], shapes[k], guess[k])
+        guess[k] = False  # the next containers of that shape: a document of several
         if block is None:
             continue
         blocks.append(block)
