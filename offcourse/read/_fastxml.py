@@ -543,7 +543,7 @@ class _Opens:
                 end = best if best >= 0 else len(self.data)
                 f = self.data.find(tag, start, end)
                 self.found[k] = f
-                self.scanned[k] = max(start, end - len(tag) + 1)
+                self.scanned[k] = f if f >= 0 else max(start, end - len(tag) + 1)  # none before
             if f >= 0 and (best < 0 or f < best):
                 best, best_k = f, k
         return best, best_k

@@ -58,6 +58,8 @@ def test_a_long_run_reads_through_the_one_template_path_as_the_hardened_reader(s
     data = _doc([_pt(i) for i in range(300)], segs)
     fast = outcome(FAST["gpx"], data)
     assert fast is not None and fast == outcome(HARDENED["gpx"], data)
+    cut = _fastxml.fast_blocks(data, gpx._SHAPES)
+    assert cut is not None and len(cut[0]) == segs  # every segment read by the fast path
     t = gpx.parse(data, "x").track
     assert len(t) == 300 and t.lat[299] == 45.00299 and t.ele_m[5] == 1000.0 and t.epoch_s[61] - t.epoch_s[0] == 61.0
 
