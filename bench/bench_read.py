@@ -2,12 +2,13 @@
 
 Run from the repository root (gpxpy from the ``bench`` extra: ``pip install -e .[bench]``)::
 
-    python bench/bench_read.py [--points N] [--runs R]
+    python bench/bench_read.py [--points N] [--runs R] [--only fast|hardened|gpxpy] [--corpus]
 
 It writes a large recording in memory as a watch does (one ``trkpt`` a second with elevation,
 time and a Garmin heart-rate extension; the same as TCX ``Trackpoint`` elements), checks that the
 fast path and the hardened reader give the same arrays bit for bit, and prints the points read
-per second (best of R runs, file already in memory; wall clock and CPU time of this process) by:
+per second (best and median of R runs, file already in memory; wall clock and CPU time of this
+process; the load average is printed too) by:
 
 * ``fast``: :func:`offcourse.read.gpx.parse` / :func:`offcourse.read.tcx.parse`, what
   ``read_file`` uses (the byte-level fast path of :mod:`offcourse.read._fastxml`);
@@ -27,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -103,11 +106,11 @@ def make_tcx(n: int, seed: int = 1) -> bytes:
     return "".join(out).encode()
 
 
-def best(fn: Callable[[], int], runs: int) -> tuple[int, float, float]:
-    """Points read, and the best wall-clock and best CPU time (this process) of ``runs`` calls.
+def best(fn: Callable[[], int], runs: int) -> tuple[int, float, float, float, float]:
+    """Points read, and the best and median wall-clock and CPU time (this process) of ``runs`` calls.
 
     On a shared machine the CPU time is the steadier figure: the wall clock also counts the time
-    other processes held the core.
+    other processes held the core (the load average is printed with the table).
     """
     wall, cpu = [], []
     n = 0
@@ -116,7 +119,7 @@ def best(fn: Callable[[], int], runs: int) -> tuple[int, float, float]:
         n = fn()
         wall.append(time.perf_counter() - t)
         cpu.append(time.process_time() - c)
-    return n, min(wall), min(cpu)
+    return n, min(wall), statistics.median(wall), min(cpu), statistics.median(cpu)
 
 
 def _gpxpy(data: bytes) -> int:
@@ -132,7 +135,7 @@ def _same(a: object, b: object) -> bool:
     return all(getattr(ta, c).tobytes() == getattr(tb, c).tobytes() for c in cols) and repr(ta.meta) == repr(tb.meta)
 
 
-def bench(points: int, runs: int) -> None:
+def bench(points: int, runs: int, only: str | None = None) -> None:
     rows = []
     for fmt, make, fast, hardened in (
         ("GPX", make_gpx, gpx.parse, gpx.parse_gpx),
@@ -150,12 +153,18 @@ def bench(points: int, runs: int) -> None:
         if fmt.startswith("GPX"):
             readers.append(("gpxpy", lambda data=data: _gpxpy(data)))
         for name, fn in readers:
-            n, dt, cpu = best(fn, runs)
-            rows.append((fmt, name, n, len(data), dt, cpu))
-    head = ("format", "reader", "points", "MB", "wall s", "points/s", "CPU s", "points/CPU s")
-    print("{:6} {:9} {:>8} {:>6} {:>7} {:>10} {:>7} {:>12}".format(*head))
-    for fmt, name, n, size, dt, cpu in rows:
-        print(f"{fmt:6} {name:9} {n:8d} {size / 1e6:6.1f} {dt:7.3f} {n / dt:10,.0f} {cpu:7.3f} {n / cpu:12,.0f}")
+            if only and name != only:
+                continue
+            rows.append((fmt, name, len(data), *best(fn, runs)))
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"best (and median) of {runs} runs; load average {load} (1, 5, 15 min) on {os.cpu_count()} CPUs")
+    head = ("format", "reader", "points", "MB", "wall s", "(median)", "points/s", "CPU s", "(median)", "points/CPU s")
+    print("{:6} {:9} {:>8} {:>6} {:>7} {:>8} {:>10} {:>7} {:>8} {:>12}".format(*head))
+    for fmt, name, size, n, dt, dt_med, cpu, cpu_med in rows:
+        print(
+            f"{fmt:6} {name:9} {n:8d} {size / 1e6:6.1f} {dt:7.3f} {dt_med:8.3f} {n / dt:10,.0f} "
+            f"{cpu:7.3f} {cpu_med:8.3f} {n / cpu:12,.0f}"
+        )
 
 
 def corpus() -> None:
@@ -188,9 +197,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=200_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", choices=("fast", "hardened", "gpxpy"), help="time this reader only")
     ap.add_argument("--corpus", action="store_true", help="also read every GPX/TCX file of ../shared/data")
     args = ap.parse_args()
-    bench(args.points, args.runs)
+    bench(args.points, args.runs, args.only)
     if args.corpus:
         corpus()
 

@@ -8,20 +8,29 @@ Per point, the hardened reader (:mod:`offcourse.read._xml`) pays a dozen Python 
 run of points (the content of a ``trkseg``, ``rte`` or TCX ``Track``, from its first point to its
 last) is read at once:
 
-1. **The run is one template repeated.** The first point (and the whitespace before the next)
-   is the template. With the digits and ``.-+`` deleted (``bytes.translate``, C speed), the run
-   must be the template repeated exactly; then every point has the template's tags, in order,
-   with only digits and signs changed. The tags' lengths (and, for a tag whose template bytes
-   hold digits, its bytes) are compared too, so a digit cannot hide in a tag name. The template
-   itself is parsed by the hardened scanner (well-formed, no entity), and must hold no element
-   that would change the reader's state (a ``trkseg`` in an extension, ...).
-2. **Values are parsed with numpy.** The places of ``<``, ``>`` and ``"`` (``np.flatnonzero``)
-   give, for every point, where its latitude, longitude, elevation, time and HDOP lie. Decimals
-   are parsed digit by digit into an integer and divided once by a power of ten: exact whenever
-   the number has at most 15 digits (the integer and the power are exact doubles, and one IEEE
-   division is correctly rounded), so the float is the one ``float(text)`` gives, bit for bit.
-   Times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by
-   10⁶ as ``timedelta.total_seconds`` does.
+1. **The run is one template repeated** (:func:`_run_one`, what a program writes). The first
+   point (and the whitespace before the next) is the template, parsed by the hardened scanner
+   (well-formed, no entity) and holding no element that would change the reader's state (a
+   ``trkseg`` in an extension, ...). It is cut into fixed pieces and, between them, the values
+   (``lat``/``lon`` attributes, the texts of ``ele``, ``time``, ... and the texts of digits the
+   reader does not keep). The run is read in chunks of about a megabyte that end where a point
+   starts, each while it is in cache: the places of its ``<`` (``np.flatnonzero``) are each
+   point's tags in order when the points are the template's; each fixed piece is compared, byte
+   for byte, with the template's where the value before it ends (the rows of bytes of a piece
+   and of the value after it taken at once); each value is read (step 2) or is digits and signs
+   only; the pieces and values of a point must end where the next point starts. So every byte of
+   every point is checked.
+   A run of points of several templates (some with an extension, some without) is read by
+   :func:`_run_general`: with the digits and ``.-+`` deleted (``bytes.translate``), the run must
+   be the templates repeated, point by point; the tags' lengths (and, for a tag whose template
+   bytes hold digits, its bytes) are compared too, so a digit cannot hide in a tag name.
+2. **Values are parsed with numpy** (:mod:`offcourse.read._fastvalues`). Decimals are parsed
+   digit by digit into an integer and divided once by a power of ten: exact whenever the number
+   has at most 15 digits (the integer and the power are exact doubles, and one IEEE division is
+   correctly rounded), so the float is the one ``float(text)`` gives, bit for bit (16 to 18
+   digits: in extended precision, the exact ties read by ``float()``). Times
+   ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by 10⁶
+   as ``timedelta.total_seconds`` does.
 3. **The rest is the hardened reader's.** Each run read this way is replaced by a marker
    element and the remaining skeleton (metadata, names, waypoints, routes of other shapes) is
    read by the hardened scanner, which takes the run's columns when it meets the marker.
@@ -47,14 +56,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from numpy.typing import NDArray
 
 from ..errors import OffcourseError
 from ..model import ParsedFile
+from ._fastvalues import NotFast, _decimals_of, _times_of, _until, _window, decimals, times
 from ._xml import Scanner, scan
 
-__all__ = ["MARK", "Block", "NotFast", "PointShape", "fast_blocks"]
+__all__ = ["MARK", "Block", "NotFast", "PointShape", "decimals", "fast_blocks", "times"]
 
 MARK = "offcourse_fast_"
 """Local name of the marker element that stands for a run of points read here."""
@@ -63,18 +72,11 @@ _MARK_TAG = b"<" + MARK.encode() + b"/>"
 _DIGITS = b"0123456789.-+"
 _WS = b" \t\r\n"
 _ALLOWED = bytes(range(32, 127)) + b"\t\n\r"  # what the template may hold
-_POW10 = np.array([float(10**k) for k in range(23)])
-_INT_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
-_MAX_DIGITS = 15  # below 2**53: the integer of the digits is exact
 _TAG = re.compile(rb"<(/?)([^\s/>]+)([^>]*?)(/?)>")
 _LATLON_TAG = re.compile(rb'<([A-Za-z]+)\s+(lat|lon)="([^"]*)"\s+(lat|lon)="([^"]*)"\s*>')
 _NAN = np.nan
 
 Columns = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
-
-
-class NotFast(Exception):
-    """This run (or document) is not of the shape the fast path reads: the hardened reader reads it."""
 
 
 @dataclass(frozen=True)
@@ -113,209 +115,6 @@ class Block:
     columns: Columns
     points: int
     without_position: int
-
-
-# -- values ------------------------------------------------------------------------------------
-
-
-def _window(
-    arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64], most: int
-) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """The bytes from ``arr[start]`` of each row (as many as the longest ``end - start``) and the lengths."""
-    length = end - start
-    if not len(length) or length.min() < 1 or length.max() > most:
-        raise NotFast
-    width = int(length.max())
-    if int(start.max()) + width > len(arr):
-        arr = np.concatenate([arr, np.zeros(width, dtype=np.uint8)])
-    return sliding_window_view(arr, width)[start], length
-
-
-_LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
-_LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
-_POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
-
-
-def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
-    """Decimals of 16 to 18 digits, exactly as ``float()`` reads them (more digits: ``float()`` reads them).
-
-    The digits make an exact integer, divided once in extended precision: the quotient, rounded to
-    64 bits, rounds to the same double as the exact decimal unless it lies exactly halfway between
-    two doubles (a 64-bit number lying between the exact value and its 64-bit rounding would be
-    nearer), and those rows are read by ``float()``.
-    """
-    nd = digits.shape[1]
-    if not _LONG_OK or nd > _LONG_DIGITS or frac > 27:
-        raw = np.ascontiguousarray(b[:, :length]).tobytes()
-        return np.array([abs(float(raw[k : k + length])) for k in range(0, len(raw), length)], dtype=np.float64)
-    mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
-    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
-    value: NDArray[np.float64] = q.astype(np.float64)
-    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
-    for k in np.flatnonzero(tie).tolist():
-        value[k] = abs(float(bytes(b[k, :length])))
-    return value
-
-
-def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them."""
-    first = b[0, :length]
-    digit_cols = np.flatnonzero((first >= 48) & (first <= 57))
-    other_cols = np.flatnonzero((first < 48) | (first > 57))
-    layout = bytes(np.where((first >= 48) & (first <= 57), 1, first).astype(np.uint8))
-    if _NUMBER_LAYOUT.fullmatch(layout) is None:
-        raise NotFast
-    for c in other_cols.tolist():
-        if (b[:, c] != first[c]).any():
-            raise NotFast
-    digits = b[:, digit_cols]
-    if (digits - np.uint8(48) > 9).any():
-        raise NotFast
-    dot = layout.find(b".")
-    frac = 0 if dot < 0 else length - dot - 1
-    if len(digit_cols) > _MAX_DIGITS:  # more digits than a double holds exactly
-        long: NDArray[np.float64] = _long_decimals(b, digits, frac, length)
-        return -long if first[0] == 45 else long
-    weights = _POW10[len(digit_cols) - 1 :: -1] if len(digit_cols) else _POW10[:0]
-    mant = (digits.astype(np.float64) - 48.0) @ weights  # integers below 2**53: exact in any order
-    value = mant / _POW10[frac]
-    out: NDArray[np.float64] = -value if first[0] == 45 else value
-    return out
-
-
-def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
-    """The numbers written in ``arr[start:end]``, exactly as ``float()`` reads them; :class:`NotFast` if one is not
-    a plain decimal (``[+-]digits[.digits]``) of at most 15 digits.
-
-    The digits make an integer (exact in a double below 2**53), divided once by a power of ten
-    (exact up to 10**22): one correctly rounded division, the double nearest the decimal, as
-    ``float()`` gives it. Rows are read in groups of one layout (length, sign, dot).
-
-    >>> a = np.frombuffer(b"45.25 -0.5 +7 .5 12.", dtype=np.uint8)
-    >>> decimals(a, np.array([0, 6, 11, 14, 17]), np.array([5, 10, 13, 16, 20])).tolist()
-    [45.25, -0.5, 7.0, 0.5, 12.0]
-    """
-    b, length = _window(arr, start, end, 64)
-    # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
-    dot_at = (b == 46).argmax(axis=1)
-    dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
-    key = (length * 64 + dot_at) * 4 + (b[:, 0] == 45) + 2 * (b[:, 0] == 43)
-    first_key = key[0]
-    if (key == first_key).all():
-        return _decimals_of_one_layout(b, int(length[0]))
-    out = np.empty(len(b), dtype=np.float64)
-    for k in np.unique(key).tolist():
-        rows = np.flatnonzero(key == k)
-        out[rows] = _decimals_of_one_layout(b[rows], int(length[rows[0]]))
-    return out
-
-
-def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 24) -> NDArray[np.int64]:
-    """Where the first byte ``stop`` lies at or after each ``start`` (within ``most`` bytes, else 64)."""
-    if int(start.max()) + 64 > len(arr):
-        arr = np.concatenate([arr, np.zeros(64, dtype=np.uint8)])
-    hit = sliding_window_view(arr, most)[start] == stop
-    at = hit.argmax(axis=1)
-    missed = ~hit[np.arange(len(at)), at]
-    if missed.any():
-        if most >= 64:
-            raise NotFast
-        at[missed] = _until(arr, start[missed], stop, 64) - start[missed]
-    out: NDArray[np.int64] = start + at
-    return out
-
-
-def _number(b: NDArray[np.uint8], col: int, count: int) -> NDArray[np.int64]:
-    out = b[:, col].astype(np.int64) - 48
-    for k in range(1, count):
-        out = out * 10 + (b[:, col + k].astype(np.int64) - 48)
-    return out
-
-
-_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-_NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
-_LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
-
-
-def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
-    """The bytes of a column, with every digit the same (``0``)."""
-    return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
-
-
-def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
-    first = b[0, :length]
-    is_digit = (first >= 48) & (first <= 57)
-    for c in np.flatnonzero(~is_digit).tolist():
-        if (b[:, c] != first[c]).any():
-            raise NotFast
-    d = b[:, :length][:, is_digit]
-    if ((d < 48) | (d > 57)).any():
-        raise NotFast
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
-    m = _LAYOUT.fullmatch(layout)
-    if m is None:
-        raise NotFast
-    year, month, day = _number(b, 0, 4), _number(b, 5, 2), _number(b, 8, 2)
-    hour, minute, sec = _number(b, 11, 2), _number(b, 14, 2), _number(b, 17, 2)
-    micro = np.zeros(len(b), dtype=np.int64)
-    if m.group(1):
-        k = len(m.group(1))
-        micro = _number(b, 20, k) * 10 ** (6 - k)
-    offset_s = np.zeros(len(b), dtype=np.int64)
-    tz = m.group(2) or b""
-    if len(tz) == 6:
-        at = m.start(2)
-        off_h, off_m = _number(b, at + 1, 2), _number(b, at + 4, 2)
-        if (off_h > 23).any() or (off_m > 59).any():
-            raise NotFast
-        offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_ok = (month >= 1) & (month <= 12)
-    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    valid &= (hour <= 23) & (minute <= 59) & (sec <= 59)
-    if not valid.all():
-        raise NotFast
-    # days from 1970-01-01 (H. Hinnant's days_from_civil)
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    micros = (days * 86400 + hour * 3600 + minute * 60 + sec - offset_s) * 1_000_000 + micro
-    out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
-    return out
-
-
-def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
-    """ISO 8601 times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` (years 1900 to 2200) as seconds since 1970,
-    exactly as :func:`offcourse.read._values.parse_time` gives them; :class:`NotFast` for any other form.
-
-    Integer microseconds (exact below 2**53, about the year 2255) divided once by 10**6, as
-    ``timedelta.total_seconds`` divides them.
-
-    >>> a = np.frombuffer(b"1970-01-01T00:01:00.5Z 1970-01-01T01:00:00+01:00", dtype=np.uint8)
-    >>> times(a, np.array([0, 23]), np.array([22, 48])).tolist()
-    [60.5, 0.0]
-    """
-    b, length = _window(arr, start, end, 32)
-    if length.min() < 19:
-        raise NotFast
-    # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
-    rows = np.arange(len(b))
-    marks = [_kind_of(b[:, 19 % b.shape[1]])] + [_kind_of(b[rows, length - k]) for k in (1, 3, 6)]
-    key = length.copy()
-    for m in marks:
-        key = key * 256 + m
-    if (key == key[0]).all():
-        return _times_of_one_layout(b, int(length[0]))
-    out = np.empty(len(b), dtype=np.float64)
-    for k in np.unique(key).tolist():
-        group = np.flatnonzero(key == k)
-        out[group] = _times_of_one_layout(b[group], int(length[group[0]]))
-    return out
 
 
 # -- the template of a run ----------------------------------------------------------------------
@@ -445,7 +244,204 @@ def _values(
     return cols
 
 
+_CHUNK = 1 << 20
+"""Bytes of a run read at once: its ``<`` are found, its points checked and their values read while it is in cache."""
+
+
+class _Rows:
+    """Rows of bytes of one document starting anywhere.
+
+    The document is viewed as overlapping items of ``width`` bytes (a void dtype, one item a byte
+    further than the last), so that taking rows is one item-sized copy each, not a copy of a
+    strided row each (twice as fast).
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.views: dict[int, NDArray[np.void]] = {}
+
+    def rows(self, start: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
+        """The ``width`` bytes from each ``start`` (zeros past the end of the document)."""
+        data = self.data
+        if not len(start):
+            return np.empty((0, width), dtype=np.uint8)
+        if int(start.max()) + width > len(data):
+            data = data + bytes(width)
+            view = np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))
+        else:
+            view = self.views.get(width)  # type: ignore[assignment]
+            if view is None:
+                view = self.views[width] = np.ndarray(
+                    (len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,)
+                )
+        out: NDArray[np.uint8] = view[start].view(np.uint8).reshape(len(start), width)
+        return out
+
+
+@dataclass
+class _Plan:
+    """How the points of a run written from one template are read, chunk by chunk (:func:`_run_one`).
+
+    The template (the first point and the whitespace before the next) is cut into fixed pieces
+    and, between them, the values: ``pieces[0]``, value 1, ``pieces[1]``, ..., value k,
+    ``pieces[k]``. A value is an attribute's value (it ends at ``"``) or the text of an element
+    (it ends at the point's ``<`` number ``ends``), read into ``column`` (``""``: only digits and
+    signs, not kept).
+    """
+
+    tags: int
+    pieces: list[bytes]
+    values: list[tuple[str, int]]  # (column, the tag that ends it or -1 for an attribute's value)
+    scan: list[int]  # bytes searched for the quote ending an attribute's value at first
+    attr_order: tuple[str, str]
+    positioned: bool
+
+
+def _plan(unit: bytes, shape: PointShape) -> _Plan:
+    t = _template(unit, shape)
+    tags = list(_TAG.finditer(unit))
+    kept = {j: col for col, j in t.slots.items()}
+    cuts: list[tuple[int, int, str, int]] = []
+    if shape.attributes:
+        lm = _LATLON_TAG.fullmatch(tags[0].group(0))
+        if lm is None:  # pragma: no cover - _template checked the tag
+            raise NotFast
+        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], -1)]
+    for j in range(len(tags) - 1):
+        s, e = tags[j].end(), tags[j + 1].start()
+        if j in kept:
+            cuts.append((s, e, kept[j], j + 1))
+        elif e > s and not unit[s:e].translate(None, _DIGITS):
+            cuts.append((s, e, "", j + 1))
+    if not cuts:
+        raise NotFast
+    pieces, at = [], 0
+    for s, e, _, _ in cuts:
+        pieces.append(unit[at:s])
+        at = e
+    pieces.append(unit[at:])
+    values = [(c, j) for _, _, c, j in cuts]
+    return _Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
+
+
+def _chunk_values(
+    rows: _Rows, lt: NDArray[np.int64], nxt: NDArray[np.int64], plan: _Plan, last: bytes
+) -> dict[str, NDArray[np.float64]]:
+    """The columns of the points of one chunk, whose tags start at ``lt`` (a row a point) and whose next point
+    starts at ``nxt``; ``last``: what the last point ends with when it is the run's last (its last piece
+    without the separator), else empty.
+
+    Every byte of a point is checked: each fixed piece is compared with the template's, in the same
+    rows of bytes as the value after it, and each value is read by :func:`decimals` or
+    :func:`times`, or is digits and signs only. The pieces and values follow one another from the
+    point's ``<`` up to the next point's.
+    """
+    pieces = plan.pieces
+    at = lt[:, 0]  # where the piece before the value starts
+    cols: dict[str, NDArray[np.float64]] = {}
+    for m, (col, ends) in enumerate(plan.values):
+        f = len(pieces[m])
+        if ends < 0:  # an attribute's value, up to the quote
+            win = rows.rows(at, f + plan.scan[m])
+            hit = win[:, f:] == 34
+            length = hit.argmax(axis=1)
+            if not hit[np.arange(len(win)), length].all():
+                win = rows.rows(at, f + 64)
+                hit = win[:, f:] == 34
+                length = hit.argmax(axis=1)
+                if not hit[np.arange(len(win)), length].all():
+                    raise NotFast
+        else:
+            length = lt[:, ends] - (at + f)
+            if int(length.min()) < 0 or int(length.max()) > 64:
+                raise NotFast
+            win = rows.rows(at, f + max(int(length.max()), 1))
+        if not (win[:, :f] == np.frombuffer(pieces[m], dtype=np.uint8)).all():
+            raise NotFast
+        value = win[:, f:]
+        if col:
+            read = _times_of if col == "time" else _decimals_of
+            cols[col] = read(value, length)
+        else:  # digits and signs only (43 "+", 45 "-", 46 ".", 48 to 57 the digits), up to the value's end
+            u = value - np.uint8(43)
+            if not (((u <= 14) & (u != 1) & (u != 4)) | (np.arange(value.shape[1]) >= length[:, None])).all():
+                raise NotFast
+        at = at + (f + length)
+    piece = np.frombuffer(pieces[-1], dtype=np.uint8)
+    if last:  # the run's last point: its last piece without the separator
+        ok = bool((rows.rows(at[:-1], len(piece)) == piece).all()) and bytes(rows.rows(at[-1:], len(last))[0]) == last
+    else:
+        ok = bool((rows.rows(at, len(piece)) == piece).all())
+    if not ok or not (at + len(piece) == nxt).all():
+        raise NotFast  # the pieces and values of a point do not end where the next point starts
+    if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
+        raise NotFast  # the hardened reader says which
+    return cols
+
+
+def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
+    """A run whose points are all of one template (what a program writes), read one chunk at a time.
+
+    Each chunk of about :data:`_CHUNK` bytes ends where a point starts; its ``<`` are each point's
+    tags in order when the points are the template's, which :func:`_chunk_values` checks, byte for
+    byte. Anything else: :class:`NotFast`.
+    """
+    close = b"</" + shape.point + b">"
+    e0 = data.find(close, a, b)
+    s1 = data.find(b"<", e0 + len(close), b) if e0 >= 0 else -1
+    if s1 < 0:
+        raise NotFast  # one point
+    sep = data[e0 + len(close) : s1]
+    unit = data[a:s1]
+    if sep.strip(_WS) or unit.translate(None, _ALLOWED) or b"&" in unit or b"<?" in unit or b"<!" in unit:
+        raise NotFast
+    plan = _plan(unit, shape)
+    nt = plan.tags
+    last = plan.pieces[-1][: len(plan.pieces[-1]) - len(sep)]
+    rows = _Rows(data)
+    parts: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ("lon", "lat", "ele", "time", "hdop")}
+    n = 0
+    lo, chunk = a, _CHUNK
+    while lo < b:
+        hi = min(lo + chunk, b)
+        lt = np.flatnonzero(arr[lo:hi] == 60)
+        lt += lo
+        if hi == b:
+            points, rest = divmod(len(lt), nt)
+            if rest or not points:
+                raise NotFast
+            nxt = np.append(lt[nt::nt], b - len(last) + len(plan.pieces[-1]))
+            end = last
+        else:
+            points = (len(lt) - 1) // nt
+            if points < 1:
+                chunk *= 2
+                continue
+            nxt = lt[nt : (points + 1) * nt : nt]
+            hi = int(nxt[-1])
+            end = b""
+        cols = _chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end)
+        for name, col in cols.items():
+            parts[name].append(col)
+        n += points
+        lo = hi
+    if not plan.positioned:
+        return Block(shape, _empty(), n, n)
+    out = tuple(
+        np.concatenate(parts[c]) if parts[c] else np.full(n, _NAN) for c in ("lon", "lat", "ele", "time", "hdop")
+    )
+    return Block(shape, out, n, 0)  # type: ignore[arg-type]
+
+
 def _run(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
+    """A run of points: by :func:`_run_one`, else by :func:`_run_general` (points of several templates)."""
+    try:
+        return _run_one(data, arr, a, b, shape)
+    except NotFast:
+        return _run_general(data, arr, a, b, shape)
+
+
+def _run_general(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
     body = data[a:b]
     p_open = b"<" + shape.point
     close = b"</" + shape.point + b">"
@@ -524,51 +520,106 @@ def _empty() -> Columns:
     return (e, e, e, e, e)
 
 
-def _spans(data: bytes, shape: PointShape) -> list[tuple[int, int]]:
-    """Where the runs of points lie: in each container, from the first point's ``<`` to the last point's ``>``."""
-    open_tag = b"<" + shape.container + b">"
+class _Opens:
+    """The container start tags of each shape, in document order, each byte searched at most once per shape.
+
+    A search for the next start tag of a shape stops at the nearest one of another shape already
+    found, and the search goes on from where a container closed, not over its points.
+    """
+
+    def __init__(self, data: bytes, shapes: tuple[PointShape, ...]) -> None:
+        self.data = data
+        self.tags = [b"<" + shape.container + b">" for shape in shapes]
+        self.found = [-1] * len(shapes)  # the next start tag found, or -1 for none before scanned
+        self.scanned = [0] * len(shapes)
+
+    def next(self, pos: int) -> tuple[int, int]:
+        """The next start tag at or after ``pos`` (its place and the shape's index), or ``(-1, -1)``."""
+        best, best_k = -1, -1
+        for k, tag in enumerate(self.tags):
+            f = self.found[k]
+            if f < pos:
+                start = max(pos, self.scanned[k])
+                end = best if best >= 0 else len(self.data)
+                f = self.data.find(tag, start, end)
+                self.found[k] = f
+                self.scanned[k] = f if f >= 0 else max(start, end - len(tag) + 1)  # none before
+            if f >= 0 and (best < 0 or f < best):
+                best, best_k = f, k
+        return best, best_k
+
+
+def _container_run(
+    data: bytes, arr: NDArray[np.uint8], c0: int, last: int, shape: PointShape, guess: bool
+) -> tuple[Block | None, int, int, int]:
+    """The run of points of the container opened at ``c0`` (``last``: the document's last end tag of that
+    container): its block (``None`` when the fast path does not read it), where it lies, and where the
+    container ends.
+
+    With ``guess`` (the first container of its shape), the run is first taken to end at the last
+    point before ``last`` (one container, as most documents have): :func:`_run_one` reading it
+    proves it holds no end tag, so that it is the container's run and the container's end tag need
+    not be searched for over the points. Else the container's end tag is searched for.
+    """
     close_tag = b"</" + shape.container + b">"
-    p_open = b"<" + shape.point
     p_close = b"</" + shape.point + b">"
-    spans = []
-    i = data.find(open_tag)
-    while i >= 0:
-        c0 = i + len(open_tag)
+    a = data.find(b"<" + shape.point, c0, last)
+    if a < 0 or data.find(close_tag, c0, a) >= 0:  # no point in this container
         c1 = data.find(close_tag, c0)
-        if c1 < 0:
-            break
-        a = data.find(p_open, c0, c1)
-        if a >= 0:
-            z = data.rfind(p_close, a, c1)
-            if z >= 0:
-                spans.append((a, z + len(p_close)))
-        i = data.find(open_tag, c1)
-    return spans
+        return None, 0, 0, c1 + len(close_tag)
+    z = data.rfind(p_close, a, last) if guess else -1
+    tried = (-1, -1)
+    if z >= 0:
+        tried = (a, z + len(p_close))
+        try:
+            block = _run_one(data, arr, a, tried[1], shape)
+            return block, a, tried[1], data.find(close_tag, tried[1]) + len(close_tag)
+        except NotFast:
+            pass
+    c1 = data.find(close_tag, c0)
+    z = data.rfind(p_close, a, c1)
+    if z < 0:
+        return None, 0, 0, c1 + len(close_tag)
+    b = z + len(p_close)
+    try:
+        block = _run_general(data, arr, a, b, shape) if (a, b) == tried else _run(data, arr, a, b, shape)
+    except NotFast:
+        return None, 0, 0, c1 + len(close_tag)
+    return block, a, b, c1 + len(close_tag)
 
 
 def fast_blocks(data: bytes, shapes: tuple[PointShape, ...]) -> tuple[list[Block], bytes] | None:
     """The runs of points of ``data`` read by the fast path, and the skeleton left for the hardened scanner.
 
     Each run read is replaced in the skeleton by a ``<offcourse_fast_/>`` marker (:data:`MARK`), in
-    document order; runs of another shape stay in the skeleton. ``None`` when the document is not
-    for the fast path at all (see the module docstring) or no run could be read.
+    document order; the run of a container is from its first point's ``<`` to its last point's ``>``.
+    ``None`` when the document is not for the fast path at all (see the module docstring) or no run
+    could be read.
     """
     head = data[:256]
     if head[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in head:
         return None
-    spans = sorted((s, shape) for shape in shapes for s in _spans(data, shape))
-    if not spans:
-        return None
     arr = np.frombuffer(data, dtype=np.uint8)
+    opens = _Opens(data, shapes)
+    last = [-2] * len(shapes)  # each shape's last container end tag, searched for when one is met
+    guess = [True] * len(shapes)
     blocks: list[Block] = []
     pieces: list[bytes] = []
-    at = 0
-    for (a, b), shape in spans:
-        if a < at:
-            return None  # runs inside one another: not a shape for the fast path
-        try:
-            block = _run(data, arr, a, b, shape)
-        except NotFast:
+    at = pos = 0
+    while True:
+        i, k = opens.next(pos)
+        if i < 0:
+            break
+        c0 = i + len(opens.tags[k])
+        if last[k] == -2:
+            last[k] = data.rfind(b"</" + shapes[k].container + b">")
+        if last[k] < c0:  # no end tag after it: no more containers of that shape
+            opens.found[k], opens.scanned[k] = -1, len(data)
+            pos = c0
+            continue
+        block, a, b, pos = _container_run(data, arr, c0, last[k], shapes[k], guess[k])
+        guess[k] = False  # the next containers of that shape: a document of several
+        if block is None:
             continue
         blocks.append(block)
         pieces.append(data[at:a])

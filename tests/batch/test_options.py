@@ -94,7 +94,7 @@ def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: P
 
     route = write_route(tmp_path / "route.gpx", STRAIGHT)
     small = write_run(tmp_path / "small.gpx", DETOUR_600)
-    n = 400_000  # a 38 MB GPX: parsing it takes far more than 100 MB
+    n = 1_200_000  # a 115 MB GPX: more than 100 MB before it is parsed (the fast path reads a 38 MB one in less)
     lon, lat = np.linspace(0, 0.05, n), np.full(n, 0.0001)
     writers.write_gpx_track(
         tmp_path / "big.gpx", lon, lat, np.full(n, 1.0), "big", epoch_s=1.7e9 + np.arange(n, dtype=float)

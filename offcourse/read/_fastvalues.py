@@ -1,0 +1,301 @@
+"""Values of the fast path of the GPX and TCX readers (:mod:`offcourse.read._fastxml`): decimals and times read
+with numpy from rows of bytes, exactly as the hardened reader reads them (``float()`` and
+:func:`offcourse.read._values.parse_time`), or :class:`NotFast`.
+
+Decimals are parsed digit by digit into an integer and divided once by a power of ten: exact
+whenever the number has at most 15 digits (the integer and the power are exact doubles, and one
+IEEE division is correctly rounded), so the float is the one ``float(text)`` gives, bit for bit;
+16 to 18 digits are divided in extended precision, the exact ties read by ``float()``. Times
+``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by 10⁶ as
+``timedelta.total_seconds`` does.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
+
+__all__ = ["NotFast", "decimals", "times"]
+
+_POW10 = np.array([float(10**k) for k in range(23)])
+_INT_POW10 = np.array([10**k for k in range(19)], dtype=np.int64)
+_MAX_DIGITS = 15  # below 2**53: the integer of the digits is exact
+
+
+class NotFast(Exception):
+    """This run (or document) is not of the shape the fast path reads: the hardened reader reads it."""
+
+
+def _window(
+    arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64], most: int
+) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """The bytes from ``arr[start]`` of each row (as many as the longest ``end - start``) and the lengths."""
+    length = end - start
+    if not len(length) or length.min() < 1 or length.max() > most:
+        raise NotFast
+    width = int(length.max())
+    if int(start.max()) + width > len(arr):
+        arr = np.concatenate([arr, np.zeros(width, dtype=np.uint8)])
+    return sliding_window_view(arr, width)[start], length
+
+
+_LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
+_LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
+_POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
+
+
+def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
+    """Decimals of 16 to 18 digits, exactly as ``float()`` reads them (more digits: ``float()`` reads them).
+
+    The digits make an exact integer, divided once in extended precision: the quotient, rounded to
+    64 bits, rounds to the same double as the exact decimal unless it lies exactly halfway between
+    two doubles (a 64-bit number lying between the exact value and its 64-bit rounding would be
+    nearer), and those rows are read by ``float()``.
+    """
+    nd = digits.shape[1]
+    if not _LONG_OK or nd > _LONG_DIGITS or frac > 27:
+        raw = np.ascontiguousarray(b[:, :length]).tobytes()
+        return np.array([abs(float(raw[k : k + length])) for k in range(0, len(raw), length)], dtype=np.float64)
+    mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
+    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+    value: NDArray[np.float64] = q.astype(np.float64)
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    for k in np.flatnonzero(tie).tolist():
+        value[k] = abs(float(bytes(b[k, :length])))
+    return value
+
+
+def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them
+    (:class:`NotFast` if one has not)."""
+    first = b[0, :length]
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    if _NUMBER_LAYOUT.fullmatch(layout) is None:
+        raise NotFast
+    x = b[:, :length] - np.uint8(48)  # a digit's value; a sign or a dot wraps around above 9
+    other = np.flatnonzero(~is_digit)
+    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
+        raise NotFast
+    dot = layout.find(b".")
+    frac = 0 if dot < 0 else length - dot - 1
+    nd = int(is_digit.sum())
+    if nd > _MAX_DIGITS:  # more digits than a double holds exactly
+        long: NDArray[np.float64] = _long_decimals(b, b[:, np.flatnonzero(is_digit)], frac, length)
+        return -long if first[0] == 45 else long
+    weights = np.zeros(length)
+    weights[is_digit] = _POW10[nd - 1 :: -1] if nd else _POW10[:0]
+    # integers below 2**53: exact in any order (a sign or dot weighs 0); not a matrix product, which a
+    # threaded BLAS can make slow on a busy machine
+    mant = (x * weights).sum(axis=1)
+    value = mant / _POW10[frac]
+    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    return out
+
+
+def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
+    """The numbers written in ``arr[start:end]``, exactly as ``float()`` reads them; :class:`NotFast` if one is not
+    a plain decimal (``[+-]digits[.digits]``) of at most 15 digits.
+
+    The digits make an integer (exact in a double below 2**53), divided once by a power of ten
+    (exact up to 10**22): one correctly rounded division, the double nearest the decimal, as
+    ``float()`` gives it. Rows are read in groups of one layout (length, sign, dot).
+
+    >>> a = np.frombuffer(b"45.25 -0.5 +7 .5 12.", dtype=np.uint8)
+    >>> decimals(a, np.array([0, 6, 11, 14, 17]), np.array([5, 10, 13, 16, 20])).tolist()
+    [45.25, -0.5, 7.0, 0.5, 12.0]
+    """
+    b, length = _window(arr, start, end, 64)
+    return _decimals_of(b, length)
+
+
+def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
+    if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
+        raise NotFast
+    if (length == length[0]).all():  # most often one layout
+        try:
+            return _decimals_of_one_layout(b, int(length[0]))
+        except NotFast:
+            pass
+    # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
+    dot_at = (b == 46).argmax(axis=1)
+    dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
+    key = (length * 64 + dot_at) * 4 + (b[:, 0] == 45) + 2 * (b[:, 0] == 43)
+    first_key = key[0]
+    if (key == first_key).all():
+        return _decimals_of_one_layout(b, int(length[0]))
+    keys = np.unique(key).tolist()
+    if len(keys) > 2 and int(length.max()) <= _LONG_DIGITS + 2:
+        try:
+            return _decimals_of_any_layout(b, length)
+        except NotFast:  # more than 18 digits, or not a number: row by row, as below
+            pass
+    out = np.empty(len(b), dtype=np.float64)
+    for k in keys:
+        rows = np.flatnonzero(key == k)
+        out[rows] = _decimals_of_one_layout(b[rows], int(length[rows[0]]))
+    return out
+
+
+def _decimals_of_any_layout(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals of up to 18 digits in rows of many layouts (``[+-]digits[.digits]`` each), as ``float()`` reads them.
+
+    The digits make an exact integer (Horner's rule over the columns, in int64), divided once by
+    the power of ten of the digits after the dot: in double precision up to 15 digits, else in
+    extended precision with the ties read by ``float()`` (see :func:`_long_decimals`).
+    """
+    width = int(length.max())
+    b = b[:, :width]
+    col = np.arange(width)
+    inside = col < length[:, None]
+    x = b - np.uint8(48)
+    digit = (x <= 9) & inside
+    dot = (b == 46) & inside
+    sign = (b[:, 0] == 45) | (b[:, 0] == 43)
+    nd = digit.sum(axis=1)
+    if (
+        not ((digit | dot | ~inside).all(axis=1) | (sign & (digit | dot | ~inside)[:, 1:].all(axis=1))).all()
+        or not ((dot.sum(axis=1) <= 1) & (nd >= 1)).all()
+    ):
+        raise NotFast
+    mant = np.zeros(len(b), dtype=np.int64)
+    for c in range(width):
+        d = digit[:, c]
+        mant = np.where(d, mant * 10 + x[:, c], mant)
+    has_dot = dot.any(axis=1)
+    frac = np.where(has_dot, length - 1 - dot.argmax(axis=1), 0)
+    negative = b[:, 0] == 45
+    if int(nd.max()) <= _MAX_DIGITS:
+        value: NDArray[np.float64] = mant.astype(np.float64) / _POW10[frac]
+    elif not _LONG_OK or int(nd.max()) > _LONG_DIGITS:
+        raise NotFast
+    else:
+        q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+        value = q.astype(np.float64)
+        toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+        tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+        for k in np.flatnonzero(tie).tolist():
+            value[k] = abs(float(bytes(b[k, : int(length[k])])))
+    return np.where(negative, -value, value)
+
+
+def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: int = 24) -> NDArray[np.int64]:
+    """Where the first byte ``stop`` lies at or after each ``start`` (within ``most`` bytes, else 64)."""
+    if int(start.max()) + 64 > len(arr):
+        arr = np.concatenate([arr, np.zeros(64, dtype=np.uint8)])
+    hit = sliding_window_view(arr, most)[start] == stop
+    at = hit.argmax(axis=1)
+    missed = ~hit[np.arange(len(at)), at]
+    if missed.any():
+        if most >= 64:
+            raise NotFast
+        at[missed] = _until(arr, start[missed], stop, 64) - start[missed]
+    out: NDArray[np.int64] = start + at
+    return out
+
+
+def _number(b: NDArray[np.uint8], col: int, count: int) -> NDArray[np.int64]:
+    out = b[:, col].astype(np.int64) - 48
+    for k in range(1, count):
+        out = out * 10 + (b[:, col + k].astype(np.int64) - 48)
+    return out
+
+
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+_NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
+_LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
+
+
+def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
+    """The bytes of a column, with every digit the same (``0``)."""
+    return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
+
+
+def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
+    first = b[0, :length]
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
+    m = _LAYOUT.fullmatch(layout)
+    if m is None:
+        raise NotFast
+    x = b[:, :length] - np.uint8(48)
+    other = np.flatnonzero(~is_digit)
+    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
+        raise NotFast
+    v = x.astype(np.int64)
+    two = v[:, :-1] * 10 + v[:, 1:]  # the number of each two digits in a row
+    year, month, day = two[:, 0] * 100 + two[:, 2], two[:, 5], two[:, 8]
+    hour, minute, sec = two[:, 11], two[:, 14], two[:, 17]
+    frac = len(m.group(1) or b"")
+    micro = np.zeros(len(b), dtype=np.int64)
+    for c in range(20, 20 + frac):
+        micro = micro * 10 + v[:, c]
+    micro *= 10 ** (6 - frac)
+    tz = m.group(2) or b""
+    offset_s = np.zeros(len(b), dtype=np.int64)
+    if len(tz) == 6:
+        off_h, off_m = two[:, m.start(2) + 1], two[:, m.start(2) + 4]
+        if (off_h > 23).any() or (off_m > 59).any():
+            raise NotFast
+        offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
+    valid &= (hour <= 23) & (minute <= 59) & (sec <= 59)
+    if not valid.all():
+        raise NotFast
+    # days from 1970-01-01 (H. Hinnant's days_from_civil)
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    micros = (days * 86400 + hour * 3600 + minute * 60 + sec - offset_s) * 1_000_000 + micro
+    out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
+    return out
+
+
+def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
+    """ISO 8601 times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` (years 1900 to 2200) as seconds since 1970,
+    exactly as :func:`offcourse.read._values.parse_time` gives them; :class:`NotFast` for any other form.
+
+    Integer microseconds (exact below 2**53, about the year 2255) divided once by 10**6, as
+    ``timedelta.total_seconds`` divides them.
+
+    >>> a = np.frombuffer(b"1970-01-01T00:01:00.5Z 1970-01-01T01:00:00+01:00", dtype=np.uint8)
+    >>> times(a, np.array([0, 23]), np.array([22, 48])).tolist()
+    [60.5, 0.0]
+    """
+    b, length = _window(arr, start, end, 32)
+    return _times_of(b, length)
+
+
+def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`times` of the first ``length`` bytes of each row of ``b``."""
+    if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
+        raise NotFast
+    if (length == length[0]).all():  # most often one layout
+        try:
+            return _times_of_one_layout(b, int(length[0]))
+        except NotFast:
+            pass
+    # rows of one key share a layout (length, what follows the seconds, how it ends): the layout check makes sure
+    rows = np.arange(len(b))
+    marks = [_kind_of(b[:, 19 % b.shape[1]])] + [_kind_of(b[rows, length - k]) for k in (1, 3, 6)]
+    key = length.copy()
+    for m in marks:
+        key = key * 256 + m
+    if (key == key[0]).all():
+        return _times_of_one_layout(b, int(length[0]))
+    out = np.empty(len(b), dtype=np.float64)
+    for k in np.unique(key).tolist():
+        group = np.flatnonzero(key == k)
+        out[group] = _times_of_one_layout(b[group], int(length[group[0]]))
+    return out
