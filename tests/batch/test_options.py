@@ -94,7 +94,7 @@ def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: P
 
     route = write_route(tmp_path / "route.gpx", STRAIGHT)
     small = write_run(tmp_path / "small.gpx", DETOUR_600)
-    n = 1_200_000  # a 115 MB GPX: more than 100 MB before it is parsed (the fast path reads a 38 MB one in less)
+    n = 400_000  # a 38 MB GPX: more than 30 MB before it is parsed
     lon, lat = np.linspace(0, 0.05, n), np.full(n, 0.0001)
     writers.write_gpx_track(
         tmp_path / "big.gpx", lon, lat, np.full(n, 1.0), "big", epoch_s=1.7e9 + np.arange(n, dtype=float)
@@ -102,12 +102,12 @@ def test_worker_memory_limit_gives_an_error_row_and_the_others_go_on(tmp_path: P
     shutil.copy(small, tmp_path / "small2.gpx")
     inputs = batch.expand_inputs([small, tmp_path / "big.gpx", tmp_path / "small2.gpx"])
     cache = tmp_path / "cache.jsonl"
-    result = batch.run_batch(route, inputs, jobs=jobs, cache_path=cache, worker_memory_mb=100)
+    result = batch.run_batch(route, inputs, jobs=jobs, cache_path=cache, worker_memory_mb=30)
     by = {Path(r["file"]).name: r for r in result.rows}
     assert by["small.gpx"]["status"] == by["small2.gpx"]["status"] == "ok"
     assert (
         by["big.gpx"]["error"]
-        == "out of memory: needs more than the worker memory limit of 100 MB (--worker-memory-mb)"
+        == "out of memory: needs more than the worker memory limit of 30 MB (--worker-memory-mb)"
     )
     assert len(batch.ResultCache(cache, result.spec.key)) == 1  # the limit's verdict is not remembered
     with pytest.raises(OffcourseError, match="at least 1 MB"):
