@@ -1,0 +1,109 @@
+"""Memory held by the server stays at its bounds however long the race: structure sizes, not RSS.
+
+(The benchmark, ``bench/bench_serve.py``, measures the server's RSS over a run.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from offcourse.detect.options import RING_SIZE
+from offcourse.detect.state import route_fingerprint
+from offcourse.serve import auth, events
+from offcourse.serve.auth import RateLimiter
+from offcourse.serve.events import MAX_QUEUE_BYTES, Broadcaster, sse
+from offcourse.serve.field import Field
+from offcourse.serve.ingest import Position
+from offcourse.serve.store import Store
+from tests.serve.helpers import CLEAN_LEGS, ROUTE, RUNNERS, fixes
+
+
+def _sizes(field: Field) -> dict[str, object]:
+    """What the field holds in memory, runner by runner (the engine's own structures included)."""
+    return {
+        "monitors": sorted(field._live),
+        "ring": [len(live.monitor._st.ring) for live in field._live.values()],
+        "covered": [len(live.monitor._st.covered) for live in field._live.values()],
+        "ignored_reasons": [len(live.monitor._st.ignored_by_reason) for live in field._live.values()],
+    }
+
+
+def test_a_field_holds_the_same_however_many_fixes_past_its_bounds(tmp_path: Path) -> None:
+    field = Field(ROUTE, Store(tmp_path / "race.sqlite", route_fingerprint(ROUTE)), RUNNERS)
+    track = fixes(CLEAN_LEGS, step_s=1.0)[: 3 * RING_SIZE]  # 720 fixes along 2.2 km of the 3 km route
+    at_bound = None
+    for k, (t, lat, lon) in enumerate(track, start=1):
+        out = field.ingest([Position(device, t, lat, lon, 5.0) for device in RUNNERS], t)
+        assert out.accepted == len(RUNNERS)
+        if k == RING_SIZE:
+            at_bound = _sizes(field)
+    # the engine keeps RING_SIZE recent fixes a runner; nothing else grows with the fixes
+    assert at_bound == {
+        "monitors": sorted(RUNNERS), "ring": [RING_SIZE] * 3, "covered": [0] * 3, "ignored_reasons": [6] * 3
+    }  # fmt: skip
+    assert _sizes(field) == at_bound
+    assert field.store.count_positions() == 3 * len(track)
+
+
+def test_a_stream_that_does_not_read_is_dropped_at_its_byte_bound_and_its_queue_freed() -> None:
+    async def run() -> tuple[list[int], int, int, list[bytes]]:
+        async def no_views(devices: list[str]) -> bytes:
+            return b""
+
+        b = Broadcaster(no_views)
+        asleep = b.stream()  # a laptop asleep: never read
+        awake = b.stream()
+        await awake.__anext__()  # the first message (retry: and hello)
+        message = sse("runners", [{"device": f"r{k:05d}", "x": 1234567.8, "y": 7654321.0} for k in range(7000)])
+        got, held = [], []
+        for _ in range(3 * MAX_QUEUE_BYTES // len(message)):
+            b.publish_bytes(message)
+            got.append(await awake.__anext__())
+            held.append(b.queued[1])  # the sleeper's queue (the reader's is empty again)
+        subscribers = b.subscribers
+        assert (await asleep.__anext__()).startswith(b"retry:")
+        async for _ in asleep:  # the dropped stream ends at once: its queue holds nothing more
+            pytest.fail("a dropped stream got a message")
+        return held, subscribers, b.queued[1], got
+
+    held, subscribers, after, got = asyncio.run(run())
+    assert 300_000 < len(got[0]) < MAX_QUEUE_BYTES // 10
+    assert max(held) <= MAX_QUEUE_BYTES
+    assert max(held) > MAX_QUEUE_BYTES - len(got[0])  # it filled up to the bound
+    assert held[-1] == 0  # then the sleeper was dropped
+    assert subscribers == 1
+    assert after == 0
+    assert len(got) == 3 * MAX_QUEUE_BYTES // len(got[0])  # the reader got every message
+
+
+def test_a_stream_is_dropped_at_its_message_bound_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "MAX_QUEUE", 5)
+
+    async def run() -> list[tuple[int, int]]:
+        async def no_views(devices: list[str]) -> bytes:
+            return b""
+
+        b = Broadcaster(no_views)
+        b.stream()
+        seen = []
+        for k in range(8):
+            b.publish("ack", {"id": k})
+            seen.append((b.subscribers, b.queued[0]))
+        return seen
+
+    seen = asyncio.run(run())
+    assert seen == [(1, 1), (1, 2), (1, 3), (1, 4), (1, 5), (0, 0), (0, 0), (0, 0)]
+
+
+def test_rate_limit_buckets_stay_at_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "MAX_BUCKETS", 50)
+    r = RateLimiter(rate_per_s=1.0, burst=2.0)
+    sizes = []
+    for k in range(300):
+        assert r.allow(f"10.0.{k // 256}.{k % 256}", now_s=k * 0.001)
+        sizes.append(len(r._buckets))
+    assert max(sizes) == 50
+    assert sizes[:50] == list(range(1, 51))
