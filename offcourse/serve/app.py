@@ -65,6 +65,8 @@ __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
 COOKIE = "offcourse_session"
 CHECKPOINT_EVERY_S = 2.0
+FORGET_EVERY_S = 60.0
+"""How often the monitors of runners idle for :data:`~offcourse.serve.field.IDLE_S` leave memory."""
 INLINE_MAX_FIXES = 200
 """A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
 INLINE_PARSE_BYTES = 16 << 10
@@ -242,6 +244,7 @@ class Server:
         self.field = await self.run(self._open)
         self.broadcaster.start()
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
+        forget = asyncio.get_running_loop().create_task(self._forget_idle())
         if self.config.webhook_url:
             field = self.field
 
@@ -258,6 +261,7 @@ class Server:
             yield
         finally:
             checkpoints.cancel()
+            forget.cancel()
             await self.broadcaster.stop()
             if self.webhook is not None:
                 await self.webhook.stop()
@@ -277,6 +281,18 @@ class Server:
                 await loop.run_in_executor(None, store.checkpoint)
             except Exception:  # a busy database: the next one catches up
                 log.warning("checkpoint of %s postponed", store.path)
+
+    async def _forget_idle(self) -> None:
+        """Every :data:`FORGET_EVERY_S`, the monitors of runners who stopped sending leave memory."""
+        while True:
+            await asyncio.sleep(FORGET_EVERY_S)
+            try:
+                n = await self.run(self.f.forget_idle, time.time())
+            except Exception:  # a busy database: the next round catches up
+                log.warning("idle runners kept in memory for now")
+                continue
+            if n:
+                log.info("%d idle runners left memory (their state saved)", n)
 
     # -- authentication --------------------------------------------------------------------------------
     def _token_given(self, request: Request) -> str | None:

@@ -15,10 +15,10 @@ from offcourse.detect.state import route_fingerprint
 from offcourse.serve import auth, events
 from offcourse.serve.auth import RateLimiter
 from offcourse.serve.events import MAX_QUEUE_BYTES, Broadcaster, sse
-from offcourse.serve.field import Field
+from offcourse.serve.field import IDLE_S, Field
 from offcourse.serve.ingest import Position
 from offcourse.serve.store import Store
-from tests.serve.helpers import CLEAN_LEGS, ROUTE, RUNNERS, fixes
+from tests.serve.helpers import CLEAN_LEGS, ROUTE, RUNNERS, WRONG_TURN_LEGS, fixes
 
 
 def _sizes(field: Field) -> dict[str, object]:
@@ -46,6 +46,34 @@ def test_a_field_holds_the_same_however_many_fixes_past_its_bounds(tmp_path: Pat
     }  # fmt: skip
     assert _sizes(field) == at_bound
     assert field.store.count_positions() == 3 * len(track)
+
+
+def _events(field: Field) -> list[tuple[object, ...]]:
+    return [(e["device"], e["seq"], e["kind"], e["epoch_s"], e["data"]) for e in field.store.events(limit=10_000)]
+
+
+def test_idle_runners_leave_memory_and_come_back_with_the_same_events(tmp_path: Path) -> None:
+    track = fixes(WRONG_TURN_LEGS)  # 253 fixes, 5 s apart; off course from about the 75th
+    fields = [Field(ROUTE, Store(tmp_path / f"{name}.sqlite", route_fingerprint(ROUTE)), RUNNERS) for name in "ab"]
+    forgotten = []
+    for k, (t, lat, lon) in enumerate(track):
+        for field in fields:
+            # dev-1 sends every fix; dev-3 until the 40th and again from the 100th
+            sending = ["dev-1"] if 40 <= k < 100 else ["dev-1", "dev-3"]
+            out = field.ingest([Position(device, t, lat, lon, 5.0) for device in sending], t)
+            assert out.accepted == (1 if 40 <= k < 100 else 2)
+        if k in (60, 80):  # dev-3 silent for 106 s, then 206 s
+            forgotten.append((fields[1].forget_idle(t + 1, idle_s=120.0), fields[1].live_runners))
+        if k == 85:  # dev-1 too, mid-excursion (off course since about the 75th fix)
+            forgotten.append((fields[1].forget_idle(t, idle_s=0.0), fields[1].live_runners))
+    assert forgotten == [(0, 2), (1, 1), (1, 0)]  # dev-3 left at the 80th fix, dev-1 at the 85th
+    assert fields[1].forget_idle(track[-1][0] + IDLE_S) == 2  # the default: half an hour
+    assert fields[1].live_runners == 0
+    assert fields[1].replayed == 0  # its state was saved when it left: nothing to push again
+    kinds = [e[2] for e in _events(fields[0])]
+    assert kinds.count("off_course") == 2 and kinds.count("back_on_course") == 2
+    assert _events(fields[1]) == _events(fields[0])
+    assert fields[1].store.runners() == fields[0].store.runners()
 
 
 def test_a_stream_that_does_not_read_is_dropped_at_its_byte_bound_and_its_queue_freed() -> None:
