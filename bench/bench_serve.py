@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -173,6 +174,9 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.rss: list[list[tuple[float, int]]] = []
         self.cpu = 0.0
+        self.wal: Path | None = None
+        """The database's write-ahead log, whose size is sampled with the RSS."""
+        self.wal_max_bytes = 0
 
     def start(self) -> None:
         env = {**os.environ, "OFFCOURSE_TOKEN": TOKEN}
@@ -191,6 +195,9 @@ class ServerProcess:
     def sample(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.rss[-1].append((time.monotonic(), rss_kib(self.proc.pid)))
+        if self.wal is not None:
+            with contextlib.suppress(OSError):
+                self.wal_max_bytes = max(self.wal_max_bytes, self.wal.stat().st_size)
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -472,6 +479,7 @@ def main() -> None:
            "--runners", str(work / "runners.csv"), "--port", str(args.port),
            "--device-rate", str(max(2.0, 2 * args.speed / args.every_s))]  # fmt: skip
     server = ServerProcess(cmd, args.port)
+    server.wal = work / "race.sqlite-wal"
     server.start()
     load_before = os.getloadavg()[0]
     client_cpu0 = time.process_time()
@@ -546,6 +554,7 @@ def main() -> None:
         "rss_mib": [{"first": round(p[0]), "quarter": round(p[len(p) // 4]), "last": round(p[-1]), "max": round(max(p))}
                     for p in rss if p],
         **memory,
+        "wal_max_mib": round(server.wal_max_bytes / 2**20, 1),
         "server_cpu_s": round(server.cpu, 1), "client_cpu_s": round(client_cpu, 1),
         "server_cpu_ms_per_request": round(server.cpu / max(len(stats.latencies), 1) * 1000, 2),
         "load_average_1min": [round(load_before, 1), round(load_after, 1)],

@@ -53,7 +53,7 @@ from .events import Broadcaster, sse
 from .field import Field, Outcome
 from .ingest import FUTURE_SLACK_S, MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
 from .page import CSS, JS, live_page, runner_page
-from .store import Store
+from .store import WAL_RESET_BYTES, Store
 from .webhook import Webhook
 
 if TYPE_CHECKING:  # Starlette is imported when the app is made: the package imports without the extra
@@ -272,13 +272,24 @@ class Server:
 
     async def _checkpoints(self) -> None:
         """The write-ahead log copied into the database every :data:`CHECKPOINT_EVERY_S`, in a thread of
-        its own: the fsync it costs never holds up a request."""
+        its own: the fsync it costs never holds up a request.
+
+        Such a checkpoint never catches up with a writer that never stops (the fixes committed while
+        it runs are left for the next), and the log is only started again from its beginning once
+        all of it is copied: under a steady load it would grow for ever. So once it is larger than
+        :data:`~offcourse.serve.store.WAL_RESET_BYTES`, a second checkpoint runs just after the
+        first while no request is committed (it has only the last milliseconds' fixes to copy): the
+        next commit starts the log again, and SQLite cuts the file back to that size.
+        """
         store = self.f.store
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY_S)
             try:
                 await loop.run_in_executor(None, store.checkpoint)
+                if store.wal_bytes() > WAL_RESET_BYTES:
+                    async with self._lock:
+                        await loop.run_in_executor(None, store.checkpoint)
             except Exception:  # a busy database: the next one catches up
                 log.warning("checkpoint of %s postponed", store.path)
 

@@ -13,6 +13,7 @@ import pytest
 from offcourse.detect.options import RING_SIZE
 from offcourse.detect.state import route_fingerprint
 from offcourse.serve import auth, events
+from offcourse.serve import store as store_module
 from offcourse.serve.auth import RateLimiter
 from offcourse.serve.events import MAX_QUEUE_BYTES, Broadcaster, sse
 from offcourse.serve.field import IDLE_S, Field
@@ -135,3 +136,25 @@ def test_rate_limit_buckets_stay_at_their_bound(monkeypatch: pytest.MonkeyPatch)
         sizes.append(len(r._buckets))
     assert max(sizes) == 50
     assert sizes[:50] == list(range(1, 51))
+
+
+def test_the_write_ahead_log_starts_again_and_is_cut_back_once_checkpointed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "WAL_RESET_BYTES", 64 << 10)
+    store = Store(tmp_path / "race.sqlite", route_fingerprint(ROUTE))
+
+    def write(n: int, start: int) -> None:
+        for k in range(start, start + n):
+            with store.transaction():
+                store.add_position("dev-1", 1e9 + k, 46.0, 7.0, 5.0, 0.0, 3.0, 1e9 + k)
+
+    write(300, 0)
+    grown = store.wal_bytes()
+    assert grown > 4 * (64 << 10)  # no checkpoint yet: every commit appended to the log
+    store.checkpoint()  # with no write meanwhile: all of it copied
+    write(1, 300)  # this commit starts the log again, and cuts the file back
+    assert 0 < store.wal_bytes() <= 64 << 10
+    write(300, 301)
+    assert store.wal_bytes() > 4 * (64 << 10)  # the log grows again until the next checkpoint
+    assert store.count_positions() == 601
