@@ -3,7 +3,8 @@
 The same route and runners as ``bench/bench_serve.py`` (``--runners``, ``--minutes`` of race time,
 one fix every ``--every-s``), every fix pushed in time order into one
 :class:`~offcourse.serve.field.Field` over a :class:`~offcourse.serve.store.Store` in this process,
-``--group`` requests a transaction (as the server's group commits), as fast as it goes. At each
+``--group`` requests a transaction (as the server's group commits), the write-ahead log checkpointed
+every ``--checkpoint-every`` fixes (the server does every 2 s), as fast as it goes. At each
 minute of race time: this process's RSS, the monitors in memory, the fixes their engines keep
 (``ring``, at most ``RING_SIZE`` a runner), the route intervals they keep (``covered``) and
 SQLite's own heap. ``--trace-from M`` starts tracemalloc at race minute M and prints, at the end,
@@ -66,7 +67,11 @@ def sizes(field: Field, lib: ctypes.CDLL | None) -> str:
     ring = sum(len(live.monitor._st.ring) for live in lives)
     covered = sum(len(live.monitor._st.covered) for live in lives)
     heap = f"{lib.sqlite3_memory_used() / 2**20:.1f}" if lib is not None else "?"
-    return f"monitors {len(lives)}, ring {ring:,} fixes, covered {covered} intervals, SQLite heap {heap} MiB"
+    wal = field.store.wal_bytes() / 2**20
+    return (
+        f"monitors {len(lives)}, ring {ring:,} fixes, covered {covered} intervals, SQLite heap {heap} MiB, "
+        f"WAL {wal:.0f} MiB"
+    )
 
 
 def main() -> None:
@@ -75,6 +80,7 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=30.0, help="race time (default 30)")
     ap.add_argument("--every-s", type=float, default=5.0)
     ap.add_argument("--group", type=int, default=8, help="requests (one fix each) a transaction")
+    ap.add_argument("--checkpoint-every", type=int, default=800, help="fixes between two checkpoints")
     ap.add_argument("--trace-from", type=int, default=0, help="start tracemalloc at this race minute (0: never)")
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args()
@@ -105,6 +111,8 @@ def main() -> None:
             group = schedule[i : i + args.group]
             requests = [[Position(d, t, lat, lon, 5.0)] for t, d, lat, lon in group]
             field.ingest_many(requests, group[-1][0])
+            if (i // args.group + 1) % max(1, args.checkpoint_every // args.group) == 0:
+                field.store.checkpoint()
             last = i + args.group >= len(schedule)
             if group[-1][0] - t0 < minute * 60 and not last:
                 continue
