@@ -17,10 +17,14 @@ Reported:
   run offline on the same fixes (its "own rate");
 - ingest latency (send → answer) p50 / p99 / max, outside the seconds around the kill;
 - lost positions: every acknowledged fix must be in the database after the kill and the restart;
-- server RSS sampled over the run, before and after the restart; server and client CPU.
+- server memory: RSS sampled every second, reported at each minute of the run (before the kill and
+  after the restart), and judged flat when it grew by at most :data:`FLAT_SHARE` over the second
+  half of each part (the first half is when the engines' bounded buffers fill: see docs/serve.md);
+  server and client CPU.
 
 Run: ``.venv/bin/python bench/bench_serve.py`` (200 runners, 30 min at 10x: the request rate of
-2,000 runners in real time, about 4 minutes) or ``--full`` (2,000 runners in real time for 10 min).
+2,000 runners in real time, about 4 minutes) or ``--full`` (2,000 runners in real time for 10 min;
+``--full --minutes 30`` for 30).
 The figures depend on what else the machine runs: the 1-minute load average before and after is
 printed with them, and the server's CPU time per request, which does not.
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -60,6 +65,10 @@ OFF_M = 50.0
 WITHIN_S = 60.0
 PROJ = LocalProjection(7.0, 46.0)
 KILL_QUIET_S = 5.0  # latencies this close to the kill (wall seconds) are left out of the percentiles
+FLAT_SHARE = 0.05
+"""Memory is flat when, in each part of the run, the RSS at its end is at most this share above the
+RSS at its middle (each the median of the samples within :data:`RSS_WINDOW_S`)."""
+RSS_WINDOW_S = 15.0
 
 
 # -- the race ---------------------------------------------------------------------------------------------
@@ -165,6 +174,9 @@ class ServerProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.rss: list[list[tuple[float, int]]] = []
         self.cpu = 0.0
+        self.wal: Path | None = None
+        """The database's write-ahead log, whose size is sampled with the RSS."""
+        self.wal_max_bytes = 0
 
     def start(self) -> None:
         env = {**os.environ, "OFFCOURSE_TOKEN": TOKEN}
@@ -183,6 +195,9 @@ class ServerProcess:
     def sample(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.rss[-1].append((time.monotonic(), rss_kib(self.proc.pid)))
+        if self.wal is not None:
+            with contextlib.suppress(OSError):
+                self.wal_max_bytes = max(self.wal_max_bytes, self.wal.stat().st_size)
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -366,6 +381,45 @@ def offline_events(route: Route, runners: list[Runner]) -> dict[str, list[dict[s
     return out
 
 
+def memory_figures(parts: list[list[tuple[float, int]]], wall0: float) -> dict[str, Any]:
+    """The server's RSS at each minute of the run, part by part, and its growth over each part's second half.
+
+    ``parts``: per server process, its ``(monotonic time, RSS kiB)`` samples; ``wall0``: the start
+    of the replay on the same clock.
+    """
+
+    def near(part: list[tuple[float, int]], at: float) -> float:
+        close = [kib for t, kib in part if abs(t - at) <= RSS_WINDOW_S] or [min(part, key=lambda p: abs(p[0] - at))[1]]
+        return float(np.median(close)) / 1024
+
+    by_minute, growth = [], []
+    for part in (p for p in parts if p):
+        t_first, t_last = part[0][0], part[-1][0]
+        marks = [t_first] + [wall0 + 60 * m for m in range(1, 10_000) if t_first < wall0 + 60 * m < t_last] + [t_last]
+        by_minute.append([[round((t - wall0) / 60, 2), round(near(part, t), 1)] for t in marks])
+        middle = near(part, (t_first + t_last) / 2)
+        end = float(np.median([kib for t, kib in part if t >= t_last - RSS_WINDOW_S])) / 1024
+        growth.append({"mid_mib": round(middle, 1), "end_mib": round(end, 1), "growth_mib": round(end - middle, 1),
+                       "growth_share": round((end - middle) / middle, 3),
+                       "minutes": round((t_last - t_first) / 120, 1)})  # fmt: skip
+    return {
+        "rss_mib_by_minute": by_minute,
+        "rss_second_half": growth,
+        "memory_flat": bool(growth) and all(g["growth_share"] <= FLAT_SHARE for g in growth),
+    }
+
+
+def memory_line(mem: dict[str, Any]) -> str:
+    """One line: RSS at each minute (``|`` at the restart), growth over each part's second half."""
+    parts = " | restart | ".join(" ".join(f"{m:g}:{r:.0f}" for m, r in part) for part in mem["rss_mib_by_minute"])
+    halves = ", ".join(
+        f"{g['growth_mib']:+.1f} MiB ({g['growth_share']:+.1%}) over the last {g['minutes']:g} min"
+        for g in mem["rss_second_half"]
+    )
+    verdict = "flat" if mem["memory_flat"] else "NOT flat"
+    return f"server RSS, MiB at minute: {parts}; second half of each part: {halves}: {verdict} (<= {FLAT_SHARE:.0%})"
+
+
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else math.nan
 
@@ -374,7 +428,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runners", type=int, default=200)
     ap.add_argument("--km", type=float, default=100.0)
-    ap.add_argument("--minutes", type=float, default=30.0, help="race time replayed (default 30)")
+    ap.add_argument("--minutes", type=float, help="race time replayed (default 30; 10 with --full)")
     ap.add_argument("--every-s", type=float, default=5.0, help="seconds between two fixes of a runner")
     ap.add_argument("--speed", type=float, default=10.0, help="replay speed, x real time (default 10)")
     ap.add_argument("--wrong-share", type=float, default=0.05)
@@ -384,10 +438,16 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--keep", metavar="DIR", help="keep the route, runners and database here")
     ap.add_argument("--json", metavar="FILE", help="write the figures as JSON")
-    ap.add_argument("--full", action="store_true", help="2,000 runners in real time for 10 min (the issue's load)")
+    ap.add_argument(
+        "--full",
+        action="store_true",
+        help="2,000 runners in real time for 10 min (the issue's load; --minutes still applies)",
+    )
     args = ap.parse_args()
     if args.full:
-        args.runners, args.minutes, args.speed = 2000, 10.0, 1.0
+        args.runners, args.speed = 2000, 1.0
+    if args.minutes is None:
+        args.minutes = 10.0 if args.full else 30.0
     if args.port == 0:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -419,6 +479,7 @@ def main() -> None:
            "--runners", str(work / "runners.csv"), "--port", str(args.port),
            "--device-rate", str(max(2.0, 2 * args.speed / args.every_s))]  # fmt: skip
     server = ServerProcess(cmd, args.port)
+    server.wal = work / "race.sqlite-wal"
     server.start()
     load_before = os.getloadavg()[0]
     client_cpu0 = time.process_time()
@@ -470,6 +531,7 @@ def main() -> None:
     quiet = [lat for sent_at, lat in stats.latencies if not (kill - 1 <= sent_at <= kill + KILL_QUIET_S + 30)]
     around = [lat for sent_at, lat in stats.latencies if kill - 1 <= sent_at <= kill + KILL_QUIET_S + 30]
     rss = [[kib / 1024 for _, kib in part] for part in server.rss]
+    memory = memory_figures(server.rss, stats.wall0)
     figures = {
         "command": "python bench/bench_serve.py " + " ".join(sys.argv[1:]),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
@@ -491,11 +553,14 @@ def main() -> None:
         "stored_not_sent": len(stored - sent),
         "rss_mib": [{"first": round(p[0]), "quarter": round(p[len(p) // 4]), "last": round(p[-1]), "max": round(max(p))}
                     for p in rss if p],
+        **memory,
+        "wal_max_mib": round(server.wal_max_bytes / 2**20, 1),
         "server_cpu_s": round(server.cpu, 1), "client_cpu_s": round(client_cpu, 1),
         "server_cpu_ms_per_request": round(server.cpu / max(len(stats.latencies), 1) * 1000, 2),
         "load_average_1min": [round(load_before, 1), round(load_after, 1)],
     }  # fmt: skip
     print(json.dumps(figures, indent=1))
+    print(memory_line(memory))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1))
     if not args.keep:

@@ -53,7 +53,7 @@ from .events import Broadcaster, sse
 from .field import Field, Outcome
 from .ingest import FUTURE_SLACK_S, MAX_BODY_BYTES, IngestError, Position, parse_json, parse_request
 from .page import CSS, JS, live_page, runner_page
-from .store import Store
+from .store import WAL_RESET_BYTES, Store
 from .webhook import Webhook
 
 if TYPE_CHECKING:  # Starlette is imported when the app is made: the package imports without the extra
@@ -65,6 +65,8 @@ __all__ = ["COOKIE", "Config", "Server", "create_app"]
 
 COOKIE = "offcourse_session"
 CHECKPOINT_EVERY_S = 2.0
+FORGET_EVERY_S = 60.0
+"""How often the monitors of runners idle for :data:`~offcourse.serve.field.IDLE_S` leave memory."""
 INLINE_MAX_FIXES = 200
 """A group of requests with more fixes than this is worked in the worker thread, off the event loop."""
 INLINE_PARSE_BYTES = 16 << 10
@@ -242,6 +244,7 @@ class Server:
         self.field = await self.run(self._open)
         self.broadcaster.start()
         checkpoints = asyncio.get_running_loop().create_task(self._checkpoints())
+        forget = asyncio.get_running_loop().create_task(self._forget_idle())
         if self.config.webhook_url:
             field = self.field
 
@@ -258,6 +261,7 @@ class Server:
             yield
         finally:
             checkpoints.cancel()
+            forget.cancel()
             await self.broadcaster.stop()
             if self.webhook is not None:
                 await self.webhook.stop()
@@ -268,15 +272,38 @@ class Server:
 
     async def _checkpoints(self) -> None:
         """The write-ahead log copied into the database every :data:`CHECKPOINT_EVERY_S`, in a thread of
-        its own: the fsync it costs never holds up a request."""
+        its own: the fsync it costs never holds up a request.
+
+        Such a checkpoint never catches up with a writer that never stops (the fixes committed while
+        it runs are left for the next), and the log is only started again from its beginning once
+        all of it is copied: under a steady load it would grow for ever. So once it is larger than
+        :data:`~offcourse.serve.store.WAL_RESET_BYTES`, a second checkpoint runs just after the
+        first while no request is committed (it has only the last milliseconds' fixes to copy): the
+        next commit starts the log again, and SQLite cuts the file back to that size.
+        """
         store = self.f.store
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(CHECKPOINT_EVERY_S)
             try:
                 await loop.run_in_executor(None, store.checkpoint)
+                if store.wal_bytes() > WAL_RESET_BYTES:
+                    async with self._lock:
+                        await loop.run_in_executor(None, store.checkpoint)
             except Exception:  # a busy database: the next one catches up
                 log.warning("checkpoint of %s postponed", store.path)
+
+    async def _forget_idle(self) -> None:
+        """Every :data:`FORGET_EVERY_S`, the monitors of runners who stopped sending leave memory."""
+        while True:
+            await asyncio.sleep(FORGET_EVERY_S)
+            try:
+                n = await self.run(self.f.forget_idle, time.time())
+            except Exception:  # a busy database: the next round catches up
+                log.warning("idle runners kept in memory for now")
+                continue
+            if n:
+                log.info("%d idle runners left memory (their state saved)", n)
 
     # -- authentication --------------------------------------------------------------------------------
     def _token_given(self, request: Request) -> str | None:

@@ -1,7 +1,10 @@
 """Server-Sent Events: every open race-control page gets the alerts at once, positions once a second.
 
-Each subscriber has a bounded queue; one that does not keep up (a laptop asleep on a slow link) is
-dropped and its page reconnects (``EventSource`` does so by itself) and reloads the state. Runner
+Each subscriber has a bounded queue (:data:`MAX_QUEUE` messages, :data:`MAX_QUEUE_BYTES` bytes); one
+that does not keep up (a laptop asleep on a slow link) is dropped and its page reconnects
+(``EventSource`` does so by itself) and reloads the state. The queues share the messages (one
+``bytes`` object each, whoever waits for it), so the memory they hold is at most that of the
+slowest subscriber's queue: :data:`MAX_QUEUE_BYTES` and its messages' few bytes of bookkeeping. Runner
 positions are coalesced: a page gets, once per :data:`POSITIONS_EVERY_S`, the latest figures of every
 runner that moved, not 400 messages a second.
 
@@ -19,13 +22,16 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
-__all__ = ["HEARTBEAT_S", "MAX_QUEUE", "MAX_SUBSCRIBERS", "POSITIONS_EVERY_S", "Broadcaster"]
+__all__ = ["HEARTBEAT_S", "MAX_QUEUE", "MAX_QUEUE_BYTES", "MAX_SUBSCRIBERS", "POSITIONS_EVERY_S", "Broadcaster"]
 
 POSITIONS_EVERY_S = 1.0
 HEARTBEAT_S = 15.0
 """A comment line this often keeps proxies from closing an idle stream."""
 MAX_QUEUE = 2000
 """Messages waiting for one subscriber before it is dropped."""
+MAX_QUEUE_BYTES = 8 << 20
+"""Bytes waiting for one subscriber before it is dropped: the ``runners`` message of 2,000 runners
+is about 300 kB, so 2,000 of them would be 600 MB; this is some 25 s of them."""
 MAX_SUBSCRIBERS = 200
 log = logging.getLogger("offcourse.serve")
 
@@ -35,6 +41,14 @@ def sse(event: str, data: Any) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=False)}\n\n".encode()
 
 
+class _Queue(asyncio.Queue[bytes | None]):
+    """One subscriber's messages, with the bytes they hold."""
+
+    def __init__(self) -> None:
+        super().__init__(MAX_QUEUE)
+        self.bytes = 0
+
+
 class Broadcaster:
     """Fan-out of messages to every subscriber; call :meth:`start` inside the event loop."""
 
@@ -42,7 +56,7 @@ class Broadcaster:
         self.views = views
         """Gets the ``runners`` message (:func:`sse` bytes) of the runners that moved, once per
         :data:`POSITIONS_EVERY_S` (made off the event loop: 2,000 runners are 300 kB of JSON)."""
-        self._queues: set[asyncio.Queue[bytes | None]] = set()
+        self._queues: set[_Queue] = set()
         self._moved: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -66,14 +80,25 @@ class Broadcaster:
         for q in list(self._queues):
             self._offer(q, None)
 
-    def _offer(self, q: asyncio.Queue[bytes | None], message: bytes | None) -> None:
-        try:
-            q.put_nowait(message)
-        except asyncio.QueueFull:
-            self._queues.discard(q)  # its stream ends when it reads the queue's end
+    @property
+    def queued(self) -> tuple[int, int]:
+        """The longest queue: messages, and the most bytes any queue holds."""
+        return max((q.qsize() for q in self._queues), default=0), max((q.bytes for q in self._queues), default=0)
+
+    def _offer(self, q: _Queue, message: bytes | None) -> None:
+        size = 0 if message is None else len(message)
+        if q.full() or q.bytes + size > MAX_QUEUE_BYTES:
+            # dropped: what it holds is freed now (the page reloads the state when it reconnects), and
+            # its stream ends when it reads the queue's end
+            self._queues.discard(q)
             with contextlib.suppress(asyncio.QueueEmpty):
-                q.get_nowait()
+                while True:
+                    q.get_nowait()
+            q.bytes = 0
             q.put_nowait(None)
+            return
+        q.bytes += size
+        q.put_nowait(message)
 
     def publish(self, event: str, data: Any) -> None:
         """Send one message to every subscriber now."""
@@ -112,11 +137,11 @@ class Broadcaster:
         """
         if len(self._queues) >= MAX_SUBSCRIBERS:
             raise OverflowError("too many open streams")
-        q: asyncio.Queue[bytes | None] = asyncio.Queue(MAX_QUEUE)
+        q = _Queue()
         self._queues.add(q)
         return self._read(q, first)
 
-    async def _read(self, q: asyncio.Queue[bytes | None], first: bytes) -> AsyncIterator[bytes]:
+    async def _read(self, q: _Queue, first: bytes) -> AsyncIterator[bytes]:
         try:
             yield b"retry: 2000\n\n" + first
             while True:
@@ -127,6 +152,7 @@ class Broadcaster:
                     continue
                 if message is None:
                     return
+                q.bytes -= len(message)
                 yield message
         finally:
             self._queues.discard(q)

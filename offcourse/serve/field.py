@@ -5,7 +5,10 @@ runners' monitors in the order stored, and the events they raise stored with the
 :data:`SNAPSHOT_EVERY` fixes a runner's engine state is saved in the same transaction.
 
 After a restart nothing is loaded up front: a runner's monitor is rebuilt the first time it is
-needed, from its last snapshot and the fixes stored after it, pushed again in the same order.
+needed, from its last snapshot and the fixes stored after it, pushed again in the same order. A
+runner who sent nothing for :data:`IDLE_S` (finished, dropped out, tracker off) has its state saved
+and its monitor dropped from memory (:meth:`Field.forget_idle`), rebuilt the same way if it sends
+again: memory holds the runners still sending, not every runner seen.
 The engine is deterministic, so the rebuilt monitor is the one that was lost, and the events the
 replayed fixes raise are already stored (they are recognised by the fix that raised them and not
 stored or sent twice).
@@ -42,13 +45,16 @@ from .auth import Runner
 from .ingest import Position
 from .store import Store
 
-__all__ = ["ALERT_KINDS", "SNAPSHOT_EVERY", "Field", "Outcome"]
+__all__ = ["ALERT_KINDS", "IDLE_S", "SNAPSHOT_EVERY", "Field", "Outcome"]
 
 ALERT_KINDS = frozenset({"off_course", "wrong_direction", "skipped_section", "never_rejoined"})
 """The events race control must see (the others are shown on the runner's page)."""
 SNAPSHOT_EVERY = 120
 """Fixes between two saved engine states of a runner (10 min at one fix every 5 s): a restart
 replays at most that many fixes per runner, and saving (a few milliseconds) stays rare."""
+IDLE_S = 1800.0
+"""Seconds without a fix (by the server's clock) after which a runner's monitor leaves memory (its
+state saved first): each holds up to ~70 kB (the engine's last 240 fixes, ``RING_SIZE``)."""
 ROUTE_POINTS_SHOWN = 4000
 """Most route vertices sent to the page (the route is thinned evenly beyond)."""
 _RESOLVES = {BackOnCourse: "off_course", WrongDirectionEnd: "wrong_direction"}
@@ -82,6 +88,8 @@ class _Live:
     """Fixes before the next snapshot: staggered by device for the first one (runners who start
     together do not all save their state on the same fix: 2-3 ms each), then SNAPSHOT_EVERY."""
     last: tuple[float, float, float] = (math.nan, math.nan, math.nan)  # epoch_s, lat, lon of the latest fix
+    received_s: float = math.nan
+    """When the server last received a fix of the runner (its clock)."""
 
 
 def _round(x: float | None, digits: int = 1) -> float | None:
@@ -200,6 +208,7 @@ class Field:
         for p in sorted(positions, key=lambda p: (p.device, p.epoch_s)):
             live = touched.get(p.device) or self._monitor(p.device)  # rebuilt before this fix is stored
             touched[p.device] = live
+            live.received_s = received_s
             seq = self.store.add_position(p.device, p.epoch_s, p.lat, p.lon, p.hacc_m, p.ele_m, p.speed_mps, received_s)
             if seq is None:
                 out.duplicates += 1
@@ -230,6 +239,30 @@ class Field:
             for device, live in self._live.items():
                 if live.since_snapshot:
                     self._save(device, live, snapshot=True)
+
+    def forget_idle(self, now_s: float, idle_s: float = IDLE_S) -> int:
+        """Drop from memory the monitors of the runners who sent nothing for ``idle_s`` seconds.
+
+        Their states are saved first (one transaction); a runner who sends again is rebuilt from
+        it with nothing to replay, and raises the events it would have raised. Returns how many
+        monitors were dropped.
+        """
+        idle = [d for d, live in self._live.items() if not now_s - live.received_s < idle_s]
+        if not idle:
+            return 0
+        with self.store.transaction():
+            for device in idle:
+                live = self._live[device]
+                if live.since_snapshot:
+                    self._save(device, live, snapshot=True)
+        for device in idle:
+            del self._live[device]
+        return len(idle)
+
+    @property
+    def live_runners(self) -> int:
+        """How many monitors are in memory."""
+        return len(self._live)
 
     # -- what the pages see ------------------------------------------------------------------------
     def who(self, device: str) -> dict[str, str]:

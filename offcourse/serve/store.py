@@ -34,10 +34,14 @@ from typing import Any
 
 from ..errors import OffcourseError
 
-__all__ = ["SCHEMA_VERSION", "Store", "StoreError"]
+__all__ = ["SCHEMA_VERSION", "WAL_RESET_BYTES", "Store", "StoreError"]
 
 SCHEMA_VERSION = "1"
 BUSY_TIMEOUT_S = 10.0
+WAL_RESET_BYTES = 64 << 20
+"""The write-ahead log's file is cut back to this size when the log starts again from its beginning
+(SQLite's ``journal_size_limit``), and the server makes it start again once it is larger (see
+:meth:`offcourse.serve.app.Server._checkpoints`): at 400 fixes a second it grows by ~3 MB a second."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,6 +105,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             # no checkpoint on the request path: :meth:`checkpoint` runs them beside it
             self.db.execute("PRAGMA wal_autocheckpoint=0")
+            self.db.execute(f"PRAGMA journal_size_limit={int(WAL_RESET_BYTES)}")
             self.db.executescript(_SCHEMA)
             self._check_meta(fingerprint)
         except sqlite3.DatabaseError as exc:
@@ -146,6 +151,13 @@ class Store:
             con.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
             con.close()
+
+    def wal_bytes(self) -> int:
+        """The size of the write-ahead log's file (0 when there is none)."""
+        try:
+            return os.path.getsize(self.path + "-wal")
+        except OSError:
+            return 0
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
