@@ -351,3 +351,27 @@ def test_walking_on_another_part_of_the_route_holds_the_alert_until_it_is_decide
     """Off the expected pass but along another part: no OffCourse while a skip or wrong way is decided."""
     ev, _ = _beside_the_other_leg(gap_m=60.0, cross_m=20.0)
     assert "OffCourse" not in kinds(ev)
+
+
+def test_the_noise_margin_of_the_off_threshold_starts_above_the_floor() -> None:
+    """RMS offset 12 m on the route: 50 + 4.5 * 12 - 40 = 64 m (the floor absorbs 4.5 * 8.9 m)."""
+    from offcourse.detect.steps import thresholds
+
+    o = Options()
+    assert (o.noise_gain, o.noise_floor_m) == (4.5, 40.0)
+    off, back = thresholds(o.off_threshold_m, o.back_on_threshold_m, 0.0, o.noise_gain, 144.0, o.noise_floor_m)
+    assert (off, back) == pytest.approx((64.0, 25.0))
+    off, _ = thresholds(o.off_threshold_m, o.back_on_threshold_m, 0.0, o.noise_gain, 64.0, o.noise_floor_m)
+    assert off == 50.0  # RMS 8 m: 36 m of margin, within the floor
+
+
+@pytest.mark.parametrize(("offset_m", "alert"), [(60.0, False), (72.0, True)])
+def test_a_runner_beside_a_noisy_route_is_alerted_past_the_grown_threshold(offset_m: float, alert: bool) -> None:
+    """Offsets of ±12 m on the route (RMS 12 m: threshold 64 m); a stretch parallel to it 60 m off is
+    within the noise, one 72 m off is alerted (with the old 25 m floor the threshold was 79 m)."""
+    rows = walk([(0, 0), (2000, 0)])
+    rows[:, 2] = np.where(np.arange(len(rows)) % 2 == 0, 12.0, -12.0)
+    detour = (rows[:, 1] > 1000) & (rows[:, 1] < 1300)
+    rows[detour, 2] = offset_m
+    _, ev = run(STRAIGHT, rows)
+    assert ("OffCourse" in kinds(ev)) is alert
