@@ -149,6 +149,25 @@ def test_an_unusual_point_reads_as_the_hardened_reader_reads_it(point: str) -> N
         assert outcome(REGISTRY["gpx"], data) == outcome(HARDENED["gpx"], data), (where, point)
 
 
+DAMAGE_BYTES = b'0123456789.-+<>/"= \nTZ:&!?ea'
+"""What a damaged point may hold instead: digits, signs, markup, a time's letters, an entity's start."""
+
+
+def damage(data: bytes, rng: random.Random, count: int = 1) -> bytes:
+    """``data`` with ``count`` random bytes replaced, deleted or inserted."""
+    buf = bytearray(data)
+    for _ in range(count):
+        i = rng.randrange(len(buf))
+        op = rng.random()
+        if op < 0.5:
+            buf[i] = rng.choice(DAMAGE_BYTES)
+        elif op < 0.75:
+            del buf[i]
+        else:
+            buf.insert(i, rng.choice(DAMAGE_BYTES))
+    return bytes(buf)
+
+
 def test_random_byte_damage_never_makes_the_two_paths_differ() -> None:
     rng = random.Random(11)
     base = {
@@ -157,20 +176,9 @@ def test_random_byte_damage_never_makes_the_two_paths_differ() -> None:
         ),
         "tcx": (Path(__file__).resolve().parents[1] / "data" / "tcx-course-with-coursepoints.tcx").read_bytes(),
     }
-    alphabet = b'0123456789.-+<>/"= \nTZ:&!?ea'
     for fmt, data in base.items():
         for _ in range(400):
-            buf = bytearray(data)
-            for _ in range(rng.randint(1, 3)):
-                i = rng.randrange(len(buf))
-                op = rng.random()
-                if op < 0.5:
-                    buf[i] = rng.choice(alphabet)
-                elif op < 0.75:
-                    del buf[i]
-                else:
-                    buf.insert(i, rng.choice(alphabet))
-            mutated = bytes(buf)
+            mutated = damage(data, rng, rng.randint(1, 3))
             assert outcome(REGISTRY[fmt], mutated) == outcome(HARDENED[fmt], mutated), (fmt, mutated)
 
 
