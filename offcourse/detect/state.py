@@ -83,6 +83,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ..errors import InvalidStateError
 from .events import Phase
@@ -147,6 +148,29 @@ class Ring:
     def extend(self, recs: Iterable[RingRecord]) -> None:
         for rec in recs:
             self.append(rec)
+
+    def extend_rows(self, rows: npt.NDArray[np.float64]) -> None:
+        """:meth:`extend` with the records as the rows of an ``(m, 7)`` array, written in one go.
+
+        >>> r = Ring(3)
+        >>> r.extend_rows(np.arange(35.0).reshape(5, 7))
+        >>> [rec[0] for rec in r]
+        [14.0, 21.0, 28.0]
+        """
+        m = len(rows)
+        if m == 0:
+            return
+        view = np.frombuffer(self._a, dtype=np.float64).reshape(self.maxlen, _RING_WIDTH)
+        if m >= self.maxlen:
+            view[:] = rows[m - self.maxlen :]
+            self._start, self._n = 0, self.maxlen
+            return
+        view[(self._start + self._n + np.arange(m)) % self.maxlen] = rows
+        total = self._n + m
+        if total > self.maxlen:
+            self._start = (self._start + total - self.maxlen) % self.maxlen
+            total = self.maxlen
+        self._n = total
 
     def __len__(self) -> int:
         return self._n

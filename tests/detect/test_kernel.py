@@ -279,3 +279,44 @@ def test_the_compiled_path_is_loaded_only_for_a_long_track_and_then_used_from_a_
     Monitor(r).push_arrays(t, x, y)
     assert calls == [1]  # loaded: used
     assert COMPILED_MIN_FIXES == 30_000 > n
+
+
+@pytest.mark.parametrize("way", ["python form", "compiled"])
+def test_a_runner_crossing_another_leg_far_from_the_exit_stays_off_in_the_kernel(
+    way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A U-shaped route, legs 400 m apart: the runner leaves the first leg at 1 km, walks north across
+    the second (4.4 km further along the route: no rejoin, Excursion._rejoins_far_away), turns back
+    and rejoins where they left. The kernel takes the fixes on the far leg as the engine does."""
+    if way == "compiled":
+        needs_numba()
+    else:
+        monkeypatch.setattr(_fast, "_kernel", None)
+        monkeypatch.setattr(_fast, "available", lambda: True)
+    from tests.synth import walk
+
+    r = route([(0, 0), (3000, 0), (3000, 400), (0, 400)])
+    path = walk([(0, 0), (1000, 0), (1000, 600), (1000, 0), (2900, 0)], speed_mps=1.0)
+    t, x, y = 1.7e9 + path[:, 0], path[:, 1], path[:, 2]
+    nan = np.full(len(t), np.nan)
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, nan, nan, compiled=False) + slow.close()
+    python_fixes: list[float] = []
+    real_push = fast._push_xy
+
+    def counting(t_: float, *a: float) -> list[object]:
+        python_fixes.append(t_)
+        return real_push(t_, *a)  # type: ignore[return-value]
+
+    monkeypatch.setattr(fast, "_push_xy", counting)
+    ev_fast = fast.push_arrays(t, x, y, nan, nan, compiled=True) + fast.close()
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    kinds = [e.kind for e in ev_slow]
+    assert kinds.count("off_course") == 1 and kinds.count("back_on_course") == 1
+    back = next(e for e in ev_slow if e.kind == "back_on_course")
+    assert abs(back.rejoin_route_m - 1000.0) < 30.0  # rejoined where they left, not on the far leg
+    # within 30 m of the far leg (y 370..430): 60 fixes at 1 m/s, twice; the engine took none of them
+    on_far_leg = {float(tt) for tt, yy in zip(t, y, strict=True) if abs(yy - 400.0) < 30.0}
+    assert len(on_far_leg) >= 100
+    assert len(on_far_leg & set(python_fixes)) <= 3
