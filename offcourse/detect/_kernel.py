@@ -30,23 +30,31 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import geometry
-from ..geometry import (
-    best_in_window,
-    project_on_segment,
-    segments_within,
+from . import _kernel_off, _kernel_suspect, options, steps
+from ._kernel_off import OFF_OPTION_FIELDS, OFF_STATE_FIELDS, off_run_py
+from ._kernel_suspect import (
+    SUSPECT_OPTION_FIELDS,
+    SUSPECT_STATE_FIELDS,
+    other_part_near,
+    suspect_run_py,
+    window_match,
 )
-from . import options, steps
-from ._kernel_off import OFF_MAX_RING, OFF_OPTION_FIELDS, OFF_STATE_FIELDS, off_run_py
 from .events import Phase
 from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
 from .steps import (
     accuracy_growth,
     anywhere_radius,
+    burst_s,
+    correlation_time,
     cover,
+    error_sigma,
+    evidence,
+    evidence_weight,
     far_offset,
     jump_ok,
     learn_noise,
     odometer,
+    plausible,
     running_speed,
     smooth,
     thresholds,
@@ -61,7 +69,7 @@ if TYPE_CHECKING:
 __all__ = ["OPTION_FIELDS", "STATE_FIELDS", "available", "follow_run", "follow_run_py", "push_arrays"]
 
 _NAN = float("nan")
-_ON, _OFF = Phase.ON, Phase.OFF
+_ON, _OFF, _SUSPECT = Phase.ON, Phase.OFF, Phase.SUSPECT
 
 #: Scalar fields of the engine's state the compiled path reads and writes, in this order.
 STATE_FIELDS = (
@@ -116,10 +124,6 @@ OPTION_FIELDS = (
     "noise_floor_m",
 )
 
-#: Margin of the on-route kernel's search for another part of the route (metres): wider than the
-#: engine's by this much, so that rounding never lets the kernel take a fix the engine would not.
-NEAR_MARGIN_M = 1e-6
-
 _STEPS = (
     anywhere_radius,
     far_offset,
@@ -133,6 +137,12 @@ _STEPS = (
     smooth,
     usable_position,
     usable_time,
+    error_sigma,
+    plausible,
+    correlation_time,
+    burst_s,
+    evidence_weight,
+    evidence,
 )
 
 _kernel: Any = None
@@ -187,14 +197,18 @@ def _compile(numba: Any) -> Any:
     table["segments_within"] = jit(_rebind(geometry.segments_within, table))
     for fn in _STEPS:
         table[fn.__name__] = jit(_rebind(fn, table))  # in order: a step may call an earlier one
-    sources = (geometry, options, steps)  # the constants of options.py are compiled in too
+    table["window_match"] = jit(_rebind(window_match, table))
+    table["other_part_near"] = jit(_rebind(other_part_near, table))
+    # the constants of options.py are compiled in too; the kernels call each other's searches
+    sources = (geometry, options, steps, _kernel_off, _kernel_suspect)
     digest = hashlib.sha256(b"".join(Path(m.__file__ or "").read_bytes() for m in sources)).hexdigest()
     on = numba.njit(cache=True, nogil=True)(_rebind(follow_run_py, table, name=f"follow_run_{digest[:16]}"))
     off = numba.njit(cache=True, nogil=True)(_rebind(off_run_py, table, name=f"off_run_{digest[:16]}"))
-    return on, off
+    sus = numba.njit(cache=True, nogil=True)(_rebind(suspect_run_py, table, name=f"suspect_run_{digest[:16]}"))
+    return on, off, sus
 
 
-def _warm_up(on: Any, off: Any) -> None:
+def _warm_up(on: Any, off: Any, sus: Any) -> None:
     """Compile (or load from numba's cache) with the real argument types, on two fixes of a one-segment route."""
     one = np.zeros(1)
     seg = (one, one, np.ones(1), one, np.ones(1), np.array([0.0, 1.0]))
@@ -218,6 +232,8 @@ def _warm_up(on: Any, off: Any) -> None:
         np.empty((2, 4)),
         seg[5],
     )
+    state = np.full(len(SUSPECT_STATE_FIELDS), np.nan)
+    sus(state, np.ones(len(SUSPECT_OPTION_FIELDS)), *seg, *grid, 100.0, two, two, two, two, two, 0, np.empty((2, 4)))
 
 
 def push_arrays(
@@ -254,6 +270,7 @@ def push_arrays(
     seg = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
     opts = np.array([float(getattr(o, name)) for name in OPTION_FIELDS])
     off_opts = np.array([float(getattr(o, name)) for name in OFF_OPTION_FIELDS])
+    sus_opts = np.array([float(getattr(o, name)) for name in SUSPECT_OPTION_FIELDS])
     cols = (T, X, Y, E, H)
     out = np.empty((n, 4))
     st = m._st
@@ -270,10 +287,15 @@ def push_arrays(
                 sv = np.array([getattr(st, name) for name in OFF_STATE_FIELDS], dtype=np.float64)
                 j = off_run(sv, off_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
                 fields = OFF_STATE_FIELDS
+            elif st.phase == _SUSPECT and not st.wrong_way and not st.alt_active:
+                sv = np.array([getattr(st, name) for name in SUSPECT_STATE_FIELDS], dtype=np.float64)
+                j = suspect_run(sv, sus_opts, seg, idx.grid_arrays(), idx.cell_m, cols, i, out)
+                fields = SUSPECT_STATE_FIELDS
             if j > i:
                 for k, name in enumerate(fields):
                     setattr(st, name, float(sv[k]))
                 st.back_count = int(st.back_count)
+                st.off_count = int(st.off_count)
                 st.n_fixes = int(sv[-1])
                 a = max(i, j - RING_SIZE)
                 st.ring.extend_rows(np.column_stack((T[a:j], X[a:j], Y[a:j], out[a:j])))
@@ -331,6 +353,25 @@ def off_run(
     return k
 
 
+def suspect_run(
+    state: np.ndarray,
+    opts: np.ndarray,
+    seg: tuple[np.ndarray, ...],
+    grid: tuple[np.ndarray, ...],
+    cell_m: float,
+    cols: tuple[np.ndarray, ...],
+    i0: int,
+    out: np.ndarray,
+) -> int:
+    """:func:`follow_run` for a runner under suspicion, before the alert (:data:`SUSPECT_STATE_FIELDS`)."""
+    codes, starts, segs = grid
+    t_, x_, y_, e_, h_ = cols
+    kernel = _kernel[2] if _kernel is not None else suspect_run_py
+    ax, ay, dx, dy, ln, cum = seg
+    k: int = kernel(state, opts, ax, ay, dx, dy, ln, cum, codes, starts, segs, cell_m, t_, x_, y_, e_, h_, i0, out)
+    return k
+
+
 def follow_run_py(
     st: Any,
     op: Any,
@@ -383,33 +424,17 @@ def follow_run_py(
             odo, anc_x, anc_y, climb_m, climb_anc, n_kx, n_ky, E[i], jit, jit_gain, noise
         )
         # window search around the current progress (RouteIndex.nearest_in_window)
-        lo = s_s - win_back
-        hi = s_s + win_ahead + vmax * dt
-        s_pred = min(max(s_s, lo), hi)
-        k0 = min(max(np.searchsorted(cum, lo, "right") - 1, 0), nseg - 1)
-        k1 = min(max(np.searchsorted(cum, hi, "right") - 1, 0), nseg - 1)
-        kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
-        s, d, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
+        s, d, _ = window_match(x, y, s_s, dt, win_back, win_ahead, vmax, cw, cbw, ax, ay, dx, dy, ln, cum)
         if d > back_m + grow:
             off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
             if d > off_thr:
                 break  # leaving: the engine's business
             # between the thresholds the engine looks for another part of the route near the fix
-            # (Monitor._seek_other_part): any segment within the back-on threshold whose nearest point
-            # is farther along the route than window_back_m from here may be one; none, nothing happens
+            # (Monitor._seek_other_part): none, nothing happens
             stamp += 1
-            near = segments_within(
-                x, y, back_thr + NEAR_MARGIN_M, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark,
-                stamp, cand,
-            )  # fmt: skip
-            other = False
-            for q in range(near):
-                k = cand[q]
-                f, _ = project_on_segment(x, y, ax[k], ay[k], dx[k], dy[k], ln[k])
-                if abs(cum[k] + f * ln[k] - s) >= win_back - NEAR_MARGIN_M:
-                    other = True
-                    break
-            if other:
+            if other_part_near(
+                x, y, s, back_thr, win_back, ax, ay, dx, dy, ln, cum, codes, starts, segs, cell_m, mark, stamp, cand
+            ):
                 break
         # progress (no wrong way in progress, checked by the caller)
         if s < s_peak and s_peak - s >= BACKWARDS_SHARE * ww_min:

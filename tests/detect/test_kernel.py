@@ -198,9 +198,15 @@ def test_the_kernels_python_form_gives_the_engines_events_and_state_bit_for_bit(
 
 def test_the_kernel_builds_on_the_engines_own_steps() -> None:
     """No arithmetic restated: the kernel calls the step functions and the geometry by name."""
+    from offcourse.detect import _kernel_suspect
+
     names = set(_fast.follow_run_py.__code__.co_names)
-    assert {"jump_ok", "odometer", "learn_noise", "running_speed", "cover", "best_in_window"} <= names
+    assert {"jump_ok", "odometer", "learn_noise", "running_speed", "cover", "window_match"} <= names
+    assert "best_in_window" in _kernel_suspect.window_match.__code__.co_names
     assert "sqrt" not in names and "exp" not in names
+    sus = set(_kernel_suspect.suspect_run_py.__code__.co_names)
+    assert {"evidence", "evidence_weight", "plausible", "burst_s", "error_sigma", "other_part_near"} <= sus
+    assert "sqrt" not in sus and "exp" not in sus and "expm1" not in sus
 
 
 def _half_off_run(
@@ -320,3 +326,56 @@ def test_a_runner_crossing_another_leg_far_from_the_exit_stays_off_in_the_kernel
     on_far_leg = {float(tt) for tt, yy in zip(t, y, strict=True) if abs(yy - 400.0) < 30.0}
     assert len(on_far_leg) >= 100
     assert len(on_far_leg & set(python_fixes)) <= 3
+
+
+def _bursty_run(seed: int) -> tuple[object, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An L-shaped 5 km route walked at 3 m/s with GPS noise, four multipath-like bursts (out to
+    50-65 m and back within 40 s) and one real excursion (300 m out and back)."""
+    from tests.synth import walk
+
+    rng = np.random.default_rng(seed)
+    r = route([(0, 0), (3000, 0), (3000, 2000)])
+    path = walk([(0, 0), (3000, 0), (3000, 2000)], speed_mps=3.0)
+    t, x, y = 1.7e9 + path[:, 0], path[:, 1].copy(), path[:, 2].copy()
+    k = np.arange(40)
+    for a, size in ((150, 50.0), (400, 55.0), (650, 60.0), (900, 65.0)):
+        y[a : a + 40] += size * np.sin(np.pi * k / 40)
+    x[1200:1400] -= 300.0 * np.sin(np.pi * np.arange(200) / 200)  # on the second leg: out west and back
+    a_ = math.exp(-1 / 30)
+    e = np.zeros((len(t), 2))
+    w = rng.normal(0, 5.0 * math.sqrt(1 - a_ * a_), (len(t), 2))
+    for i in range(1, len(t)):
+        e[i] = a_ * e[i - 1] + w[i]
+    nan = np.full(len(t), np.nan)
+    return r, t, x + e[:, 0], y + e[:, 1], nan, nan
+
+
+@pytest.mark.parametrize("way", ["python form", "compiled"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_suspect_kernel_gives_the_engines_events_and_state(
+    way: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fixes between the first off the route and the alert (or the return) go through the suspect
+    kernel: bursts of error that never become an alert, and the first metres of real excursions."""
+    if way == "compiled":
+        needs_numba()
+    else:
+        monkeypatch.setattr(_fast, "_kernel", None)
+        monkeypatch.setattr(_fast, "available", lambda: True)
+    r, t, x, y, ele, hacc = _bursty_run(seed)
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, ele, hacc, compiled=False) + slow.close()
+    done = [0]
+    real = _fast.suspect_run
+
+    def counting(*args):  # type: ignore[no-untyped-def]
+        j = real(*args)
+        done[0] += j - args[6]
+        return j
+
+    monkeypatch.setattr(_fast, "suspect_run", counting)
+    ev_fast = fast.push_arrays(t, x, y, ele, hacc, compiled=True) + fast.close()
+    assert done[0] >= 12  # fixes under suspicion went through the kernel
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    assert [e.kind for e in ev_slow].count("off_course") >= 1
