@@ -51,7 +51,10 @@ class Excursion(Core):
             st.back_odo, st.back_climb, st.back_d = st.odo_m, st.climb_m, d
             st.d = d
             return
-        s, d, _ = self.index.nearest_in_window(x, y, st.back_s - o.window_ahead_m, st.back_s + o.window_ahead_m)
+        # around where the runner came back, and ahead as far as they may have run since (sparse fixes:
+        # a fix a minute later is a few hundred metres on)
+        ahead = o.window_ahead_m + o.max_speed_mps * (t - st.back_since_t)
+        s, d, _ = self.index.nearest_in_window(x, y, st.back_s - o.window_ahead_m, st.back_s + ahead)
         st.d = d
         if d > back_thr:
             st.back_count = 0

@@ -375,3 +375,18 @@ def test_a_runner_beside_a_noisy_route_is_alerted_past_the_grown_threshold(offse
     rows[detour, 2] = offset_m
     _, ev = run(STRAIGHT, rows)
     assert ("OffCourse" in kinds(ev)) is alert
+
+
+@pytest.mark.parametrize("step_s", [1.0, 30.0, 60.0])
+def test_a_runner_back_on_the_route_with_sparse_fixes_rejoins(step_s: float) -> None:
+    """A fix a minute apart is 180 m along the route at 3 m/s, beyond window_ahead_m (120 m): the
+    rejoin search looks as far ahead as the runner may have gone since the first fix back
+    (max_speed_mps times the time), so they rejoin where they came back instead of staying "off
+    course" to the end."""
+    r = route([(20.0 * i, 0.0) for i in range(451)])  # a vertex every 20 m, as route files have
+    _, ev = run(r, walk([(0, 0), (1200, 0), (1200, 600), (1200, 0), (8900, 0)], speed_mps=3.0, step_s=step_s))
+    back = [e for e in ev if isinstance(e, BackOnCourse)]
+    assert len(back) == 1, kinds(ev)
+    assert back[0].rejoin_route_m == pytest.approx(1200, abs=3.0 * step_s + 1)
+    assert back[0].extra_distance_m == pytest.approx(1200, abs=0.1 * 1200 + 3.0 * step_s)
+    assert "NeverRejoined" not in kinds(ev)

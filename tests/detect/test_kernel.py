@@ -379,3 +379,26 @@ def test_the_suspect_kernel_gives_the_engines_events_and_state(
     assert ev_fast == ev_slow
     assert _state(fast) == _state(slow)
     assert [e.kind for e in ev_slow].count("off_course") >= 1
+
+
+@pytest.mark.parametrize("way", ["python form", "compiled"])
+def test_the_off_course_kernel_rejoins_sparse_fixes_as_the_engine_does(
+    way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fixes a minute apart: the rejoin window grows with the time since the first fix back, in both."""
+    if way == "compiled":
+        needs_numba()
+    else:
+        monkeypatch.setattr(_fast, "_kernel", None)
+        monkeypatch.setattr(_fast, "available", lambda: True)
+    from tests.synth import walk
+
+    r = route([(20.0 * i, 0.0) for i in range(451)])
+    path = walk([(0, 0), (1200, 0), (1200, 600), (1200, 0), (8900, 0)], speed_mps=3.0, step_s=60.0)
+    t, x, y = 1.7e9 + path[:, 0], path[:, 1], path[:, 2]
+    slow, fast = Monitor(r), Monitor(r)
+    ev_slow = slow.push_arrays(t, x, y, compiled=False) + slow.close()
+    ev_fast = fast.push_arrays(t, x, y, compiled=True) + fast.close()
+    assert ev_fast == ev_slow
+    assert _state(fast) == _state(slow)
+    assert [e.kind for e in ev_slow].count("back_on_course") == 1
