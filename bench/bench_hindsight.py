@@ -3,7 +3,7 @@
 The recordings are ``bench_engine.make(n_fix)`` (a 100 km wandering route, a run along it with
 Gauss-Markov GPS error; ``--off-share`` sends that share of the fixes 500 m off course). Prints
 wall and CPU time (``time.process_time``: the machine may be shared) of the whole check, of the
-search for the passes near each fix (``coverage._candidates``, beside shapely's STRtree ``dwithin``
+search for the passes near each fix (``passes.candidates``, beside shapely's STRtree ``dwithin``
 query it replaced, alone) and of :func:`offcourse.coverage.hindsight` (best of ``--repeat``; its
 Viterbi search in Python and compiled), then the top functions of a cProfile of hindsight (as the process chooses).
 
@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 from bench_engine import make  # noqa: E402
 
-from offcourse import coverage  # noqa: E402
+from offcourse import passes, rematch  # noqa: E402
 from offcourse.coverage import hindsight  # noqa: E402
 from offcourse.match import RouteIndex  # noqa: E402
 from offcourse.report import check  # noqa: E402
@@ -61,22 +61,22 @@ def main() -> None:
         t = track.epoch_s
         cw, cc = _timed(partial(check, route, track, index=index), args.repeat)
         print(f"{n:>7,} fixes  check                wall {cw:7.3f} s  cpu {cc:7.3f} s")
-        if hasattr(coverage, "_candidates"):
+        if hasattr(passes, "candidates"):
             ok = np.isfinite(x) & np.isfinite(y)
-            gw, gc = _timed(partial(coverage._candidates, index, x[ok], y[ok]), args.repeat)
+            gw, gc = _timed(partial(passes.candidates, index, x[ok], y[ok]), args.repeat)
             print(f"{n:>7,} fixes  candidate passes     wall {gw:7.3f} s  cpu {gc:7.3f} s")
-            tree = coverage._tree(index)
+            tree = passes._tree(index)
             pts = shapely.points(x[ok], y[ok])
-            query = partial(tree.query, pts, predicate="dwithin", distance=coverage.CANDIDATE_RADIUS_M)
+            query = partial(tree.query, pts, predicate="dwithin", distance=passes.CANDIDATE_RADIUS_M)
             sw, sc = _timed(query, args.repeat)
             print(f"{n:>7,} fixes  (shapely dwithin)    wall {sw:7.3f} s  cpu {sc:7.3f} s  its query alone (reference)")
-        has_compiled = hasattr(coverage, "COMPILED_MIN_FIXES")  # not in a checkout before the compiled form
+        has_compiled = hasattr(rematch, "COMPILED_MIN_FIXES")  # not in a checkout before the compiled form
         for label, lo in (("python", 10**12), ("compiled", 1))[: 2 if has_compiled else 1]:
-            saved = getattr(coverage, "COMPILED_MIN_FIXES", None), getattr(coverage, "COMPILED_LOADED_MIN_FIXES", None)
-            coverage.COMPILED_MIN_FIXES = coverage.COMPILED_LOADED_MIN_FIXES = lo
+            saved = getattr(rematch, "COMPILED_MIN_FIXES", None), getattr(rematch, "COMPILED_LOADED_MIN_FIXES", None)
+            rematch.COMPILED_MIN_FIXES = rematch.COMPILED_LOADED_MIN_FIXES = lo
             hindsight(index, x[:5000], y[:5000], t[:5000])  # load the kernel outside the timing
             hw, hc = _timed(partial(hindsight, index, x, y, t), args.repeat)
-            coverage.COMPILED_MIN_FIXES, coverage.COMPILED_LOADED_MIN_FIXES = saved
+            rematch.COMPILED_MIN_FIXES, rematch.COMPILED_LOADED_MIN_FIXES = saved
             print(f"{n:>7,} fixes  hindsight {label:9s}  wall {hw:7.3f} s  cpu {hc:7.3f} s")
         prof = cProfile.Profile()
         prof.enable()

@@ -149,10 +149,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.compiled_from is not None:
-        import offcourse.coverage
+        import offcourse.rematch
 
-        offcourse.coverage.COMPILED_MIN_FIXES = args.compiled_from
-        offcourse.coverage.COMPILED_LOADED_MIN_FIXES = args.compiled_from
+        offcourse.rematch.COMPILED_MIN_FIXES = args.compiled_from
+        offcourse.rematch.COMPILED_LOADED_MIN_FIXES = args.compiled_from
     out: dict[str, Any] = {}
     real_pairs(out)
     verdict_tests(out)

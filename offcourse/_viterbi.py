@@ -1,8 +1,8 @@
-"""The compiled form of hindsight's Viterbi search (:func:`offcourse.coverage._viterbi`).
+"""The compiled form of hindsight's Viterbi search (:func:`offcourse.rematch._viterbi`).
 
 :func:`viterbi_flat` restates the plain-Python search over flat arrays (the passes of fix ``i`` are
 ``[ptr[i]:ptr[i + 1]]`` of ``cs``/``cd``), with the same operations in the same order, so that
-numba (no fast-math) computes the same bits; the list form in :mod:`offcourse.coverage` stays the
+numba (no fast-math) computes the same bits; the list form in :mod:`offcourse.rematch` stays the
 reference, and the tests compare the two. :func:`compiled` compiles it with numba on first use
 (cached on disk), or returns None without numba.
 """
@@ -39,8 +39,8 @@ def viterbi_flat(
     sigma: float,
     consts: npt.NDArray[np.float64],
 ) -> npt.NDArray[np.int64]:
-    """Best state per fix, as :func:`offcourse.coverage._viterbi` (``consts``: its constants, see
-    :func:`offcourse.coverage._viterbi_constants`)."""
+    """Best state per fix, as :func:`offcourse.rematch._viterbi` (``consts``: its constants, see
+    :func:`offcourse.rematch._viterbi_constants`)."""
     start_per_m, off_cost, off_per_m, leave_cost = consts[0], consts[1], consts[2], consts[3]
     fwd_slack, fwd_per_m, cap = consts[4], consts[5], consts[6]
     back_slack, back_per_m, lag_per_m = consts[7], consts[8], consts[9]

@@ -1,7 +1,7 @@
 """Hindsight's evidence on the live engine's findings: glitches, the runner's pace, runs on another part
 of the route, the live engine's wrong-way runs.
 
-:func:`offcourse.findings.final_excursions` asks these questions of each excursion the live engine
+:func:`offcourse.review.final_excursions` asks these questions of each excursion the live engine
 raised and of each stretch hindsight found (:mod:`offcourse.coverage`). Every constant here comes from
 physics or from the tuning family A (never from the held-out families B and C), and says where from:
 
@@ -9,7 +9,7 @@ physics or from the tuning family A (never from the held-out families B and C), 
   :func:`~offcourse.detect.steps.detour_unpaid`): no constant;
 * :data:`~offcourse.detect.options.BURST_MAX_S` (40 s): the longest error burst, the engine's (family A);
 * :data:`~offcourse.detect.options.SPEED_WINDOW_MAX_S` (600 s): the engine's pace window;
-* :data:`~offcourse.coverage.PLAUSIBLE_SPEED_MPS` (7 m/s) and :data:`~offcourse.coverage.FORWARD_SLACK_M`
+* :data:`~offcourse.sections.PLAUSIBLE_SPEED_MPS` (7 m/s) and :data:`~offcourse.rematch.FORWARD_SLACK_M`
   (25 m): faster than anyone runs, with the error of two fixes (the hindsight match's own);
 * :data:`~offcourse.detect.options.PLAUSIBLE_SLACK_SIGMAS` (3): beyond the noise (the engine's, family A);
 * :data:`~offcourse.detect.options.PACE_FACTOR` (1.6): how far a runner's pace varies (the engine's, family A);
@@ -25,9 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from .coverage import FORWARD_SLACK_M, PLAUSIBLE_SPEED_MPS, Hindsight
+from .coverage import Hindsight
 from .detect import Event, WrongDirection, WrongDirectionEnd, steps
 from .detect.options import BURST_MAX_S, PACE_FACTOR, PLAUSIBLE_SLACK_SIGMAS, SPEED_WINDOW_MAX_S
+from .rematch import FORWARD_SLACK_M
+from .sections import PLAUSIBLE_SPEED_MPS
 
 if TYPE_CHECKING:
     from .findings import Excursion
@@ -43,8 +45,8 @@ Span = tuple[float, float, float, float]
 
 ALONG_ROUTE_SHARE = 0.5
 """An alerted excursion whose fixes never came clearly off the route (within
-:data:`HINDSIGHT_OFF_MARGIN_M` past the off threshold) while the path matched in hindsight moved along the
-route for at least this share of the distance run (most of it: a majority) was a runner on another
+:data:`~offcourse.review.HINDSIGHT_OFF_MARGIN_M` past the off threshold) while the path matched in hindsight
+moved along the route for at least this share of the distance run (most of it: a majority) was a runner on another
 part of the route (a wrong way, a skip, a lap mixed up), which hindsight reports as such: the alert is
 withdrawn."""
 
@@ -172,7 +174,7 @@ def ran_back(
     A runner coming back along a path that leaves the route at a shallow angle (out along a fork and
     back) is near the route, and taken back on it, before the fork: they run back along the route to
     where they left it, turn, and run it forward again. That turn is the rejoin. Running back counts
-    from :data:`~offcourse.coverage.FORWARD_SLACK_M` (the hindsight match's own slack) or
+    from :data:`~offcourse.rematch.FORWARD_SLACK_M` (the hindsight match's own slack) or
     :data:`~offcourse.detect.options.PLAUSIBLE_SLACK_SIGMAS` times the noise level the match assumed
     (``h.sigma_m``), whichever is more, and when run at least at the runner's pace (``pace_mps``) over
     :data:`~offcourse.detect.options.PACE_FACTOR`; the search ends

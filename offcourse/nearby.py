@@ -1,7 +1,7 @@
 """Which route segments lie within a fixed distance of many points at once: a uniform grid, in numpy.
 
 :class:`SegmentGrid` answers the question hindsight asks of every fix of a recording (the passes of
-the route within :data:`offcourse.coverage.CANDIDATE_RADIUS_M`) for all fixes in one go. It gives
+the route within :data:`offcourse.passes.CANDIDATE_RADIUS_M`) for all fixes in one go. It gives
 exactly the pairs shapely's ``STRtree.query(points, predicate="dwithin", distance=r)`` gives over
 the segments' linestrings: the same envelope test and the same point-to-segment arithmetic as GEOS
 (``Distance::pointToSegment``, the distance between envelopes first), on the same coordinates

@@ -41,22 +41,13 @@ from .detect import (
     Started,
 )
 from .errors import InvalidTrackError
-from .findings import (
-    Excursion,
-    Pause,
-    cut_sections,
-    engine_times,
-    final_excursions,
-    find_pauses,
-    live_excursions,
-    live_withdrawn,
-    more_warnings,
-    paused_s,
-)
+from .findings import Excursion, cut_sections, live_excursions, live_withdrawn, more_warnings
 from .match import RouteIndex
 from .model import Route, Track
 from .present import hms
+from .review import final_excursions
 from .text import report_to_text
+from .timeline import Pause, engine_times, find_pauses, paused_s
 from .verdict import START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
 
 __all__ = [

@@ -13,10 +13,11 @@ import pytest
 
 from offcourse import Track, check
 from offcourse.confirm import live_wrong_ways
-from offcourse.coverage import _skips, hindsight
+from offcourse.coverage import hindsight
 from offcourse.detect import Monitor, WrongDirection, WrongDirectionEnd, steps
 from offcourse.detect.options import BURST_MAX_S
 from offcourse.report import Report
+from offcourse.sections import skipped_sections
 from tests.detect.test_error_model import STRAIGHT, T0, _multipath
 from tests.synth import PROJ, walk
 
@@ -112,10 +113,10 @@ def test_route_the_runner_had_the_time_to_run_at_their_pace_is_not_skipped() -> 
     kept = list(range(len(ks)))
     run = ((0.0, 3147.0), (3464.0, 4000.0))
     args = (run, run, [], 4000.0, 200.0, kept, ks, moved)
-    (sk,) = _skips(*args)
+    (sk,) = skipped_sections(*args)
     assert (sk.from_m, sk.to_m, sk.i0, sk.i1) == (3147.0, 3464.0, 4, 5)
-    assert _skips(*args, kt, 2.0) == []
-    assert len(_skips(*args, kt, 0.5)) == 1  # 71 m in 142 s at 0.5 m/s: 246 m not run
+    assert skipped_sections(*args, kt, 2.0) == []
+    assert len(skipped_sections(*args, kt, 0.5)) == 1  # 71 m in 142 s at 0.5 m/s: 246 m not run
 
 
 def test_wrong_ways_the_live_engine_saw_overlapping_in_time_are_one_span() -> None:

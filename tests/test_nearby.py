@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import shapely
 
-from offcourse import coverage as cov
+from offcourse import passes
 from offcourse.match import RouteIndex
 from offcourse.nearby import SegmentGrid
 
@@ -23,7 +23,7 @@ from . import synth
 from .test_coverage_speed import SWITCHBACKS, as_lists, candidates_reference
 
 REPO = Path(__file__).resolve().parents[1]
-R = cov.CANDIDATE_RADIUS_M
+R = passes.CANDIDATE_RADIUS_M
 
 
 def shapely_pairs(ax: np.ndarray, ay: np.ndarray, dx: np.ndarray, dy: np.ndarray, x: np.ndarray, y: np.ndarray):
@@ -148,7 +148,7 @@ def test_candidates_on_a_route_that_doubles_back_are_those_of_shapely() -> None:
     rng = np.random.default_rng(8)
     x, y = rng.uniform(-80, 680, 4000), rng.uniform(-80, 120, 4000)
     ref_s, ref_d = candidates_reference(idx, x, y)
-    ptr, s, d = cov._candidates(idx, x, y)
+    ptr, s, d = passes.candidates(idx, x, y)
     assert as_lists(ptr, s) == ref_s and as_lists(ptr, d) == ref_d
     assert max(len(v) for v in ref_d) >= 3  # out, back and the parallel leg
 
@@ -178,7 +178,7 @@ def test_real_routes_and_recordings_give_the_pairs_of_shapely() -> None:
         n = assert_same(grid, seg, x, y)
         ok = np.flatnonzero(np.isfinite(x))
         ref_s, ref_d = candidates_reference(idx, x[ok], y[ok])
-        ptr, s, d = cov._candidates(idx, x[ok], y[ok])
+        ptr, s, d = passes.candidates(idx, x[ok], y[ok])
         assert as_lists(ptr, s) == ref_s and as_lists(ptr, d) == ref_d
         compared += n > 0
     assert compared >= 20
