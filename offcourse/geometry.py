@@ -29,6 +29,7 @@ FloatArray = NDArray[np.float64]
 __all__ = [
     "GRID_SPAN",
     "best_in_window",
+    "continuity_cost",
     "nearest_offset",
     "project_on_segment",
     "project_on_segments",
@@ -95,15 +96,17 @@ def best_in_window(
     s_pred: float,
     weight: float,
     back_weight: float,
+    band: float,
 ) -> tuple[float, float, int]:
     """The segment point between segments ``k0`` and ``k1`` minimising offset plus continuity cost.
 
-    The cost is ``offset + weight * (s - s_pred)`` ahead of ``s_pred`` and ``offset + back_weight *
-    (s_pred - s)`` behind it (both weights > 0). The scan starts at segment ``kp`` (the one holding
-    ``s_pred``) and goes outwards: a segment wholly ahead costs at least ``weight`` times its distance
-    ahead (offsets are never negative), one wholly behind at least ``back_weight`` times its distance
-    behind, so each side stops at the first segment that cannot beat the best so far. Ties go to the
-    segment nearest the start of the window.
+    The cost is ``offset + weight * (s - (s_pred + band))`` ahead of ``s_pred + band``, ``offset +
+    back_weight * (s_pred - s)`` behind ``s_pred``, and the offset alone in between (``band`` >= 0:
+    the distance the runner may have run since the last fix; both weights > 0). The scan starts at
+    segment ``kp`` (the one holding ``s_pred``) and goes outwards: a segment wholly ahead of the band
+    costs at least ``weight`` times its distance beyond it (offsets are never negative), one wholly
+    behind at least ``back_weight`` times its distance behind, so each side stops at the first
+    segment that cannot beat the best so far. Ties go to the segment nearest the start of the window.
 
     The segment columns (``ax`` ... ``cum``, as in :class:`~offcourse.match.RouteIndex`) may be lists
     (fast scalar indexing in Python) or numpy arrays (the compiled kernel).
@@ -116,14 +119,15 @@ def best_in_window(
     best_s = 0.0
     best_d = 0.0
     best_k = kp
+    s_far = s_pred + band
     for k in range(kp, k1 + 1):
-        if k > kp and weight * (cum[k] - s_pred) >= best_c:
+        if k > kp and weight * (cum[k] - s_far) >= best_c:
             break
         lk = ln[k]
         f, ex, ey = segment_gap(x, y, ax[k], ay[k], dx[k], dy[k], lk)
         d = math.sqrt(ex * ex + ey * ey)
         sk = cum[k] + f * lk
-        c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
+        c = d + continuity_cost(sk, s_pred, s_far, weight, back_weight)
         if c < best_c:
             best_c, best_s, best_d, best_k = c, sk, d, k
     for k in range(kp - 1, k0 - 1, -1):
@@ -133,10 +137,20 @@ def best_in_window(
         f, ex, ey = segment_gap(x, y, ax[k], ay[k], dx[k], dy[k], lk)
         d = math.sqrt(ex * ex + ey * ey)
         sk = cum[k] + f * lk
-        c = d + (weight * (sk - s_pred) if sk >= s_pred else back_weight * (s_pred - sk))
+        c = d + continuity_cost(sk, s_pred, s_far, weight, back_weight)
         if c <= best_c:  # ties go to the segment nearest the start of the window
             best_c, best_s, best_d, best_k = c, sk, d, k
     return best_s, best_d, best_k
+
+
+def continuity_cost(s: float, s_pred: float, s_far: float, weight: float, back_weight: float) -> float:
+    """The continuity cost of :func:`best_in_window` at ``s`` along the route: ``weight`` per metre
+    beyond ``s_far``, ``back_weight`` per metre behind ``s_pred``, nothing in between."""
+    if s > s_far:
+        return weight * (s - s_far)
+    if s < s_pred:
+        return back_weight * (s_pred - s)
+    return 0.0
 
 
 def valid_position(lon: float, lat: float) -> bool:

@@ -147,6 +147,7 @@ class RouteIndex:
         s_pred: float = 0.0,
         weight: float = 0.0,
         back_weight: float | None = None,
+        band: float = 0.0,
     ) -> tuple[float, float, int]:
         """Best point of the route between distances ``s_lo`` and ``s_hi`` along it.
 
@@ -154,7 +155,9 @@ class RouteIndex:
         ``s_pred`` and ``offset + back_weight * (s_pred - route_m)`` behind it: with
         zero weights it is the nearest point; small weights keep the match on the
         pass the runner is expected on where two passes are almost equally near
-        (switchbacks, the turn of an out-and-back). Returns ``(route_m, offset_m, segment)``; ties go to the
+        (switchbacks, the turn of an out-and-back). ``band`` metres ahead of ``s_pred``
+        cost nothing (the distance the runner may have run since the last fix: the
+        forward cost starts beyond it). Returns ``(route_m, offset_m, segment)``; ties go to the
         segment nearest the start of the window.
         """
         bw = weight if back_weight is None else back_weight
@@ -164,17 +167,19 @@ class RouteIndex:
             s_pred = min(max(s_pred, s_lo), s_hi)
             kp = min(max(self.seg_at(s_pred), k0), k1)
             ax, ay, dx, dy, ln, cum = self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list
-            return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, weight, bw)
+            return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, weight, bw, band)
         if k1 - k0 < 8:  # a handful of segments: plain Python beats numpy's call overhead
             # a forward scan from the window's start: its pruning only skips segments wholly ahead
             # whose continuity cost alone reaches the best so far, so it is the plain nearest
             return best_in_window(
-                x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, k0, s_pred, weight, bw
-            )
+                x, y, self._ax, self._ay, self._dx, self._dy, self._ln, self._cum_list, k0, k1, k0, s_pred, weight, bw,
+                band,
+            )  # fmt: skip
         s, d, segs = self._nearest_on(np.arange(k0, k1 + 1), x, y)
         if weight or bw:
-            ds = s - s_pred
-            i = int(np.argmin(d + np.where(ds >= 0, weight * ds, -bw * ds)))
+            s_far = s_pred + band
+            cost = np.where(s > s_far, weight * (s - s_far), np.where(s < s_pred, bw * (s_pred - s), 0.0))
+            i = int(np.argmin(d + cost))
         else:
             i = int(np.argmin(d))
         return float(s[i]), float(d[i]), int(segs[i])

@@ -190,6 +190,7 @@ def _compile(numba: Any) -> Any:
     table: dict[str, Any] = {}
     table["segment_gap"] = jit(geometry.segment_gap)
     table["project_on_segment"] = jit(_rebind(geometry.project_on_segment, table))
+    table["continuity_cost"] = jit(geometry.continuity_cost)
     table["best_in_window"] = jit(_rebind(geometry.best_in_window, table))
     table["segment_offset"] = jit(_rebind(geometry.segment_offset, table))
     table["segment_offset_sq"] = jit(_rebind(geometry.segment_offset_sq, table))
@@ -424,7 +425,7 @@ def follow_run_py(
             odo, anc_x, anc_y, climb_m, climb_anc, n_kx, n_ky, E[i], jit, jit_gain, noise
         )
         # window search around the current progress (RouteIndex.nearest_in_window)
-        s, d, _ = window_match(x, y, s_s, dt, win_back, win_ahead, vmax, cw, cbw, ax, ay, dx, dy, ln, cum)
+        s, d, _ = window_match(x, y, s_s, dt, win_back, win_ahead, vmax, cw, cbw, speed, ax, ay, dx, dy, ln, cum)
         if d > back_m + grow:
             off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
             if d > off_thr:

@@ -156,7 +156,7 @@ def off_run_py(
             hi_w = back_s + (win_ahead + vmax * (t - back_since_t))  # Excursion._while_off's window
             k1 = min(max(np.searchsorted(cum, hi_w, "right") - 1, 0), nseg_ - 1)
             if k1 - k0 < 8:
-                s_w, d_w, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, k0, 0.0, 0.0, 0.0)
+                s_w, d_w, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, k0, 0.0, 0.0, 0.0, 0.0)
             else:
                 d_w = math.inf
                 k_w = k0

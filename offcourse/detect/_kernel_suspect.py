@@ -113,6 +113,7 @@ def window_match(
     vmax: float,
     cw: float,
     cbw: float,
+    speed: float,
     ax: Any,
     ay: Any,
     dx: Any,
@@ -122,7 +123,8 @@ def window_match(
 ) -> tuple[float, float, int]:
     """The engine's window match going forward from progress ``s_s``
     (:meth:`RouteIndex.nearest_in_window <offcourse.match.RouteIndex.nearest_in_window>` with the
-    continuity weights), on numpy columns: ``(route_m, offset_m, segment)``."""
+    continuity weights and the band the runner's ``speed`` covers in ``dt``), on numpy columns:
+    ``(route_m, offset_m, segment)``."""
     nseg = ax.shape[0]
     lo = s_s - win_back
     hi = s_s + (win_ahead + vmax * dt)
@@ -130,7 +132,7 @@ def window_match(
     k0 = min(max(np.searchsorted(cum, lo, "right") - 1, 0), nseg - 1)
     k1 = min(max(np.searchsorted(cum, hi, "right") - 1, 0), nseg - 1)
     kp = min(max(min(max(np.searchsorted(cum, s_pred, "right") - 1, 0), nseg - 1), k0), k1)
-    return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw)
+    return best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, kp, s_pred, cw, cbw, speed * dt)
 
 
 def other_part_near(
@@ -227,7 +229,7 @@ def suspect_run_py(
         hacc = H[i]
         grow = accuracy_growth(hacc, acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
-        _, d, _ = window_match(x, y, s_s, dt, win_back, win_ahead, vmax, cw, cbw, ax, ay, dx, dy, ln, cum)
+        _, d, _ = window_match(x, y, s_s, dt, win_back, win_ahead, vmax, cw, cbw, speed, ax, ay, dx, dy, ln, cum)
         if d <= back_thr:
             break  # back on the route: the engine's business
         stamp += 1

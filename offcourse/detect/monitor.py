@@ -349,7 +349,10 @@ class Monitor(BeforeTheStart, Excursion):
                 o.continuity_back_weight,
             )
         )
-        s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, fw, bw)
+        # going forward, the distance the runner's pace takes them since the last fix costs nothing:
+        # with a fix a minute apart the runner is a few hundred metres on, not where they were
+        band = 0.0 if st.wrong_way else st.speed_mps * dt
+        s, d, _ = self.index.nearest_in_window(x, y, lo, hi, s_pred, fw, bw, band)
         last_d, st.d = st.d, d
         if st.phase == _ON:
             if d <= off_thr:

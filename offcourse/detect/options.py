@@ -231,7 +231,8 @@ class Options:
     continuity_weight, continuity_back_weight : float
         Metres of offset traded per metre of distance ahead of (behind) the expected progress when
         choosing between passes in the window: keeps switchback legs apart and the runner on the
-        return leg after the turn of an out-and-back.
+        return leg after the turn of an out-and-back. Ahead, the distance the runner's pace covers
+        since the last fix costs nothing (a fix a minute after the last is a few hundred metres on).
     start_zone_m : float
         The route is acquired when a fix is within the back-on threshold of its first ``start_zone_m``;
         elsewhere only once the runner has moved forward along it for ``relock_time_s``.
