@@ -364,7 +364,7 @@ class Monitor(BeforeTheStart, Excursion):
                     return
                 backwards = self._backwards_evidence()
                 if backwards or d > back_thr:
-                    self._seek_other_part(t, x, y, back_thr, events, moving_back=backwards)
+                    self._seek_other_part(t, x, y, dt, back_thr, events, moving_back=backwards)
                 else:
                     st.alt_active = False  # plainly on the expected pass: forget any other part
                 return
@@ -378,7 +378,7 @@ class Monitor(BeforeTheStart, Excursion):
                 st.max_off_m = d
                 self._estimate_exit(t, x, y)
             st.cusum = self._evidence(0.0, t, x, y, d, dt, off_thr, hacc)
-            self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=True)
+            self._seek_other_part(t, x, y, dt, back_thr, events, moving_back=False, far_off=True)
             return
         # suspect
         if d <= back_thr:
@@ -386,7 +386,7 @@ class Monitor(BeforeTheStart, Excursion):
             st.alt_active = False
             self._progress(t, s, events)
             return
-        if self._seek_other_part(t, x, y, back_thr, events, moving_back=False, far_off=d > off_thr):
+        if self._seek_other_part(t, x, y, dt, back_thr, events, moving_back=False, far_off=d > off_thr):
             return
         if d > off_thr:
             st.off_count += 1
@@ -485,6 +485,7 @@ class Monitor(BeforeTheStart, Excursion):
         t: float,
         x: float,
         y: float,
+        dt: float,
         back_thr: float,
         events: list[Event],
         *,
@@ -508,7 +509,9 @@ class Monitor(BeforeTheStart, Excursion):
             # part of the route that much earlier
             st.alt_back_m = 0.0 if st.wrong_way else max(st.s_peak - st.s, 0.0)
             return False
-        s, d, _ = self.index.nearest_in_window(x, y, st.alt_s - o.window_ahead_m, st.alt_s + o.window_ahead_m)
+        # either way along the other part, as far as the runner may have gone since the last fix
+        reach = o.window_ahead_m + o.max_speed_mps * dt
+        s, d, _ = self.index.nearest_in_window(x, y, st.alt_s - reach, st.alt_s + reach)
         if d > back_thr:
             st.alt_active = False
             return False

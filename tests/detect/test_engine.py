@@ -390,3 +390,16 @@ def test_a_runner_back_on_the_route_with_sparse_fixes_rejoins(step_s: float) -> 
     assert back[0].rejoin_route_m == pytest.approx(1200, abs=3.0 * step_s + 1)
     assert back[0].extra_distance_m == pytest.approx(1200, abs=0.1 * 1200 + 3.0 * step_s)
     assert "NeverRejoined" not in kinds(ev)
+
+
+@pytest.mark.parametrize("step_s", [1.0, 30.0, 60.0])
+def test_running_back_along_the_route_with_sparse_fixes_is_a_wrong_way_not_an_excursion(step_s: float) -> None:
+    """Out 1500 m, back to 500 m, then on to the end, at 3 m/s: a fix a minute apart is 180 m along
+    the route, beyond window_ahead_m (120 m); the other part the runner is on is followed as far as
+    they may have gone since the last fix (max_speed_mps times the time), either way."""
+    r = route([(20.0 * i, 0.0) for i in range(151)])
+    _, ev = run(r, walk([(0, 0), (1500, 0), (500, 0), (3000, 0)], speed_mps=3.0, step_s=step_s))
+    assert "OffCourse" not in kinds(ev)
+    assert kinds(ev)[:3] == ["Started", "WrongDirection", "WrongDirectionEnd"]
+    ww = next(e for e in ev if isinstance(e, WrongDirectionEnd))
+    assert ww.from_route_m == pytest.approx(500, abs=3.0 * step_s + 1)
