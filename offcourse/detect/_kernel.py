@@ -417,7 +417,7 @@ def follow_run_py(
         if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
             break  # a fix to ignore or to hold: the engine's business
         dt = t - s_t
-        if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
+        if not jump_ok(x, y, s_x, s_y, dt, vmax, speed, slack):
             break  # a jump: the engine decides whether it is a spike
         grow = accuracy_growth(H[i], acc_floor)
         n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, dt, step_ms)

@@ -54,6 +54,7 @@ OFF_STATE_FIELDS = (
     "back_since_t",
     "back_s",
     "exit_s",
+    "speed_mps",
     "n_fixes",
 )
 
@@ -126,7 +127,7 @@ def off_run_py(
     climb_m, climb_anc, s_s, s_d, max_off, noise = st[7], st[8], st[9], st[10], st[11], st[12]
     step_ms, kx, ky, kvx, kvy = st[13], st[14], st[15], st[16], st[17]
     p00, p01, p11 = st[18], st[19], st[20]
-    back_count, back_since_t, back_s, exit_s, n_fixes = st[21], st[22], st[23], st[24], st[25]
+    back_count, back_since_t, back_s, exit_s, speed, n_fixes = st[21], st[22], st[23], st[24], st[25], st[26]
     n = T.shape[0]
     # the segments within c_r of (c_x, c_y): while a fix is so near that the nearest of them is
     # nearer than c_r less the distance moved, it is the nearest of all (triangle inequality)
@@ -144,7 +145,7 @@ def off_run_py(
         y = Y[i]
         if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
             break
-        if not jump_ok(x, y, s_x, s_y, t - s_t, vmax, slack):
+        if not jump_ok(x, y, s_x, s_y, t - s_t, vmax, speed, slack):
             break
         grow = accuracy_growth(H[i], acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
@@ -239,5 +240,5 @@ def off_run_py(
     st[7], st[8], st[9], st[10], st[11], st[12] = climb_m, climb_anc, s_s, s_d, max_off, noise
     st[13], st[14], st[15], st[16], st[17] = step_ms, kx, ky, kvx, kvy
     st[18], st[19], st[20] = p00, p01, p11
-    st[21], st[22], st[23], st[24], st[25] = back_count, back_since_t, back_s, exit_s, n_fixes
+    st[21], st[22], st[23], st[24], st[25], st[26] = back_count, back_since_t, back_s, exit_s, speed, n_fixes
     return i

@@ -224,7 +224,7 @@ def suspect_run_py(
         if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
             break  # a fix to ignore or to hold: the engine's business
         dt = t - s_t
-        if not jump_ok(x, y, s_x, s_y, dt, vmax, slack):
+        if not jump_ok(x, y, s_x, s_y, dt, vmax, speed, slack):
             break  # a jump: the engine decides whether it is a spike
         hacc = H[i]
         grow = accuracy_growth(hacc, acc_floor)

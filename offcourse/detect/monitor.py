@@ -197,7 +197,7 @@ class Monitor(BeforeTheStart, Excursion):
             return []
         o = self.options
         if st.phase != _WAITING and math.isfinite(st.t):
-            if jump_ok(x, y, st.x, st.y, t - st.t, o.max_speed_mps, o.spike_slack_m):
+            if jump_ok(x, y, st.x, st.y, t - st.t, o.max_speed_mps, st.speed_mps, o.spike_slack_m):
                 st.spike_t = _NAN
             elif self._is_spike(t, x, y):
                 return self._ignore("spike")

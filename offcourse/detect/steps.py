@@ -75,11 +75,20 @@ def usable_position(x: float, y: float) -> bool:
     return abs(x) <= MAX_COORD_M and abs(y) <= MAX_COORD_M  # False for NaN
 
 
-def jump_ok(x: float, y: float, last_x: float, last_y: float, dt: float, max_speed_mps: float, slack_m: float) -> bool:
-    """True when moving from the last fix to (x, y) in ``dt`` seconds is humanly possible (not a spike)."""
+def jump_ok(
+    x: float, y: float, last_x: float, last_y: float, dt: float, max_speed_mps: float, pace_mps: float, slack_m: float
+) -> bool:
+    """True when moving from the last fix to (x, y) in ``dt`` seconds is possible for this runner (not a spike).
+
+    At most ``max_speed_mps``, and at most :data:`PACE_FACTOR` times the runner's pace (at least
+    :data:`PACE_MIN_MPS`), plus ``slack_m``: with a fix a minute apart, a 200 m jump and back is
+    within anyone's top speed but not within the pace of a runner doing 1.6 m/s. A jump that is
+    not is held as a possible spike; the next fix confirms it (the runner did speed up) or not.
+    """
     ex = x - last_x
     ey = y - last_y
-    return math.sqrt(ex * ex + ey * ey) <= max_speed_mps * dt + slack_m
+    speed = min(max_speed_mps, PACE_FACTOR * max(pace_mps, PACE_MIN_MPS))
+    return math.sqrt(ex * ex + ey * ey) <= speed * dt + slack_m
 
 
 def accuracy_growth(hacc_m: float, floor_m: float) -> float:

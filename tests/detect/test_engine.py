@@ -403,3 +403,18 @@ def test_running_back_along_the_route_with_sparse_fixes_is_a_wrong_way_not_an_ex
     assert kinds(ev)[:3] == ["Started", "WrongDirection", "WrongDirectionEnd"]
     ww = next(e for e in ev if isinstance(e, WrongDirectionEnd))
     assert ww.from_route_m == pytest.approx(500, abs=3.0 * step_s + 1)
+
+
+@pytest.mark.parametrize(("jump_m", "spike"), [(183.0, False), (185.0, True)])
+def test_a_jump_beyond_the_runners_own_pace_is_held_as_a_spike(jump_m: float, spike: bool) -> None:
+    """A walker at 1.6 m/s with a fix every 30 s: a jump is possible up to PACE_FACTOR (1.6) times
+    their pace, at least PACE_MIN_MPS (3 m/s), i.e. 4.8 m/s x 30 s + spike_slack_m (40 m) = 184 m,
+    well below max_speed_mps (12 m/s: 400 m). One fix thrown sideways that far, the next back on
+    the route: a spike, left out of the distance, at 185 m; a fix at 183 m is followed."""
+    r = route([(20.0 * i, 0.0) for i in range(201)])
+    rows = walk([(0, 0), (3900, 0)], speed_mps=1.6, step_s=30.0)
+    k = 40  # 1920 m along, 48 m after the fix before
+    rows[k, 2] = math.sqrt(jump_m**2 - 48.0**2)
+    m, ev = run(r, rows)
+    assert m.state()["state"]["ignored_by_reason"]["spike"] == (1 if spike else 0)
+    assert "OffCourse" not in kinds(ev)
