@@ -8,6 +8,11 @@ of order, late by more than :data:`~offcourse.detect.options.TIME_JUMP_S` or wit
 a possible spike, an offset above the back-on threshold, progress falling back, the finish. The
 Python engine takes that fix, then the compiled path resumes.
 
+Two more loops of the same kind live beside it: :mod:`~offcourse.detect._kernel_suspect` takes the
+fixes between the first off the route and the alert (the sequential test adding its evidence), and
+:mod:`~offcourse.detect._kernel_off` the fixes of a runner off course; :func:`push_arrays` hands each
+run of fixes to the loop of the engine's phase.
+
 The arithmetic is not restated here: :func:`follow_run_py` calls the engine's own step functions
 (:mod:`offcourse.detect.steps`) and window search (:func:`offcourse.geometry.best_in_window`).
 :func:`available` compiles it with numba, after rebinding those names to numba-compiled copies of
