@@ -42,6 +42,28 @@ def _window(
     return sliding_window_view(arr, width)[start], length
 
 
+_TILES: dict[bytes, NDArray[np.uint8]] = {}
+
+
+def _tile(pattern: bytes, n: int) -> NDArray[np.uint8]:
+    """``pattern`` repeated ``n`` times, as one flat array (kept for the next chunks: most patterns recur)."""
+    have = _TILES.get(pattern)
+    size = len(pattern) * n
+    if have is None or len(have) < size:
+        if len(_TILES) > 256:
+            _TILES.clear()
+        have = _TILES[pattern] = np.frombuffer(pattern * max(n, 1024), dtype=np.uint8)
+    return have[:size]
+
+
+_COLUMNS = bytes(range(64))
+
+
+def _inside(length: NDArray[np.int64], width: int) -> NDArray[np.bool_]:
+    """Flat mask of the rows of ``width`` bytes: True on the first ``length`` bytes of each row."""
+    return _tile(_COLUMNS[:width], len(length)) < np.repeat(length.astype(np.uint8), width)
+
+
 _LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
 _LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
 _POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
@@ -97,6 +119,87 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     return out
 
 
+def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
+    """Decimals whose rows (contiguous, all as wide) have the layout of the first: digits where it has
+    digits, its sign and dot where it has them; :class:`NotFast` if one has not.
+
+    ``padded``: the rows shorter than the longest were padded with ``0``; right only when they
+    have a dot (the layout has one), else :class:`NotFast`.
+    """
+    n, width = v.shape
+    first = v[0]
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    dot = layout.find(b".")
+    if _NUMBER_LAYOUT.fullmatch(layout) is None or (padded and dot < 0):
+        raise NotFast
+    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
+    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    if not (v.reshape(-1) - _tile(low, n) <= _tile(span, n)).all():
+        raise NotFast
+    nd = int(is_digit.sum())
+    frac = 0 if dot < 0 else width - dot - 1
+    if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
+        long: NDArray[np.float64] = _long_decimals(v, v[:, is_digit], frac, width)
+        return -long if first[0] == 45 else long
+    weights = np.zeros(width, dtype=np.int64)
+    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
+    # exact in int64: at most 18 digits, each byte at most 57
+    mant = v @ weights - 48 * int(weights.sum())
+    value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
+    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    return out
+
+
+def _decimals_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals with a dot each (``[+-]digits.digits``), of any lengths: aligned on their dots.
+
+    Each number without its sign is moved so that the dots are in one column, and padded with
+    ``0`` on both sides (the same number); then read by :func:`_decimals_fixed` and the signs
+    applied. :class:`NotFast` when a row has no dot, or no digit, or the aligned rows would have
+    more than 18 digits.
+    """
+    n, width = v.shape
+    flat = v.reshape(-1)
+    inside = _inside(length, width)
+    dots = np.flatnonzero((flat == 46) & inside)
+    if len(dots) != n:
+        raise NotFast
+    dot_at = dots - np.arange(0, n * width, width)
+    if not (dot_at.astype(np.uint64) < width).all():  # the k-th dot in row k: one dot a row
+        raise NotFast
+    negative = v[:, 0] == 45
+    signed = negative | (v[:, 0] == 43)
+    digits_before = dot_at - signed
+    before, after = int(digits_before.max()), int((length - 1 - dot_at).max())
+    if before + after > _LONG_DIGITS or not (length - signed >= 2).all():
+        raise NotFast
+    aligned_width = before + 1 + after
+    shift = before - digits_before - signed  # where each row's byte 0 goes
+    padded = np.concatenate([np.zeros(width, dtype=np.uint8), flat, np.zeros(width + aligned_width, dtype=np.uint8)])
+    view = np.ndarray((len(padded) - aligned_width + 1,), np.dtype((np.void, aligned_width)), padded, 0, (1,))
+    rows = view[width + np.arange(0, n * width, width) - shift].view(np.uint8).reshape(-1)
+    source = _tile(_COLUMNS[:aligned_width], n).astype(np.int16) - np.repeat(shift.astype(np.int16), aligned_width)
+    keep = (source >= np.repeat(signed.astype(np.int16), aligned_width)) & (
+        source < np.repeat(length.astype(np.int16), aligned_width)
+    )
+    value = _decimals_fixed(np.where(keep, rows, np.uint8(48)).reshape(n, aligned_width), True)
+    out: NDArray[np.float64] = np.where(negative, -value, value)
+    return out
+
+
+def _divide_long(mant: NDArray[np.int64], frac: int, v: NDArray[np.uint8], width: int) -> NDArray[np.float64]:
+    """``mant / 10**frac`` (``mant`` below 2**63) as ``float()`` reads the decimal: divided once in extended
+    precision, the exact ties read by ``float()`` (see :func:`_long_decimals`)."""
+    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+    value: NDArray[np.float64] = q.astype(np.float64)
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    for k in np.flatnonzero(tie).tolist():
+        value[k] = abs(float(bytes(v[k, :width])))
+    return value
+
+
 def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
     """The numbers written in ``arr[start:end]``, exactly as ``float()`` reads them; :class:`NotFast` if one is not
     a plain decimal (``[+-]digits[.digits]``) of at most 15 digits.
@@ -117,11 +220,19 @@ def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.
     """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
         raise NotFast
-    if (length == length[0]).all():  # most often one layout
-        try:
-            return _decimals_of_one_layout(b, int(length[0]))
-        except NotFast:
-            pass
+    width = int(length.max())
+    v = np.ascontiguousarray(b[:, :width])
+    padded = not (length == width).all()
+    if padded:  # the digits after the dot padded with zeros: the same number, the same layout
+        v = np.where(_inside(length, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
+    try:
+        return _decimals_fixed(v, padded)
+    except NotFast:
+        pass
+    try:
+        return _decimals_aligned(v, length)
+    except NotFast:
+        pass
     # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
     dot_at = (b == 46).argmax(axis=1)
     dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
