@@ -13,6 +13,7 @@ IEEE division is correctly rounded), so the float is the one ``float(text)`` giv
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -54,6 +55,15 @@ def _tile(pattern: bytes, n: int) -> NDArray[np.uint8]:
             _TILES.clear()
         have = _TILES[pattern] = np.frombuffer(pattern * max(n, 1024), dtype=np.uint8)
     return have[:size]
+
+
+def _all_start_with(v: NDArray[np.uint8], prefix: bytes) -> bool:
+    """Whether every row of ``v`` (contiguous rows) starts with ``prefix``: the rows compared with the prefix
+    repeated, the bytes past it masked out (64-bit words at a time when the rows are whole words)."""
+    pad = bytes(v.shape[1] - len(prefix))
+    dtype = np.uint64 if v.shape[1] % 8 == 0 else np.uint8
+    diff = np.bitwise_xor(v.reshape(-1).view(dtype), _tile(prefix + pad, len(v)).view(dtype))
+    return not np.bitwise_and(diff, _tile(b"\xff" * len(prefix) + pad, len(v)).view(dtype), out=diff).any()
 
 
 _COLUMNS = bytes(range(64))
@@ -310,13 +320,6 @@ def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: in
     return out
 
 
-def _number(b: NDArray[np.uint8], col: int, count: int) -> NDArray[np.int64]:
-    out = b[:, col].astype(np.int64) - 48
-    for k in range(1, count):
-        out = out * 10 + (b[:, col + k].astype(np.int64) - 48)
-    return out
-
-
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
 _LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
@@ -327,48 +330,73 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
-    first = b[0, :length]
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
+    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit),
+    and where its digits are; :class:`NotFast` unless every row has digits where it has digits and its
+    other bytes elsewhere."""
+    first = v[0]
     is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
-    m = _LAYOUT.fullmatch(layout)
+    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first).astype(np.uint8)))  # no text holds \x01
     if m is None:
         raise NotFast
-    x = b[:, :length] - np.uint8(48)
-    other = np.flatnonzero(~is_digit)
-    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
+    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
+    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    if not (v.reshape(-1) - _tile(low, len(v)) <= _tile(span, len(v))).all():
         raise NotFast
-    v = x.astype(np.int64)
-    two = v[:, :-1] * 10 + v[:, 1:]  # the number of each two digits in a row
-    year, month, day = two[:, 0] * 100 + two[:, 2], two[:, 5], two[:, 8]
-    hour, minute, sec = two[:, 11], two[:, 14], two[:, 17]
-    frac = len(m.group(1) or b"")
-    micro = np.zeros(len(b), dtype=np.int64)
-    for c in range(20, 20 + frac):
-        micro = micro * 10 + v[:, c]
-    micro *= 10 ** (6 - frac)
-    tz = m.group(2) or b""
-    offset_s = np.zeros(len(b), dtype=np.int64)
-    if len(tz) == 6:
-        off_h, off_m = two[:, m.start(2) + 1], two[:, m.start(2) + 4]
-        if (off_h > 23).any() or (off_m > 59).any():
-            raise NotFast
-        offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_ok = (month >= 1) & (month <= 12)
-    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    valid &= (hour <= 23) & (minute <= 59) & (sec <= 59)
-    if not valid.all():
-        raise NotFast
-    # days from 1970-01-01 (H. Hinnant's days_from_civil)
+    return m, is_digit
+
+
+def _digits(x: NDArray[np.int32], col: int, count: int) -> NDArray[np.int32]:
+    """The number written by the ``count`` digits from column ``col`` of each row of ``x`` (bytes as integers)."""
+    out: NDArray[np.int32] = x[:, col] - 48
+    for c in range(col + 1, col + count):
+        out = out * 10 + (x[:, c] - 48)
+    return out
+
+
+def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
+    """Days from 1970-01-01 (H. Hinnant's ``days_from_civil``), of integers or arrays of them."""
     y = year - (month <= 2)
     era = y // 400
     yoe = y - era * 400
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    micros = (days * 86400 + hour * 3600 + minute * 60 + sec - offset_s) * 1_000_000 + micro
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
+    v = np.ascontiguousarray(b[:, :length])
+    m, _ = _layout_checked(v, _LAYOUT)
+    x = v.astype(np.int32)
+    # the date: most often one for all (one recording, one day), checked as bytes and read once
+    date = bytes(v[0, :10])
+    year: Any
+    month: Any
+    day: Any
+    if _all_start_with(v, date):
+        year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    else:
+        year, month, day = _digits(x, 0, 4), _digits(x, 5, 2), _digits(x, 8, 2)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
+    days = np.int64(_days_from_civil(year, month, day))
+    # the time of day: hours to 23, the tens of minutes and of seconds to 5
+    hour = _digits(x, 11, 2)
+    if not (np.all(valid) and (hour <= 23).all() and (x[:, 14] <= 53).all() and (x[:, 17] <= 53).all()):
+        raise NotFast
+    seconds = (hour * 3600 + _digits(x, 14, 2) * 60 + _digits(x, 17, 2)).astype(np.int64) + days * 86400
+    tz = m.group(2) or b""
+    if len(tz) == 6:
+        off_h, off_m = _digits(x, m.start(2) + 1, 2), _digits(x, m.start(2) + 4, 2)
+        if (off_h > 23).any() or (off_m > 59).any():
+            raise NotFast
+        seconds -= (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
+    micros = seconds * 1_000_000
+    frac = len(m.group(1) or b"")
+    if frac:
+        micros += _digits(x, 20, frac) * 10 ** (6 - frac)
     out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
     return out
 
