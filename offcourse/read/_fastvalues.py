@@ -13,6 +13,7 @@ IEEE division is correctly rounded), so the float is the one ``float(text)`` giv
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,26 @@ _LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64
 _POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
 
 
+_X87 = np.finfo(np.longdouble).nmant == 63 and np.dtype(np.longdouble).itemsize == 16 and sys.byteorder == "little"
+"""The long double is x87's 80-bit extended (in 16 bytes): its 64-bit significand is the first 8 bytes."""
+
+
+def _ties(q: NDArray[np.longdouble], value: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Where the extended quotient ``q`` lies exactly halfway between ``value`` (``q`` rounded to a double) and
+    the next double away from it: there the double of the exact decimal may be either, ``float()`` says which.
+
+    With x87 extended precision (a 64-bit significand, the integer bit explicit) and ``q`` a normal
+    double's magnitude, halfway means the significand's 11 bits below the double's 53 are
+    ``10000000000``; else the midpoint is computed.
+    """
+    if _X87:
+        low: NDArray[np.bool_] = (np.ascontiguousarray(q).view(np.uint64)[::2] & np.uint64(0x7FF)) == np.uint64(0x400)
+        return low
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie: NDArray[np.bool_] = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    return tie
+
+
 def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
     """Decimals of 16 to 18 digits, exactly as ``float()`` reads them (more digits: ``float()`` reads them).
 
@@ -94,8 +115,7 @@ def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, l
     mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
     q = mant.astype(np.longdouble) / _POW10_LONG[frac]
     value: NDArray[np.float64] = q.astype(np.float64)
-    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    tie = _ties(q, value)
     for k in np.flatnonzero(tie).tolist():
         value[k] = abs(float(bytes(b[k, :length])))
     return value
@@ -203,8 +223,7 @@ def _divide_long(mant: NDArray[np.int64], frac: int, v: NDArray[np.uint8], width
     precision, the exact ties read by ``float()`` (see :func:`_long_decimals`)."""
     q = mant.astype(np.longdouble) / _POW10_LONG[frac]
     value: NDArray[np.float64] = q.astype(np.float64)
-    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    tie = _ties(q, value)
     for k in np.flatnonzero(tie).tolist():
         value[k] = abs(float(bytes(v[k, :width])))
     return value
@@ -298,8 +317,7 @@ def _decimals_of_any_layout(b: NDArray[np.uint8], length: NDArray[np.int64]) -> 
     else:
         q = mant.astype(np.longdouble) / _POW10_LONG[frac]
         value = q.astype(np.float64)
-        toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-        tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+        tie = _ties(q, value)
         for k in np.flatnonzero(tie).tolist():
             value[k] = abs(float(bytes(b[k, : int(length[k])])))
     return np.where(negative, -value, value)
