@@ -33,12 +33,12 @@ class Rows:
         self.views: dict[int, NDArray[np.void]] = {}
 
     def rows(self, start: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
-        """The ``width`` bytes from each ``start`` (zeros past the end of the document), contiguous."""
+        """The ``width`` bytes from each ``start`` (increasing; zeros past the end of the document), contiguous."""
         data = self.data
         if not len(start):
             return np.empty((0, width), dtype=np.uint8)
-        if int(start.max()) + width > len(data):  # near the end: a copy of the end only, padded
-            first = int(start.min())
+        if int(start[-1]) + width > len(data):  # near the end: a copy of the end only, padded
+            first = int(start[0])
             data = data[first:] + bytes(width)
             start = start - first
             view = np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))

@@ -365,10 +365,11 @@ def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[r
 
 
 def _digits(x: NDArray[np.int32], col: int, count: int) -> NDArray[np.int32]:
-    """The number written by the ``count`` digits from column ``col`` of each row of ``x`` (bytes as integers)."""
-    out: NDArray[np.int32] = x[:, col] - 48
+    """The number written by the ``count`` digits from column ``col`` of each time (``x``: the times' bytes
+    as integers, a row a column)."""
+    out: NDArray[np.int32] = x[col] - 48
     for c in range(col + 1, col + count):
-        out = out * 10 + (x[:, c] - 48)
+        out = out * 10 + (x[c] - 48)
     return out
 
 
@@ -385,7 +386,7 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     v = np.ascontiguousarray(b[:, :length])
     m, _ = _layout_checked(v, _LAYOUT)
-    x = v.astype(np.int32)
+    x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
     # the date: most often one for all (one recording, one day), checked as bytes and read once
     date = bytes(v[0, :10])
     year: Any
@@ -399,12 +400,13 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    days = np.int64(_days_from_civil(year, month, day))
     # the time of day: hours to 23, the tens of minutes and of seconds to 5
-    hour = _digits(x, 11, 2)
-    if not (np.all(valid) and (hour <= 23).all() and (x[:, 14] <= 53).all() and (x[:, 17] <= 53).all()):
+    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all() and (x[14] <= 53).all() and (x[17] <= 53).all()):
         raise NotFast
-    seconds = (hour * 3600 + _digits(x, 14, 2) * 60 + _digits(x, 17, 2)).astype(np.int64) + days * 86400
+    seconds = (x[11] * 36000 + x[12] * 3600 + x[14] * 600 + x[15] * 60 + x[17] * 10 + x[18] - 48 * 40271).astype(
+        np.int64
+    )
+    seconds += np.int64(_days_from_civil(year, month, day)) * 86400
     tz = m.group(2) or b""
     if len(tz) == 6:
         off_h, off_m = _digits(x, m.start(2) + 1, 2), _digits(x, m.start(2) + 4, 2)
