@@ -89,14 +89,20 @@ def _quoted(rows: Rows, start: NDArray[np.int64], scan: int) -> tuple[NDArray[np
     raise NotFast
 
 
+_LONG_PIECE = 160
+"""A longer piece is compared on its own, not in one row with the value after it (rows of at most 255 bytes)."""
+
 _DIGIT_OR_SIGN = np.zeros(256, dtype=bool)
 _DIGIT_OR_SIGN[list(b"0123456789.-+")] = True
 
 
-def _check_digits(value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
-    """:class:`NotFast` unless the first ``length`` bytes of each row are digits and signs (``.-+``)."""
-    ok = _DIGIT_OR_SIGN[value.reshape(-1)]
-    if not (ok | ~_inside(length, value.shape[1])).all():
+def _check_digits(rows: NDArray[np.uint8], length: NDArray[np.int64], piece: bytes) -> None:
+    """:class:`NotFast` unless each row (contiguous rows) is ``piece`` and ``length`` digits and signs (``.-+``)."""
+    width = rows.shape[1]
+    ok = _DIGIT_OR_SIGN[rows.reshape(-1)] | ~_inside(length + len(piece), width)
+    if piece:
+        ok |= _inside(np.full(len(rows), len(piece)), width)
+    if not ok.all() or not _all_start_with(rows, piece):
         raise NotFast
 
 
@@ -116,20 +122,24 @@ def chunk_values(
     at = lt[:, 0]  # where the piece before the value starts
     cols: dict[str, NDArray[np.float64]] = {}
     for m, (col, ends) in enumerate(plan.values):
-        _check_piece(rows, at, pieces[m])
-        start = at + len(pieces[m])
+        piece = pieces[m]
+        start = at + len(piece)
         if ends < 0:  # an attribute's value, up to the quote
+            _check_piece(rows, at, piece)
             value, length = _quoted(rows, start, plan.scan[m])
-        else:
+            cols[col] = _decimals_of(value, length)
+        else:  # a row a point: the piece and the value after it, checked and read at once
             length = lt[:, ends] - start
             if int(length.min()) < 0 or int(length.max()) > 64:
                 raise NotFast
-            value = rows.rows(start, max(int(length.max()), 1))
-        if col:
-            read = _times_of if col == "time" else _decimals_of
-            cols[col] = read(value, length)
-        else:
-            _check_digits(value, length)
+            if len(piece) > _LONG_PIECE:  # a piece of many elements: checked on its own
+                _check_piece(rows, at, piece)
+                at, piece = start, b""
+            both = rows.rows(at, len(piece) + max(int(length.max()), 1))
+            if not col:
+                _check_digits(both, length, piece)
+            else:
+                cols[col] = (_times_of if col == "time" else _decimals_of)(both, length, piece)
         at = start + length
     piece = pieces[-1]
     if last:  # the run's last point: its last piece without the separator
