@@ -168,10 +168,10 @@ def _decimals_fixed(v: NDArray[np.uint8], padded: bool, piece: bytes = b"") -> N
     if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
         long: NDArray[np.float64] = _long_decimals(v[:, skip:], v[:, is_digit], frac, width - skip)
         return -long if negative else long
-    weights = np.zeros(width, dtype=np.int64)
-    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
-    # exact in int64: at most 18 digits, each byte at most 57; the piece weighs 0
-    mant = v @ weights - 48 * int(weights.sum())
+    weights = np.zeros(width - skip, dtype=np.int64)
+    weights[is_digit[skip:]] = _INT_POW10[nd - 1 :: -1]
+    # exact in int64: at most 18 digits, each byte at most 57
+    mant: NDArray[np.int64] = v[:, skip:] @ weights - 48 * int(weights.sum())
     if nd > _MAX_DIGITS:
         value = _divide_long(mant, frac, v[:, skip:], width - skip)
     else:
