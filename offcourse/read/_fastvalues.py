@@ -171,7 +171,7 @@ def _decimals_fixed(v: NDArray[np.uint8], padded: bool, piece: bytes = b"") -> N
     weights = np.zeros(width - skip, dtype=np.int64)
     weights[is_digit[skip:]] = _INT_POW10[nd - 1 :: -1]
     # exact in int64: at most 18 digits, each byte at most 57
-    mant: NDArray[np.int64] = v[:, skip:] @ weights - 48 * int(weights.sum())
+    mant: NDArray[np.int64] = np.matmul(v[:, skip:], weights) - 48 * int(weights.sum())
     if nd > _MAX_DIGITS:
         value = _divide_long(mant, frac, v[:, skip:], width - skip)
     else:
