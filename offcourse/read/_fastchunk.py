@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ._fastvalues import NotFast, _all_start_with, _decimals_of, _inside, _tile, _times_of
+from ._fastvalues import NotFast, _all_start_with, _decimals_of, _inside, _times_of
 
 __all__ = ["Plan", "Rows", "chunk_values"]
 
@@ -89,21 +89,14 @@ def _quoted(rows: Rows, start: NDArray[np.int64], scan: int) -> tuple[NDArray[np
     raise NotFast
 
 
-_LONG_PIECE = 160
-"""A longer piece is compared on its own, not in one row with the value after it (rows of at most 255 bytes)."""
+_DIGIT_OR_SIGN = np.zeros(256, dtype=bool)
+_DIGIT_OR_SIGN[list(b"0123456789.-+")] = True
 
-def _check_digits(rows: NDArray[np.uint8], length: NDArray[np.int64], piece: bytes) -> None:
-    """:class:`NotFast` unless each row (contiguous rows) is ``piece`` and ``length`` bytes of ``+,-./0-9``
-    (a text the reader does not keep: no markup, no entity, ASCII).
 
-    The bytes past the value are taken as ``0``; each byte is compared with the range of its column
-    (the piece's byte, or ``+`` to ``9``).
-    """
-    width = rows.shape[1]
-    text = np.where(_inside(length + len(piece), width), rows.reshape(-1), np.uint8(48))
-    low = piece + b"+" * (width - len(piece))
-    span = bytes(len(piece)) + b"\x0e" * (width - len(piece))
-    if not (text - _tile(low, len(rows)) <= _tile(span, len(rows))).all():
+def _check_digits(value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
+    """:class:`NotFast` unless the first ``length`` bytes of each row are digits and signs (``.-+``)."""
+    ok = _DIGIT_OR_SIGN[value.reshape(-1)]
+    if not (ok | ~_inside(length, value.shape[1])).all():
         raise NotFast
 
 
@@ -123,24 +116,20 @@ def chunk_values(
     at = lt[:, 0]  # where the piece before the value starts
     cols: dict[str, NDArray[np.float64]] = {}
     for m, (col, ends) in enumerate(plan.values):
-        piece = pieces[m]
-        start = at + len(piece)
+        _check_piece(rows, at, pieces[m])
+        start = at + len(pieces[m])
         if ends < 0:  # an attribute's value, up to the quote
-            _check_piece(rows, at, piece)
             value, length = _quoted(rows, start, plan.scan[m])
-            cols[col] = _decimals_of(value, length)
-        else:  # a row a point: the piece and the value after it, checked and read at once
+        else:
             length = lt[:, ends] - start
             if int(length.min()) < 0 or int(length.max()) > 64:
                 raise NotFast
-            if len(piece) > _LONG_PIECE:  # a piece of many elements: checked on its own
-                _check_piece(rows, at, piece)
-                at, piece = start, b""
-            both = rows.rows(at, len(piece) + max(int(length.max()), 1))
-            if not col:
-                _check_digits(both, length, piece)
-            else:
-                cols[col] = (_times_of if col == "time" else _decimals_of)(both, length, piece)
+            value = rows.rows(start, max(int(length.max()), 1))
+        if col:
+            read = _times_of if col == "time" else _decimals_of
+            cols[col] = read(value, length)
+        else:
+            _check_digits(value, length)
         at = start + length
     piece = pieces[-1]
     if last:  # the run's last point: its last piece without the separator

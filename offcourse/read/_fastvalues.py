@@ -67,11 +67,11 @@ def _all_start_with(v: NDArray[np.uint8], prefix: bytes) -> bool:
     return not np.bitwise_and(diff, _tile(b"\xff" * len(prefix) + pad, len(v)).view(dtype), out=diff).any()
 
 
-_COLUMNS = bytes(range(256))
+_COLUMNS = bytes(range(64))
 
 
 def _inside(length: NDArray[np.int64], width: int) -> NDArray[np.bool_]:
-    """Flat mask of the rows of ``width`` bytes (at most 255): True on the first ``length`` bytes of each row."""
+    """Flat mask of the rows of ``width`` bytes: True on the first ``length`` bytes of each row."""
     return _tile(_COLUMNS[:width], len(length)) < np.repeat(length.astype(np.uint8), width)
 
 
@@ -149,34 +149,35 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     return out
 
 
-def _decimals_fixed(v: NDArray[np.uint8], padded: bool, piece: bytes = b"") -> NDArray[np.float64]:
-    """Decimals after ``piece`` whose rows (contiguous, all as wide) have the layout of the first: ``piece``,
-    then digits where it has digits, its sign and dot where it has them; :class:`NotFast` if one has not.
+def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
+    """Decimals whose rows (contiguous, all as wide) have the layout of the first: digits where it has
+    digits, its sign and dot where it has them; :class:`NotFast` if one has not.
 
     ``padded``: the rows shorter than the longest were padded with ``0``; right only when they
     have a dot (the layout has one), else :class:`NotFast`.
     """
-    width = v.shape[1]
-    skip = len(piece)
-    m, is_digit = _layout_checked(v, _NUMBER_LAYOUT, piece)
-    dot = m.string.find(b".")
-    if padded and dot < 0:
+    n, width = v.shape
+    first = v[0]
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    dot = layout.find(b".")
+    if _NUMBER_LAYOUT.fullmatch(layout) is None or (padded and dot < 0):
+        raise NotFast
+    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
+    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    if not (v.reshape(-1) - _tile(low, n) <= _tile(span, n)).all():
         raise NotFast
     nd = int(is_digit.sum())
-    frac = 0 if dot < 0 else width - skip - dot - 1
-    negative = v[0, skip] == 45
+    frac = 0 if dot < 0 else width - dot - 1
     if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
-        long: NDArray[np.float64] = _long_decimals(v[:, skip:], v[:, is_digit], frac, width - skip)
-        return -long if negative else long
-    weights = np.zeros(width - skip, dtype=np.int64)
-    weights[is_digit[skip:]] = _INT_POW10[nd - 1 :: -1]
+        long: NDArray[np.float64] = _long_decimals(v, v[:, is_digit], frac, width)
+        return -long if first[0] == 45 else long
+    weights = np.zeros(width, dtype=np.int64)
+    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
     # exact in int64: at most 18 digits, each byte at most 57
-    mant: NDArray[np.int64] = np.matmul(v[:, skip:], weights) - 48 * int(weights.sum())
-    if nd > _MAX_DIGITS:
-        value = _divide_long(mant, frac, v[:, skip:], width - skip)
-    else:
-        value = mant.astype(np.float64) / _POW10[frac]
-    out: NDArray[np.float64] = -value if negative else value
+    mant = v @ weights - 48 * int(weights.sum())
+    value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
+    out: NDArray[np.float64] = -value if first[0] == 45 else value
     return out
 
 
@@ -244,25 +245,19 @@ def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.i
     return _decimals_of(b, length)
 
 
-def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64], piece: bytes = b"") -> NDArray[np.float64]:
-    """:func:`decimals` of the ``length`` bytes after ``piece`` of each row of ``b``; :class:`NotFast` if a row
-    does not start with ``piece``."""
+def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
         raise NotFast
-    skip = len(piece)
-    width = skip + int(length.max())
+    width = int(length.max())
     v = np.ascontiguousarray(b[:, :width])
-    padded = not (length == width - skip).all()
+    padded = not (length == width).all()
     if padded:  # the digits after the dot padded with zeros: the same number, the same layout
-        v = np.where(_inside(length + skip, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
+        v = np.where(_inside(length, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
     try:
-        return _decimals_fixed(v, padded, piece)
+        return _decimals_fixed(v, padded)
     except NotFast:
         pass
-    if skip:  # the piece checked, the numbers read as other numbers are
-        if not _all_start_with(v, piece):
-            raise NotFast
-        return _decimals_of(b[:, skip:], length)
     try:
         return _decimals_aligned(v, length)
     except NotFast:
@@ -353,18 +348,14 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-def _layout_checked(
-    v: NDArray[np.uint8], pattern: re.Pattern[bytes], piece: bytes = b""
-) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
-    """The layout of the first row of ``v`` (contiguous rows) after ``piece``, matched by ``pattern``
-    (``\\x01`` for a digit), and where its digits are; :class:`NotFast` unless every row starts with
-    ``piece`` and has digits where the first has digits and its other bytes elsewhere."""
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
+    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit),
+    and where its digits are; :class:`NotFast` unless every row has digits where it has digits and its
+    other bytes elsewhere."""
     first = v[0]
-    skip = len(piece)
     is_digit = first - np.uint8(48) <= 9
-    is_digit[:skip] = False
-    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first)[skip:].astype(np.uint8)))  # no text holds \x01
-    if m is None or bytes(first[:skip]) != piece:
+    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first).astype(np.uint8)))  # no text holds \x01
+    if m is None:
         raise NotFast
     low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
     span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
@@ -391,19 +382,17 @@ def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
-def _times_of_one_layout(b: NDArray[np.uint8], length: int, piece: bytes = b"") -> NDArray[np.float64]:
-    """Times whose rows are all ``length`` bytes after ``piece`` and share the layout of the first (digits where
-    it has them)."""
-    skip = len(piece)
-    v = np.ascontiguousarray(b[:, : skip + length])
-    m, _ = _layout_checked(v, _LAYOUT, piece)
-    x = np.ascontiguousarray(v[:, skip:].T, dtype=np.int32)  # a row a column: each field from contiguous rows
+def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
+    v = np.ascontiguousarray(b[:, :length])
+    m, _ = _layout_checked(v, _LAYOUT)
+    x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
     # the date: most often one for all (one recording, one day), checked as bytes and read once
-    date = bytes(v[0, skip : skip + 10])
+    date = bytes(v[0, :10])
     year: Any
     month: Any
     day: Any
-    if _all_start_with(v, piece + date):
+    if _all_start_with(v, date):
         year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
     else:
         year, month, day = _digits(x, 0, 4), _digits(x, 5, 2), _digits(x, 8, 2)
@@ -447,20 +436,10 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
     return _times_of(b, length)
 
 
-def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64], piece: bytes = b"") -> NDArray[np.float64]:
-    """:func:`times` of the ``length`` bytes after ``piece`` of each row of ``b``; :class:`NotFast` if a row
-    does not start with ``piece``."""
+def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """:func:`times` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
         raise NotFast
-    if piece:
-        if (length == length[0]).all():
-            try:
-                return _times_of_one_layout(b, int(length[0]), piece)
-            except NotFast:
-                pass
-        if not _all_start_with(np.ascontiguousarray(b[:, : len(piece)]), piece):
-            raise NotFast
-        return _times_of(b[:, len(piece) :], length)
     if (length == length[0]).all():  # most often one layout
         try:
             return _times_of_one_layout(b, int(length[0]))
