@@ -33,23 +33,29 @@ class Rows:
         self.views: dict[int, NDArray[np.void]] = {}
 
     def rows(self, start: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
-        """The ``width`` bytes from each ``start`` (increasing; zeros past the end of the document), contiguous."""
-        data = self.data
+        """The ``width`` bytes from each ``start`` (zeros past the end of the document), contiguous."""
         if not len(start):
             return np.empty((0, width), dtype=np.uint8)
-        if int(start[-1]) + width > len(data):  # near the end: a copy of the end only, padded
-            first = int(start[0])
-            data = data[first:] + bytes(width)
-            start = start - first
-            view = np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))
-        else:
-            view = self.views.get(width)  # type: ignore[assignment]
-            if view is None:
-                view = self.views[width] = np.ndarray(
-                    (len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,)
-                )
-        out: NDArray[np.uint8] = view[start].view(np.uint8).reshape(len(start), width)
-        return out
+        view = self.views.get(width)
+        if view is None and width <= len(self.data):
+            view = self.views[width] = _items(self.data, width)
+        if view is not None:
+            try:
+                return _as_rows(view[start], width)
+            except IndexError:  # a row past the end
+                pass
+        first = int(start.min())  # a copy of the end only, padded
+        return _as_rows(_items(self.data[first:] + bytes(width), width)[start - first], width)
+
+
+def _items(data: bytes, width: int) -> NDArray[np.void]:
+    """``data`` as overlapping items of ``width`` bytes, one a byte further than the last."""
+    return np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))
+
+
+def _as_rows(items: NDArray[np.void], width: int) -> NDArray[np.uint8]:
+    out: NDArray[np.uint8] = items.view(np.uint8).reshape(len(items), width)
+    return out
 
 
 @dataclass

@@ -183,3 +183,13 @@ def test_elevations_across_1000_m_and_positions_of_17_digits_read_through_the_on
     t = gpx.parse(data, "x").track
     assert t.lat.tolist() == [float(p.split('"')[1]) for p in pts]
     assert (t.ele_m < 1000).any() and (t.ele_m >= 1000).any() and (t.lon < 0).any() and (t.lon > 0).any()
+
+
+def test_rows_past_the_end_of_the_document_are_padded_with_zeros_in_any_order() -> None:
+    from offcourse.read._fastchunk import Rows
+
+    rows = Rows(b"abcdefgh")
+    assert rows.rows(np.array([0, 4]), 4).tobytes() == b"abcdefgh"
+    assert rows.rows(np.array([0, 6, 2]), 4).tobytes() == b"abcd" + b"gh\0\0" + b"cdef"
+    assert rows.rows(np.array([1]), 12).tobytes() == b"bcdefgh" + bytes(5)  # wider than the document
+    assert rows.rows(np.array([], dtype=np.int64), 4).shape == (0, 4)
