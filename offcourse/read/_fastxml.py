@@ -16,10 +16,10 @@ last) is read at once:
    reader does not keep). The run is read in chunks of about a megabyte that end where a point
    starts, each while it is in cache: the places of its ``<`` (``np.flatnonzero``) are each
    point's tags in order when the points are the template's; each fixed piece is compared, byte
-   for byte, with the template's where the value before it ends (the rows of bytes of a piece
-   and of the value after it taken at once); each value is read (step 2) or is digits and signs
-   only; the pieces and values of a point must end where the next point starts. So every byte of
-   every point is checked.
+   for byte, with the template's where the value before it ends
+   (:mod:`offcourse.read._fastchunk`: a row of bytes a point, all compared at once with the piece
+   repeated); each value is read (step 2) or is digits and signs only; the pieces and values of
+   a point must end where the next point starts. So every byte of every point is checked.
    A run of points of several templates (some with an extension, some without) is read by
    :func:`_run_general`: with the digits and ``.-+`` deleted (``bytes.translate``), the run must
    be the templates repeated, point by point; the tags' lengths (and, for a tag whose template
@@ -28,7 +28,8 @@ last) is read at once:
    digit by digit into an integer and divided once by a power of ten: exact whenever the number
    has at most 15 digits (the integer and the power are exact doubles, and one IEEE division is
    correctly rounded), so the float is the one ``float(text)`` gives, bit for bit (16 to 18
-   digits: in extended precision, the exact ties read by ``float()``). Times
+   digits: in extended precision, the exact ties read by ``float()``); the numbers of a chunk
+   padded or aligned on their dots into one layout, read at once. Times
    ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by 10⁶
    as ``timedelta.total_seconds`` does.
 3. **The rest is the hardened reader's.** Each run read this way is replaced by a marker
