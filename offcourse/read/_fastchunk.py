@@ -64,14 +64,15 @@ class Plan:
 
     The template (the first point and the whitespace before the next) is cut into fixed pieces
     and, between them, the values: ``pieces[0]``, value 1, ``pieces[1]``, ..., value k,
-    ``pieces[k]``. A value is an attribute's value (it ends at ``"``) or the text of an element
-    (it ends at the point's ``<`` number ``ends``), read into ``column`` (``""``: only digits and
-    signs, not kept).
+    ``pieces[k]``. A value ends at ``"`` (searched for: an attribute's value followed by another
+    attribute) or ``back`` bytes before the point's ``<`` number ``ends`` (the text of an element:
+    0 bytes; the last attribute's value: the bytes of ``">`` and the whitespace after), read into
+    ``column`` (``""``: only digits and signs, not kept).
     """
 
     tags: int
     pieces: list[bytes]
-    values: list[tuple[str, int]]  # (column, the tag that ends it or -1 for an attribute's value)
+    values: list[tuple[str, int, int]]  # (column, the tag after it or -1 for a quote, bytes from its end to the tag)
     scan: list[int]  # bytes searched for the quote ending an attribute's value at first
     attr_order: tuple[str, str]
     positioned: bool
@@ -121,13 +122,13 @@ def chunk_values(
     pieces = plan.pieces
     at = lt[:, 0]  # where the piece before the value starts
     cols: dict[str, NDArray[np.float64]] = {}
-    for m, (col, ends) in enumerate(plan.values):
+    for m, (col, ends, back) in enumerate(plan.values):
         _check_piece(rows, at, pieces[m])
         start = at + len(pieces[m])
         if ends < 0:  # an attribute's value, up to the quote
             value, length = _quoted(rows, start, plan.scan[m])
         else:
-            length = lt[:, ends] - start
+            length = lt[:, ends] - back - start
             if int(length.min()) < 0 or int(length.max()) > 64:
                 raise NotFast
             value = rows.rows(start, max(int(length.max()), 1))

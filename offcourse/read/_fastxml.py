@@ -259,7 +259,9 @@ def _plan(unit: bytes, shape: PointShape) -> Plan:
         lm = _LATLON_TAG.fullmatch(tags[0].group(0))
         if lm is None:  # pragma: no cover - _template checked the tag
             raise NotFast
-        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], -1)]
+        # the first value ends at a quote, searched for; the second where the next tag starts, less the bytes
+        # between (``">`` and whitespace)
+        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], 1)]
     for j in range(len(tags) - 1):
         s, e = tags[j].end(), tags[j + 1].start()
         if j in kept:
@@ -273,7 +275,7 @@ def _plan(unit: bytes, shape: PointShape) -> Plan:
         pieces.append(unit[at:s])
         at = e
     pieces.append(unit[at:])
-    values = [(c, j) for _, _, c, j in cuts]
+    values = [(c, j, tags[j].start() - e if j >= 0 else 0) for _, e, c, j in cuts]
     return Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
 
 
