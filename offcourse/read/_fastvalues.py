@@ -5,14 +5,26 @@ with numpy from rows of bytes, exactly as the hardened reader reads them (``floa
 Decimals are parsed digit by digit into an integer and divided once by a power of ten: exact
 whenever the number has at most 15 digits (the integer and the power are exact doubles, and one
 IEEE division is correctly rounded), so the float is the one ``float(text)`` gives, bit for bit;
-16 to 18 digits are divided in extended precision, the exact ties read by ``float()``. Times
-``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by 10⁶ as
-``timedelta.total_seconds`` does.
+16 to 18 digits are divided in extended precision, the exact ties read by ``float()``. The
+numbers of a chunk are read at once: those of one dot place padded with ``0`` after the dot
+(what ``repr()`` writes: one length a number), those of several aligned on their dots (an
+elevation crossing 1000 m), so that a chunk is one layout of digits, checked in one pass over
+the flat rows against the layout repeated. (numpy's own text-to-float, ``float()`` over a
+list, or ``np.fromstring`` are correctly rounded too but cost as much as ``float()`` per number:
+two to five times this on 16- and 17-digit numbers.)
+
+Times ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by
+10⁶ as ``timedelta.total_seconds`` does; the date of a chunk, most often one, is read once.
+
+Every operation is over a whole flat array or a whole column: numpy pays a call per row of a
+two-dimensional operation over short rows, which costs more than the bytes.
 """
 
 from __future__ import annotations
 
 import re
+import sys
+from typing import Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -42,9 +54,60 @@ def _window(
     return sliding_window_view(arr, width)[start], length
 
 
+_TILES: dict[bytes, NDArray[np.uint8]] = {}
+
+
+def _tile(pattern: bytes, n: int) -> NDArray[np.uint8]:
+    """``pattern`` repeated ``n`` times, as one flat array (kept for the next chunks: most patterns recur)."""
+    have = _TILES.get(pattern)
+    size = len(pattern) * n
+    if have is None or len(have) < size:
+        if len(_TILES) > 256:
+            _TILES.clear()
+        have = _TILES[pattern] = np.frombuffer(pattern * max(n, 1024), dtype=np.uint8)
+    return have[:size]
+
+
+def _all_start_with(v: NDArray[np.uint8], prefix: bytes) -> bool:
+    """Whether every row of ``v`` (contiguous rows) starts with ``prefix``: the rows compared with the prefix
+    repeated, the bytes past it masked out (64-bit words at a time when the rows are whole words)."""
+    pad = bytes(v.shape[1] - len(prefix))
+    dtype = np.uint64 if v.shape[1] % 8 == 0 else np.uint8
+    diff = np.bitwise_xor(v.reshape(-1).view(dtype), _tile(prefix + pad, len(v)).view(dtype))
+    return not np.bitwise_and(diff, _tile(b"\xff" * len(prefix) + pad, len(v)).view(dtype), out=diff).any()
+
+
+_COLUMNS = bytes(range(64))
+
+
+def _inside(length: NDArray[np.int64], width: int) -> NDArray[np.bool_]:
+    """Flat mask of the rows of ``width`` bytes: True on the first ``length`` bytes of each row."""
+    return _tile(_COLUMNS[:width], len(length)) < np.repeat(length.astype(np.uint8), width)
+
+
 _LONG_OK = np.finfo(np.longdouble).nmant >= 63  # x87 extended (64-bit significand) or quad precision
 _LONG_DIGITS = 18  # below 2**63: the integer of the digits is exact in an int64 and in a long double
 _POW10_LONG = np.cumprod(np.array([1] + [10] * 27, dtype=np.longdouble))  # exact up to 10**27
+
+
+_X87 = np.finfo(np.longdouble).nmant == 63 and np.dtype(np.longdouble).itemsize == 16 and sys.byteorder == "little"
+"""The long double is x87's 80-bit extended (in 16 bytes): its 64-bit significand is the first 8 bytes."""
+
+
+def _ties(q: NDArray[np.longdouble], value: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Where the extended quotient ``q`` lies exactly halfway between ``value`` (``q`` rounded to a double) and
+    the next double away from it: there the double of the exact decimal may be either, ``float()`` says which.
+
+    With x87 extended precision (a 64-bit significand, the integer bit explicit) and ``q`` a normal
+    double's magnitude, halfway means the significand's 11 bits below the double's 53 are
+    ``10000000000``; else the midpoint is computed.
+    """
+    if _X87:
+        low: NDArray[np.bool_] = (np.ascontiguousarray(q).view(np.uint64)[::2] & np.uint64(0x7FF)) == np.uint64(0x400)
+        return low
+    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
+    tie: NDArray[np.bool_] = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    return tie
 
 
 def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, length: int) -> NDArray[np.float64]:
@@ -62,8 +125,7 @@ def _long_decimals(b: NDArray[np.uint8], digits: NDArray[np.uint8], frac: int, l
     mant = (digits.astype(np.int64) - 48) @ _INT_POW10[nd - 1 :: -1]
     q = mant.astype(np.longdouble) / _POW10_LONG[frac]
     value: NDArray[np.float64] = q.astype(np.float64)
-    toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-    tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+    tie = _ties(q, value)
     for k in np.flatnonzero(tie).tolist():
         value[k] = abs(float(bytes(b[k, :length])))
     return value
@@ -97,6 +159,86 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     return out
 
 
+def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
+    """Decimals whose rows (contiguous, all as wide) have the layout of the first: digits where it has
+    digits, its sign and dot where it has them; :class:`NotFast` if one has not.
+
+    ``padded``: the rows shorter than the longest were padded with ``0``; right only when they
+    have a dot (the layout has one), else :class:`NotFast`.
+    """
+    n, width = v.shape
+    first = v[0]
+    is_digit = first - np.uint8(48) <= 9
+    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    dot = layout.find(b".")
+    if _NUMBER_LAYOUT.fullmatch(layout) is None or (padded and dot < 0):
+        raise NotFast
+    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
+    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    if not (v.reshape(-1) - _tile(low, n) <= _tile(span, n)).all():
+        raise NotFast
+    nd = int(is_digit.sum())
+    frac = 0 if dot < 0 else width - dot - 1
+    if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
+        long: NDArray[np.float64] = _long_decimals(v, v[:, is_digit], frac, width)
+        return -long if first[0] == 45 else long
+    weights = np.zeros(width, dtype=np.int64)
+    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
+    # exact in int64: at most 18 digits, each byte at most 57
+    mant = v @ weights - 48 * int(weights.sum())
+    value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
+    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    return out
+
+
+def _decimals_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals with a dot each (``[+-]digits.digits``), of any lengths: aligned on their dots.
+
+    Each number without its sign is moved so that the dots are in one column, and padded with
+    ``0`` on both sides (the same number); then read by :func:`_decimals_fixed` and the signs
+    applied. :class:`NotFast` when a row has no dot, or no digit, or the aligned rows would have
+    more than 18 digits.
+    """
+    n, width = v.shape
+    flat = v.reshape(-1)
+    inside = _inside(length, width)
+    dots = np.flatnonzero((flat == 46) & inside)
+    if len(dots) != n:
+        raise NotFast
+    dot_at = dots - np.arange(0, n * width, width)
+    if not (dot_at.astype(np.uint64) < width).all():  # the k-th dot in row k: one dot a row
+        raise NotFast
+    negative = v[:, 0] == 45
+    signed = negative | (v[:, 0] == 43)
+    digits_before = dot_at - signed
+    before, after = int(digits_before.max()), int((length - 1 - dot_at).max())
+    if before + after > _LONG_DIGITS or not (length - signed >= 2).all():
+        raise NotFast
+    aligned_width = before + 1 + after
+    shift = before - digits_before - signed  # where each row's byte 0 goes
+    padded = np.concatenate([np.zeros(width, dtype=np.uint8), flat, np.zeros(width + aligned_width, dtype=np.uint8)])
+    view = np.ndarray((len(padded) - aligned_width + 1,), np.dtype((np.void, aligned_width)), padded, 0, (1,))
+    rows = view[width + np.arange(0, n * width, width) - shift].view(np.uint8).reshape(-1)
+    source = _tile(_COLUMNS[:aligned_width], n).astype(np.int16) - np.repeat(shift.astype(np.int16), aligned_width)
+    keep = (source >= np.repeat(signed.astype(np.int16), aligned_width)) & (
+        source < np.repeat(length.astype(np.int16), aligned_width)
+    )
+    value = _decimals_fixed(np.where(keep, rows, np.uint8(48)).reshape(n, aligned_width), True)
+    out: NDArray[np.float64] = np.where(negative, -value, value)
+    return out
+
+
+def _divide_long(mant: NDArray[np.int64], frac: int, v: NDArray[np.uint8], width: int) -> NDArray[np.float64]:
+    """``mant / 10**frac`` (``mant`` below 2**63) as ``float()`` reads the decimal: divided once in extended
+    precision, the exact ties read by ``float()`` (see :func:`_long_decimals`)."""
+    q = mant.astype(np.longdouble) / _POW10_LONG[frac]
+    value: NDArray[np.float64] = q.astype(np.float64)
+    tie = _ties(q, value)
+    for k in np.flatnonzero(tie).tolist():
+        value[k] = abs(float(bytes(v[k, :width])))
+    return value
+
+
 def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int64]) -> NDArray[np.float64]:
     """The numbers written in ``arr[start:end]``, exactly as ``float()`` reads them; :class:`NotFast` if one is not
     a plain decimal (``[+-]digits[.digits]``) of at most 15 digits.
@@ -117,11 +259,19 @@ def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.
     """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
     if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
         raise NotFast
-    if (length == length[0]).all():  # most often one layout
-        try:
-            return _decimals_of_one_layout(b, int(length[0]))
-        except NotFast:
-            pass
+    width = int(length.max())
+    v = np.ascontiguousarray(b[:, :width])
+    padded = not (length == width).all()
+    if padded:  # the digits after the dot padded with zeros: the same number, the same layout
+        v = np.where(_inside(length, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
+    try:
+        return _decimals_fixed(v, padded)
+    except NotFast:
+        pass
+    try:
+        return _decimals_aligned(v, length)
+    except NotFast:
+        pass
     # rows of one key share a layout (length, where the dot is, the sign): the layout check makes sure
     dot_at = (b == 46).argmax(axis=1)
     dot_at = np.where((b[np.arange(len(b)), dot_at] == 46) & (dot_at < length), dot_at, 63)
@@ -177,8 +327,7 @@ def _decimals_of_any_layout(b: NDArray[np.uint8], length: NDArray[np.int64]) -> 
     else:
         q = mant.astype(np.longdouble) / _POW10_LONG[frac]
         value = q.astype(np.float64)
-        toward = np.nextafter(value, np.where(q > value, np.inf, -np.inf))
-        tie = (value.astype(np.longdouble) + toward.astype(np.longdouble)) / 2 == q
+        tie = _ties(q, value)
         for k in np.flatnonzero(tie).tolist():
             value[k] = abs(float(bytes(b[k, : int(length[k])])))
     return np.where(negative, -value, value)
@@ -199,13 +348,6 @@ def _until(arr: NDArray[np.uint8], start: NDArray[np.int64], stop: int, most: in
     return out
 
 
-def _number(b: NDArray[np.uint8], col: int, count: int) -> NDArray[np.int64]:
-    out = b[:, col].astype(np.int64) - 48
-    for k in range(1, count):
-        out = out * 10 + (b[:, col + k].astype(np.int64) - 48)
-    return out
-
-
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _NUMBER_LAYOUT = re.compile(rb"[+-]?(?:\x01+\.?\x01*|\.\x01+)")
 _LAYOUT = re.compile(rb"\x01{4}-\x01{2}-\x01{2}T\x01{2}:\x01{2}:\x01{2}(?:\.(\x01{1,6}))?(Z|[+-]\x01{2}:\x01{2})?")
@@ -216,48 +358,75 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
-    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
-    first = b[0, :length]
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
+    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit),
+    and where its digits are; :class:`NotFast` unless every row has digits where it has digits and its
+    other bytes elsewhere."""
+    first = v[0]
     is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))  # \x01 for a digit: no time holds that byte
-    m = _LAYOUT.fullmatch(layout)
+    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first).astype(np.uint8)))  # no text holds \x01
     if m is None:
         raise NotFast
-    x = b[:, :length] - np.uint8(48)
-    other = np.flatnonzero(~is_digit)
-    if not ((x <= 9) == is_digit).all() or not (b[:, other] == first[other]).all():
+    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
+    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    if not (v.reshape(-1) - _tile(low, len(v)) <= _tile(span, len(v))).all():
         raise NotFast
-    v = x.astype(np.int64)
-    two = v[:, :-1] * 10 + v[:, 1:]  # the number of each two digits in a row
-    year, month, day = two[:, 0] * 100 + two[:, 2], two[:, 5], two[:, 8]
-    hour, minute, sec = two[:, 11], two[:, 14], two[:, 17]
-    frac = len(m.group(1) or b"")
-    micro = np.zeros(len(b), dtype=np.int64)
-    for c in range(20, 20 + frac):
-        micro = micro * 10 + v[:, c]
-    micro *= 10 ** (6 - frac)
-    tz = m.group(2) or b""
-    offset_s = np.zeros(len(b), dtype=np.int64)
-    if len(tz) == 6:
-        off_h, off_m = two[:, m.start(2) + 1], two[:, m.start(2) + 4]
-        if (off_h > 23).any() or (off_m > 59).any():
-            raise NotFast
-        offset_s = (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    month_ok = (month >= 1) & (month <= 12)
-    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
-    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    valid &= (hour <= 23) & (minute <= 59) & (sec <= 59)
-    if not valid.all():
-        raise NotFast
-    # days from 1970-01-01 (H. Hinnant's days_from_civil)
+    return m, is_digit
+
+
+def _digits(x: NDArray[np.int32], col: int, count: int) -> NDArray[np.int32]:
+    """The number written by the ``count`` digits from column ``col`` of each time (``x``: the times' bytes
+    as integers, a row a column)."""
+    out: NDArray[np.int32] = x[col] - 48
+    for c in range(col + 1, col + count):
+        out = out * 10 + (x[c] - 48)
+    return out
+
+
+def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
+    """Days from 1970-01-01 (H. Hinnant's ``days_from_civil``), of integers or arrays of them."""
     y = year - (month <= 2)
     era = y // 400
     yoe = y - era * 400
     doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    micros = (days * 86400 + hour * 3600 + minute * 60 + sec - offset_s) * 1_000_000 + micro
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
+    """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
+    v = np.ascontiguousarray(b[:, :length])
+    m, _ = _layout_checked(v, _LAYOUT)
+    x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
+    # the date: most often one for all (one recording, one day), checked as bytes and read once
+    date = bytes(v[0, :10])
+    year: Any
+    month: Any
+    day: Any
+    if _all_start_with(v, date):
+        year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
+    else:
+        year, month, day = _digits(x, 0, 4), _digits(x, 5, 2), _digits(x, 8, 2)
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    month_ok = (month >= 1) & (month <= 12)
+    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
+    valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
+    # the time of day: hours to 23, the tens of minutes and of seconds to 5
+    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all() and (x[14] <= 53).all() and (x[17] <= 53).all()):
+        raise NotFast
+    seconds = (x[11] * 36000 + x[12] * 3600 + x[14] * 600 + x[15] * 60 + x[17] * 10 + x[18] - 48 * 40271).astype(
+        np.int64
+    )
+    seconds += np.int64(_days_from_civil(year, month, day)) * 86400
+    tz = m.group(2) or b""
+    if len(tz) == 6:
+        off_h, off_m = _digits(x, m.start(2) + 1, 2), _digits(x, m.start(2) + 4, 2)
+        if (off_h > 23).any() or (off_m > 59).any():
+            raise NotFast
+        seconds -= (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
+    micros = seconds * 1_000_000
+    frac = len(m.group(1) or b"")
+    if frac:
+        micros += _digits(x, 20, frac) * 10 ** (6 - frac)
     out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
     return out
 

@@ -16,10 +16,10 @@ last) is read at once:
    reader does not keep). The run is read in chunks of about a megabyte that end where a point
    starts, each while it is in cache: the places of its ``<`` (``np.flatnonzero``) are each
    point's tags in order when the points are the template's; each fixed piece is compared, byte
-   for byte, with the template's where the value before it ends (the rows of bytes of a piece
-   and of the value after it taken at once); each value is read (step 2) or is digits and signs
-   only; the pieces and values of a point must end where the next point starts. So every byte of
-   every point is checked.
+   for byte, with the template's where the value before it ends
+   (:mod:`offcourse.read._fastchunk`: a row of bytes a point, all compared at once with the piece
+   repeated); each value is read (step 2) or is digits and signs only; the pieces and values of
+   a point must end where the next point starts. So every byte of every point is checked.
    A run of points of several templates (some with an extension, some without) is read by
    :func:`_run_general`: with the digits and ``.-+`` deleted (``bytes.translate``), the run must
    be the templates repeated, point by point; the tags' lengths (and, for a tag whose template
@@ -28,7 +28,8 @@ last) is read at once:
    digit by digit into an integer and divided once by a power of ten: exact whenever the number
    has at most 15 digits (the integer and the power are exact doubles, and one IEEE division is
    correctly rounded), so the float is the one ``float(text)`` gives, bit for bit (16 to 18
-   digits: in extended precision, the exact ties read by ``float()``). Times
+   digits: in extended precision, the exact ties read by ``float()``); the numbers of a chunk
+   padded or aligned on their dots into one layout, read at once. Times
    ``YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|±HH:MM]`` become integer microseconds, divided once by 10⁶
    as ``timedelta.total_seconds`` does.
 3. **The rest is the hardened reader's.** Each run read this way is replaced by a marker
@@ -60,7 +61,8 @@ from numpy.typing import NDArray
 
 from ..errors import OffcourseError
 from ..model import ParsedFile
-from ._fastvalues import NotFast, _decimals_of, _times_of, _until, _window, decimals, times
+from ._fastchunk import Plan, Rows, chunk_values
+from ._fastvalues import NotFast, _until, _window, decimals, times
 from ._xml import Scanner, scan
 
 __all__ = ["MARK", "Block", "NotFast", "PointShape", "decimals", "fast_blocks", "times"]
@@ -248,56 +250,7 @@ _CHUNK = 1 << 20
 """Bytes of a run read at once: its ``<`` are found, its points checked and their values read while it is in cache."""
 
 
-class _Rows:
-    """Rows of bytes of one document starting anywhere.
-
-    The document is viewed as overlapping items of ``width`` bytes (a void dtype, one item a byte
-    further than the last), so that taking rows is one item-sized copy each, not a copy of a
-    strided row each (twice as fast).
-    """
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.views: dict[int, NDArray[np.void]] = {}
-
-    def rows(self, start: NDArray[np.int64], width: int) -> NDArray[np.uint8]:
-        """The ``width`` bytes from each ``start`` (zeros past the end of the document)."""
-        data = self.data
-        if not len(start):
-            return np.empty((0, width), dtype=np.uint8)
-        if int(start.max()) + width > len(data):
-            data = data + bytes(width)
-            view = np.ndarray((len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,))
-        else:
-            view = self.views.get(width)  # type: ignore[assignment]
-            if view is None:
-                view = self.views[width] = np.ndarray(
-                    (len(data) - width + 1,), dtype=np.dtype((np.void, width)), buffer=data, strides=(1,)
-                )
-        out: NDArray[np.uint8] = view[start].view(np.uint8).reshape(len(start), width)
-        return out
-
-
-@dataclass
-class _Plan:
-    """How the points of a run written from one template are read, chunk by chunk (:func:`_run_one`).
-
-    The template (the first point and the whitespace before the next) is cut into fixed pieces
-    and, between them, the values: ``pieces[0]``, value 1, ``pieces[1]``, ..., value k,
-    ``pieces[k]``. A value is an attribute's value (it ends at ``"``) or the text of an element
-    (it ends at the point's ``<`` number ``ends``), read into ``column`` (``""``: only digits and
-    signs, not kept).
-    """
-
-    tags: int
-    pieces: list[bytes]
-    values: list[tuple[str, int]]  # (column, the tag that ends it or -1 for an attribute's value)
-    scan: list[int]  # bytes searched for the quote ending an attribute's value at first
-    attr_order: tuple[str, str]
-    positioned: bool
-
-
-def _plan(unit: bytes, shape: PointShape) -> _Plan:
+def _plan(unit: bytes, shape: PointShape) -> Plan:
     t = _template(unit, shape)
     tags = list(_TAG.finditer(unit))
     kept = {j: col for col, j in t.slots.items()}
@@ -306,7 +259,9 @@ def _plan(unit: bytes, shape: PointShape) -> _Plan:
         lm = _LATLON_TAG.fullmatch(tags[0].group(0))
         if lm is None:  # pragma: no cover - _template checked the tag
             raise NotFast
-        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], -1)]
+        # the first value ends at a quote, searched for; the second where the next tag starts, less the bytes
+        # between (``">`` and whitespace)
+        cuts += [(lm.start(3), lm.end(3), t.attr_order[0], -1), (lm.start(5), lm.end(5), t.attr_order[1], 1)]
     for j in range(len(tags) - 1):
         s, e = tags[j].end(), tags[j + 1].start()
         if j in kept:
@@ -320,71 +275,16 @@ def _plan(unit: bytes, shape: PointShape) -> _Plan:
         pieces.append(unit[at:s])
         at = e
     pieces.append(unit[at:])
-    values = [(c, j) for _, _, c, j in cuts]
-    return _Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
-
-
-def _chunk_values(
-    rows: _Rows, lt: NDArray[np.int64], nxt: NDArray[np.int64], plan: _Plan, last: bytes
-) -> dict[str, NDArray[np.float64]]:
-    """The columns of the points of one chunk, whose tags start at ``lt`` (a row a point) and whose next point
-    starts at ``nxt``; ``last``: what the last point ends with when it is the run's last (its last piece
-    without the separator), else empty.
-
-    Every byte of a point is checked: each fixed piece is compared with the template's, in the same
-    rows of bytes as the value after it, and each value is read by :func:`decimals` or
-    :func:`times`, or is digits and signs only. The pieces and values follow one another from the
-    point's ``<`` up to the next point's.
-    """
-    pieces = plan.pieces
-    at = lt[:, 0]  # where the piece before the value starts
-    cols: dict[str, NDArray[np.float64]] = {}
-    for m, (col, ends) in enumerate(plan.values):
-        f = len(pieces[m])
-        if ends < 0:  # an attribute's value, up to the quote
-            win = rows.rows(at, f + plan.scan[m])
-            hit = win[:, f:] == 34
-            length = hit.argmax(axis=1)
-            if not hit[np.arange(len(win)), length].all():
-                win = rows.rows(at, f + 64)
-                hit = win[:, f:] == 34
-                length = hit.argmax(axis=1)
-                if not hit[np.arange(len(win)), length].all():
-                    raise NotFast
-        else:
-            length = lt[:, ends] - (at + f)
-            if int(length.min()) < 0 or int(length.max()) > 64:
-                raise NotFast
-            win = rows.rows(at, f + max(int(length.max()), 1))
-        if not (win[:, :f] == np.frombuffer(pieces[m], dtype=np.uint8)).all():
-            raise NotFast
-        value = win[:, f:]
-        if col:
-            read = _times_of if col == "time" else _decimals_of
-            cols[col] = read(value, length)
-        else:  # digits and signs only (43 "+", 45 "-", 46 ".", 48 to 57 the digits), up to the value's end
-            u = value - np.uint8(43)
-            if not (((u <= 14) & (u != 1) & (u != 4)) | (np.arange(value.shape[1]) >= length[:, None])).all():
-                raise NotFast
-        at = at + (f + length)
-    piece = np.frombuffer(pieces[-1], dtype=np.uint8)
-    if last:  # the run's last point: its last piece without the separator
-        ok = bool((rows.rows(at[:-1], len(piece)) == piece).all()) and bytes(rows.rows(at[-1:], len(last))[0]) == last
-    else:
-        ok = bool((rows.rows(at, len(piece)) == piece).all())
-    if not ok or not (at + len(piece) == nxt).all():
-        raise NotFast  # the pieces and values of a point do not end where the next point starts
-    if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
-        raise NotFast  # the hardened reader says which
-    return cols
+    values = [(c, j, tags[j].start() - e if j >= 0 else 0) for _, e, c, j in cuts]
+    return Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
 
 
 def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
     """A run whose points are all of one template (what a program writes), read one chunk at a time.
 
     Each chunk of about :data:`_CHUNK` bytes ends where a point starts; its ``<`` are each point's
-    tags in order when the points are the template's, which :func:`_chunk_values` checks, byte for
-    byte. Anything else: :class:`NotFast`.
+    tags in order when the points are the template's, which
+    :func:`~offcourse.read._fastchunk.chunk_values` checks, byte for byte. Anything else: :class:`NotFast`.
     """
     close = b"</" + shape.point + b">"
     e0 = data.find(close, a, b)
@@ -398,7 +298,7 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
     plan = _plan(unit, shape)
     nt = plan.tags
     last = plan.pieces[-1][: len(plan.pieces[-1]) - len(sep)]
-    rows = _Rows(data)
+    rows = Rows(data)
     parts: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ("lon", "lat", "ele", "time", "hdop")}
     n = 0
     lo, chunk = a, _CHUNK
@@ -420,7 +320,7 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
             nxt = lt[nt : (points + 1) * nt : nt]
             hi = int(nxt[-1])
             end = b""
-        cols = _chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end)
+        cols = chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end)
         for name, col in cols.items():
             parts[name].append(col)
         n += points

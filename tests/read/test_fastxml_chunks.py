@@ -165,3 +165,31 @@ def test_decimals_of_many_layouts_at_once_read_as_float_reads_them() -> None:
     ends = np.cumsum([len(t) + 1 for t in texts]) - 1
     got = _fastxml.decimals(np.frombuffer(buf, dtype=np.uint8), ends - [len(t) for t in texts], ends)
     assert got.tobytes() == np.array([float(t) for t in texts]).tobytes()
+
+
+@pytest.mark.usefixtures("small_chunks", "one_template_only")
+def test_elevations_across_1000_m_and_positions_of_17_digits_read_through_the_one_template_path() -> None:
+    rng = random.Random(4)
+    lat, lon = 45.9, -0.002  # a longitude crossing 0: both signs
+    pts = []
+    for i in range(300):
+        lat += rng.uniform(-2e-5, 2e-5)
+        lon += rng.uniform(0, 3e-5)
+        ele = f"{998 + 4 * np.sin(i / 10):.1f}"  # 994.0 to 1002.0: the dot moves
+        pts.append(_pt(i, lat=repr(lat), lon=f"{lon:.16f}".rstrip("0"), ele=ele))  # no exponent near 0
+    data = _doc(pts)
+    fast = outcome(FAST["gpx"], data)
+    assert fast is not None and fast == outcome(HARDENED["gpx"], data)
+    t = gpx.parse(data, "x").track
+    assert t.lat.tolist() == [float(p.split('"')[1]) for p in pts]
+    assert (t.ele_m < 1000).any() and (t.ele_m >= 1000).any() and (t.lon < 0).any() and (t.lon > 0).any()
+
+
+def test_rows_past_the_end_of_the_document_are_padded_with_zeros_in_any_order() -> None:
+    from offcourse.read._fastchunk import Rows
+
+    rows = Rows(b"abcdefgh")
+    assert rows.rows(np.array([0, 4]), 4).tobytes() == b"abcdefgh"
+    assert rows.rows(np.array([0, 6, 2]), 4).tobytes() == b"abcd" + b"gh\0\0" + b"cdef"
+    assert rows.rows(np.array([1]), 12).tobytes() == b"bcdefgh" + bytes(5)  # wider than the document
+    assert rows.rows(np.array([], dtype=np.int64), 4).shape == (0, 4)
