@@ -45,7 +45,7 @@ from ._kernel_suspect import (
     window_match,
 )
 from .events import Phase
-from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE, TIME_JUMP_S
+from .options import BACKWARDS_SHARE, COMPILED_LOADED_MIN_FIXES, COMPILED_MIN_FIXES, RING_SIZE
 from .steps import (
     accuracy_growth,
     anywhere_radius,
@@ -57,6 +57,7 @@ from .steps import (
     evidence_weight,
     far_offset,
     jump_ok,
+    kernel_takes,
     learn_noise,
     odometer,
     plausible,
@@ -148,6 +149,7 @@ _STEPS = (
     burst_s,
     evidence_weight,
     evidence,
+    kernel_takes,
 )
 
 _kernel: Any = None
@@ -419,11 +421,9 @@ def follow_run_py(
         t = T[i]
         x = X[i]
         y = Y[i]
-        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
-            break  # a fix to ignore or to hold: the engine's business
+        if not kernel_takes(t, x, y, s_t, s_x, s_y, vmax, speed, slack):
+            break  # a fix to ignore, hold or judge as a possible spike: the engine's business
         dt = t - s_t
-        if not jump_ok(x, y, s_x, s_y, dt, vmax, speed, slack):
-            break  # a jump: the engine decides whether it is a spike
         grow = accuracy_growth(H[i], acc_floor)
         n_kx, n_ky, n_kvx, n_kvy, n_p00, n_p01, n_p11 = smooth(kx, ky, kvx, kvy, p00, p01, p11, x, y, dt, step_ms)
         n_odo, n_ax, n_ay, n_climb, n_canc = odometer(

@@ -22,8 +22,14 @@ from ..geometry import (
     segment_offset_sq,
     segments_within,
 )
-from .options import TIME_JUMP_S
-from .steps import accuracy_growth, far_offset, jump_ok, odometer, smooth, thresholds, usable_position, usable_time
+from .steps import (
+    accuracy_growth,
+    far_offset,
+    kernel_takes,
+    odometer,
+    smooth,
+    thresholds,
+)
 
 __all__ = ["OFF_CACHE_MARGIN_M", "OFF_MAX_RING", "OFF_OPTION_FIELDS", "OFF_STATE_FIELDS", "off_run_py"]
 
@@ -143,10 +149,8 @@ def off_run_py(
         t = T[i]
         x = X[i]
         y = Y[i]
-        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
-            break
-        if not jump_ok(x, y, s_x, s_y, t - s_t, vmax, speed, slack):
-            break
+        if not kernel_takes(t, x, y, s_t, s_x, s_y, vmax, speed, slack):
+            break  # a fix to ignore, hold or judge as a possible spike: the engine's business
         grow = accuracy_growth(H[i], acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)
         if back_count > 0.0:

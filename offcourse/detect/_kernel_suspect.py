@@ -19,7 +19,7 @@ import numpy as np
 
 from ..geometry import best_in_window, project_on_segment, segments_within
 from ._kernel_off import OFF_MAX_RING
-from .options import EVIDENCE_H, TIME_JUMP_S
+from .options import EVIDENCE_H
 from .steps import (
     accuracy_growth,
     burst_s,
@@ -27,13 +27,11 @@ from .steps import (
     error_sigma,
     evidence,
     evidence_weight,
-    jump_ok,
+    kernel_takes,
     odometer,
     plausible,
     smooth,
     thresholds,
-    usable_position,
-    usable_time,
 )
 
 __all__ = [
@@ -221,11 +219,9 @@ def suspect_run_py(
         t = T[i]
         x = X[i]
         y = Y[i]
-        if not (usable_time(t) and t > s_t and t - s_t <= TIME_JUMP_S and usable_position(x, y)):
-            break  # a fix to ignore or to hold: the engine's business
+        if not kernel_takes(t, x, y, s_t, s_x, s_y, vmax, speed, slack):
+            break  # a fix to ignore, hold or judge as a possible spike: the engine's business
         dt = t - s_t
-        if not jump_ok(x, y, s_x, s_y, dt, vmax, speed, slack):
-            break  # a jump: the engine decides whether it is a spike
         hacc = H[i]
         grow = accuracy_growth(hacc, acc_floor)
         off_thr, back_thr = thresholds(off_m, back_m, grow, n_gain, noise, n_floor)

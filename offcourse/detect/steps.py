@@ -58,6 +58,7 @@ __all__ = [
     "cover",
     "detour_unpaid",
     "jump_ok",
+    "kernel_takes",
     "learn_noise",
     "odometer",
     "running_speed",
@@ -89,6 +90,18 @@ def jump_ok(
     ey = y - last_y
     speed = min(max_speed_mps, PACE_FACTOR * max(pace_mps, PACE_MIN_MPS))
     return math.sqrt(ex * ex + ey * ey) <= speed * dt + slack_m
+
+
+def kernel_takes(
+    t: float, x: float, y: float, last_t: float, last_x: float, last_y: float, max_speed_mps: float, pace_mps: float,
+    slack_m: float,
+) -> bool:
+    """May a compiled loop take this fix? Usable, after the last and not late by more than
+    :data:`TIME_JUMP_S` (else the engine ignores or holds it), and no jump (:func:`jump_ok`; else the
+    engine decides whether it is a spike)."""
+    if not (usable_time(t) and t > last_t and t - last_t <= TIME_JUMP_S and usable_position(x, y)):
+        return False
+    return jump_ok(x, y, last_x, last_y, t - last_t, max_speed_mps, pace_mps, slack_m)
 
 
 def accuracy_growth(hacc_m: float, floor_m: float) -> float:

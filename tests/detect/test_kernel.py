@@ -201,7 +201,7 @@ def test_the_kernel_builds_on_the_engines_own_steps() -> None:
     from offcourse.detect import _kernel_suspect
 
     names = set(_fast.follow_run_py.__code__.co_names)
-    assert {"jump_ok", "odometer", "learn_noise", "running_speed", "cover", "window_match"} <= names
+    assert {"kernel_takes", "odometer", "learn_noise", "running_speed", "cover", "window_match"} <= names
     assert "best_in_window" in _kernel_suspect.window_match.__code__.co_names
     assert "sqrt" not in names and "exp" not in names
     sus = set(_kernel_suspect.suspect_run_py.__code__.co_names)
