@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,7 +192,7 @@ def hindsight(
     pos_in_ok = np.full(n_all, -1, dtype=np.int64)
     pos_in_ok[ok] = np.arange(len(ok))
     xl, yl = x.tolist(), y.tolist()
-    kept, moved = moving_fixes(ok, xl, yl)
+    kept, moved = moving_fixes(ok, xl, yl, x, y)
     route_m = np.full(n_all, np.nan)
     dropouts: list[tuple[int, int]] = []
     tf = t_all[np.isfinite(t_all)]
@@ -219,9 +218,11 @@ def hindsight(
     on_route = st >= 0
     ks_arr = np.full(len(kept), np.nan)
     ks_arr[on_route] = ks_flat[kptr[:-1][on_route] + st[on_route]]
+    on_k = np.flatnonzero(np.isfinite(ks_arr))
     ks = ks_arr.tolist()
     route_m[kept] = ks_arr
-    kt = t_all[kept].tolist()
+    kt_arr = t_all[kept]
+    kt = kt_arr.tolist()
     knd = near_d[kept].tolist()
     # near coverage: route metres some fix came near (any order, any direction)
     near = near_m(ks_flat, L)
@@ -241,10 +242,10 @@ def hindsight(
     forward, unverified, backwards = path.forward, path.unverified, path.backwards
     run_any = merge(forward + unverified + backwards)
     explained = merge(list(run_any) + path.excursion_spans + [(k.from_m, k.to_m) for k in path.shortcuts])
-    on_t = [kt[j] for j, v in enumerate(ks) if math.isfinite(v) and math.isfinite(kt[j])]
-    span_s = on_t[-1] - on_t[0] if len(on_t) > 1 else 0.0
+    on_t = np.flatnonzero(np.isfinite(ks_arr) & np.isfinite(kt_arr))
+    span_s = kt[on_t[-1]] - kt[on_t[0]] if len(on_t) > 1 else 0.0
     pace = sum(b - a for a, b in merge(forward)) / span_s if span_s > 0 else 0.0
-    skips = skipped_sections(explained, run_any, path.jumps, L, skip_min_m, kept, ks, moved, kt, pace)
+    skips = skipped_sections(explained, run_any, path.jumps, L, skip_min_m, kept, ks_arr, moved, kt, pace)
     cov = Coverage(
         length_m=L,
         intervals=merge(forward),
@@ -252,8 +253,8 @@ def hindsight(
         backwards=merge(backwards),
         near_m=float(near),
         gap_tolerance_m=_gap_tolerance(L, skip_min_m),
-        joined_m=next((v for v in ks if math.isfinite(v)), None),
-        left_m=next((v for v in reversed(ks) if math.isfinite(v)), None),
+        joined_m=ks[on_k[0]] if len(on_k) else None,
+        left_m=ks[on_k[-1]] if len(on_k) else None,
     )
     return Hindsight(
         route_m=route_m,

@@ -1,0 +1,144 @@
+"""The compiled form of hindsight's two walks over every fix: the moving fixes and the pauses.
+
+:func:`moving_flat` restates :func:`offcourse.rematch.moving_fixes` (which fixes the Viterbi search
+matches: those at least ``MIN_STEP_M`` from the last one kept) and :func:`pauses_flat` the anchor walk
+of :func:`offcourse.timeline.find_pauses`, over flat arrays, for numba. The plain-Python forms stay the
+reference (and run wherever numba is not loaded); the tests compare the two bit for bit.
+
+Both decide by distance thresholds that the reference computes with :func:`math.hypot`, which numba
+does not reproduce to the last bit (it is CPython's own correctly rounded algorithm, not libm's). The
+kernels compare the squared distance instead, with a band of a relative 1e-9 around the squared
+threshold: outside it both comparisons agree whatever the last bits (``dx*dx + dy*dy`` is within a few
+units in the last place of the true square, ``math.hypot`` within one of the true distance); a step
+inside the band (one in 10^9 metres, never seen in practice) makes the kernel say so, and the caller
+runs the reference instead. The distances themselves (``moved``) are then computed with
+:func:`math.hypot` as the reference does, for the kept fixes only.
+
+:func:`compiled` compiles them with numba on first use (cached on disk), or gives None without numba;
+:func:`use_compiled` says where they pay (numba already loaded, a long recording).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["BAND", "COMPILED_MIN_FIXES", "compiled", "moving_flat", "pauses_flat", "use_compiled"]
+
+BAND = 1e-9
+"""Relative band around a squared distance threshold inside which the kernels defer to the reference."""
+COMPILED_MIN_FIXES = 2000
+"""The kernels run from this many fixes, once numba is loaded in the process (by the engine's kernel,
+the Viterbi search's or a batch worker's warm-up): they load in a few milliseconds, where the Python
+walks cost about 0.5 µs a fix. Numba is never imported for them alone (0.4-1 s)."""
+
+NO_FIX, STOP = 0, 1
+"""Kinds of pause in :func:`pauses_flat`'s output."""
+
+
+def moving_flat(ok: npt.NDArray[np.int64], x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                min_step_m: float) -> tuple[npt.NDArray[np.int64], bool]:  # fmt: skip
+    """The indices ``ok`` (fixes with a position, in order) of the fixes kept by
+    :func:`offcourse.rematch.moving_fixes`, the last fix included; and whether a step fell inside the
+    band (then the result is not to be used)."""
+    n = len(ok)
+    kept = np.empty(n + 1, dtype=np.int64)
+    if n == 0:
+        return kept[:0], False
+    hi = min_step_m * min_step_m * (1.0 + BAND)
+    lo = min_step_m * min_step_m * (1.0 - BAND)
+    m = 1
+    kept[0] = ok[0]
+    lx, ly = x[ok[0]], y[ok[0]]
+    for j in range(1, n):
+        i = ok[j]
+        dx = x[i] - lx
+        dy = y[i] - ly
+        d2 = dx * dx + dy * dy
+        if d2 >= hi:
+            kept[m] = i
+            m += 1
+            lx, ly = x[i], y[i]
+        elif d2 > lo:
+            return kept[:m], True
+    if kept[m - 1] != ok[n - 1]:
+        kept[m] = ok[n - 1]
+        m += 1
+    return kept[:m], False
+
+
+def pauses_flat(t: npt.NDArray[np.float64], x: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+                radius_m: float, no_fix_min_s: float, stop_min_s: float
+                ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:  # fmt: skip
+    """The pauses of :func:`offcourse.timeline.find_pauses` over its fixes with a time and a position
+    (``t``, ``x``, ``y``), in the order the reference finds them: per pause its kind (:data:`NO_FIX`
+    or :data:`STOP`) and a row of ``ends``: the fixes whose times start and end it, and the fix whose
+    place is its place;
+    and whether a step fell inside the band (then the result is not to be used)."""
+    n = len(t)
+    kind = np.empty(2 * n + 1, dtype=np.int64)
+    ends = np.empty((2 * n + 1, 3), dtype=np.int64)  # start fix, end fix, place fix
+    m = 0
+    if n < 2:
+        return kind[:0], ends[:0], False
+    hi = radius_m * radius_m * (1.0 + BAND)
+    lo = radius_m * radius_m * (1.0 - BAND)
+    a = 0
+    last = 0  # the fix whose time is last_t
+    for i in range(1, n):
+        if t[i] <= t[last]:
+            continue
+        dx = x[i] - x[a]
+        dy = y[i] - y[a]
+        d2 = dx * dx + dy * dy
+        if d2 > hi:
+            far = True
+        elif d2 >= lo:
+            return kind[:m], ends[:m], True
+        else:
+            far = False
+        if far and t[i] - t[last] >= no_fix_min_s:
+            kind[m] = NO_FIX
+            ends[m, 0], ends[m, 1], ends[m, 2] = last, i, i
+            m += 1
+        if far:
+            if t[i - 1] - t[a] >= stop_min_s:
+                kind[m] = STOP
+                ends[m, 0], ends[m, 1], ends[m, 2] = a, i - 1, a
+                m += 1
+            a = i
+        last = i
+    if t[last] - t[a] >= stop_min_s:
+        kind[m] = STOP
+        ends[m, 0], ends[m, 1], ends[m, 2] = a, last, a
+        m += 1
+    return kind[:m], ends[:m], False
+
+
+_COMPILED: list[Any] = []
+
+
+def compiled() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """:func:`moving_flat` and :func:`pauses_flat` compiled with numba (once per process, cached on
+    disk); None without numba."""
+    if not _COMPILED:
+        try:
+            import numba
+        except ImportError:
+            _COMPILED.append(None)
+        else:
+            jit = numba.njit(cache=True, nogil=True)
+            _COMPILED.append((jit(moving_flat), jit(pauses_flat)))
+    return _COMPILED[0]  # type: ignore[no-any-return]
+
+
+def use_compiled(n_fixes: int) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+    """The compiled kernels where they pay: numba already loaded in this process and at least
+    :data:`COMPILED_MIN_FIXES` fixes; else None (run the reference)."""
+    if n_fixes < COMPILED_MIN_FIXES or "numba" not in sys.modules:
+        return None
+    return compiled()
