@@ -22,12 +22,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BAND", "COMPILED_MIN_FIXES", "compiled", "moving_flat", "pauses_flat", "use_compiled"]
+__all__ = [
+    "BAND",
+    "COMPILED_MIN_FIXES",
+    "Kernels",
+    "compiled",
+    "moving_flat",
+    "nearest_of_passes",
+    "pauses_flat",
+    "project_pairs",
+    "use_compiled",
+]
 
 BAND = 1e-9
 """Relative band around a squared distance threshold inside which the kernels defer to the reference."""
@@ -119,12 +129,85 @@ def pauses_flat(t: npt.NDArray[np.float64], x: npt.NDArray[np.float64], y: npt.N
     return kind[:m], ends[:m], False
 
 
+def project_pairs(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], pi: npt.NDArray[np.int64],
+                  si: npt.NDArray[np.int64], ax: npt.NDArray[np.float64], ay: npt.NDArray[np.float64],
+                  dx: npt.NDArray[np.float64], dy: npt.NDArray[np.float64], ln: npt.NDArray[np.float64],
+                  cum: npt.NDArray[np.float64], radius_m: float, tolerance_m: float
+                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.bool_],
+                             npt.NDArray[np.int64]]:  # fmt: skip
+    """Per pair (point ``pi``, segment ``si``): the route metres and distance of the point projected on
+    the segment (:func:`offcourse.passes._project`, the same operations in the same order), whether
+    the distance is within the radius, and the pairs whose distance is within ``tolerance_m`` of the
+    radius (which :meth:`offcourse.nearby.SegmentGrid.within` must decide; see its ``decide``)."""
+    m = len(pi)
+    s = np.empty(m)
+    d = np.empty(m)
+    keep = np.empty(m, dtype=np.bool_)
+    unsure = np.empty(m, dtype=np.int64)
+    nu = 0
+    for k in range(m):
+        g = si[k]
+        px, py = x[pi[k]], y[pi[k]]
+        sax, say, sdx, sdy, sln = ax[g], ay[g], dx[g], dy[g], ln[g]
+        l2 = sln * sln
+        t = ((px - sax) * sdx + (py - say) * sdy) / (l2 if l2 > 0 else 1.0)
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+        ex = sax + t * sdx - px
+        ey = say + t * sdy - py
+        s[k] = cum[g] + t * sln
+        dk = np.sqrt(ex * ex + ey * ey)
+        d[k] = dk
+        keep[k] = dk <= radius_m
+        if abs(dk - radius_m) <= tolerance_m:
+            unsure[nu] = k
+            nu += 1
+    return s, d, keep, unsure[:nu]
+
+
+def nearest_of_passes(pi: npt.NDArray[np.int64], s: npt.NDArray[np.float64], d: npt.NDArray[np.float64],
+                      keep: npt.NDArray[np.bool_], gap_m: float
+                      ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:  # fmt: skip
+    """The passes of the kept pairs (sorted by point, then segment): a new pass where the point changes
+    or the route metres jump more than ``gap_m`` from the kept pair before; per pass its point and the
+    route metres and distance of its nearest pair (the first of equals)."""
+    m = len(pi)
+    bp = np.empty(m, dtype=np.int64)
+    bs = np.empty(m)
+    bd = np.empty(m)
+    nb = -1
+    prev_p = -1
+    prev_s = 0.0
+    for k in range(m):
+        if not keep[k]:
+            continue
+        p, sk, dk = pi[k], s[k], d[k]
+        if nb < 0 or p != prev_p or sk - prev_s > gap_m:
+            nb += 1
+            bp[nb], bs[nb], bd[nb] = p, sk, dk
+        elif dk < bd[nb]:
+            bs[nb], bd[nb] = sk, dk
+        prev_p, prev_s = p, sk
+    return bp[: nb + 1], bs[: nb + 1], bd[: nb + 1]
+
+
 _COMPILED: list[Any] = []
 
 
-def compiled() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
-    """:func:`moving_flat` and :func:`pauses_flat` compiled with numba (once per process, cached on
-    disk); None without numba."""
+class Kernels(NamedTuple):
+    """The functions of this module, compiled."""
+
+    moving: Callable[..., Any]
+    pauses: Callable[..., Any]
+    project_pairs: Callable[..., Any]
+    nearest_of_passes: Callable[..., Any]
+
+
+def compiled() -> Kernels | None:
+    """The functions of this module compiled with numba (once per process, cached on disk); None
+    without numba."""
     if not _COMPILED:
         try:
             import numba
@@ -132,11 +215,11 @@ def compiled() -> tuple[Callable[..., Any], Callable[..., Any]] | None:
             _COMPILED.append(None)
         else:
             jit = numba.njit(cache=True, nogil=True)
-            _COMPILED.append((jit(moving_flat), jit(pauses_flat)))
+            _COMPILED.append(Kernels(jit(moving_flat), jit(pauses_flat), jit(project_pairs), jit(nearest_of_passes)))
     return _COMPILED[0]  # type: ignore[no-any-return]
 
 
-def use_compiled(n_fixes: int) -> tuple[Callable[..., Any], Callable[..., Any]] | None:
+def use_compiled(n_fixes: int) -> Kernels | None:
     """The compiled kernels where they pay: numba already loaded in this process and at least
     :data:`COMPILED_MIN_FIXES` fixes; else None (run the reference)."""
     if n_fixes < COMPILED_MIN_FIXES or "numba" not in sys.modules:

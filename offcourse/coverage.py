@@ -52,6 +52,7 @@ from .sections import JOIN_WRONG_WAY_M, Section, join_wrong_ways, read_path, ski
 __all__ = ["Coverage", "Hindsight", "hindsight"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 DROPOUT_MAX_S = 180.0
 """...and never more than this: a recording of two fixes an hour apart saw nothing between them."""
@@ -142,6 +143,20 @@ def _gap_tolerance(length_m: float, skip_min_m: float) -> float:
     return min(skip_min_m, max(0.1 * length_m, FORWARD_SLACK_M))
 
 
+def _first_minimum(starts: IntArray, counts: IntArray, d: FloatArray) -> IntArray:
+    """Per group ``d[starts[k]:starts[k] + counts[k]]`` (consecutive, none empty, no NaN), the index of
+    its smallest value, the first of equals (as a stable sort by group, then value, puts first).
+
+    >>> _first_minimum(np.array([0, 3]), np.array([3, 2]), np.array([5.0, 2.0, 2.0, 7.0, 1.0])).tolist()
+    [1, 4]
+    """
+    owner = np.repeat(np.arange(len(starts)), counts)
+    at_min = np.flatnonzero(d == np.minimum.reduceat(d, starts)[owner])
+    first = np.ones(len(at_min), dtype=bool)
+    first[1:] = owner[at_min][1:] != owner[at_min][:-1]
+    return at_min[first]
+
+
 def hindsight(
     index: RouteIndex,
     x: FloatArray,
@@ -180,9 +195,8 @@ def hindsight(
     count = np.diff(ptr)
     has = count > 0
     if len(flat_d):
-        # the nearest pass of each fix (the first of equals); sorted by fix, then offset, stably
-        by_near = np.lexsort((flat_d, np.repeat(np.arange(len(ok)), count)))
-        nearest = by_near[ptr[:-1][has]]
+        # the nearest pass of each fix (the first of equals)
+        nearest = _first_minimum(ptr[:-1][has], count[has], flat_d)
         near_s[ok[has]], near_d[ok[has]] = flat_s[nearest], flat_d[nearest]
     fi = ok[~has]
     if len(fi):

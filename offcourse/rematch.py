@@ -263,7 +263,7 @@ def moving_fixes(
     """
     kernels = _hl.use_compiled(len(ok)) if x is not None and y is not None else None
     if kernels is not None and x is not None and y is not None:
-        k_arr, unsure = kernels[0](ok, x, y, MIN_STEP_M)
+        k_arr, unsure = kernels.moving(ok, x, y, MIN_STEP_M)
         if not unsure:
             kl = k_arr.tolist()
             dx = (x[k_arr[1:]] - x[k_arr[:-1]]).tolist()

@@ -102,7 +102,7 @@ def find_pauses(
     kernels = _hl.use_compiled(len(ok))
     if kernels is not None:
         to = t[ok]
-        kind, ends, unsure = kernels[1](to, x[ok], y[ok], STOP_RADIUS_M, NO_FIX_MIN_S, STOP_MIN_S)
+        kind, ends, unsure = kernels.pauses(to, x[ok], y[ok], STOP_RADIUS_M, NO_FIX_MIN_S, STOP_MIN_S)
         if not unsure:
             tl = to.tolist()
             found = [

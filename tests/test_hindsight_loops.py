@@ -5,6 +5,8 @@
   against the plain-Python walks (``_moving_fixes``, ``_find_pauses``), bit for bit, on tiny
   synthetic cases with exact answers, on random walks with stops, dropouts and times out of order,
   and on the real recordings of ``../shared/data``;
+- the compiled projection of the fixes on the route's segments and their reading into passes
+  (:func:`offcourse.passes.candidates`) against numpy's, and hindsight as a whole on real pairs;
 - the vectorised search for the crossing of a skipped gap (:func:`offcourse.sections._crossing`)
   against its loop;
 - the geodesic length of a track, computed once.
@@ -12,6 +14,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -19,10 +22,13 @@ import numpy as np
 import pytest
 
 from offcourse import _hindsight_loops as hl
-from offcourse import rematch, sections, timeline
+from offcourse import coverage, passes, rematch, sections, timeline
+from offcourse.match import RouteIndex
 from offcourse.model import Track
 from offcourse.project import LocalProjection
-from tests.conftest import NO_CORPUS, SHARED_DATA, manifest_rows
+from offcourse.report import project_track
+from tests import synth
+from tests.conftest import NO_CORPUS, REPO, SHARED_DATA, manifest_rows
 
 numba = pytest.importorskip("numba")  # the compiled forms need it; the references run without
 
@@ -191,3 +197,82 @@ def test_track_length_computed_once() -> None:
     first = t.length_m()
     assert first == float(t.step_m().sum()) and math.isclose(first, 2 * 111.319, rel_tol=1e-4)
     assert t.length_m() == first and t.__dict__["_length_m"] == first
+
+
+def _candidates_both(idx: RouteIndex, x: np.ndarray, y: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """passes.candidates compiled and in numpy: the same arrays, bit for bit."""
+    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
+    fast = passes.candidates(idx, x, y)
+    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 10**12)
+    ref = passes.candidates(idx, x, y)
+    for a, b in zip(fast, ref, strict=True):
+        assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def test_candidates_tiny_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a hairpin: legs y = 0 and y = 10, 300 m long; (150, 5) is near both, (150, 70) near none
+    idx = RouteIndex(synth.route([(0.0, 0.0), (300.0, 0.0), (300.0, 10.0), (0.0, 10.0)]))
+    x, y = np.array([150.0, 150.0, 320.0]), np.array([5.0, 70.0, 5.0])
+    _candidates_both(idx, x, y, monkeypatch)
+    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
+    ptr, s, d = passes.candidates(idx, x, y)
+    assert ptr.tolist() == [0, 2, 2, 3]
+    assert np.round(s, 6).tolist() == [150.0, 460.0, 305.0] and np.round(d, 6).tolist() == [5.0, 5.0, 20.0]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_candidates_random_and_on_the_radius_bit_for_bit(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(seed)
+    heading = np.cumsum(rng.normal(0, 0.6, 300))
+    path = np.column_stack([np.cumsum(15 * np.cos(heading)), np.cumsum(15 * np.sin(heading))])
+    idx = RouteIndex(synth.route(list(map(tuple, path.tolist()))))
+    lo, hi = path.min(axis=0) - 80, path.max(axis=0) + 80
+    x, y = rng.uniform(lo[0], hi[0], 3000), rng.uniform(lo[1], hi[1], 3000)
+    # points on the radius of a segment's middle, to the last bits: the exact test decides them
+    k = rng.integers(0, len(idx.ax), 600)
+    nx, ny = -idx.dy[k] / idx.seg_len[k], idx.dx[k] / idx.seg_len[k]
+    r = passes.CANDIDATE_RADIUS_M * (1.0 + rng.choice([-2e-16, 0.0, 2e-16, 1e-12], 600))
+    x = np.concatenate([x, idx.ax[k] + 0.5 * idx.dx[k] + r * nx])
+    y = np.concatenate([y, idx.ay[k] + 0.5 * idx.dy[k] + r * ny])
+    grid = idx.segment_grid(passes.CANDIDATE_RADIUS_M)
+    pi, si = grid.pairs(x, y)
+    kernels = hl.compiled()
+    assert kernels is not None
+    route = (idx.ax, idx.ay, idx.dx, idx.dy, idx.seg_len, idx.cum)
+    unsure = kernels.project_pairs(x, y, pi, si, *route, grid.radius_m, grid.tolerance_m)[3]
+    assert len(unsure) > 100  # the exact test is exercised
+    _candidates_both(idx, x, y, monkeypatch)
+    _candidates_both(synth_switchbacks_index(), x / 3.0, y / 5.0, monkeypatch)
+
+
+def synth_switchbacks_index() -> RouteIndex:
+    legs = [(0.0, 0.0)]
+    for k in range(8):
+        legs += [(300.0 if k % 2 == 0 else 0.0, 10.0 * k), (300.0 if k % 2 == 0 else 0.0, 10.0 * (k + 1))]
+    return RouteIndex(synth.route(legs))
+
+
+def _real_pairs() -> list[dict[str, str]]:
+    pairs: list[dict[str, str]] = json.loads((REPO / "bench" / "real_pairs.json").read_text(encoding="utf-8"))
+    return pairs[::4]
+
+
+@pytest.mark.parametrize("pair", _real_pairs(), ids=lambda p: p["name"])
+def test_real_hindsight_compiled_and_python_bit_for_bit(pair: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hindsight of real recordings on their routes: every array and finding the same, the walks and
+    the pass search compiled or not."""
+    import offcourse
+
+    if not (REPO / pair["route"]).exists() or not (REPO / pair["track"]).exists():
+        pytest.skip(NO_CORPUS)
+    route = offcourse.read_route(REPO / pair["route"], track=0)
+    track = offcourse.read_track(REPO / pair["track"])
+    idx = RouteIndex(route)
+    x, y = project_track(route, track)
+    out = []
+    for start in (1, 10**12):
+        monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", start)
+        h = coverage.hindsight(idx, x, y, track.epoch_s)
+        p = timeline.find_pauses(track.epoch_s, x, y, h.nearest_route_m, h.nearest_m)
+        out.append(repr((h, p)) + repr([h.route_m.tolist(), h.nearest_m.tolist(), h.nearest_route_m.tolist()]))
+    assert out[0] == out[1]
