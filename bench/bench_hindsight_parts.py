@@ -44,6 +44,7 @@ STAGES: list[tuple[str, Any, str, int]] = [
     ("match (Viterbi)", coverage, "match", 2),
     ("near_m", coverage, "near_m", 2),
     ("read_path", coverage, "read_path", 2),
+    ("read_path_compiled", coverage, "read_path_compiled", 2),
     ("skipped_sections", coverage, "skipped_sections", 2),
     ("find_pauses", report, "find_pauses", 1),
     ("final_excursions", report, "final_excursions", 1),

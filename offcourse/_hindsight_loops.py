@@ -203,6 +203,8 @@ class Kernels(NamedTuple):
     pauses: Callable[..., Any]
     project_pairs: Callable[..., Any]
     nearest_of_passes: Callable[..., Any]
+    walk_path: Callable[..., Any]
+    """:func:`offcourse._path_walk.walk_path`."""
 
 
 def compiled() -> Kernels | None:
@@ -214,8 +216,16 @@ def compiled() -> Kernels | None:
         except ImportError:
             _COMPILED.append(None)
         else:
+            import types
+
+            from . import _path_walk
+
             jit = numba.njit(cache=True, nogil=True)
-            _COMPILED.append(Kernels(jit(moving_flat), jit(pauses_flat), jit(project_pairs), jit(nearest_of_passes)))
+            glb = dict(_path_walk.walk_path.__globals__)
+            glb["_close_run"] = jit(_path_walk._close_run)
+            walk = types.FunctionType(_path_walk.walk_path.__code__, glb, "walk_path")
+            kernels = Kernels(jit(moving_flat), jit(pauses_flat), jit(project_pairs), jit(nearest_of_passes), jit(walk))
+            _COMPILED.append(kernels)
     return _COMPILED[0]  # type: ignore[no-any-return]
 
 

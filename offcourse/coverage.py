@@ -43,6 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from . import _hindsight_loops as _hl
+from ._path_walk import read_path_compiled
 from .intervals import complement, merge
 from .match import RouteIndex
 from .passes import candidates, near_m, nearest_to_route
@@ -205,8 +207,7 @@ def hindsight(
     # keep the fixes that moved at least MIN_STEP_M from the last one kept
     pos_in_ok = np.full(n_all, -1, dtype=np.int64)
     pos_in_ok[ok] = np.arange(len(ok))
-    xl, yl = x.tolist(), y.tolist()
-    kept, moved = moving_fixes(ok, xl, yl, x, y)
+    kept, moved = moving_fixes(ok, x, y)
     route_m = np.full(n_all, np.nan)
     dropouts: list[tuple[int, int]] = []
     tf = t_all[np.isfinite(t_all)]
@@ -237,22 +238,15 @@ def hindsight(
     route_m[kept] = ks_arr
     kt_arr = t_all[kept]
     kt = kt_arr.tolist()
-    knd = near_d[kept].tolist()
+    knd_arr = near_d[kept]
     # near coverage: route metres some fix came near (any order, any direction)
     near = near_m(ks_flat, L)
-    path = read_path(
-        kept,
-        ks,
-        moved,
-        kt,
-        knd,
-        xl,
-        yl,
-        dropout_s,
-        skip_min_m=skip_min_m,
-        wrong_way_min_m=wrong_way_min_m,
-        off_threshold_m=off_threshold_m,
-    )
+    limits = {"skip_min_m": skip_min_m, "wrong_way_min_m": wrong_way_min_m, "off_threshold_m": off_threshold_m}
+    kernels = _hl.use_compiled(len(kept))
+    if kernels is not None:
+        path = read_path_compiled(kernels.walk_path, kept, ks_arr, moved, kt_arr, knd_arr, x, y, dropout_s, **limits)
+    else:
+        path = read_path(kept, ks, moved, kt, knd_arr.tolist(), x.tolist(), y.tolist(), dropout_s, **limits)
     forward, unverified, backwards = path.forward, path.unverified, path.backwards
     run_any = merge(forward + unverified + backwards)
     explained = merge(list(run_any) + path.excursion_spans + [(k.from_m, k.to_m) for k in path.shortcuts])

@@ -7,6 +7,8 @@
   and on the real recordings of ``../shared/data``;
 - the compiled projection of the fixes on the route's segments and their reading into passes
   (:func:`offcourse.passes.candidates`) against numpy's, and hindsight as a whole on real pairs;
+- the compiled walk of the matched path into runs and breaks (:mod:`offcourse._path_walk`) against
+  :func:`offcourse.sections.read_path`;
 - the vectorised search for the crossing of a skipped gap (:func:`offcourse.sections._crossing`)
   against its loop;
 - the geodesic length of a track, computed once.
@@ -14,15 +16,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
 
 from offcourse import _hindsight_loops as hl
-from offcourse import coverage, passes, rematch, sections, timeline
+from offcourse import _path_walk, coverage, passes, rematch, sections, timeline
 from offcourse.match import RouteIndex
 from offcourse.model import Track
 from offcourse.project import LocalProjection
@@ -43,7 +47,7 @@ def compiled_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
 def _moving_both(x: np.ndarray, y: np.ndarray) -> tuple[tuple[list[int], list[float]], tuple[list[int], list[float]]]:
     ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
     xl, yl = x.tolist(), y.tolist()
-    return rematch.moving_fixes(ok, xl, yl, x, y), rematch._moving_fixes(ok, xl, yl)
+    return rematch.moving_fixes(ok, x, y), rematch._moving_fixes(ok, xl, yl)
 
 
 def _pauses_both(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[tuple[timeline.Pause, ...], ...]:
@@ -276,3 +280,75 @@ def test_real_hindsight_compiled_and_python_bit_for_bit(pair: dict[str, str], mo
         p = timeline.find_pauses(track.epoch_s, x, y, h.nearest_route_m, h.nearest_m)
         out.append(repr((h, p)) + repr([h.route_m.tolist(), h.nearest_m.tolist(), h.nearest_route_m.tolist()]))
     assert out[0] == out[1]
+
+
+def _random_path(seed: int, n: int) -> dict[str, Any]:
+    """A matched path with every kind of stretch: forward and backward runs, noise, stretches off the
+    route (short ones: position spikes), jumps along the route, dropouts, times missing or backwards."""
+    rng = np.random.default_rng(seed)
+    ks: list[float] = []
+    jumps: list[int] = []
+    s = float(rng.uniform(0.0, 300.0))
+    while len(ks) < n:
+        mode = rng.choice(["fwd", "back", "off", "spike", "jump", "noise"], p=[0.4, 0.12, 0.13, 0.1, 0.1, 0.15])
+        k = int(rng.integers(1, 4)) if mode == "spike" else int(rng.integers(3, 40))
+        for _ in range(k):
+            if mode == "off" or mode == "spike":
+                ks.append(math.nan)
+                continue
+            if mode == "jump":
+                s += float(rng.uniform(80.0, 1500.0))
+                jumps.append(len(ks))
+                mode = "fwd"
+            s += {"fwd": 10.0, "back": -10.0, "noise": 0.0}[mode] + float(rng.normal(0.0, 6.0))
+            ks.append(s)
+    n_all = 3 * n
+    kept = np.sort(rng.choice(n_all, size=n, replace=False)).tolist()
+    moved = rng.uniform(0.0, 20.0, n)
+    moved[rng.random(n) < 0.05] = rng.uniform(200.0, 900.0)
+    moved[0] = 0.0
+    dt = rng.choice([3.0, 1.0, 120.0, -2.0], size=n, p=[0.85, 0.08, 0.05, 0.02])
+    at = np.array([j for j in jumps if j < n], dtype=np.int64)
+    dt[at[rng.random(len(at)) < 0.5]] = 120.0  # a dropout across a jump: unverified, when plausible
+    kt = 1.6e9 + np.cumsum(dt)
+    kt[rng.random(n) < 0.03] = np.nan
+    knd = rng.uniform(0.0, 220.0, n)
+    knd[rng.random(n) < 0.03] = np.nan
+    x, y = rng.uniform(-2000.0, 2000.0, n_all), rng.uniform(-2000.0, 2000.0, n_all)
+    return {"kept": kept, "ks": np.array(ks[:n]), "moved": moved.tolist(), "kt": kt, "knd": knd, "x": x, "y": y}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_read_path_compiled_is_the_reference_bit_for_bit(seed: int) -> None:
+    kernels = hl.compiled()
+    assert kernels is not None
+    p = _random_path(seed, 6000)
+    kinds: set[str] = set()
+    for limits in ((200.0, 150.0, 50.0), (100.0, 60.0, 10.0), (400.0, 300.0, 120.0)):
+        opts = dict(zip(("skip_min_m", "wrong_way_min_m", "off_threshold_m"), limits, strict=True))
+        args = (p["kept"], p["ks"].tolist(), p["moved"], p["kt"].tolist(), p["knd"].tolist())
+        ref = sections.read_path(*args, p["x"].tolist(), p["y"].tolist(), 60.0, **opts)
+        fast = _path_walk.read_path_compiled(
+            kernels.walk_path, p["kept"], p["ks"], p["moved"], p["kt"], p["knd"], p["x"], p["y"], 60.0, **opts
+        )
+        assert repr(fast) == repr(ref)
+        kinds |= {f.name for f in dataclasses.fields(ref) if getattr(ref, f.name)}
+    assert kinds == {f.name for f in dataclasses.fields(sections.PathRuns)}  # every list exercised
+
+
+def test_read_path_tiny_exact() -> None:
+    # forward 0 -> 400, one fix off 100 m (not a spike: 3 s apart), back at 700 having moved 200 m: a shortcut
+    kernels = hl.compiled()
+    assert kernels is not None
+    ks = np.array([0.0, 100.0, 200.0, 300.0, 400.0, math.nan, 700.0, 800.0])
+    moved = [0.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0, 100.0]
+    kt = 1.6e9 + 60.0 * np.arange(8.0)
+    knd = np.array([0.0, 0, 0, 0, 0, 100.0, 0, 0])
+    kept = list(range(8))
+    xy = np.zeros(8)
+    opts = {"skip_min_m": 200.0, "wrong_way_min_m": 150.0, "off_threshold_m": 50.0}
+    fast = _path_walk.read_path_compiled(kernels.walk_path, kept, ks, moved, kt, knd, xy, xy, 60.0, **opts)
+    ref = sections.read_path(kept, ks.tolist(), moved, kt.tolist(), knd.tolist(), [0.0] * 8, [0.0] * 8, 60.0, **opts)
+    assert repr(fast) == repr(ref)
+    assert fast.forward == [(0.0, 400.0), (700.0, 800.0)]
+    assert fast.shortcuts == [sections.Section("shortcut", 400.0, 700.0, 4, 6, 200.0, 100.0)]
