@@ -163,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.loops_from is not None:
         import offcourse._hindsight_loops as loops
 
-        loops.COMPILED_MIN_FIXES = args.loops_from
-        if loops.compiled() is None:
+        loops.COMPILED_MIN_FIXES = loops.COMPILED_LOADED_MIN_FIXES = args.loops_from
+        if args.loops_from <= 1 and loops.compiled() is None:
             print("numba is not installed: the compiled walks cannot run", file=sys.stderr)
             return 2
     out: dict[str, Any] = {}

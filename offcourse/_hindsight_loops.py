@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 __all__ = [
     "BAND",
+    "COMPILED_LOADED_MIN_FIXES",
     "COMPILED_MIN_FIXES",
     "Kernels",
     "compiled",
@@ -37,14 +38,21 @@ __all__ = [
     "pauses_flat",
     "project_pairs",
     "use_compiled",
+    "warm_up",
 ]
 
 BAND = 1e-9
 """Relative band around a squared distance threshold inside which the kernels defer to the reference."""
-COMPILED_MIN_FIXES = 2000
-"""The kernels run from this many fixes, once numba is loaded in the process (by the engine's kernel,
-the Viterbi search's or a batch worker's warm-up): they load in a few milliseconds, where the Python
-walks cost about 0.5 µs a fix. Numba is never imported for them alone (0.4-1 s)."""
+COMPILED_MIN_FIXES = 100_000
+"""The kernels are loaded (from numba's cache on disk, 50-90 ms the five) once numba is loaded in the
+process (by the engine's kernel, the Viterbi search's or a batch worker's warm-up) and the walks in
+Python have gone over this many fixes in it (each walk of each check counts: a check of 25,000
+fixes), where the Python walks cost 2-3 µs a fix in all. Numba is never imported for them alone
+(0.4-1 s)."""
+COMPILED_LOADED_MIN_FIXES = 2000
+"""Once the kernels are loaded, they run from this many fixes."""
+_python_fixes = [0]
+"""Fixes walked in Python so far in this process, by the callers of :func:`use_compiled`."""
 
 NO_FIX, STOP = 0, 1
 """Kinds of pause in :func:`pauses_flat`'s output."""
@@ -230,8 +238,33 @@ def compiled() -> Kernels | None:
 
 
 def use_compiled(n_fixes: int) -> Kernels | None:
-    """The compiled kernels where they pay: numba already loaded in this process and at least
-    :data:`COMPILED_MIN_FIXES` fixes; else None (run the reference)."""
-    if n_fixes < COMPILED_MIN_FIXES or "numba" not in sys.modules:
+    """The compiled kernels where they pay, else None (run the reference): from
+    :data:`COMPILED_LOADED_MIN_FIXES` fixes once loaded; loaded once numba is loaded in this process
+    and the Python walks have gone over :data:`COMPILED_MIN_FIXES` fixes."""
+    if n_fixes < COMPILED_LOADED_MIN_FIXES:
         return None
-    return compiled()
+    if _COMPILED:
+        return _COMPILED[0]  # type: ignore[no-any-return]
+    if "numba" not in sys.modules:
+        return None
+    _python_fixes[0] += n_fixes
+    return compiled() if _python_fixes[0] >= COMPILED_MIN_FIXES else None
+
+
+def warm_up() -> bool:
+    """Load the kernels now (a batch worker, before its first file): each run once on a few fixes,
+    with the types hindsight gives them, so that numba loads them from its cache here. Returns
+    whether they are loaded (False without numba)."""
+    kernels = compiled()
+    if kernels is None:
+        return False
+    from ._path_walk import _consts
+
+    f = np.arange(4, dtype=np.float64) * 10.0
+    i = np.arange(4, dtype=np.int64)
+    kernels.moving(i, f, f, 8.0)
+    kernels.pauses(f, f, f, 25.0, 60.0, 120.0)
+    s, d, keep, _ = kernels.project_pairs(f, f, i, i, f, f, f, f, f, f, 50.0, 1e-6)
+    kernels.nearest_of_passes(i, s, d, keep, 100.0)
+    kernels.walk_path(f, f, f, f, f, 60.0, 200.0, 150.0, 50.0, _consts())
+    return True

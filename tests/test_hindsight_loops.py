@@ -42,6 +42,7 @@ def compiled_from_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run the compiled walks for any number of fixes."""
     assert hl.compiled() is not None
     monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
+    monkeypatch.setattr(hl, "COMPILED_LOADED_MIN_FIXES", 1)
 
 
 def _moving_both(x: np.ndarray, y: np.ndarray) -> tuple[tuple[list[int], list[float]], tuple[list[int], list[float]]]:
@@ -134,10 +135,17 @@ def test_random_runs_bit_for_bit(seed: int, compiled_from_one: None) -> None:
     assert {p.kind for p in p_ref} == {"stop", "no_fix"}  # both kinds exercised
 
 
-def test_without_numba_loaded_the_reference_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
-    monkeypatch.delitem(sys.modules, "numba")
-    assert hl.use_compiled(10**6) is None
+def test_the_kernels_load_only_where_they_pay(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hl, "_COMPILED", [])
+    monkeypatch.setattr(hl, "_python_fixes", [0])
+    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 50_000)
+    with monkeypatch.context() as m:
+        m.delitem(sys.modules, "numba")
+        assert hl.use_compiled(10**6) is None and hl._python_fixes == [0]  # never numba for them alone
+    assert hl.use_compiled(1999) is None and hl._python_fixes == [0]  # too short to count
+    assert hl.use_compiled(30_000) is None and hl._python_fixes == [30_000]  # Python so far
+    assert hl.use_compiled(30_000) is not None  # 60,000 walked in Python: loaded
+    assert hl.use_compiled(2000) is not None and hl._python_fixes == [60_000]
 
 
 def _real_tracks() -> list[str]:
@@ -205,9 +213,10 @@ def test_track_length_computed_once() -> None:
 
 def _candidates_both(idx: RouteIndex, x: np.ndarray, y: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
     """passes.candidates compiled and in numpy: the same arrays, bit for bit."""
-    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
+    assert hl.compiled() is not None
+    monkeypatch.setattr(hl, "COMPILED_LOADED_MIN_FIXES", 1)
     fast = passes.candidates(idx, x, y)
-    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 10**12)
+    monkeypatch.setattr(hl, "COMPILED_LOADED_MIN_FIXES", 10**12)
     ref = passes.candidates(idx, x, y)
     for a, b in zip(fast, ref, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
@@ -218,7 +227,7 @@ def test_candidates_tiny_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     idx = RouteIndex(synth.route([(0.0, 0.0), (300.0, 0.0), (300.0, 10.0), (0.0, 10.0)]))
     x, y = np.array([150.0, 150.0, 320.0]), np.array([5.0, 70.0, 5.0])
     _candidates_both(idx, x, y, monkeypatch)
-    monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", 1)
+    monkeypatch.setattr(hl, "COMPILED_LOADED_MIN_FIXES", 1)
     ptr, s, d = passes.candidates(idx, x, y)
     assert ptr.tolist() == [0, 2, 2, 3]
     assert np.round(s, 6).tolist() == [150.0, 460.0, 305.0] and np.round(d, 6).tolist() == [5.0, 5.0, 20.0]
@@ -274,8 +283,9 @@ def test_real_hindsight_compiled_and_python_bit_for_bit(pair: dict[str, str], mo
     idx = RouteIndex(route)
     x, y = project_track(route, track)
     out = []
+    assert hl.compiled() is not None
     for start in (1, 10**12):
-        monkeypatch.setattr(hl, "COMPILED_MIN_FIXES", start)
+        monkeypatch.setattr(hl, "COMPILED_LOADED_MIN_FIXES", start)
         h = coverage.hindsight(idx, x, y, track.epoch_s)
         p = timeline.find_pauses(track.epoch_s, x, y, h.nearest_route_m, h.nearest_m)
         out.append(repr((h, p)) + repr([h.route_m.tolist(), h.nearest_m.tolist(), h.nearest_route_m.tolist()]))
@@ -352,3 +362,11 @@ def test_read_path_tiny_exact() -> None:
     assert repr(fast) == repr(ref)
     assert fast.forward == [(0.0, 400.0), (700.0, 800.0)]
     assert fast.shortcuts == [sections.Section("shortcut", 400.0, 700.0, 4, 6, 200.0, 100.0)]
+
+
+def test_a_batch_worker_loads_the_kernels_at_warm_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hl, "_COMPILED", [])
+    monkeypatch.setattr(hl, "_python_fixes", [0])
+    assert hl.use_compiled(2000) is None  # not yet: 2000 fixes walked in Python do not pay the load
+    assert hl.warm_up()
+    assert hl.use_compiled(2000) is not None and hl._python_fixes == [2000]
