@@ -33,6 +33,7 @@ __all__ = [
     "COMPILED_MIN_FIXES",
     "Kernels",
     "compiled",
+    "grid_pairs",
     "moving_flat",
     "nearest_of_passes",
     "pauses_flat",
@@ -175,6 +176,41 @@ def project_pairs(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], pi: np
     return s, d, keep, unsure[:nu]
 
 
+def grid_pairs(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], cell_m: float, gx0: int, gy0: int,
+               gx_span: int, ny: int, cells: npt.NDArray[np.int64], starts: npt.NDArray[np.int64],
+               segs: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:  # fmt: skip
+    """:meth:`offcourse.nearby.SegmentGrid.pairs` (the grid as :meth:`~offcourse.nearby.SegmentGrid.arrays`
+    gives it): the same pairs, in the same order, by the same arithmetic."""
+    n = len(x)
+    lo = np.zeros(n, dtype=np.int64)
+    cnt = np.zeros(n, dtype=np.int64)
+    total = 0
+    nc = len(cells)
+    if nc == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    for p in range(n):
+        fx = np.floor(x[p] / cell_m) - gx0
+        fy = np.floor(y[p] / cell_m) - gy0
+        if not (fx >= 0 and fx <= gx_span and fy >= 0 and fy < ny):  # False for NaN
+            continue
+        code = np.int64(fx) * ny + np.int64(fy)
+        at = np.searchsorted(cells, code)
+        if at == nc or cells[at] != code:
+            continue
+        lo[p] = starts[at]
+        cnt[p] = starts[at + 1] - starts[at]
+        total += cnt[p]
+    pi = np.empty(total, dtype=np.int64)
+    si = np.empty(total, dtype=np.int64)
+    k = 0
+    for p in range(n):
+        for q in range(lo[p], lo[p] + cnt[p]):
+            pi[k] = p
+            si[k] = segs[q]
+            k += 1
+    return pi, si
+
+
 def nearest_of_passes(pi: npt.NDArray[np.int64], s: npt.NDArray[np.float64], d: npt.NDArray[np.float64],
                       keep: npt.NDArray[np.bool_], gap_m: float
                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:  # fmt: skip
@@ -210,6 +246,7 @@ class Kernels(NamedTuple):
     moving: Callable[..., Any]
     pauses: Callable[..., Any]
     project_pairs: Callable[..., Any]
+    grid_pairs: Callable[..., Any]
     nearest_of_passes: Callable[..., Any]
     walk_path: Callable[..., Any]
     """:func:`offcourse._path_walk.walk_path`."""
@@ -232,7 +269,8 @@ def compiled() -> Kernels | None:
             glb = dict(_path_walk.walk_path.__globals__)
             glb["_close_run"] = jit(_path_walk._close_run)
             walk = types.FunctionType(_path_walk.walk_path.__code__, glb, "walk_path")
-            kernels = Kernels(jit(moving_flat), jit(pauses_flat), jit(project_pairs), jit(nearest_of_passes), jit(walk))
+            plain = (moving_flat, pauses_flat, project_pairs, grid_pairs, nearest_of_passes)
+            kernels = Kernels(*(jit(f) for f in plain), jit(walk))  # type: ignore[call-arg]
             _COMPILED.append(kernels)
     return _COMPILED[0]  # type: ignore[no-any-return]
 
@@ -264,7 +302,8 @@ def warm_up() -> bool:
     i = np.arange(4, dtype=np.int64)
     kernels.moving(i, f, f, 8.0)
     kernels.pauses(f, f, f, 25.0, 60.0, 120.0)
-    s, d, keep, _ = kernels.project_pairs(f, f, i, i, f, f, f, f, f, f, 50.0, 1e-6)
+    pi, si = kernels.grid_pairs(f, f, 50.0, 0, 0, 1, 1, i, i, i)
+    s, d, keep, _ = kernels.project_pairs(f, f, pi, si, f, f, f, f, f, f, 50.0, 1e-6)
     kernels.nearest_of_passes(i, s, d, keep, 100.0)
     kernels.walk_path(f, f, f, f, f, 60.0, 200.0, 150.0, 50.0, _consts())
     return True

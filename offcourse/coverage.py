@@ -18,7 +18,10 @@ runs hindsight's own pipeline, each step in its module: the passes of the route 
 (:mod:`offcourse.passes`) → the Viterbi search over them, whose costs weigh *distance*, not the
 number of fixes (:mod:`offcourse.rematch`, compiled in :mod:`offcourse._viterbi`) → the matched
 path read into runs, skips, shortcuts, wrong-way and off-route sections (:mod:`offcourse.sections`,
-on :mod:`offcourse.intervals`). :func:`offcourse.report.check` runs it after the live engine, and
+on :mod:`offcourse.intervals`). The walks over every fix (the pass search's projection, the moving
+fixes, the path's runs; :mod:`offcourse._hindsight_loops`, :mod:`offcourse._path_walk`) run compiled
+in a process that has numba loaded and has walked enough fixes in Python (a batch worker: from its
+warm-up), with the same results bit for bit. :func:`offcourse.report.check` runs it after the live engine, and
 :mod:`offcourse.review` confirms the engine's findings with it.
 
 Examples

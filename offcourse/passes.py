@@ -122,14 +122,15 @@ def _candidates_block(
     none = np.empty(0, dtype=np.float64)
     # the segments within the radius of each point, sorted by point then segment (exactly those of
     # shapely's STRtree dwithin query over the segments, see offcourse.nearby)
-    pi, si = grid.pairs(x, y)
     if kernels is not None:
+        pi, si = kernels.grid_pairs(x, y, *grid.arrays())
         route = (index.ax, index.ay, index.dx, index.dy, index.seg_len, index.cum)
         s, d, keep, unsure = kernels.project_pairs(x, y, pi, si, *route, grid.radius_m, grid.tolerance_m)
         if len(unsure):
             keep[unsure] = grid.within(x[pi[unsure]], y[pi[unsure]], si[unsure])
         bp, bs, bd = kernels.nearest_of_passes(pi, s, d, keep, 2.0 * CANDIDATE_RADIUS_M)
     else:
+        pi, si = grid.pairs(x, y)
         px, py = x[pi], y[pi]
         s, d = _project(index, si, px, py)
         keep = grid.decide(px, py, si, d)

@@ -370,3 +370,18 @@ def test_a_batch_worker_loads_the_kernels_at_warm_up(monkeypatch: pytest.MonkeyP
     assert hl.use_compiled(2000) is None  # not yet: 2000 fixes walked in Python do not pay the load
     assert hl.warm_up()
     assert hl.use_compiled(2000) is not None and hl._python_fixes == [2000]
+
+
+def test_grid_pairs_are_those_of_the_grid() -> None:
+    kernels = hl.compiled()
+    assert kernels is not None
+    idx = synth_switchbacks_index()
+    grid = idx.segment_grid(passes.CANDIDATE_RADIUS_M)
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-400.0, 700.0, 4000), rng.uniform(-300.0, 400.0, 4000)  # some outside the grid
+    x[::97], y[::89] = np.nan, np.nan
+    x[1::50] = np.round(x[1::50] / grid.cell_m) * grid.cell_m  # on cell borders
+    pi, si = kernels.grid_pairs(x, y, *grid.arrays())
+    ref_pi, ref_si = grid.pairs(x, y)
+    assert pi.tolist() == ref_pi.tolist() and si.tolist() == ref_si.tolist() and len(pi) > 4000
+    assert kernels.grid_pairs(x[:0], y[:0], *grid.arrays())[0].tolist() == []
