@@ -8,7 +8,9 @@ written with ``repr`` floats, so that comparing two dumps byte for byte compares
 
 Run before a change: ``python bench/dump_hindsight.py /tmp/before.json``, after it:
 ``python bench/dump_hindsight.py /tmp/after.json --compare /tmp/before.json`` (exit 1 on any difference);
-``--compiled-from 1`` runs every check's Viterbi search compiled, ``--compiled-from 1000000000`` none.
+``--compiled-from 1`` runs every check's Viterbi search compiled, ``--compiled-from 1000000000`` none;
+``--loops-from 1`` every check's walks over the fixes (:mod:`offcourse._hindsight_loops`) compiled,
+``--loops-from 1000000000`` none.
 """
 
 from __future__ import annotations
@@ -145,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--compiled-from", type=int, help="run hindsight's Viterbi compiled from this many fixes (1: always)"
     )
+    ap.add_argument(
+        "--loops-from",
+        type=int,
+        help="run hindsight's compiled walks (moving fixes, pauses) from this many fixes (1: always; loads numba)",
+    )
     ap.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "offcourse-dump-scenarios")
     args = ap.parse_args(argv)
     args.cache.mkdir(parents=True, exist_ok=True)
@@ -153,6 +160,13 @@ def main(argv: list[str] | None = None) -> int:
 
         offcourse.rematch.COMPILED_MIN_FIXES = args.compiled_from
         offcourse.rematch.COMPILED_LOADED_MIN_FIXES = args.compiled_from
+    if args.loops_from is not None:
+        import offcourse._hindsight_loops as loops
+
+        loops.COMPILED_MIN_FIXES = loops.COMPILED_LOADED_MIN_FIXES = args.loops_from
+        if args.loops_from <= 1 and loops.compiled() is None:
+            print("numba is not installed: the compiled walks cannot run", file=sys.stderr)
+            return 2
     out: dict[str, Any] = {}
     real_pairs(out)
     verdict_tests(out)

@@ -18,7 +18,10 @@ runs hindsight's own pipeline, each step in its module: the passes of the route 
 (:mod:`offcourse.passes`) → the Viterbi search over them, whose costs weigh *distance*, not the
 number of fixes (:mod:`offcourse.rematch`, compiled in :mod:`offcourse._viterbi`) → the matched
 path read into runs, skips, shortcuts, wrong-way and off-route sections (:mod:`offcourse.sections`,
-on :mod:`offcourse.intervals`). :func:`offcourse.report.check` runs it after the live engine, and
+on :mod:`offcourse.intervals`). The walks over every fix (the pass search's projection, the moving
+fixes, the path's runs; :mod:`offcourse._hindsight_loops`, :mod:`offcourse._path_walk`) run compiled
+in a process that has numba loaded and has walked enough fixes in Python (a batch worker: from its
+warm-up), with the same results bit for bit. :func:`offcourse.report.check` runs it after the live engine, and
 :mod:`offcourse.review` confirms the engine's findings with it.
 
 Examples
@@ -38,12 +41,13 @@ Examples
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from . import _hindsight_loops as _hl
+from ._path_walk import read_path_compiled
 from .intervals import complement, merge
 from .match import RouteIndex
 from .passes import candidates, near_m, nearest_to_route
@@ -53,6 +57,7 @@ from .sections import JOIN_WRONG_WAY_M, Section, join_wrong_ways, read_path, ski
 __all__ = ["Coverage", "Hindsight", "hindsight"]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 DROPOUT_MAX_S = 180.0
 """...and never more than this: a recording of two fixes an hour apart saw nothing between them."""
@@ -143,6 +148,20 @@ def _gap_tolerance(length_m: float, skip_min_m: float) -> float:
     return min(skip_min_m, max(0.1 * length_m, FORWARD_SLACK_M))
 
 
+def _first_minimum(starts: IntArray, counts: IntArray, d: FloatArray) -> IntArray:
+    """Per group ``d[starts[k]:starts[k] + counts[k]]`` (consecutive, none empty, no NaN), the index of
+    its smallest value, the first of equals (as a stable sort by group, then value, puts first).
+
+    >>> _first_minimum(np.array([0, 3]), np.array([3, 2]), np.array([5.0, 2.0, 2.0, 7.0, 1.0])).tolist()
+    [1, 4]
+    """
+    owner = np.repeat(np.arange(len(starts)), counts)
+    at_min = np.flatnonzero(d == np.minimum.reduceat(d, starts)[owner])
+    first = np.ones(len(at_min), dtype=bool)
+    first[1:] = owner[at_min][1:] != owner[at_min][:-1]
+    return at_min[first]
+
+
 def hindsight(
     index: RouteIndex,
     x: FloatArray,
@@ -181,9 +200,8 @@ def hindsight(
     count = np.diff(ptr)
     has = count > 0
     if len(flat_d):
-        # the nearest pass of each fix (the first of equals); sorted by fix, then offset, stably
-        by_near = np.lexsort((flat_d, np.repeat(np.arange(len(ok)), count)))
-        nearest = by_near[ptr[:-1][has]]
+        # the nearest pass of each fix (the first of equals)
+        nearest = _first_minimum(ptr[:-1][has], count[has], flat_d)
         near_s[ok[has]], near_d[ok[has]] = flat_s[nearest], flat_d[nearest]
     fi = ok[~has]
     if len(fi):
@@ -192,8 +210,7 @@ def hindsight(
     # keep the fixes that moved at least MIN_STEP_M from the last one kept
     pos_in_ok = np.full(n_all, -1, dtype=np.int64)
     pos_in_ok[ok] = np.arange(len(ok))
-    xl, yl = x.tolist(), y.tolist()
-    kept, moved = moving_fixes(ok, xl, yl)
+    kept, moved = moving_fixes(ok, x, y)
     route_m = np.full(n_all, np.nan)
     dropouts: list[tuple[int, int]] = []
     tf = t_all[np.isfinite(t_all)]
@@ -219,32 +236,27 @@ def hindsight(
     on_route = st >= 0
     ks_arr = np.full(len(kept), np.nan)
     ks_arr[on_route] = ks_flat[kptr[:-1][on_route] + st[on_route]]
+    on_k = np.flatnonzero(np.isfinite(ks_arr))
     ks = ks_arr.tolist()
     route_m[kept] = ks_arr
-    kt = t_all[kept].tolist()
-    knd = near_d[kept].tolist()
+    kt_arr = t_all[kept]
+    kt = kt_arr.tolist()
+    knd_arr = near_d[kept]
     # near coverage: route metres some fix came near (any order, any direction)
     near = near_m(ks_flat, L)
-    path = read_path(
-        kept,
-        ks,
-        moved,
-        kt,
-        knd,
-        xl,
-        yl,
-        dropout_s,
-        skip_min_m=skip_min_m,
-        wrong_way_min_m=wrong_way_min_m,
-        off_threshold_m=off_threshold_m,
-    )
+    limits = {"skip_min_m": skip_min_m, "wrong_way_min_m": wrong_way_min_m, "off_threshold_m": off_threshold_m}
+    kernels = _hl.use_compiled(len(kept))
+    if kernels is not None:
+        path = read_path_compiled(kernels.walk_path, kept, ks_arr, moved, kt_arr, knd_arr, x, y, dropout_s, **limits)
+    else:
+        path = read_path(kept, ks, moved, kt, knd_arr.tolist(), x.tolist(), y.tolist(), dropout_s, **limits)
     forward, unverified, backwards = path.forward, path.unverified, path.backwards
     run_any = merge(forward + unverified + backwards)
     explained = merge(list(run_any) + path.excursion_spans + [(k.from_m, k.to_m) for k in path.shortcuts])
-    on_t = [kt[j] for j, v in enumerate(ks) if math.isfinite(v) and math.isfinite(kt[j])]
-    span_s = on_t[-1] - on_t[0] if len(on_t) > 1 else 0.0
+    on_t = np.flatnonzero(np.isfinite(ks_arr) & np.isfinite(kt_arr))
+    span_s = kt[on_t[-1]] - kt[on_t[0]] if len(on_t) > 1 else 0.0
     pace = sum(b - a for a, b in merge(forward)) / span_s if span_s > 0 else 0.0
-    skips = skipped_sections(explained, run_any, path.jumps, L, skip_min_m, kept, ks, moved, kt, pace)
+    skips = skipped_sections(explained, run_any, path.jumps, L, skip_min_m, kept, ks_arr, moved, kt, pace)
     cov = Coverage(
         length_m=L,
         intervals=merge(forward),
@@ -252,8 +264,8 @@ def hindsight(
         backwards=merge(backwards),
         near_m=float(near),
         gap_tolerance_m=_gap_tolerance(L, skip_min_m),
-        joined_m=next((v for v in ks if math.isfinite(v)), None),
-        left_m=next((v for v in reversed(ks) if math.isfinite(v)), None),
+        joined_m=ks[on_k[0]] if len(on_k) else None,
+        left_m=ks[on_k[-1]] if len(on_k) else None,
     )
     return Hindsight(
         route_m=route_m,

@@ -165,8 +165,16 @@ class Track:
         return step
 
     def length_m(self) -> float:
-        """Geodesic length along the fixes, segment gaps excluded, metres."""
-        return float(self.step_m().sum())
+        """Geodesic length along the fixes, segment gaps excluded, metres.
+
+        Computed once per track (the report, its text and its warnings all ask; a geodesic a fix):
+        the arrays of a track are not to be changed in place.
+        """
+        cached: float | None = self.__dict__.get("_length_m")
+        if cached is None:
+            cached = float(self.step_m().sum())
+            object.__setattr__(self, "_length_m", cached)
+        return cached
 
 
 @dataclass(frozen=True, eq=False)

@@ -150,6 +150,13 @@ class SegmentGrid:
         si = self._segs[np.repeat(lo - (np.cumsum(cnt) - cnt), cnt) + np.arange(total, dtype=np.int64)]
         return pi, si
 
+    def arrays(self) -> tuple[float, int, int, int, int, IntArray, IntArray, IntArray]:
+        """The grid for compiled code (:func:`offcourse._hindsight_loops.grid_pairs`): cell size, first
+        cell column and row, the columns' span, the rows, the sorted cell codes, where each cell's
+        segments start (one more, the end) and the segments."""
+        span = self._gx1 - self._gx0 if len(self._cells) else 0
+        return self.cell_m, self._gx0, self._gy0, span, self._ny, self._cells, self._starts, self._segs
+
     def decide(self, px: FloatArray, py: FloatArray, si: IntArray, d: FloatArray) -> npt.NDArray[np.bool_]:
         """Whether each point is within the radius of segment ``si``, given ``d``, its distance to the
         segment computed any reasonable way (within :attr:`tolerance_m` of the exact one): the exact

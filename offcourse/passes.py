@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 
+from . import _hindsight_loops as _hl
 from .match import RouteIndex
 from .nearby import SegmentGrid
 
@@ -98,7 +99,8 @@ def candidates(index: RouteIndex, x: FloatArray, y: FloatArray) -> tuple[IntArra
     if n == 0:
         return ptr, none, none
     grid = index.segment_grid(CANDIDATE_RADIUS_M)
-    parts = [_candidates_block(index, grid, x[a : a + CANDIDATE_BLOCK], y[a : a + CANDIDATE_BLOCK])
+    kernels = _hl.use_compiled(n)
+    parts = [_candidates_block(index, grid, x[a : a + CANDIDATE_BLOCK], y[a : a + CANDIDATE_BLOCK], kernels)
              for a in range(0, n, CANDIDATE_BLOCK)]  # fmt: skip
     ptr[1:] = np.cumsum(np.concatenate([c for c, _, _ in parts]))
     if ptr[-1] == 0:
@@ -111,32 +113,43 @@ CANDIDATE_BLOCK = 4096
 
 
 def _candidates_block(
-    index: RouteIndex, grid: SegmentGrid, x: FloatArray, y: FloatArray
+    index: RouteIndex, grid: SegmentGrid, x: FloatArray, y: FloatArray, kernels: _hl.Kernels | None = None
 ) -> tuple[IntArray, FloatArray, FloatArray]:
     """:func:`candidates` of a block of points: the number of passes per point, their route metres
-    and offsets (flat)."""
+    and offsets (flat). With ``kernels``, the pairs are projected and read into passes compiled
+    (:func:`offcourse._hindsight_loops.project_pairs` and ``nearest_of_passes``: the same numbers)."""
     n = len(x)
     none = np.empty(0, dtype=np.float64)
     # the segments within the radius of each point, sorted by point then segment (exactly those of
     # shapely's STRtree dwithin query over the segments, see offcourse.nearby)
-    pi, si = grid.pairs(x, y)
-    px, py = x[pi], y[pi]
-    s, d = _project(index, si, px, py)
-    keep = grid.decide(px, py, si, d)
-    pi, si, s, d = pi[keep], si[keep], s[keep], d[keep]
-    if len(pi) == 0:
+    if kernels is not None:
+        pi, si = kernels.grid_pairs(x, y, *grid.arrays())
+        route = (index.ax, index.ay, index.dx, index.dy, index.seg_len, index.cum)
+        s, d, keep, unsure = kernels.project_pairs(x, y, pi, si, *route, grid.radius_m, grid.tolerance_m)
+        if len(unsure):
+            keep[unsure] = grid.within(x[pi[unsure]], y[pi[unsure]], si[unsure])
+        bp, bs, bd = kernels.nearest_of_passes(pi, s, d, keep, 2.0 * CANDIDATE_RADIUS_M)
+    else:
+        pi, si = grid.pairs(x, y)
+        px, py = x[pi], y[pi]
+        s, d = _project(index, si, px, py)
+        keep = grid.decide(px, py, si, d)
+        pi, si, s, d = pi[keep], si[keep], s[keep], d[keep]
+        if len(pi) == 0:
+            return np.zeros(n, dtype=np.int64), none, none
+        # one pass = a run of segments of one point whose nearest points lie close along the route
+        new = np.ones(len(pi), dtype=bool)
+        new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
+        group = np.cumsum(new) - 1
+        # the nearest point of each pass (the first of equals; the passes in group order: by point,
+        # then along the route)
+        at_min = np.flatnonzero(d == np.minimum.reduceat(d, np.flatnonzero(new))[group])
+        first = np.ones(len(at_min), dtype=bool)
+        first[1:] = group[at_min][1:] != group[at_min][:-1]
+        best = at_min[first]
+        bp, bs, bd = pi[best].astype(np.int64), s[best], d[best]
+    if len(bp) == 0:
         return np.zeros(n, dtype=np.int64), none, none
-    # one pass = a run of segments of one point whose nearest points lie close along the route
-    new = np.ones(len(pi), dtype=bool)
-    new[1:] = (pi[1:] != pi[:-1]) | (s[1:] - s[:-1] > 2.0 * CANDIDATE_RADIUS_M)
-    group = np.cumsum(new) - 1
-    # the nearest point of each pass (the first of equals; the passes in group order: by point,
-    # then along the route)
-    at_min = np.flatnonzero(d == np.minimum.reduceat(d, np.flatnonzero(new))[group])
-    first = np.ones(len(at_min), dtype=bool)
-    first[1:] = group[at_min][1:] != group[at_min][:-1]
-    best = at_min[first]
-    bp, bs, bd = pi[best].astype(np.int64), s[best], d[best]
     counts = np.bincount(bp, minlength=n)
     crowded = np.flatnonzero(counts > MAX_CANDIDATES)
     if len(crowded):

@@ -27,6 +27,7 @@ import sys
 import numpy as np
 import numpy.typing as npt
 
+from . import _hindsight_loops as _hl
 from . import _viterbi as _vk
 from .passes import CANDIDATE_RADIUS_M
 
@@ -249,10 +250,28 @@ def _viterbi(cs: list[list[float]], cd: list[list[float]], moved: list[float], s
     return states
 
 
-def moving_fixes(ok: IntArray, xl: list[float], yl: list[float]) -> tuple[list[int], list[float]]:
-    """The fixes the search matches: of the fixes with a position (indices ``ok`` into ``xl``/``yl``),
+def moving_fixes(ok: IntArray, x: FloatArray, y: FloatArray) -> tuple[list[int], list[float]]:
+    """The fixes the search matches: of the fixes with a position (indices ``ok`` into ``x``/``y``),
     those at least :data:`MIN_STEP_M` from the last one kept, and the last fix; with the distance
-    moved from the one kept before (0 for the first)."""
+    moved from the one kept before (0 for the first).
+
+    A long recording is walked by the compiled form (:func:`offcourse._hindsight_loops.moving_flat`,
+    where :func:`~offcourse._hindsight_loops.use_compiled` says it pays): the same fixes, and the same
+    distances (:func:`math.hypot` of the same differences); else by :func:`_moving_fixes`.
+    """
+    kernels = _hl.use_compiled(len(ok))
+    if kernels is not None:
+        k_arr, unsure = kernels.moving(ok, x, y, MIN_STEP_M)
+        if not unsure:
+            kl = k_arr.tolist()
+            dx = (x[k_arr[1:]] - x[k_arr[:-1]]).tolist()
+            dy = (y[k_arr[1:]] - y[k_arr[:-1]]).tolist()
+            return kl, [0.0, *map(math.hypot, dx, dy)]
+    return _moving_fixes(ok, x.tolist(), y.tolist())
+
+
+def _moving_fixes(ok: IntArray, xl: list[float], yl: list[float]) -> tuple[list[int], list[float]]:
+    """:func:`moving_fixes` in plain Python (the reference)."""
     kept: list[int] = []
     moved: list[float] = []
     lx = ly = math.nan

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .intervals import complement
 from .passes import CANDIDATE_RADIUS_M
@@ -252,7 +253,7 @@ def skipped_sections(
     length_m: float,
     skip_min_m: float,
     kept: list[int],
-    ks: list[float],
+    ks: list[float] | npt.NDArray[np.float64],
     moved: list[float],
     kt: list[float] | None = None,
     pace_mps: float = 0.0,
@@ -271,23 +272,15 @@ def skipped_sections(
     if not run_any:
         return []
     lo_run, hi_run = run_any[0][0], run_any[-1][1]
-    on = [(j, v) for j, v in enumerate(ks) if math.isfinite(v)]
+    ks_a = np.asarray(ks, dtype=np.float64)
+    on_j = np.flatnonzero(np.isfinite(ks_a))
+    on_v = ks_a[on_j]
     csum = np.concatenate(([0.0], np.cumsum(moved)))
     out: list[Section] = []
     for a, b in complement(explained, length_m, skip_min_m):
         if a < lo_run or b > hi_run:
             continue  # before the first or after the last part run: a late join or a stop
-        # the first crossing in time: the last fix at or before the gap, then the first one landing
-        # just past it (a visit to another part of the route further on is not the way across)
-        j0 = j1 = ja = -1
-        for j, v in on:
-            if v <= a + FORWARD_SLACK_M:
-                j0 = j
-                if v >= a - FORWARD_SLACK_M:
-                    ja = j  # seen at the gap's start
-            elif b - FORWARD_SLACK_M <= v <= b + 2.0 * CANDIDATE_RADIUS_M and j0 >= 0:
-                j1 = j
-                break
+        j0, j1, ja = _crossing(on_j, on_v, a, b)
         if j1 < 0:
             continue
         ran = float(csum[j1 + 1] - csum[j0 + 1])
@@ -302,6 +295,38 @@ def skipped_sections(
             continue  # the runner went the long way round (another part of the route): no cut
         out.append(Section("skip", a, b, kept[j0], kept[j1], ran, 0.0))
     return out
+
+
+def _crossing(on_j: npt.NDArray[np.int64], on_v: npt.NDArray[np.float64], a: float, b: float) -> tuple[int, int, int]:
+    """The first crossing in time of the gap ``(a, b)`` by the on-route fixes (kept fixes ``on_j``,
+    route metres ``on_v``): the last fix at or before the gap (``j0``), then the first one landing just
+    past it (``j1``; a visit to another part of the route further on is not the way across), and the
+    last fix before ``j1`` seen at the gap's start (``ja``); -1 for none. Vectorised form of
+    :func:`_crossing_loop`, the reference: the same indices."""
+    before = on_v <= a + FORWARD_SLACK_M
+    if not before.any():
+        return -1, -1, -1
+    first = int(np.argmax(before))
+    past = (~before[first:]) & (on_v[first:] >= b - FORWARD_SLACK_M) & (on_v[first:] <= b + 2.0 * CANDIDATE_RADIUS_M)
+    k1 = first + int(np.argmax(past)) if past.any() else len(on_v)  # the scan stops there
+    k0 = int(np.flatnonzero(before[:k1])[-1])
+    at_start = np.flatnonzero(before[:k1] & (on_v[:k1] >= a - FORWARD_SLACK_M))
+    ja = int(on_j[at_start[-1]]) if len(at_start) else -1
+    return int(on_j[k0]), int(on_j[k1]) if k1 < len(on_v) else -1, ja
+
+
+def _crossing_loop(on: list[tuple[int, float]], a: float, b: float) -> tuple[int, int, int]:
+    """:func:`_crossing` as a loop over the on-route fixes ``(j, route metres)`` (the reference)."""
+    j0 = j1 = ja = -1
+    for j, v in on:
+        if v <= a + FORWARD_SLACK_M:
+            j0 = j
+            if v >= a - FORWARD_SLACK_M:
+                ja = j  # seen at the gap's start
+        elif b - FORWARD_SLACK_M <= v <= b + 2.0 * CANDIDATE_RADIUS_M and j0 >= 0:
+            j1 = j
+            break
+    return j0, j1, ja
 
 
 def _spike(step_in_m: float, step_out_m: float, dt_in_s: float, dt_out_s: float) -> bool:

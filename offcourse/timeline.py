@@ -10,11 +10,13 @@ time an excursion cost (:mod:`offcourse.review`) and the report's times.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from . import _hindsight_loops as _hl
 from .model import Track
 
 __all__ = ["Pause", "engine_times", "find_pauses", "paused_s"]
@@ -90,14 +92,38 @@ def find_pauses(
 ) -> tuple[Pause, ...]:
     """No fix for :data:`NO_FIX_MIN_S`, or standing within :data:`STOP_RADIUS_M` for :data:`STOP_MIN_S`."""
     ok = np.flatnonzero(np.isfinite(t) & np.isfinite(x))
-    out: list[Pause] = []
     if len(ok) < 2:
         return ()
-    tl, xl, yl = t[ok].tolist(), x[ok].tolist(), y[ok].tolist()
 
     def where(i: int) -> float | None:
         k = int(ok[i])
         return float(near_route_m[k]) if near_m[k] <= 100.0 else None
+
+    kernels = _hl.use_compiled(len(ok))
+    if kernels is not None:
+        to = t[ok]
+        kind, ends, unsure = kernels.pauses(to, x[ok], y[ok], STOP_RADIUS_M, NO_FIX_MIN_S, STOP_MIN_S)
+        if not unsure:
+            tl = to.tolist()
+            found = [
+                Pause("no_fix" if k == _hl.NO_FIX else "stop", tl[i0], tl[i1], where(iw))
+                for k, (i0, i1, iw) in zip(kind.tolist(), ends.tolist(), strict=True)
+            ]
+            return tuple(sorted(found, key=lambda p: p.start_epoch_s))
+    return _find_pauses(ok, t, x, y, where)
+
+
+def _find_pauses(
+    ok: npt.NDArray[np.int64],
+    t: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    where: Callable[[int], float | None],
+) -> tuple[Pause, ...]:
+    """:func:`find_pauses` in plain Python (the reference) over the fixes ``ok``; ``where(i)``: the
+    place of the pause at ``ok[i]``."""
+    out: list[Pause] = []
+    tl, xl, yl = t[ok].tolist(), x[ok].tolist(), y[ok].tolist()
 
     a = 0  # anchor of the current stop candidate
     last_t = tl[0]

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
+from .. import __version__, _hindsight_loops
 from ..detect import Options, _kernel
 from ..errors import FileTooLargeError, InvalidTrackError, OffcourseError, ReadError, UnknownFormatError
 from ..match import RouteIndex
@@ -126,6 +126,7 @@ def _warm_up(prep: _Prepared) -> None:
     """
     with contextlib.suppress(Exception):  # without numba the Python engine does it all
         _kernel.available()
+        _hindsight_loops.warm_up()  # and hindsight's walks (offcourse._hindsight_loops)
     undo_malloc_trim()
 
     n = min(len(prep.route.lon), 20)
