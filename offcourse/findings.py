@@ -25,7 +25,7 @@ from .detect import (
     WrongDirection,
     WrongDirectionEnd,
 )
-from .intervals import merge
+from .intervals import complement, merge
 from .model import Route, Track
 from .timeline import Pause
 from .verdict import START_TOLERANCE_M
@@ -174,7 +174,11 @@ def cut_sections(excursions: list[Excursion], cov: Coverage, finished: bool) -> 
     ]
     ran = merge(list(cov.intervals) + list(cov.backwards))
     if finished and ran and ran[0][0] > START_TOLERANCE_M:
-        cut.append((0.0, ran[0][0], "joined the route at km " + f"{ran[0][0] / 1000:.1f}"))
+        # the part before the join that no skip already names (a runner seen at the start who skipped
+        # from there is a skip, not a late join)
+        named = merge([(a, min(b, ran[0][0])) for a, b, _ in cut if a < ran[0][0]])
+        for a, b in complement(named, ran[0][0], START_TOLERANCE_M):
+            cut.append((a, b, "joined the route at km " + f"{ran[0][0] / 1000:.1f}"))
     return sorted(cut)
 
 

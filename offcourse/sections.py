@@ -271,15 +271,18 @@ def skipped_sections(
     """
     if not run_any:
         return []
-    lo_run, hi_run = run_any[0][0], run_any[-1][1]
     ks_a = np.asarray(ks, dtype=np.float64)
     on_j = np.flatnonzero(np.isfinite(ks_a))
     on_v = ks_a[on_j]
+    # from the first fix seen on the route, run or not: a runner seen at the start, then next far
+    # along it, joined at the start (what they could not have run in the time is a skip)
+    lo_run, hi_run = min(run_any[0][0], float(on_v[0])) if len(on_v) else run_any[0][0], run_any[-1][1]
     csum = np.concatenate(([0.0], np.cumsum(moved)))
     out: list[Section] = []
     for a, b in complement(explained, length_m, skip_min_m):
-        if a < lo_run or b > hi_run:
+        if a < lo_run - FORWARD_SLACK_M or b > hi_run:
             continue  # before the first or after the last part run: a late join or a stop
+        a = max(a, lo_run)
         j0, j1, ja = _crossing(on_j, on_v, a, b)
         if j1 < 0:
             continue

@@ -165,3 +165,25 @@ def test_the_route_followed_in_hindsight_counts_runs_on_it_not_hops_between_pass
     t = np.arange(8.0)
     assert along_route_m(h, t, np.ones(8, dtype=bool), 50.0) == 40.0
     assert along_route_m(h, t, np.ones(8, dtype=bool), 100.0) == 50.0  # 80 m is within: one run 100-140 m
+
+
+def test_a_runner_seen_at_the_start_then_far_along_skipped_what_they_could_not_run() -> None:
+    """An 8 km route. One fix at 2 m (t = 0), nothing for 447 s, then a run from 5470 m to the end at
+    2 m/s: 5470 m in 447 s is no run (894 m at their pace), so the route from the first fix seen to
+    5470 m is a skipped section, and the verdict counts it once (not again as a late join). Seen
+    first at 5470 m, the same run joined late: no skipped section."""
+    from offcourse.findings import cut_sections
+    from tests.synth import route
+
+    r = route([(20.0 * i, 0.0) for i in range(401)])
+    t = np.concatenate(([0.0], 447.0 + np.arange(0.0, 1265.0, 5.0)))
+    x = np.concatenate(([2.0], 5470.0 + 2.0 * (t[1:] - 447.0)))
+    lon, lat = PROJ.inverse(x, np.zeros(len(x)))
+    rep = check(r, Track.from_arrays(epoch_s=T0 + t, lon=lon, lat=lat))
+    (sk,) = [e for e in rep.excursions if e.kind == "skipped_section"]
+    assert sk.exit_route_m == pytest.approx(2.0, abs=1.0) and sk.rejoin_route_m == pytest.approx(5470.0, abs=5.0)
+    assert rep.verdict.kind == "cut"
+    cut = cut_sections(rep.excursions, rep.coverage, rep.finished)
+    assert sum(b - a for a, b, _ in cut) == pytest.approx(5468.0, abs=6.0)
+    late = check(r, Track.from_arrays(epoch_s=T0 + t[1:], lon=lon[1:], lat=lat[1:]))
+    assert [e.kind for e in late.excursions] == []
