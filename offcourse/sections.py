@@ -276,7 +276,8 @@ def skipped_sections(
     on_v = ks_a[on_j]
     # from the first fix seen on the route, run or not: a runner seen at the start, then next far
     # along it, joined at the start (what they could not have run in the time is a skip)
-    lo_run, hi_run = min(run_any[0][0], float(on_v[0])) if len(on_v) else run_any[0][0], run_any[-1][1]
+    lo_run = min(run_any[0][0], float(on_v[0])) if len(on_v) else run_any[0][0]
+    hi_run = run_any[-1][1]
     csum = np.concatenate(([0.0], np.cumsum(moved)))
     out: list[Section] = []
     for a, b in complement(explained, length_m, skip_min_m):

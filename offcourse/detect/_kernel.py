@@ -61,6 +61,7 @@ from .steps import (
     learn_noise,
     odometer,
     plausible,
+    reach_m,
     running_speed,
     smooth,
     thresholds,
@@ -150,6 +151,7 @@ _STEPS = (
     evidence_weight,
     evidence,
     kernel_takes,
+    reach_m,
 )
 
 _kernel: Any = None

@@ -27,6 +27,7 @@ from .steps import (
     far_offset,
     kernel_takes,
     odometer,
+    reach_m,
     smooth,
     thresholds,
 )
@@ -158,7 +159,7 @@ def off_run_py(
             # (RouteIndex.nearest_in_window without continuity cost: the plain nearest, first of ties)
             nseg_ = ax.shape[0]
             k0 = min(max(np.searchsorted(cum, back_s - win_ahead, "right") - 1, 0), nseg_ - 1)
-            hi_w = back_s + (win_ahead + vmax * (t - back_since_t))  # Excursion._while_off's window
+            hi_w = back_s + reach_m(win_ahead, vmax, t - back_since_t)  # Excursion._while_off's window
             k1 = min(max(np.searchsorted(cum, hi_w, "right") - 1, 0), nseg_ - 1)
             if k1 - k0 < 8:
                 s_w, d_w, _ = best_in_window(x, y, ax, ay, dx, dy, ln, cum, k0, k1, k0, 0.0, 0.0, 0.0, 0.0)

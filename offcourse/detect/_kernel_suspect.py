@@ -30,6 +30,7 @@ from .steps import (
     kernel_takes,
     odometer,
     plausible,
+    reach_m,
     smooth,
     thresholds,
 )
@@ -125,7 +126,7 @@ def window_match(
     ``(route_m, offset_m, segment)``."""
     nseg = ax.shape[0]
     lo = s_s - win_back
-    hi = s_s + (win_ahead + vmax * dt)
+    hi = s_s + reach_m(win_ahead, vmax, dt)
     s_pred = min(max(s_s, lo), hi)
     k0 = min(max(np.searchsorted(cum, lo, "right") - 1, 0), nseg - 1)
     k1 = min(max(np.searchsorted(cum, hi, "right") - 1, 0), nseg - 1)

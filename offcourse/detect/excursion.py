@@ -53,7 +53,7 @@ class Excursion(Core):
             return
         # around where the runner came back, and ahead as far as they may have run since (sparse fixes:
         # a fix a minute later is a few hundred metres on)
-        ahead = o.window_ahead_m + o.max_speed_mps * (t - st.back_since_t)
+        ahead = steps.reach_m(o.window_ahead_m, o.max_speed_mps, t - st.back_since_t)
         s, d, _ = self.index.nearest_in_window(x, y, st.back_s - o.window_ahead_m, st.back_s + ahead)
         st.d = d
         if d > back_thr:

@@ -45,6 +45,7 @@ from .steps import (
     learn_noise,
     odometer,
     plausible,
+    reach_m,
     running_speed,
     smooth,
     thresholds,
@@ -334,7 +335,7 @@ class Monitor(BeforeTheStart, Excursion):
         off_thr, back_thr = thresholds(
             o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, st.noise_ms, o.noise_floor_m
         )
-        ahead = o.window_ahead_m + o.max_speed_mps * dt
+        ahead = reach_m(o.window_ahead_m, o.max_speed_mps, dt)
         # the current progress anchors the continuity cost: a runner who stands still stays put
         s_pred = st.s
         if st.wrong_way:
@@ -510,7 +511,7 @@ class Monitor(BeforeTheStart, Excursion):
             st.alt_back_m = 0.0 if st.wrong_way else max(st.s_peak - st.s, 0.0)
             return False
         # either way along the other part, as far as the runner may have gone since the last fix
-        reach = o.window_ahead_m + o.max_speed_mps * dt
+        reach = reach_m(o.window_ahead_m, o.max_speed_mps, dt)
         s, d, _ = self.index.nearest_in_window(x, y, st.alt_s - reach, st.alt_s + reach)
         if d > back_thr:
             st.alt_active = False

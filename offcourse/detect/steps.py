@@ -59,6 +59,7 @@ __all__ = [
     "detour_unpaid",
     "jump_ok",
     "kernel_takes",
+    "reach_m",
     "learn_noise",
     "odometer",
     "running_speed",
@@ -90,6 +91,12 @@ def jump_ok(
     ey = y - last_y
     speed = min(max_speed_mps, PACE_FACTOR * max(pace_mps, PACE_MIN_MPS))
     return math.sqrt(ex * ex + ey * ey) <= speed * dt + slack_m
+
+
+def reach_m(window_m: float, max_speed_mps: float, since_s: float) -> float:
+    """How far along the route to look: the window, plus as far as the runner may have gone in
+    ``since_s`` seconds (``max_speed_mps`` times it; a fix a minute apart is a few hundred metres on)."""
+    return window_m + max_speed_mps * since_s
 
 
 def kernel_takes(
