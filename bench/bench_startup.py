@@ -45,6 +45,7 @@ def commands() -> list[tuple[str, list[str]]]:
 def timed(cmd: list[str], cwd: Path, runs: int) -> tuple[list[float], list[float]] | None:
     """Wall and CPU (user + system) seconds of each run; None when the command fails."""
     env = {**os.environ, "PYTHONPATH": str(cwd)}  # that tree's offcourse, not an installed one
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode written once (the warm-up run)
     subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     wall, cpu = [], []
     for _ in range(runs):
