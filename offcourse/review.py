@@ -4,11 +4,12 @@ Part of the report step (pipeline read → project → match → detect → repo
 :func:`offcourse.report.check` runs the live engine, then hindsight (:mod:`offcourse.coverage`);
 :func:`final_excursions` reviews each excursion the engine raised (:mod:`offcourse.findings`)
 against the whole recording, asking :mod:`offcourse.confirm` for the evidence: withdrawn as GPS
-error (on another part of the route all along) or as a glitch, rejoined where the runner turned
-back, named a shortcut when it saved distance, its time lost net of the pauses
-(:mod:`offcourse.timeline`). It adds the stretches hindsight found that the engine did not alert on
-(off the route, shortcuts, skipped and wrong-way sections, with the live alert where there was
-one), and joins the stretches that are one mistake. Every threshold of the review is named here.
+error (on another part of the route all along) or as a glitch, placed on the pass of the route
+hindsight matched (laps drawn on top of each other), rejoined where the runner turned back, named
+a shortcut when it saved distance, its time lost net of the pauses (:mod:`offcourse.timeline`).
+It adds the stretches hindsight found that the engine did not alert on (off the route, shortcuts,
+skipped and wrong-way sections, with the live alert where there was one), and joins the stretches that are one mistake.
+Every threshold of the review is named here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ WRONG_WAY_UNALERTED_MIN_M = 500.0
 length: shorter ones are as often GPS error hopping between passes that lie close together."""
 EXCURSION_JOIN_M = 100.0
 """Off-course stretches with less route than this followed between them are one excursion."""
+PLACE_REJOIN_M = 200.0
+"""Hindsight places an excursion's rejoin on another pass of the route when the two differ by more."""
 GLITCH_SPEED_MPS = 50.0
 GLITCH_MIN_M = 5_000.0
 """An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
@@ -135,6 +138,7 @@ def final_excursions(
                 (e, f"{(e.distance_m or 0.0) / 1000:.0f} km off the route at an impossible speed: a position glitch")
             )
             continue
+        e = _placed_in_hindsight(e, h, t, route, speed)
         e = _turned_back(e, h, t, route, speed, paused)
         if (
             e.extra_distance_m is not None
@@ -380,6 +384,44 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
         else:
             joined.append(e)
     return joined
+
+
+def _placed_in_hindsight(
+    e: Excursion, h: Hindsight, t: npt.NDArray[np.float64], route: Route, pace: float
+) -> Excursion:
+    """The excursion rejoined where hindsight's match of the whole recording says, when that is another
+    pass of the route than the one the live engine took (laps drawn on top of each other, an
+    out-and-back's two legs): the engine chose among them with the fixes so far, hindsight with the
+    whole recording (what the runner did next)."""
+    if e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
+        return e
+    tl = t
+    hits = [
+        off
+        for off in h.offs
+        if math.isfinite(off.to_m) and tl[off.i0] <= e.end_epoch_s and tl[off.i1] >= e.start_epoch_s
+    ]
+    if len(hits) != 1:
+        return e
+    off = hits[0]
+    if abs(off.to_m - e.rejoin_route_m) <= PLACE_REJOIN_M:
+        return e
+    # the exit too, when hindsight puts it on another pass (another lap) than the engine did
+    exit_m = off.from_m if abs(off.from_m - e.exit_route_m) > PLACE_REJOIN_M else e.exit_route_m
+    d_route = off.to_m - exit_m
+    x, y = route.lonlat_at([exit_m, off.to_m])
+    lost = None
+    if e.time_lost_s is not None and pace > 0:
+        lost = (e.end_epoch_s - e.start_epoch_s) - d_route / pace
+    return replace(
+        e,
+        exit_route_m=exit_m,
+        rejoin_route_m=off.to_m,
+        exit_lonlat=(float(x[0]), float(y[0])),
+        rejoin_lonlat=(float(x[1]), float(y[1])),
+        extra_distance_m=e.distance_m - d_route,
+        time_lost_s=lost,
+    )
 
 
 def _turned_back(

@@ -328,3 +328,24 @@ def test_batch_and_check_take_the_route_track_chosen(tmp_path: Path) -> None:
     second = batch.run_batch(route, batch.expand_inputs([run_gpx]), jobs=1, cache_path=None, route_track=2).rows[0]
     assert first["verdict"] == "on_course" and second["verdict"] == "not_this_route"
     assert main(["check", "--route-track", "2", "--format", "json", str(route), str(run_gpx)]) == 0
+
+
+SQUARE = [(0.0, 0.0), (500.0, 0.0), (500.0, 500.0), (0.0, 500.0), (0.0, 0.0)]
+"""One lap of 2,000 m: route m 300 is (300, 0), 1,700 is (0, 300)."""
+
+
+def test_a_cut_across_the_second_lap_is_a_shortcut_of_that_lap_not_a_repeat_of_the_first() -> None:
+    # lap 1, then lap 2 to (300, 0), across the corner to (0, 300) and on to the finish: where it
+    # comes back is route m 1,700 (lap 1, 600 m behind the exit, which the live engine takes: the
+    # nearer) and 3,700 (lap 2, 1,400 m ahead); what the runner did next (lap 2's last 300 m to the
+    # finish, no third lap) says lap 2: one cut, not a repeat and a lap skipped at the end
+    route = synth.route([*SQUARE, *SQUARE[1:]])
+    r = check(route, run([*SQUARE, (300.0, 0.0), (0.0, 300.0), (0.0, 0.0)]))
+    (sc,) = r.excursions
+    assert sc.kind == "shortcut"
+    assert sc.exit_route_m == pytest.approx(2300.0, abs=40.0)
+    assert sc.rejoin_route_m == pytest.approx(3700.0, abs=40.0)
+    cut = float(np.hypot(300.0, 300.0))  # 424 m across
+    assert sc.route_bypassed_m == pytest.approx(1400.0, abs=60.0)
+    assert sc.distance_saved_m == pytest.approx(1400.0 - cut, abs=60.0)
+    assert r.verdict.kind == "cut"
