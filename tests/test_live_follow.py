@@ -38,7 +38,7 @@ def test_reference_run_finds_the_wrong_turn_at_km_3(reference: list[dict[str, An
     assert [e["seq"] for e in reference] == [1, 2, 3, 4]
     off = reference[1]
     assert off["exit_route_m"] == pytest.approx(2997.7, abs=0.1)
-    assert off["time"] == "2025-05-17T09:15:57+00:00"
+    assert off["time"] == "2025-05-17T09:15:56+00:00"
 
 
 @pytest.mark.parametrize("crash_after", [0, 1, 2, 3])
@@ -203,7 +203,7 @@ def test_cli_follow_prints_the_wrong_turn(reference: list[dict[str, Any]], tmp_p
     assert "km 6.7 of 6.8, finished" in err
     text = Follow(ROUTE, WRONG_TURN, "--speed", "0")
     assert text.finish(120)[0] == 0
-    assert text.seen[1].startswith("2025-05-17T09:15:57+00:00  off_course           exit_epoch_s=1747473341.0")
+    assert text.seen[1].startswith("2025-05-17T09:15:56+00:00  off_course           exit_epoch_s=1747473341.0")
 
 
 def test_cli_exec_hook_gets_each_event_without_a_shell(reference: list[dict[str, Any]], tmp_path: Path) -> None:

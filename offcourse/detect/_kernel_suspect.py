@@ -234,6 +234,13 @@ def suspect_run_py(
             x, y, s_s, back_thr, win_back, ax, ay, dx, dy, ln, cum, codes, starts, segs, cell_m, mark, stamp, cand
         ):
             break  # another part of the route near: the engine decides whether the runner follows it
+        if d > off_thr:
+            stamp += 1
+            if segments_within(
+                x, y, off_thr + NEAR_MARGIN_M, ax, ay, dx, dy, ln, codes, starts, segs, cell_m, OFF_MAX_RING, mark,
+                stamp, cand,
+            ):  # fmt: skip
+                break  # within the off threshold of the route's geometry: no evidence, the engine's business
         n_off = off_count + 1.0 if d > off_thr else off_count
         # the sequential test (Monitor._evidence)
         sigma = error_sigma(noise, hacc)

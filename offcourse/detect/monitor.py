@@ -328,9 +328,7 @@ class Monitor(BeforeTheStart, Excursion):
         return m
 
     # -- internals ----------------------------------------------------------------------------
-    def _follow(
-        self, t: float, x: float, y: float, dt: float, grow: float, hacc: float, events: list[Event]
-    ) -> None:
+    def _follow(self, t: float, x: float, y: float, dt: float, grow: float, hacc: float, events: list[Event]) -> None:
         st, o = self._st, self.options
         off_thr, back_thr = thresholds(
             o.off_threshold_m, o.back_on_threshold_m, grow, o.noise_gain, st.noise_ms, o.noise_floor_m
@@ -378,7 +376,7 @@ class Monitor(BeforeTheStart, Excursion):
             else:
                 st.max_off_m = d
                 self._estimate_exit(t, x, y)
-            st.cusum = self._evidence(0.0, t, x, y, d, dt, off_thr, hacc)
+            st.cusum = self._evidence(0.0, t, x, y, d, dt, off_thr, hacc, self._beside(x, y, off_thr))
             self._seek_other_part(t, x, y, dt, back_thr, events, moving_back=False, far_off=True)
             return
         # suspect
@@ -389,18 +387,22 @@ class Monitor(BeforeTheStart, Excursion):
             return
         if self._seek_other_part(t, x, y, dt, back_thr, events, moving_back=False, far_off=d > off_thr):
             return
+        beside = self._beside(x, y, off_thr) if d > off_thr else False
         if d > off_thr:
             st.off_count += 1
             st.max_off_m = max(st.max_off_m, d)
-        st.cusum = self._evidence(st.cusum, t, x, y, d, dt, off_thr, hacc)
+        st.cusum = self._evidence(st.cusum, t, x, y, d, dt, off_thr, hacc, beside)
         # no alert while the runner is on another part of the route (a skip or a wrong way is being
-        # decided), nor on a fix back below the off threshold
+        # decided), nor on a fix back below the off threshold, nor on one within the off threshold of
+        # another part of the route (beside it, or turned back along it: not off the route; the search
+        # for another part follows them, and such a fix is no evidence of leaving)
         if (
             d > off_thr
             and st.cusum >= EVIDENCE_H
             and t - st.off_since_t >= o.min_off_time_s
             and st.off_count >= o.min_off_fixes
             and not st.alt_active
+            and not beside
         ):
             st.phase = _OFF
             st.alert_t = t
@@ -418,14 +420,29 @@ class Monitor(BeforeTheStart, Excursion):
                 )
             )
 
+    def _beside(self, x: float, y: float, off_thr: float) -> bool:
+        """Is (x, y) within ``off_thr`` of some part of the route (by definition not off it)?"""
+        return bool(self.index.passes_near(x, y, off_thr))
+
     def _evidence(
-        self, cusum: float, t: float, x: float, y: float, d: float, dt: float, off_thr: float, hacc: float
+        self,
+        cusum: float,
+        t: float,
+        x: float,
+        y: float,
+        d: float,
+        dt: float,
+        off_thr: float,
+        hacc: float,
+        beside: bool,
     ) -> float:
-        """The CUSUM after a suspect fix (see :data:`~offcourse.detect.options.EVIDENCE_H`)."""
+        """The CUSUM after a suspect fix (see :data:`~offcourse.detect.options.EVIDENCE_H`); a fix
+        ``beside`` another part of the route adds none."""
         st = self._st
         sigma = error_sigma(st.noise_ms, hacc)
-        counts = plausible(x, y, st.exit_x, st.exit_y, t - st.exit_t, st.speed_mps, sigma) or (
-            t - st.off_since_t >= burst_s(st.noise_ms, st.step_ms, st.interval_s)
+        counts = not beside and (
+            plausible(x, y, st.exit_x, st.exit_y, t - st.exit_t, st.speed_mps, sigma)
+            or t - st.off_since_t >= burst_s(st.noise_ms, st.step_ms, st.interval_s)
         )
         weight = evidence_weight(dt, correlation_time(st.noise_ms, st.step_ms, st.interval_s))
         return evidence(cusum, d, off_thr, sigma, counts, weight)

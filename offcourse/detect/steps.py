@@ -24,6 +24,7 @@ from .options import (
     HACC_SIGMA_SHARE,
     MAX_COORD_M,
     MAX_TIME_S,
+    NOISE_CLIP,
     ODO_ACCEL_MPS2,
     ODO_SIGMA_MIN_M,
     ODO_SPEED0_MPS,
@@ -100,7 +101,14 @@ def reach_m(window_m: float, max_speed_mps: float, since_s: float) -> float:
 
 
 def kernel_takes(
-    t: float, x: float, y: float, last_t: float, last_x: float, last_y: float, max_speed_mps: float, pace_mps: float,
+    t: float,
+    x: float,
+    y: float,
+    last_t: float,
+    last_x: float,
+    last_y: float,
+    max_speed_mps: float,
+    pace_mps: float,
     slack_m: float,
 ) -> bool:
     """May a compiled loop take this fix? Usable, after the last and not late by more than
@@ -217,12 +225,14 @@ def learn_noise(
     squared offset, of the squared change of the offset from the last fix, and of the fix interval.
     Only fixes plainly on the route (at most ``near_m`` off: the back-on threshold) measure the GPS
     error: a runner drifting away must not raise the bar; the change counts only when the last fix
-    was on it too.
+    was on it too. A fix adds at most :data:`~offcourse.detect.options.NOISE_CLIP` times the level so
+    far (a Huber scale estimate): the first metres of a slow departure raise it a little at a time.
     """
     if d > near_m:
         return noise_ms, step_ms, interval_s
     a = 1.0 - math.exp(-max(dt, 0.0) / noise_time_s)
-    noise_ms += a * (d * d - noise_ms)
+    sq = min(d * d, NOISE_CLIP * max(noise_ms, SIGMA_MIN_M * SIGMA_MIN_M))
+    noise_ms += a * (sq - noise_ms)
     if last_d <= near_m and 0.0 < dt <= TIME_JUMP_S:  # a clock jump is no interval
         step = d - last_d
         step_ms += a * (step * step - step_ms)

@@ -54,19 +54,19 @@ def test_units_mi_reach_csv_html_and_check_text(tmp_path: Path, capsys: pytest.C
     assert code == 0
     with open(tmp_path / "r.csv", encoding="utf-8-sig", newline="") as fh:
         (row,) = list(csv.DictReader(fh))
-    assert row["verdict_reason"] == "1 wrong turn(s), the first at mile 1.9, 0.39 mi extra"
+    assert row["verdict_reason"] == "1 wrong turn(s), the first at mile 1.9, 0.38 mi extra"
     page = (tmp_path / "r.html").read_text(encoding="utf-8")
-    assert 'title="1 wrong turn(s), the first at mile 1.9, 0.39 mi extra"' in page
-    assert "1 · mile 1.86 · +0.39 mi" in page
+    assert 'title="1 wrong turn(s), the first at mile 1.9, 0.38 mi extra"' in page
+    assert "1 · mile 1.86 · +0.38 mi" in page
     assert not re.search(
         r"\bkm \d|\d m\b|\d km\b", re.sub(r"<style>.*?</style>|<script>.*?</script>", "", page, flags=re.S)
     )
     doc = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
-    assert doc["rows"][0]["verdict_reason"] == "1 wrong turn(s), the first at km 3.0, 623 m extra"
+    assert doc["rows"][0]["verdict_reason"] == "1 wrong turn(s), the first at km 3.0, 608 m extra"
     capsys.readouterr()
     main(["check", str(ROUTE), str(WRONG_TURN), "--units", "mi"])
     text = capsys.readouterr().out
-    assert "Verdict LOST: 1 wrong turn(s), the first at mile 1.9, 0.39 mi extra" in text
+    assert "Verdict LOST: 1 wrong turn(s), the first at mile 1.9, 0.38 mi extra" in text
 
 
 def test_one_hostile_zip_member_is_refused_alone(tmp_path: Path) -> None:

@@ -313,11 +313,24 @@ def _beside_the_other_leg(gap_m: float, cross_m: float):  # type: ignore[no-unty
 
 
 def test_running_the_far_leg_back_beside_your_own_is_one_excursion() -> None:
-    ev, true_extra = _beside_the_other_leg(gap_m=100.0, cross_m=50.0)
+    """Legs 140 m apart: crossing, the runner is 70 m from both (off the route) and is alerted."""
+    ev, true_extra = _beside_the_other_leg(gap_m=140.0, cross_m=50.0)
     assert kinds(ev) == ["Started", "OffCourse", "BackOnCourse", "Finished"]
     back = ev[2]
     assert back.exit_route_m == pytest.approx(500, abs=15)
     assert back.rejoin_route_m == pytest.approx(1150, abs=15)  # not where the runner reached the other leg
+    assert back.extra_distance_m == pytest.approx(true_extra, abs=20)
+
+
+def test_crossing_to_a_leg_100_m_away_never_leaves_the_route() -> None:
+    """Legs 100 m apart: crossing, the runner is never more than 50 m from one leg or the other, so
+    never off the route: the live alert is the wrong way along the other leg (as with legs 60 m
+    apart), and the stretch closes as one excursion when they rejoin their own leg."""
+    ev, true_extra = _beside_the_other_leg(gap_m=100.0, cross_m=50.0)
+    assert kinds(ev) == ["Started", "WrongDirection", "BackOnCourse", "Finished"]
+    back = ev[2]
+    assert back.exit_route_m == pytest.approx(500, abs=15)
+    assert back.rejoin_route_m == pytest.approx(1150, abs=15)
     assert back.extra_distance_m == pytest.approx(true_extra, abs=20)
 
 

@@ -286,7 +286,7 @@ def test_the_plot_draws_the_thresholds_the_check_applied(tmp_path: Path) -> None
     assert main(["check", str(ROUTE), str(WRONG_TURN), "--units", "mi", "--tz", "UTC", "--plot", str(miles)]) == 0
     texts = svg_texts(miles)
     assert "off threshold 164 ft" in texts and "along the route (mi)" in texts and "off the route (ft)" in texts
-    assert any(t.startswith("1 · mile 1.86 · +0.39 mi · 0:03:0") for t in texts)
+    assert any(t.startswith("1 · mile 1.86 · +0.38 mi · 0:03:0") for t in texts)
     assert any(t.startswith("2025-05-17 09:00 UTC · 4.61 mi · 2302 fixes") for t in texts)
     assert any(re.fullmatch(r"\d+ (ft|mi)", t) for t in texts)  # the scale bars
     assert not any(re.fullmatch(r"\d+ k?m", t) for t in texts)
