@@ -233,7 +233,9 @@ def check(
     )
     pauses = find_pauses(t, x, y, h.nearest_route_m, h.nearest_m) if times_known else ()
     withdrawn = live_withdrawn(events)
-    excursions = final_excursions(route, live_excursions(events), events, h, t, o, pauses, times_known, withdrawn)
+    excursions = final_excursions(
+        route, live_excursions(events), events, h, t, o, pauses, times_known, withdrawn, xy=(x, y)
+    )
     started = next((e.epoch_s for e in events if isinstance(e, Started)), None)
     finished_at = next((e.epoch_s for e in events if isinstance(e, Finished)), None)
     L = monitor.index.length_m

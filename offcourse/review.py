@@ -50,6 +50,9 @@ WRONG_WAY_UNALERTED_MIN_M = 500.0
 length: shorter ones are as often GPS error hopping between passes that lie close together."""
 EXCURSION_JOIN_M = 100.0
 """Off-course stretches with less route than this followed between them are one excursion."""
+CORNER_MIN_S = 5.0
+"""An excursion's exit or rejoin between fixes this many seconds apart or more has its corner
+completed (:func:`_corners`)."""
 PLACE_REJOIN_M = 200.0
 """Hindsight places an excursion's rejoin on another pass of the route when the two differ by more."""
 GLITCH_SPEED_MPS = 50.0
@@ -73,6 +76,8 @@ def final_excursions(
     pauses: tuple[Pause, ...],
     times_known: bool = True,
     withdrawn: list[tuple[Excursion, str]] | None = None,
+    *,
+    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
 ) -> list[Excursion]:
     """The engine's off-course excursions confirmed and measured in hindsight, shortcuts named as
     such, and the skipped and wrong-way sections found in hindsight (with the live alert where
@@ -140,6 +145,8 @@ def final_excursions(
             continue
         e = _placed_in_hindsight(e, h, t, route, speed)
         e = _turned_back(e, h, t, route, speed, paused)
+        if xy is not None and times_known:
+            e = _corners(e, h, t, xy, speed)  # the running pace over the whole run, pauses left out
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
@@ -422,6 +429,67 @@ def _placed_in_hindsight(
         extra_distance_m=e.distance_m - d_route,
         time_lost_s=lost,
     )
+
+
+def _corners(
+    e: Excursion,
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    pace: float,
+) -> Excursion:
+    """The distance sparse fixes miss at the two ends of an excursion.
+
+    From the last fix on the route (A) to the first off it (B) the runner ran along the route to
+    where they left it, then off it: the straight step from A to B cuts that corner. Completed at the
+    runner's ``pace`` over the time between the two fixes, as far as the route's geometry allows
+    (along the route no farther than B's nearest point of it, then out to B); the same at the rejoin
+    (the last fix off, the first back on). Only where the two fixes are :data:`CORNER_MIN_S` or more
+    apart (a fix a second leaves no corner worth a metre), not across a dropout, and not when the fix
+    off is nearest a part of the route the runner could not have reached along it in the time.
+    """
+    if e.kind != "off_course" or e.end_epoch_s is None or e.extra_distance_m is None or e.distance_m is None:
+        return e
+    if pace <= 0.0:
+        return e
+    x, y = xy
+    fin = np.flatnonzero(np.isfinite(x) & np.isfinite(y) & np.isfinite(t))
+    a = np.flatnonzero(t[fin] == e.start_epoch_s)
+    d = np.flatnonzero(t[fin] == e.end_epoch_s)
+    if len(a) == 0 or len(d) == 0 or a[0] + 1 >= len(fin) or d[0] == 0 or a[0] + 1 > d[0] - 1:
+        return e
+    add = _corner(fin[a[0]], fin[a[0] + 1], h, t, x, y, pace, 1.0)
+    add += _corner(fin[d[0]], fin[d[0] - 1], h, t, x, y, pace, -1.0)
+    if add <= 0.0:
+        return e
+    return replace(e, distance_m=e.distance_m + add, extra_distance_m=e.extra_distance_m + add)
+
+
+def _corner(
+    on: int,
+    off: int,
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    pace: float,
+    way: float,
+) -> float:
+    """Metres the straight step between a fix on the route and the next (``way`` 1) or previous (-1)
+    fix off it leaves out (:func:`_corners`)."""
+    dt = abs(float(t[off] - t[on]))
+    s_on = h.route_m[on] if math.isfinite(h.route_m[on]) else h.nearest_route_m[on]
+    s_off, d_off = h.nearest_route_m[off], h.nearest_m[off]
+    if dt < CORNER_MIN_S or not (math.isfinite(s_on) and math.isfinite(s_off) and math.isfinite(d_off)):
+        return 0.0
+    lo, hi = min(on, off), max(on, off)
+    if any(a <= lo and hi <= b for a, b in h.dropouts):
+        return 0.0  # a dropout: where the runner went meanwhile is not known
+    chord = math.hypot(float(x[off] - x[on]), float(y[off] - y[on]))
+    along = max(way * float(s_off - s_on), 0.0)
+    if along > pace * dt:
+        return 0.0  # the fix off is nearest another pass of the route: no corner of this one
+    return max(min(pace * dt, along + float(d_off)) - chord, 0.0)
 
 
 def _turned_back(

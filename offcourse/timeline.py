@@ -19,7 +19,7 @@ import numpy.typing as npt
 from . import _hindsight_loops as _hl
 from .model import Track
 
-__all__ = ["Pause", "engine_times", "find_pauses", "paused_s"]
+__all__ = ["Pause", "engine_times", "find_pauses", "no_fix_s", "paused_s"]
 
 PSEUDO_SPEED_MPS = 3.0
 """Without timestamps, fixes are given stand-in times at this speed along the recorded path."""
@@ -27,7 +27,11 @@ STOP_RADIUS_M = 25.0
 STOP_MIN_S = 120.0
 """Standing within :data:`STOP_RADIUS_M` for at least this long is a pause (a night stop, an aid station)."""
 NO_FIX_MIN_S = 60.0
-"""No fix for at least this long is a pause."""
+"""No fix for at least this long (or :data:`NO_FIX_INTERVALS` times the recording's usual interval, if
+more, at most :data:`NO_FIX_MAX_S`) is a pause: a watch recording a fix a minute is not paused
+between its fixes."""
+NO_FIX_INTERVALS = 3.0
+NO_FIX_MAX_S = 180.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,19 @@ def engine_times(
     return pseudo, False
 
 
+def no_fix_s(t: npt.NDArray[np.float64]) -> float:
+    """How long without a fix is a pause, for fixes at times ``t`` (in recorded order).
+
+    >>> no_fix_s(np.arange(0.0, 600.0, 1.0)), no_fix_s(np.arange(0.0, 6000.0, 60.0)), no_fix_s(np.array([0.0]))
+    (60.0, 180.0, 60.0)
+    """
+    dt = np.diff(t)
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    if len(dt) == 0:
+        return NO_FIX_MIN_S
+    return min(max(NO_FIX_MIN_S, NO_FIX_INTERVALS * float(np.median(dt))), NO_FIX_MAX_S)
+
+
 def find_pauses(
     t: npt.NDArray[np.float64],
     x: npt.NDArray[np.float64],
@@ -90,10 +107,11 @@ def find_pauses(
     near_route_m: npt.NDArray[np.float64],
     near_m: npt.NDArray[np.float64],
 ) -> tuple[Pause, ...]:
-    """No fix for :data:`NO_FIX_MIN_S`, or standing within :data:`STOP_RADIUS_M` for :data:`STOP_MIN_S`."""
+    """No fix for :func:`no_fix_s`, or standing within :data:`STOP_RADIUS_M` for :data:`STOP_MIN_S`."""
     ok = np.flatnonzero(np.isfinite(t) & np.isfinite(x))
     if len(ok) < 2:
         return ()
+    gap_s = no_fix_s(t[ok])
 
     def where(i: int) -> float | None:
         k = int(ok[i])
@@ -102,7 +120,7 @@ def find_pauses(
     kernels = _hl.use_compiled(len(ok))
     if kernels is not None:
         to = t[ok]
-        kind, ends, unsure = kernels.pauses(to, x[ok], y[ok], STOP_RADIUS_M, NO_FIX_MIN_S, STOP_MIN_S)
+        kind, ends, unsure = kernels.pauses(to, x[ok], y[ok], STOP_RADIUS_M, gap_s, STOP_MIN_S)
         if not unsure:
             tl = to.tolist()
             found = [
@@ -110,7 +128,7 @@ def find_pauses(
                 for k, (i0, i1, iw) in zip(kind.tolist(), ends.tolist(), strict=True)
             ]
             return tuple(sorted(found, key=lambda p: p.start_epoch_s))
-    return _find_pauses(ok, t, x, y, where)
+    return _find_pauses(ok, t, x, y, where, gap_s)
 
 
 def _find_pauses(
@@ -119,6 +137,7 @@ def _find_pauses(
     x: npt.NDArray[np.float64],
     y: npt.NDArray[np.float64],
     where: Callable[[int], float | None],
+    gap_s: float = NO_FIX_MIN_S,
 ) -> tuple[Pause, ...]:
     """:func:`find_pauses` in plain Python (the reference) over the fixes ``ok``; ``where(i)``: the
     place of the pause at ``ok[i]``."""
@@ -130,7 +149,7 @@ def _find_pauses(
     for i in range(1, len(ok)):
         if tl[i] <= last_t:
             continue  # out of order: the engine ignores it too
-        if tl[i] - last_t >= NO_FIX_MIN_S and math.hypot(xl[i] - xl[a], yl[i] - yl[a]) > STOP_RADIUS_M:
+        if tl[i] - last_t >= gap_s and math.hypot(xl[i] - xl[a], yl[i] - yl[a]) > STOP_RADIUS_M:
             out.append(Pause("no_fix", last_t, tl[i], where(i)))
         if math.hypot(xl[i] - xl[a], yl[i] - yl[a]) > STOP_RADIUS_M:
             if tl[i - 1] - tl[a] >= STOP_MIN_S:

@@ -61,7 +61,7 @@ def _pauses_both(t: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[tuple[tim
         k = int(ok[i])
         return float(near_s[k]) if near_d[k] <= 100.0 else None
 
-    ref = timeline._find_pauses(ok, t, x, y, where) if len(ok) >= 2 else ()
+    ref = timeline._find_pauses(ok, t, x, y, where, timeline.no_fix_s(t[ok])) if len(ok) >= 2 else ()
     return fast, ref
 
 
@@ -86,9 +86,10 @@ def test_moving_fixes_step_on_the_threshold_defers_to_the_reference(compiled_fro
 
 
 def test_pauses_tiny_exact(compiled_from_one: None) -> None:
-    # 200 s standing at x=0 (a stop), a run to 300 m, 90 s without a fix and 100 m further (no_fix)
-    t = np.array([0.0, 100.0, 200.0, 210.0, 220.0, 310.0, 320.0])
-    x = np.array([0.0, 3.0, 1.0, 100.0, 200.0, 300.0, 330.0])
+    # 200 s standing at x=0 (a stop), a run to 300 m, 90 s without a fix and 100 m further (no_fix:
+    # the recording's usual interval is 10 s)
+    t = np.array([0.0, 100.0, 200.0, 210.0, 220.0, 310.0, 320.0, 330.0, 340.0, 350.0])
+    x = np.array([0.0, 3.0, 1.0, 100.0, 200.0, 300.0, 330.0, 360.0, 390.0, 420.0])
     fast, ref = _pauses_both(t, x, np.zeros_like(t))
     assert fast == ref
     assert [(p.kind, p.start_epoch_s, p.end_epoch_s) for p in fast] == [
@@ -96,6 +97,10 @@ def test_pauses_tiny_exact(compiled_from_one: None) -> None:
         ("no_fix", 220.0, 310.0),
     ]
     assert fast[0].route_m is None and fast[1].route_m == 15.0  # fix 0 is 150 m from the route
+    # a fix a minute: 90 s without one is less than three intervals, no pause
+    sparse = np.array([0.0, 60.0, 120.0, 210.0, 270.0])
+    fast, ref = _pauses_both(sparse, sparse * 3.0, np.zeros_like(sparse))
+    assert fast == ref == ()
 
 
 def test_pauses_radius_on_the_threshold_defers_to_the_reference(compiled_from_one: None) -> None:

@@ -349,3 +349,24 @@ def test_a_cut_across_the_second_lap_is_a_shortcut_of_that_lap_not_a_repeat_of_t
     assert sc.route_bypassed_m == pytest.approx(1400.0, abs=60.0)
     assert sc.distance_saved_m == pytest.approx(1400.0 - cut, abs=60.0)
     assert r.verdict.kind == "cut"
+
+
+def test_the_corners_sparse_fixes_cut_at_an_exit_are_completed_at_the_runners_pace() -> None:
+    # out 150 m at right angles at x = 600 m and back, 300 m extra. A fix every 30 s: the last fix on
+    # the route is at x = 540 m (t = 180 s), the next 30 m out at x = 600 m (t = 210 s); the straight
+    # step between them (67.1 m) cuts the corner the runner ran (60 m along the route, then 30 m out):
+    # completed as far as the runner's pace over the 30 s allows, at most 90 - 67.1 = 22.9 m. The
+    # rejoin fix is at the corner itself (x = 600 m, t = 300 s): nothing to complete there; the
+    # turn 150 m out is cut too, which no exit or rejoin explains (fixes at 120 m out either side).
+    route = synth.route(STRAIGHT)
+    path = [(0.0, 0.0), (600.0, 0.0), (600.0, 150.0), (600.0, 0.0), (3000.0, 0.0)]
+    (dense,) = check(route, run(path)).excursions
+    assert dense.extra_distance_m == pytest.approx(300.0, abs=1.0)
+    track = thin(run(path), 30.0)
+    (e,) = check(route, track).excursions
+    # the steps between fixes: to 30 m out, 120 m out (t = 240 s), 90 m out on the way back (t = 270 s)
+    # and the rejoin fix (t = 300 s), less the 60 m of route from x = 540 m
+    chords = float(np.hypot(60.0, 30.0)) + 90.0 + 30.0 + 90.0
+    assert e.exit_route_m == pytest.approx(540.0, abs=0.01) and e.rejoin_route_m == pytest.approx(600.0, abs=0.01)
+    assert chords - 60.0 < e.extra_distance_m <= chords - 60.0 + 22.92  # 217.1 m plus the corner
+    assert e.distance_m is not None and e.extra_distance_m == pytest.approx(e.distance_m - 60.0, abs=0.01)

@@ -222,7 +222,7 @@ def test_runners_sheet(run: dict[str, Any]) -> None:
     assert (cut["verdict"], cut["bib"], cut["start_time"]) == ("CUT", "102", "2025-05-17T10:00:00+01:00")
     assert cut["worst_finding"].startswith("shortcut 1.5") and "of route at mile 1.2" in cut["worst_finding"]
     assert lost["verdict"] == "LOST" and lost["time_off_course"] == "0:02:56"
-    assert abs(float(lost["extra_ft"]) - 623 / 0.3048) < 40 and lost["duration"] == "0:38:21"
+    assert abs(float(lost["extra_ft"]) - 608 / 0.3048) < 40 and lost["duration"] == "0:38:21"
     assert dnf["verdict"] == "DID NOT FINISH" and dnf["completed"] == "false"
     assert rows[4]["flags"] == "recorded on 2025-05-16, not on the race day 2025-05-17"
     assert rows[12]["verdict"] == "ERROR" and rows[12]["error"] == "not a GPS file"

@@ -402,3 +402,28 @@ def test_the_off_course_kernel_rejoins_sparse_fixes_as_the_engine_does(
     assert ev_fast == ev_slow
     assert _state(fast) == _state(slow)
     assert [e.kind for e in ev_slow].count("back_on_course") == 1
+
+
+@pytest.mark.parametrize("leg_gap_m", [104.0, 106.0])
+def test_compiled_path_beside_another_leg_is_the_engines_bit_for_bit(leg_gap_m: float) -> None:
+    """Suspect fixes within the off threshold of another part of the route (no evidence, no alert)
+    or just beyond it: the suspect kernel hands the first to the engine and gives the same events."""
+    needs_numba()
+    from offcourse.detect import Options
+    from tests.synth import PROJ, route, walk
+
+    r = route([(0, 0), (2000, 0), (2000, leg_gap_m), (0, leg_gap_m)])
+    rows = walk([(0, 0), (500, 0), (500, 55), (800, 55), (800, 0), (2000, 0), (2000, leg_gap_m), (0, leg_gap_m)])
+    t = 1_700_000_000.0 + rows[:, 0]
+    lon, lat = PROJ.inverse(rows[:, 1], rows[:, 2])
+    x, y = r.projection.forward(lon, lat)
+    o = Options(noise_gain=0.0)
+    idx = RouteIndex(r)
+    slow, fast = Monitor(r, o, index=idx), Monitor(r, o, index=idx)
+    ev_slow, ev_fast = [], []
+    for part in (slice(0, 250), slice(250, None)):  # the state mid-way: the runner beside the other leg
+        ev_slow += slow.push_arrays(t[part], x[part], y[part], None, None, compiled=False)
+        ev_fast += fast.push_arrays(t[part], x[part], y[part], None, None, compiled=True)
+        assert ev_fast == ev_slow
+        assert _state(fast) == _state(slow)
+    assert ("off_course" in {e.kind for e in ev_slow}) is (leg_gap_m > 105.0)
