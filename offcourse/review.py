@@ -402,11 +402,8 @@ def _placed_in_hindsight(
     whole recording (what the runner did next)."""
     if e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
         return e
-    tl = t
     hits = [
-        off
-        for off in h.offs
-        if math.isfinite(off.to_m) and tl[off.i0] <= e.end_epoch_s and tl[off.i1] >= e.start_epoch_s
+        off for off in h.offs if math.isfinite(off.to_m) and t[off.i0] <= e.end_epoch_s and t[off.i1] >= e.start_epoch_s
     ]
     if len(hits) != 1:
         return e
