@@ -10,12 +10,12 @@ call per row of a two-dimensional operation, which cost more than the bytes them
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._fastvalues import NotFast, _all_start_with, _decimals_of, _inside, _times_of
+from ._fastvalues import NotFast, _all_start_with, _decimals_of, _inside, _tile, _times_of
 
 __all__ = ["Plan", "Rows", "chunk_values"]
 
@@ -76,6 +76,7 @@ class Plan:
     scan: list[int]  # bytes searched for the quote ending an attribute's value at first
     attr_order: tuple[str, str]
     positioned: bool
+    patterns: dict[tuple[int, tuple[int, ...], int], tuple[bytes, bytes]] = field(default_factory=dict)
 
 
 def _check_piece(rows: Rows, at: NDArray[np.int64], piece: bytes) -> None:
@@ -96,15 +97,56 @@ def _quoted(rows: Rows, start: NDArray[np.int64], scan: int) -> tuple[NDArray[np
     raise NotFast
 
 
-_DIGIT_OR_SIGN = np.zeros(256, dtype=bool)
-_DIGIT_OR_SIGN[list(b"0123456789.-+")] = True
-
-
 def _check_digits(value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
     """:class:`NotFast` unless the first ``length`` bytes of each row are digits and signs (``.-+``)."""
-    ok = _DIGIT_OR_SIGN[value.reshape(-1)]
-    if not (ok | ~_inside(length, value.shape[1])).all():
+    n, width = value.shape
+    x = np.ascontiguousarray(value).reshape(-1) - np.uint8(43)  # "+" 0, "," 1, "-" 2, "." 3, "/" 4, digits 5 to 14
+    ok = (x <= 14) & (x != 1) & (x != 4)
+    if not (ok.all() or (ok | ~_inside(length, width)).all()):
         raise NotFast
+
+
+def _round_up(width: int) -> int:
+    return -(-width // 8) * 8
+
+
+def _segment_pattern(plan: Plan, first: int, fixed: tuple[int, ...], width: int) -> tuple[bytes, bytes]:
+    """The bytes a segment's rows must hold and where (``0xff``): its pieces from ``first`` on, with the values of
+    lengths ``fixed`` between them, in rows of ``width`` bytes (values and what is past the last piece masked out)."""
+    key = (first, fixed, width)
+    have = plan.patterns.get(key)
+    if have is None:
+        pattern, mask = bytearray(width), bytearray(width)
+        off = 0
+        for j in range(first, first + len(fixed) + 1):
+            piece = plan.pieces[j]
+            pattern[off : off + len(piece)] = piece
+            mask[off : off + len(piece)] = b"\xff" * len(piece)
+            off += len(piece) + (fixed[j - first] if j - first < len(fixed) else 0)
+        if len(plan.patterns) > 256:
+            plan.patterns.clear()
+        have = plan.patterns[key] = (bytes(pattern[:width]), bytes(mask[:width]))
+    return have
+
+
+def _all_match(v: NDArray[np.uint8], pattern: bytes, mask: bytes) -> bool:
+    """Whether every row of ``v`` (contiguous rows of ``len(pattern)`` bytes, a multiple of 8, taken for this
+    check: they are overwritten) holds ``pattern``'s bytes where ``mask`` is ``0xff`` (64-bit words at a time,
+    compared with the pattern repeated; ``pattern`` is 0 where ``mask`` is)."""
+    n = len(v)
+    words = v.reshape(-1).view(np.uint64)
+    np.bitwise_and(words, _tile(mask, n).view(np.uint64), out=words)
+    return bool(np.array_equal(words, _tile(pattern, n).view(np.uint64)))
+
+
+def _read(
+    cols: dict[str, NDArray[np.float64]], col: str, value: NDArray[np.uint8], length: NDArray[np.int64]
+) -> None:
+    if col:
+        read = _times_of if col == "time" else _decimals_of
+        cols[col] = read(value, length)
+    else:
+        _check_digits(value, length)
 
 
 def chunk_values(
@@ -118,34 +160,103 @@ def chunk_values(
     is read by :func:`~offcourse.read._fastvalues.decimals` or
     :func:`~offcourse.read._fastvalues.times`, or is digits and signs only. The pieces and values
     follow one another from the point's ``<`` up to the next point's.
+
+    The point is read in *segments*, one row of bytes a point each (taking a row costs about the
+    same whatever its width): a segment starts with a piece and goes on over each value that has
+    one length in this chunk (a time, most often) and the piece after it, up to a value of several
+    lengths (which ends the segment: the next one starts where it ends), a quoted attribute's
+    value, or the point's last piece. The pieces of a segment are compared at once (its values
+    masked out) and its values read from their columns of the rows.
     """
-    pieces = plan.pieces
-    at = lt[:, 0]  # where the piece before the value starts
+    pieces, values = plan.pieces, plan.values
+    k = len(values)
+    at = lt[:, 0]  # where the segment starts
     cols: dict[str, NDArray[np.float64]] = {}
-    for m, (col, ends, back) in enumerate(plan.values):
-        _check_piece(rows, at, pieces[m])
-        start = at + len(pieces[m])
-        if ends < 0:  # an attribute's value, up to the quote
-            value, length = _quoted(rows, start, plan.scan[m])
-        else:
-            length = lt[:, ends] - back - start
-            if int(length.min()) < 0 or int(length.max()) > 64:
+    known: list[NDArray[np.int64]] = []  # the lengths of the values, when all end before a tag
+    lows: list[int] = []
+    highs: list[int] = []
+    if k and all(ends >= 0 for _, ends, _ in values):  # all at once (a row a value)
+        ends_at = lt.T[[ends for _, ends, _ in values]] - np.array([[back] for _, _, back in values])
+        starts = np.empty_like(ends_at)
+        starts[0] = at
+        starts[1:] = ends_at[:-1]
+        lengths = ends_at - starts - np.array([[len(piece)] for piece in pieces[:k]])
+        known = list(lengths)
+        lows, highs = lengths.min(axis=1).tolist(), lengths.max(axis=1).tolist()
+    m = 0
+    while True:
+        fixed: list[int] = []
+        off = 0  # bytes from the segment's start to the piece or value at hand
+        j = m
+        tail: NDArray[np.int64] | None = None  # the length of the value ending the segment, if one does
+        quoted = False
+        while True:
+            off += len(pieces[j])
+            if j == k:
+                break
+            _, ends, back = values[j]
+            if ends < 0:  # an attribute's value, up to the quote
+                quoted = True
+                break
+            if known:
+                length, lo, hi = known[j], lows[j], highs[j]
+            else:
+                length = lt[:, ends] - back - at - off
+                lo, hi = int(length.min()), int(length.max())
+            if lo < 0 or hi > 64:
                 raise NotFast
-            value = rows.rows(start, max(int(length.max()), 1))
-        if col:
-            read = _times_of if col == "time" else _decimals_of
-            cols[col] = read(value, length)
+            if lo != hi:
+                tail = length
+                break
+            fixed.append(lo)
+            off += lo
+            j += 1
+        last_piece = j == k
+        if last_piece and last:  # the run's last point: its last piece (without the separator) checked apart
+            off -= len(pieces[k])
+        if quoted:
+            for scan in (plan.scan[j], 64):
+                width = _round_up(off + scan)
+                seg = rows.rows(at, width)
+                hit = seg[:, off : off + scan] == 34
+                length = hit.argmax(axis=1)
+                if hit[np.arange(len(seg)), length].all():
+                    break
+            else:
+                raise NotFast
+            tail = length
+        elif tail is not None:
+            width = _round_up(off + int(tail.max()))
+            seg = rows.rows(at, width)
         else:
-            _check_digits(value, length)
-        at = start + length
+            width = _round_up(off)
+            seg = rows.rows(at, width) if width else np.empty((len(at), 0), dtype=np.uint8)
+        if last_piece and last:
+            pattern, mask = _segment_pattern(plan, m, tuple(fixed), width)
+            pattern, mask = pattern[:off] + bytes(width - off), mask[:off] + bytes(width - off)  # not the last piece
+        else:
+            pattern, mask = _segment_pattern(plan, m, tuple(fixed), width)
+        v_at = len(pieces[m])
+        for i, size in enumerate(fixed):
+            _read(cols, values[m + i][0], seg[:, v_at : v_at + size], np.full(len(seg), size, dtype=np.int64))
+            v_at += size + len(pieces[m + i + 1])
+        if tail is not None:
+            _read(cols, values[j][0], seg[:, off : off + int(tail.max())], tail)
+        if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
+            raise NotFast
+        if tail is not None:
+            at = at + off + tail
+            m = j + 1
+            continue
+        at = at + off
+        break
     piece = pieces[-1]
     if last:  # the run's last point: its last piece without the separator
         _check_piece(rows, at[:-1], piece)
         if bytes(rows.rows(at[-1:], len(last))[0]) != last:
             raise NotFast
-    else:
-        _check_piece(rows, at, piece)
-    if not (at + len(piece) == nxt).all():
+        at = at + len(piece)
+    if not (at == nxt).all():
         raise NotFast  # the pieces and values of a point do not end where the next point starts
     if plan.positioned and not ((np.abs(cols["lat"]) <= 90.0).all() and (np.abs(cols["lon"]) <= 180.0).all()):
         raise NotFast  # the hardened reader says which

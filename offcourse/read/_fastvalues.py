@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -135,8 +136,8 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them
     (:class:`NotFast` if one has not)."""
     first = b[0, :length]
-    is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    layout = first.tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check below
+    is_digit = np.frombuffer(layout, dtype=np.uint8) == 1
     if _NUMBER_LAYOUT.fullmatch(layout) is None:
         raise NotFast
     x = b[:, :length] - np.uint8(48)  # a digit's value; a sign or a dot wraps around above 9
@@ -159,6 +160,55 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     return out
 
 
+_AS_LAYOUT = bytes.maketrans(b"0123456789", b"\x01" * 10)
+"""Each digit as ``\\x01``: the layout of a number or a time (no text the fast path reads holds ``\\x01``)."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What reading decimals of one layout needs, worked out once per layout (:func:`_fixed_layout`)."""
+
+    low: bytes  # the layout's bytes with "0" for each digit ...
+    span: bytes  # ... and how far above it a byte may be (9 for a digit, 0 for a sign or the dot)
+    is_digit: NDArray[np.bool_]
+    digits: int
+    dot: int  # -1: none
+    weights: NDArray[np.int64]  # each column's power of ten (0 for a sign or the dot)
+    offset: int  # 48 times the sum of the weights: what the bytes of the digits add
+    negative: bool
+
+
+_LAYOUTS: dict[bytes, _Layout | None] = {}
+
+
+def _fixed_layout(layout: bytes) -> _Layout | None:
+    """The :class:`_Layout` of ``layout`` (a number's bytes with ``\\x01`` for each digit), or ``None`` when it
+    is not a plain decimal ``[+-]digits[.digits]``; kept for the next chunks."""
+    if layout in _LAYOUTS:
+        return _LAYOUTS[layout]
+    if len(_LAYOUTS) > 256:
+        _LAYOUTS.clear()
+    found: _Layout | None = None
+    if _NUMBER_LAYOUT.fullmatch(layout) is not None:
+        is_digit = np.frombuffer(layout, dtype=np.uint8) == 1
+        nd = int(is_digit.sum())
+        weights = np.zeros(len(layout), dtype=np.int64)
+        if nd <= _LONG_DIGITS:
+            weights[is_digit] = _INT_POW10[nd - 1 :: -1]
+        found = _Layout(
+            low=layout.replace(b"\x01", b"0"),
+            span=bytes(9 if c == 1 else 0 for c in layout),
+            is_digit=is_digit,
+            digits=nd,
+            dot=layout.find(b"."),
+            weights=weights,
+            offset=48 * int(weights.sum()),
+            negative=layout[:1] == b"-",
+        )
+    _LAYOUTS[layout] = found
+    return found
+
+
 def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
     """Decimals whose rows (contiguous, all as wide) have the layout of the first: digits where it has
     digits, its sign and dot where it has them; :class:`NotFast` if one has not.
@@ -167,27 +217,21 @@ def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
     have a dot (the layout has one), else :class:`NotFast`.
     """
     n, width = v.shape
-    first = v[0]
-    is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
-    dot = layout.find(b".")
-    if _NUMBER_LAYOUT.fullmatch(layout) is None or (padded and dot < 0):
+    lay = _fixed_layout(v[0].tobytes().translate(_AS_LAYOUT))
+    if lay is None or (padded and lay.dot < 0):
         raise NotFast
-    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
-    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
-    if not (v.reshape(-1) - _tile(low, n) <= _tile(span, n)).all():
+    if not (v.reshape(-1) - _tile(lay.low, n) <= _tile(lay.span, n)).all():
         raise NotFast
-    nd = int(is_digit.sum())
-    frac = 0 if dot < 0 else width - dot - 1
+    nd = lay.digits
+    frac = 0 if lay.dot < 0 else width - lay.dot - 1
     if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
-        long: NDArray[np.float64] = _long_decimals(v, v[:, is_digit], frac, width)
-        return -long if first[0] == 45 else long
-    weights = np.zeros(width, dtype=np.int64)
-    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
+        long: NDArray[np.float64] = _long_decimals(v, v[:, lay.is_digit], frac, width)
+        return -long if lay.negative else long
     # exact in int64: at most 18 digits, each byte at most 57
-    mant = v @ weights - 48 * int(weights.sum())
+    mant = v @ lay.weights
+    mant -= lay.offset
     value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
-    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    out: NDArray[np.float64] = np.negative(value, out=value) if lay.negative else value
     return out
 
 
@@ -358,20 +402,30 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
-    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit),
-    and where its digits are; :class:`NotFast` unless every row has digits where it has digits and its
-    other bytes elsewhere."""
-    first = v[0]
-    is_digit = first - np.uint8(48) <= 9
-    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first).astype(np.uint8)))  # no text holds \x01
-    if m is None:
+_TIME_LAYOUTS: dict[bytes, tuple[re.Match[bytes], bytes, bytes] | None] = {}
+
+
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> re.Match[bytes]:
+    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit);
+    :class:`NotFast` unless every row has digits where it has digits and its other bytes elsewhere (the tens of
+    the minutes and seconds at most 5)."""
+    layout = v[0].tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check
+    key = layout + pattern.pattern
+    if key not in _TIME_LAYOUTS:
+        if len(_TIME_LAYOUTS) > 256:
+            _TIME_LAYOUTS.clear()
+        m = pattern.fullmatch(layout)
+        span = bytearray(9 if c == 1 else 0 for c in layout)
+        if m is not None and pattern is _LAYOUT:
+            span[14] = span[17] = 5  # the tens of the minutes and of the seconds
+        _TIME_LAYOUTS[key] = None if m is None else (m, layout.replace(b"\x01", b"0"), bytes(span))
+    found = _TIME_LAYOUTS[key]
+    if found is None:
         raise NotFast
-    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
-    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
+    m, low, span = found
     if not (v.reshape(-1) - _tile(low, len(v)) <= _tile(span, len(v))).all():
         raise NotFast
-    return m, is_digit
+    return m
 
 
 def _digits(x: NDArray[np.int32], col: int, count: int) -> NDArray[np.int32]:
@@ -395,7 +449,7 @@ def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
 def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     v = np.ascontiguousarray(b[:, :length])
-    m, _ = _layout_checked(v, _LAYOUT)
+    m = _layout_checked(v, _LAYOUT)
     x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
     # the date: most often one for all (one recording, one day), checked as bytes and read once
     date = bytes(v[0, :10])
@@ -410,8 +464,8 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    # the time of day: hours to 23, the tens of minutes and of seconds to 5
-    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all() and (x[14] <= 53).all() and (x[17] <= 53).all()):
+    # the time of day: hours to 23 (the tens of minutes and of seconds to 5: checked with the layout)
+    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all()):
         raise NotFast
     seconds = (x[11] * 36000 + x[12] * 3600 + x[14] * 600 + x[15] * 60 + x[17] * 10 + x[18] - 48 * 40271).astype(
         np.int64
