@@ -139,6 +139,16 @@ def _all_match(v: NDArray[np.uint8], pattern: bytes, mask: bytes) -> bool:
     return bool(np.array_equal(words, _tile(pattern, n).view(np.uint64)))
 
 
+def _columns(seg: NDArray[np.uint8], start: int, width: int) -> NDArray[np.uint8]:
+    """Columns ``start`` to ``start + width`` of the rows ``seg`` (contiguous), as contiguous rows: one item-sized
+    copy a row (a two-dimensional slice would be copied a short row at a time)."""
+    n, full = seg.shape
+    if not width or not n:
+        return np.empty((n, width), dtype=np.uint8)
+    items = np.ndarray((n,), dtype=np.dtype((np.void, width)), buffer=seg, offset=start, strides=(full,))
+    return _as_rows(items.copy(), width)
+
+
 def _read(
     cols: dict[str, NDArray[np.float64]], col: str, value: NDArray[np.uint8], length: NDArray[np.int64]
 ) -> None:
@@ -238,10 +248,10 @@ def chunk_values(
             pattern, mask = _segment_pattern(plan, m, tuple(fixed), width)
         v_at = len(pieces[m])
         for i, size in enumerate(fixed):
-            _read(cols, values[m + i][0], seg[:, v_at : v_at + size], np.full(len(seg), size, dtype=np.int64))
+            _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size, dtype=np.int64))
             v_at += size + len(pieces[m + i + 1])
         if tail is not None:
-            _read(cols, values[j][0], seg[:, off : off + int(tail.max())], tail)
+            _read(cols, values[j][0], _columns(seg, off, int(tail.max())), tail)
         if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
             raise NotFast
         if tail is not None:

@@ -402,28 +402,31 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-_TIME_LAYOUTS: dict[bytes, tuple[re.Match[bytes], bytes, bytes] | None] = {}
+_TIME_LAYOUTS: dict[tuple[bytes, bytes, bytes], tuple[re.Match[bytes], bytes, bytes] | None] = {}
 
 
-def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> re.Match[bytes]:
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes], date: bytes = b"") -> re.Match[bytes]:
     """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit);
     :class:`NotFast` unless every row has digits where it has digits and its other bytes elsewhere (the tens of
-    the minutes and seconds at most 5)."""
+    the minutes and seconds at most 5), and starts with ``date`` (the first row's date, if given): one pass."""
     layout = v[0].tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check
-    key = layout + pattern.pattern
+    key = (layout, date, pattern.pattern)
     if key not in _TIME_LAYOUTS:
         if len(_TIME_LAYOUTS) > 256:
             _TIME_LAYOUTS.clear()
         m = pattern.fullmatch(layout)
+        low = bytearray(layout.replace(b"\x01", b"0"))
         span = bytearray(9 if c == 1 else 0 for c in layout)
         if m is not None and pattern is _LAYOUT:
             span[14] = span[17] = 5  # the tens of the minutes and of the seconds
-        _TIME_LAYOUTS[key] = None if m is None else (m, layout.replace(b"\x01", b"0"), bytes(span))
+        low[: len(date)] = date
+        span[: len(date)] = bytes(len(date))
+        _TIME_LAYOUTS[key] = None if m is None else (m, bytes(low), bytes(span))
     found = _TIME_LAYOUTS[key]
     if found is None:
         raise NotFast
-    m, low, span = found
-    if not (v.reshape(-1) - _tile(low, len(v)) <= _tile(span, len(v))).all():
+    m, low_bytes, span_bytes = found
+    if not (v.reshape(-1) - _tile(low_bytes, len(v)) <= _tile(span_bytes, len(v))).all():
         raise NotFast
     return m
 
@@ -449,14 +452,19 @@ def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
 def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     v = np.ascontiguousarray(b[:, :length])
-    m = _layout_checked(v, _LAYOUT)
-    x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
-    # the date: most often one for all (one recording, one day), checked as bytes and read once
-    date = bytes(v[0, :10])
+    # the date: most often one for all (one recording, one day), checked with the layout and read once
+    date = v[0, :10].tobytes()
     year: Any
     month: Any
     day: Any
-    if _all_start_with(v, date):
+    try:
+        m = _layout_checked(v, _LAYOUT, date)
+        first = 11  # the columns read: from the hours on
+    except NotFast:
+        m = _layout_checked(v, _LAYOUT)
+        first = 0
+    x = np.ascontiguousarray(v[:, first:].T, dtype=np.int32)  # a row a column: each field read from contiguous rows
+    if first:
         year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
     else:
         year, month, day = _digits(x, 0, 4), _digits(x, 5, 2), _digits(x, 8, 2)
@@ -464,23 +472,24 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
+    hh = 11 - first
     # the time of day: hours to 23 (the tens of minutes and of seconds to 5: checked with the layout)
-    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all()):
+    if not (np.all(valid) and (x[hh] * 10 + x[hh + 1] <= 551).all()):
         raise NotFast
-    seconds = (x[11] * 36000 + x[12] * 3600 + x[14] * 600 + x[15] * 60 + x[17] * 10 + x[18] - 48 * 40271).astype(
-        np.int64
-    )
+    seconds = (
+        x[hh] * 36000 + x[hh + 1] * 3600 + x[hh + 3] * 600 + x[hh + 4] * 60 + x[hh + 6] * 10 + x[hh + 7] - 48 * 40271
+    ).astype(np.int64)
     seconds += np.int64(_days_from_civil(year, month, day)) * 86400
     tz = m.group(2) or b""
     if len(tz) == 6:
-        off_h, off_m = _digits(x, m.start(2) + 1, 2), _digits(x, m.start(2) + 4, 2)
+        off_h, off_m = _digits(x, m.start(2) + 1 - first, 2), _digits(x, m.start(2) + 4 - first, 2)
         if (off_h > 23).any() or (off_m > 59).any():
             raise NotFast
         seconds -= (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
     micros = seconds * 1_000_000
     frac = len(m.group(1) or b"")
     if frac:
-        micros += _digits(x, 20, frac) * 10 ** (6 - frac)
+        micros += _digits(x, 20 - first, frac) * 10 ** (6 - frac)
     out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
     return out
 
