@@ -77,6 +77,18 @@ class Plan:
     attr_order: tuple[str, str]
     positioned: bool
     patterns: dict[tuple[int, tuple[int, ...], int], tuple[bytes, bytes]] = field(default_factory=dict)
+    _ends: tuple[list[int], NDArray[np.int64], NDArray[np.int64]] | None = None
+
+    def ends(self) -> tuple[list[int], NDArray[np.int64], NDArray[np.int64]]:
+        """For values that all end before a tag: the tag after each, the bytes from the value's end to it, and the
+        bytes of the piece before it (columns)."""
+        if self._ends is None:
+            self._ends = (
+                [ends for _, ends, _ in self.values],
+                np.array([[back] for _, _, back in self.values], dtype=np.int64),
+                np.array([[len(piece)] for piece in self.pieces[: len(self.values)]], dtype=np.int64),
+            )
+        return self._ends
 
 
 def _check_piece(rows: Rows, at: NDArray[np.int64], piece: bytes) -> None:
@@ -99,7 +111,7 @@ def _quoted(rows: Rows, start: NDArray[np.int64], scan: int) -> tuple[NDArray[np
 
 def _check_digits(value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
     """:class:`NotFast` unless the first ``length`` bytes of each row are digits and signs (``.-+``)."""
-    n, width = value.shape
+    width = value.shape[1]
     x = np.ascontiguousarray(value).reshape(-1) - np.uint8(43)  # "+" 0, "," 1, "-" 2, "." 3, "/" 4, digits 5 to 14
     ok = (x <= 14) & (x != 1) & (x != 4)
     if not (ok.all() or (ok | ~_inside(length, width)).all()):
@@ -149,9 +161,7 @@ def _columns(seg: NDArray[np.uint8], start: int, width: int) -> NDArray[np.uint8
     return _as_rows(items.copy(), width)
 
 
-def _read(
-    cols: dict[str, NDArray[np.float64]], col: str, value: NDArray[np.uint8], length: NDArray[np.int64]
-) -> None:
+def _read(cols: dict[str, NDArray[np.float64]], col: str, value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
     if col:
         read = _times_of if col == "time" else _decimals_of
         cols[col] = read(value, length)
@@ -186,11 +196,14 @@ def chunk_values(
     lows: list[int] = []
     highs: list[int] = []
     if k and all(ends >= 0 for _, ends, _ in values):  # all at once (a row a value)
-        ends_at = lt.T[[ends for _, ends, _ in values]] - np.array([[back] for _, _, back in values])
+        tags, backs, before = plan.ends()
+        ends_at = lt.T[tags]
+        ends_at -= backs
         starts = np.empty_like(ends_at)
         starts[0] = at
         starts[1:] = ends_at[:-1]
-        lengths = ends_at - starts - np.array([[len(piece)] for piece in pieces[:k]])
+        lengths = ends_at - starts
+        lengths -= before
         known = list(lengths)
         lows, highs = lengths.min(axis=1).tolist(), lengths.max(axis=1).tolist()
     m = 0
