@@ -264,7 +264,7 @@ def chunk_values(
             _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size, dtype=np.int64))
             v_at += size + len(pieces[m + i + 1])
         if tail is not None:
-            _read(cols, values[j][0], _columns(seg, off, int(tail.max())), tail)
+            _read(cols, values[j][0], _columns(seg, off, min(int(tail.max()) + 1, width - off)), tail)
         if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
             raise NotFast
         if tail is not None:

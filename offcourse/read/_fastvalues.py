@@ -176,6 +176,7 @@ class _Layout:
     weights: NDArray[np.int64]  # each column's power of ten (0 for a sign or the dot)
     offset: int  # 48 times the sum of the weights: what the bytes of the digits add
     negative: bool
+    pairs: NDArray[np.int64] | None  # the power of ten of each pair of columns read as one number (see below)
 
 
 _LAYOUTS: dict[bytes, _Layout | None] = {}
@@ -204,9 +205,23 @@ def _fixed_layout(layout: bytes) -> _Layout | None:
             weights=weights,
             offset=48 * int(weights.sum()),
             negative=layout[:1] == b"-",
+            pairs=_pair_weights(weights, is_digit),
         )
     _LAYOUTS[layout] = found
     return found
+
+
+def _pair_weights(weights: NDArray[np.int64], is_digit: NDArray[np.bool_]) -> NDArray[np.int64] | None:
+    """The power of ten of each pair of columns ``(a, b)`` read as the number ``10 a + b`` (a sign or the dot
+    read as 0): ``b``'s when it is a digit, else a tenth of ``a``'s; ``None`` when the columns cannot be read
+    in pairs (an odd count, a big-endian machine, a number ending with its dot)."""
+    if len(weights) % 2 or sys.byteorder != "little":
+        return None
+    out = np.where(is_digit[1::2], weights[1::2], weights[0::2] // 10)
+    if (is_digit[0::2] & ~is_digit[1::2] & (weights[0::2] % 10 != 0)).any():
+        return None  # "12.": the last digit's weight is 1
+    pairs: NDArray[np.int64] = out.astype(np.int64)
+    return pairs
 
 
 def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
@@ -220,16 +235,24 @@ def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
     lay = _fixed_layout(v[0].tobytes().translate(_AS_LAYOUT))
     if lay is None or (padded and lay.dot < 0):
         raise NotFast
-    if not (v.reshape(-1) - _tile(lay.low, n) <= _tile(lay.span, n)).all():
+    x = v.reshape(-1) - _tile(lay.low, n)  # a digit's value; 0 for a sign or the dot
+    if not (x <= _tile(lay.span, n)).all():
         raise NotFast
     nd = lay.digits
     frac = 0 if lay.dot < 0 else width - lay.dot - 1
     if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
         long: NDArray[np.float64] = _long_decimals(v, v[:, lay.is_digit], frac, width)
         return -long if lay.negative else long
-    # exact in int64: at most 18 digits, each byte at most 57
-    mant = v @ lay.weights
-    mant -= lay.offset
+    # exact in int64: at most 18 digits
+    if lay.pairs is not None:  # two columns at a time, ``10 a + b`` (a product of half as many columns)
+        two = x.view(np.uint16)
+        pair = two & np.uint16(0xFF)
+        pair *= np.uint16(10)
+        pair += two >> np.uint16(8)
+        mant = pair.reshape(n, width // 2) @ lay.pairs
+    else:
+        mant = v @ lay.weights
+        mant -= lay.offset
     value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
     out: NDArray[np.float64] = np.negative(value, out=value) if lay.negative else value
     return out
@@ -304,8 +327,10 @@ def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.
     if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
         raise NotFast
     width = int(length.max())
-    v = np.ascontiguousarray(b[:, :width])
     padded = not (length == width).all()
+    if padded and width % 2 and width < _LONG_DIGITS and b.shape[1] > width:
+        width += 1  # one more 0 after the dot: an even width, read two columns at a time
+    v = np.ascontiguousarray(b[:, :width])
     if padded:  # the digits after the dot padded with zeros: the same number, the same layout
         v = np.where(_inside(length, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
     try:

@@ -223,3 +223,30 @@ def test_what_is_not_such_a_time_is_refused_among_good_times(bad: str) -> None:
     for texts in ([bad], [*good[:5], bad, *good[5:]], [*good, bad]):
         with pytest.raises(NotFast):
             read_times(texts)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["12.", "-1.", "+.5", "-.25", "1234", "-0.0", "12.5", "+123.4", "45.89961313409013", "-5.123456789012345"],
+)
+def test_decimals_of_an_even_width_read_two_columns_at_a_time_as_float_reads_them(layout: str) -> None:
+    rng = random.Random(len(layout))
+    texts = ["".join(rng.choice("0123456789") if c.isdigit() else c for c in layout) for _ in range(300)]
+    got = read_decimals(texts)
+    assert same_bits(got, [float(t) for t in texts])
+    lay = _fastvalues._fixed_layout(texts[0].encode().translate(_fastvalues._AS_LAYOUT))
+    assert lay is not None and (lay.pairs is None) == (len(layout) % 2 == 1 or layout.endswith("."))
+
+
+def test_decimals_of_an_odd_width_padded_to_an_even_one_read_as_float_reads_them() -> None:
+    # lengths 14 to 17 after the dot padded with 0: one column more makes an even width
+    rng = random.Random(3)
+    texts = [f"45.{rng.randint(0, 10**13):0{rng.randint(11, 14)}d}".rstrip("0") or "45." for _ in range(500)]
+    texts = [t if not t.endswith(".") else t + "5" for t in texts]
+    width = max(map(len, texts))
+    assert width % 2 == 1
+    rows = np.frombuffer(b"".join(t.encode().ljust(width + 1, b"<") for t in texts), dtype=np.uint8)
+    length = np.array([len(t) for t in texts])
+    got = _fastvalues._decimals_of(rows.reshape(len(texts), width + 1), length)  # a column more than the longest
+    assert same_bits(got, [float(t) for t in texts])
+    assert same_bits(read_decimals(texts), [float(t) for t in texts])  # and without it
