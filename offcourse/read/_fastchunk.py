@@ -1,11 +1,16 @@
 """One chunk of a run of points written from one template, read and checked byte for byte (the fast path of
 :mod:`offcourse.read._fastxml`, step 1).
 
-The points of a chunk are rows: each fixed piece of the template and each value are taken as a
-row of bytes a point (:class:`Rows`, one item-sized copy a point), and every check is an
-operation over the whole flat array of rows against the template's bytes repeated (a few passes
-at memory speed), never a loop over the points nor an operation over short rows (numpy pays a
-call per row of a two-dimensional operation, which cost more than the bytes themselves).
+The points of a chunk are rows: a point is read in *segments*, each taken as a row of bytes a
+point (:class:`Rows`, one item-sized copy a point, which costs about the same whatever the row's
+width). A segment starts with a fixed piece of the template and goes on over each value of one
+length in the chunk (a time, most often) and the piece after it, up to a value of several lengths
+(the next segment starts where it ends), an attribute's value (up to its quote), or the point's
+last piece: a TCX trackpoint of six values is four segments, not thirteen rows. Every check is an
+operation over the whole flat array of rows against the segment's bytes repeated, its values
+masked out (a few passes at memory speed), never a loop over the points nor an operation over
+short rows (numpy pays a call per row of a two-dimensional operation, which costs more than the
+bytes themselves).
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ IEEE division is correctly rounded), so the float is the one ``float(text)`` giv
 numbers of a chunk are read at once: those of one dot place padded with ``0`` after the dot
 (what ``repr()`` writes: one length a number), those of several aligned on their dots (an
 elevation crossing 1000 m), so that a chunk is one layout of digits, checked in one pass over
-the flat rows against the layout repeated. (numpy's own text-to-float, ``float()`` over a
+the flat rows against the layout repeated; the digits of an even width are read two columns at a
+time (``10 a + b`` from a 16-bit view, a product of half as many columns). The layout of a
+number or a time (its bytes with each digit as ``\\x01``: a control byte ``\\x01`` in a text is
+not taken for a digit) is worked out once and kept. (numpy's own text-to-float, ``float()`` over a
 list, or ``np.fromstring`` are correctly rounded too but cost as much as ``float()`` per number:
 two to five times this on 16- and 17-digit numbers.)
 

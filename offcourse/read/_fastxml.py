@@ -17,9 +17,11 @@ last) is read at once:
    starts, each while it is in cache: the places of its ``<`` (``np.flatnonzero``) are each
    point's tags in order when the points are the template's; each fixed piece is compared, byte
    for byte, with the template's where the value before it ends
-   (:mod:`offcourse.read._fastchunk`: a row of bytes a point, all compared at once with the piece
-   repeated); each value is read (step 2) or is digits and signs only; the pieces and values of
-   a point must end where the next point starts. So every byte of every point is checked.
+   (:mod:`offcourse.read._fastchunk`: a row of bytes a point for each segment of the point, from
+   a piece over the values of one length and the pieces after them up to a value of several
+   lengths, all compared at once with the segment's pieces repeated); each value is read (step 2)
+   or is digits and signs only; the pieces and values of a point must end where the next point
+   starts. So every byte of every point is checked.
    A run of points of several templates (some with an extension, some without) is read by
    :func:`_run_general`: with the digits and ``.-+`` deleted (``bytes.translate``), the run must
    be the templates repeated, point by point; the tags' lengths (and, for a tag whose template
