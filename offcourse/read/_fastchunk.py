@@ -166,10 +166,19 @@ def _columns(seg: NDArray[np.uint8], start: int, width: int) -> NDArray[np.uint8
     return _as_rows(items.copy(), width)
 
 
-def _read(cols: dict[str, NDArray[np.float64]], col: str, value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
+def _read(
+    cols: dict[str, NDArray[np.float64]],
+    col: str,
+    value: NDArray[np.uint8],
+    length: NDArray[np.int64],
+    lo: int,
+    hi: int,
+) -> None:
+    """Read the values ``value`` (rows) of lengths ``length`` (from ``lo`` to ``hi``) into the column ``col``, or
+    check that they are digits and signs only (``col`` empty)."""
     if col:
         read = _times_of if col == "time" else _decimals_of
-        cols[col] = read(value, length)
+        cols[col] = read(value, length, lo, hi)
     else:
         _check_digits(value, length)
 
@@ -216,7 +225,8 @@ def chunk_values(
         fixed: list[int] = []
         off = 0  # bytes from the segment's start to the piece or value at hand
         j = m
-        tail: NDArray[np.int64] | None = None  # the length of the value ending the segment, if one does
+        tail: NDArray[np.int64] | None = None  # the length of the value ending the segment, if one does ...
+        tail_lo = tail_hi = 0  # ... its least and greatest
         quoted = False
         while True:
             off += len(pieces[j])
@@ -234,7 +244,7 @@ def chunk_values(
             if lo < 0 or hi > 64:
                 raise NotFast
             if lo != hi:
-                tail = length
+                tail, tail_lo, tail_hi = length, lo, hi
                 break
             fixed.append(lo)
             off += lo
@@ -252,9 +262,9 @@ def chunk_values(
                     break
             else:
                 raise NotFast
-            tail = length
+            tail, tail_lo, tail_hi = length, int(length.min()), int(length.max())
         elif tail is not None:
-            width = _round_up(off + int(tail.max()))
+            width = _round_up(off + tail_hi)
             seg = rows.rows(at, width)
         else:
             width = _round_up(off)
@@ -266,10 +276,10 @@ def chunk_values(
             pattern, mask = _segment_pattern(plan, m, tuple(fixed), width)
         v_at = len(pieces[m])
         for i, size in enumerate(fixed):
-            _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size, dtype=np.int64))
+            _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size), size, size)
             v_at += size + len(pieces[m + i + 1])
         if tail is not None:
-            _read(cols, values[j][0], _columns(seg, off, min(int(tail.max()) + 1, width - off)), tail)
+            _read(cols, values[j][0], _columns(seg, off, min(tail_hi + 1, width - off)), tail, tail_lo, tail_hi)
         if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
             raise NotFast
         if tail is not None:

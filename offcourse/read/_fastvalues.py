@@ -325,12 +325,17 @@ def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.i
     return _decimals_of(b, length)
 
 
-def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
-    """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
-    if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
+def _decimals_of(
+    b: NDArray[np.uint8], length: NDArray[np.int64], shortest: int = -1, longest: int = -1
+) -> NDArray[np.float64]:
+    """:func:`decimals` of the first ``length`` bytes of each row of ``b`` (``shortest`` and ``longest``: the least
+    and the greatest length, when the caller knows them)."""
+    if shortest < 0 and len(length):
+        shortest, longest = int(length.min()), int(length.max())
+    if not len(length) or shortest < 1 or longest > 64:
         raise NotFast
-    width = int(length.max())
-    padded = not (length == width).all()
+    width = longest
+    padded = shortest != longest
     if padded and width % 2 and width < _LONG_DIGITS and b.shape[1] > width:
         width += 1  # one more 0 after the dot: an even width, read two columns at a time
     v = np.ascontiguousarray(b[:, :width])
@@ -537,11 +542,16 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
     return _times_of(b, length)
 
 
-def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
-    """:func:`times` of the first ``length`` bytes of each row of ``b``."""
-    if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
+def _times_of(
+    b: NDArray[np.uint8], length: NDArray[np.int64], shortest: int = -1, longest: int = -1
+) -> NDArray[np.float64]:
+    """:func:`times` of the first ``length`` bytes of each row of ``b`` (``shortest`` and ``longest``: the least and
+    the greatest length, when the caller knows them)."""
+    if shortest < 0 and len(length):
+        shortest, longest = int(length.min()), int(length.max())
+    if not len(length) or shortest < 19 or longest > 32:
         raise NotFast
-    if (length == length[0]).all():  # most often one layout
+    if shortest == longest:  # most often one layout
         try:
             return _times_of_one_layout(b, int(length[0]))
         except NotFast:
