@@ -298,6 +298,19 @@ def _decimals_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArra
     return out
 
 
+def _decimals_right_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals of one count of digits after the dot and several lengths (``%.1f``: an elevation crossing
+    1000 m), each moved right to end in the last column and padded with ``0`` on the left (the same number),
+    then read by :func:`_decimals_fixed`; :class:`NotFast` when they do not line up so (another count of
+    digits after the dot, a sign)."""
+    n, width = v.shape
+    padded = np.concatenate([np.zeros(width, dtype=np.uint8), v.reshape(-1)])
+    view = np.ndarray((len(padded) - width + 1,), np.dtype((np.void, width)), padded, 0, (1,))
+    rows = view[np.arange(0, n * width, width) + length].view(np.uint8).reshape(-1)  # each ends where its text does
+    aligned = np.where(_inside(width - length, width), np.uint8(48), rows).reshape(n, width)
+    return _decimals_fixed(aligned, False)
+
+
 def _divide_long(mant: NDArray[np.int64], frac: int, v: NDArray[np.uint8], width: int) -> NDArray[np.float64]:
     """``mant / 10**frac`` (``mant`` below 2**63) as ``float()`` reads the decimal: divided once in extended
     precision, the exact ties read by ``float()`` (see :func:`_long_decimals`)."""
@@ -345,6 +358,11 @@ def _decimals_of(
         return _decimals_fixed(v, padded)
     except NotFast:
         pass
+    if padded:
+        try:
+            return _decimals_right_aligned(v, length)
+        except NotFast:
+            pass
     try:
         return _decimals_aligned(v, length)
     except NotFast:

@@ -250,3 +250,28 @@ def test_decimals_of_an_odd_width_padded_to_an_even_one_read_as_float_reads_them
     got = _fastvalues._decimals_of(rows.reshape(len(texts), width + 1), length)  # a column more than the longest
     assert same_bits(got, [float(t) for t in texts])
     assert same_bits(read_decimals(texts), [float(t) for t in texts])  # and without it
+
+
+def test_decimals_of_one_count_of_digits_after_the_dot_are_read_right_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise NotFast
+
+    monkeypatch.setattr(_fastvalues, "_decimals_aligned", refuse)  # not by the general alignment on the dots
+    monkeypatch.setattr(_fastvalues, "_decimals_of_one_layout", refuse)
+    for texts in (
+        ["999.8", "1000.4", "99.5", "5.0", "12345.6", "0.1", "1000.0"],  # "%.1f": elevations crossing 1000 m
+        ["12", "7", "12345", "0"],  # integers: 0 on the left
+    ):
+        assert same_bits(read_decimals(texts), [float(t) for t in texts])
+    for other in (["999.8", "1000.45"], ["-5.5", "-12.5"]):  # not one count after the dot; signs
+        with pytest.raises(NotFast):
+            _fastvalues._decimals_right_aligned(*_rows(other))
+    monkeypatch.undo()
+    for other in (["999.8", "1000.45"], ["-5.5", "-12.5", "+3.25"]):
+        assert same_bits(read_decimals(other), [float(t) for t in other])
+
+
+def _rows(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    width = max(map(len, texts))
+    rows = np.frombuffer(b"".join(t.encode().ljust(width, b"0") for t in texts), dtype=np.uint8)
+    return rows.reshape(len(texts), width), np.array([len(t) for t in texts])
