@@ -3,12 +3,14 @@ its values taken from its rows; every byte still checked, the outputs the harden
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
 from offcourse.read import _fastchunk, _fastvalues, _fastxml, gpx, tcx
 from offcourse.read._fastchunk import NotFast, Rows, _all_match, _check_digits, _columns, _segment_pattern
-from tests.read.test_fastxml import FAST, HARDENED, REGISTRY, outcome
+from tests.read.test_fastxml import FAST, HARDENED, REGISTRY, damage, outcome
 from tests.read.test_fastxml_chunks import _doc, _pt
 
 
@@ -197,3 +199,12 @@ def test_rows_of_a_segment_past_the_end_of_the_document() -> None:
     rows = Rows(b"<a>12</a>")
     got = rows.rows(np.array([0, 3]), 16)
     assert got.tobytes() == b"<a>12</a>" + bytes(7) + b"12</a>" + bytes(10)
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_random_damage_anywhere_in_a_tcx_run_never_makes_the_paths_differ() -> None:
+    rng = random.Random(5)
+    base = _tcx([_tp(i) for i in range(100)])
+    for _ in range(300):
+        mutated = damage(base, rng, rng.randint(1, 2))
+        assert outcome(REGISTRY["tcx"], mutated) == outcome(HARDENED["tcx"], mutated), mutated
