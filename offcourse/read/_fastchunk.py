@@ -279,7 +279,8 @@ def chunk_values(
             _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size), size, size)
             v_at += size + len(pieces[m + i + 1])
         if tail is not None:
-            _read(cols, values[j][0], _columns(seg, off, min(tail_hi + 1, width - off)), tail, tail_lo, tail_hi)
+            more = tail_hi % 2 and tail_hi + 1 <= width - off  # a padded decimal of an odd width: one more column
+            _read(cols, values[j][0], _columns(seg, off, tail_hi + more), tail, tail_lo, tail_hi)
         if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
             raise NotFast
         if tail is not None:
