@@ -103,17 +103,6 @@ def _check_piece(rows: Rows, at: NDArray[np.int64], piece: bytes) -> None:
         raise NotFast
 
 
-def _quoted(rows: Rows, start: NDArray[np.int64], scan: int) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """The rows from each ``start`` holding an attribute's value, and its length (up to the first ``"``)."""
-    for width in (scan, 64):
-        value = rows.rows(start, width)
-        hit = value == 34
-        length = hit.argmax(axis=1)
-        if hit[np.arange(len(value)), length].all():
-            return value, length
-    raise NotFast
-
-
 def _check_digits(value: NDArray[np.uint8], length: NDArray[np.int64]) -> None:
     """:class:`NotFast` unless the first ``length`` bytes of each row are digits and signs (``.-+``)."""
     width = value.shape[1]
@@ -279,7 +268,7 @@ def chunk_values(
             _read(cols, values[m + i][0], _columns(seg, v_at, size), np.full(len(seg), size), size, size)
             v_at += size + len(pieces[m + i + 1])
         if tail is not None:
-            more = tail_hi % 2 and tail_hi + 1 <= width - off  # a padded decimal of an odd width: one more column
+            more = int(tail_hi % 2 == 1 and tail_hi < width - off)  # a padded decimal of an odd width: a column more
             _read(cols, values[j][0], _columns(seg, off, tail_hi + more), tail, tail_lo, tail_hi)
         if width and not _all_match(seg, pattern, mask):  # after the values were read: it overwrites them
             raise NotFast
