@@ -188,8 +188,9 @@ _LAYOUTS: dict[bytes, _Layout | None] = {}
 def _fixed_layout(layout: bytes) -> _Layout | None:
     """The :class:`_Layout` of ``layout`` (a number's bytes with ``\\x01`` for each digit), or ``None`` when it
     is not a plain decimal ``[+-]digits[.digits]``; kept for the next chunks."""
-    if layout in _LAYOUTS:
-        return _LAYOUTS[layout]
+    known = _LAYOUTS.get(layout)  # not a second look-up that could fail: another thread may clear the cache
+    if known is not None or layout in _LAYOUTS:
+        return known
     if len(_LAYOUTS) > 256:
         _LAYOUTS.clear()
     found: _Layout | None = None
@@ -462,7 +463,8 @@ def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes], date: byte
     the minutes and seconds at most 5), and starts with ``date`` (the first row's date, if given): one pass."""
     layout = v[0].tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check
     key = (layout, date, pattern.pattern)
-    if key not in _TIME_LAYOUTS:
+    found = _TIME_LAYOUTS.get(key)  # not a second look-up that could fail: another thread may clear the cache
+    if found is None and key not in _TIME_LAYOUTS:
         if len(_TIME_LAYOUTS) > 256:
             _TIME_LAYOUTS.clear()
         m = pattern.fullmatch(layout)
@@ -472,8 +474,7 @@ def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes], date: byte
             span[14] = span[17] = 5  # the tens of the minutes and of the seconds
         low[: len(date)] = date
         span[: len(date)] = bytes(len(date))
-        _TIME_LAYOUTS[key] = None if m is None else (m, bytes(low), bytes(span))
-    found = _TIME_LAYOUTS[key]
+        found = _TIME_LAYOUTS[key] = None if m is None else (m, bytes(low), bytes(span))
     if found is None:
         raise NotFast
     m, low_bytes, span_bytes = found
