@@ -70,17 +70,24 @@ class Plan:
     The template (the first point and the whitespace before the next) is cut into fixed pieces
     and, between them, the values: ``pieces[0]``, value 1, ``pieces[1]``, ..., value k,
     ``pieces[k]``. A value ends at ``"`` (searched for: an attribute's value followed by another
-    attribute) or ``back`` bytes before the point's ``<`` number ``ends`` (the text of an element:
+    attribute) or ``back`` bytes before the point's *mark* number ``ends`` (the text of an element:
     0 bytes; the last attribute's value: the bytes of ``">`` and the whitespace after), read into
     ``column`` (``""``: only digits and signs, not kept).
+
+    The marks are the bytes ``mark`` of a point, ``tags`` of them: its ``<`` (each tag's start), or,
+    when every value is followed by an end tag, its ``/`` (half as many to find: a value then ends
+    ``back`` = 1 byte before the ``/`` of ``</``; the next point starts ``after`` bytes after the
+    point's last ``/``, the one of its own end tag).
     """
 
     tags: int
     pieces: list[bytes]
-    values: list[tuple[str, int, int]]  # (column, the tag after it or -1 for a quote, bytes from its end to the tag)
+    values: list[tuple[str, int, int]]  # (column, the mark after it or -1 for a quote, bytes from its end to the mark)
     scan: list[int]  # bytes searched for the quote ending an attribute's value at first
     attr_order: tuple[str, str]
     positioned: bool
+    mark: int = 60  # "<", or "/"
+    after: int = 0  # with "/": bytes from a point's last "/" to the next point's start
     patterns: dict[tuple[int, tuple[int, ...], int], tuple[bytes, bytes]] = field(default_factory=dict)
     _ends: tuple[list[int], NDArray[np.int64], NDArray[np.int64]] | None = None
 
@@ -173,11 +180,17 @@ def _read(
 
 
 def chunk_values(
-    rows: Rows, lt: NDArray[np.int64], nxt: NDArray[np.int64], plan: Plan, last: bytes
+    rows: Rows,
+    lt: NDArray[np.int64],
+    nxt: NDArray[np.int64],
+    plan: Plan,
+    last: bytes,
+    first: NDArray[np.int64] | None = None,
 ) -> dict[str, NDArray[np.float64]]:
-    """The columns of the points of one chunk, whose tags start at ``lt`` (a row a point) and whose next point
-    starts at ``nxt``; ``last``: what the last point ends with when it is the run's last (its last piece
-    without the separator), else empty.
+    """The columns of the points of one chunk, whose marks (:class:`Plan`) are at ``lt`` (a row a point), which
+    start at ``first`` (by default at their first mark, their ``<``) and whose next point starts at ``nxt``;
+    ``last``: what the last point ends with when it is the run's last (its last piece without the separator),
+    else empty.
 
     Every byte of a point is checked: each fixed piece is compared with the template's, each value
     is read by :func:`~offcourse.read._fastvalues.decimals` or
@@ -193,7 +206,7 @@ def chunk_values(
     """
     pieces, values = plan.pieces, plan.values
     k = len(values)
-    at = lt[:, 0]  # where the segment starts
+    at = lt[:, 0] if first is None else first  # where the segment starts
     cols: dict[str, NDArray[np.float64]] = {}
     known: list[NDArray[np.int64]] = []  # the lengths of the values, when all end before a tag
     lows: list[int] = []

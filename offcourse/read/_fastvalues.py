@@ -510,6 +510,8 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     month: Any
     day: Any
     try:
+        if not (date[:4].isdigit() and date[5:7].isdigit() and date[8:10].isdigit()):  # a control byte, say
+            raise NotFast
         m = _layout_checked(v, _LAYOUT, date)
         first = 11  # the columns read: from the hours on
     except NotFast:

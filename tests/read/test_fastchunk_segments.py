@@ -208,3 +208,31 @@ def test_random_damage_anywhere_in_a_tcx_run_never_makes_the_paths_differ() -> N
     for _ in range(300):
         mutated = damage(base, rng, rng.randint(1, 2))
         assert outcome(REGISTRY["tcx"], mutated) == outcome(HARDENED["tcx"], mutated), mutated
+
+
+def test_tcx_points_are_found_by_their_slashes() -> None:
+    unit = (_tp(0) + "\n").encode()
+    unit = unit[unit.index(b"<") :]
+    plan = _fastxml._plan(unit, tcx._SHAPES[0])
+    assert plan.mark == ord("/") and plan.tags == unit.count(b"/") == 9
+    assert plan.after == len(b"/Trackpoint>\n")  # from the end tag's "/" to the next point
+    gpx_unit = (_pt(0) + "\n").encode().lstrip()
+    assert _fastxml._plan(gpx_unit, gpx._SHAPES[0]).mark == ord("<")  # attributes: the tags' starts
+
+
+@pytest.mark.usefixtures("one_template_only")
+def test_every_chunk_boundary_of_a_tcx_run_reads_as_the_hardened_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    pts = [_tp(i).replace("<HeartRateBpm>", "<x/><y>a/b</y><HeartRateBpm>") for i in range(12)]  # more slashes
+    data = _tcx(pts)
+    expected = outcome(HARDENED["tcx"], data)
+    point = len(pts[3]) + 1
+    for size in range(point // 3, 3 * point, 5):  # a boundary at every place of a point, the last one's too
+        monkeypatch.setattr(_fastxml, "_CHUNK", size)
+        fast = outcome(FAST["tcx"], data)
+        assert fast is not None and fast == expected, size
+    assert len(tcx.parse(data, "x").track) == 12
+    for where in (0, 5, 11):  # one point with a slash more or less: not the template, left to the careful readers
+        for odd in (pts[where].replace("<x/>", "<x></x>"), pts[where].replace("<x/>", "<x/><z/>")):
+            other = _tcx([*pts[:where], odd, *pts[where + 1 :]])
+            assert outcome(FAST["tcx"], other) is None
+            assert outcome(REGISTRY["tcx"], other) == outcome(HARDENED["tcx"], other)

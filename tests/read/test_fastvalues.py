@@ -275,3 +275,10 @@ def _rows(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     width = max(map(len, texts))
     rows = np.frombuffer(b"".join(t.encode().ljust(width, b"0") for t in texts), dtype=np.uint8)
     return rows.reshape(len(texts), width), np.array([len(t) for t in texts])
+
+
+def test_a_chunk_of_one_date_holding_a_control_byte_is_refused() -> None:
+    for text in ["20\x0124-05-01T06:00:00Z", "2024-0\x01-01T06:00:00Z", "2024-05-0\x01T06:00:00Z"]:
+        with pytest.raises(NotFast):
+            read_times([text, text])  # one date for all: checked with the layout, and digits
+    assert read_times(["2024-05-01T06:00:00Z"] * 2).tolist() == [1714543200.0] * 2
