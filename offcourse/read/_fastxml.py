@@ -281,7 +281,7 @@ def _plan(unit: bytes, shape: PointShape) -> Plan:
     scan = [min(e - s + 8, 64) for s, e, _, _ in cuts]
     if all(j >= 0 and tags[j].group(1) for _, _, _, j in cuts):  # every value before an end tag: its "/" marks it
         slashes = [i for i, byte in enumerate(unit) if byte == 47]  # the last: the point's end tag's (then spaces)
-        mark_of = {at: k for k, at in enumerate(slashes)}
+        mark_of = {pos: k for k, pos in enumerate(slashes)}
         values = [(c, mark_of[tags[j].start() + 1], tags[j].start() + 1 - e) for _, e, c, j in cuts]
         return Plan(
             len(slashes), pieces, values, scan, t.attr_order, t.positioned, mark=47, after=len(unit) - slashes[-1]
