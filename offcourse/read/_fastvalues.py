@@ -9,7 +9,10 @@ IEEE division is correctly rounded), so the float is the one ``float(text)`` giv
 numbers of a chunk are read at once: those of one dot place padded with ``0`` after the dot
 (what ``repr()`` writes: one length a number), those of several aligned on their dots (an
 elevation crossing 1000 m), so that a chunk is one layout of digits, checked in one pass over
-the flat rows against the layout repeated. (numpy's own text-to-float, ``float()`` over a
+the flat rows against the layout repeated; the digits of an even width are read two columns at a
+time (``10 a + b`` from a 16-bit view, a product of half as many columns). The layout of a
+number or a time (its bytes with each digit as ``\\x01``: a control byte ``\\x01`` in a text is
+not taken for a digit) is worked out once and kept. (numpy's own text-to-float, ``float()`` over a
 list, or ``np.fromstring`` are correctly rounded too but cost as much as ``float()`` per number:
 two to five times this on 16- and 17-digit numbers.)
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -135,8 +139,8 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     """Decimals whose rows are all ``length`` bytes with the sign and dot where the first row has them
     (:class:`NotFast` if one has not)."""
     first = b[0, :length]
-    is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
+    layout = first.tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check below
+    is_digit = np.frombuffer(layout, dtype=np.uint8) == 1
     if _NUMBER_LAYOUT.fullmatch(layout) is None:
         raise NotFast
     x = b[:, :length] - np.uint8(48)  # a digit's value; a sign or a dot wraps around above 9
@@ -159,6 +163,71 @@ def _decimals_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.flo
     return out
 
 
+_AS_LAYOUT = bytes.maketrans(b"0123456789", b"\x01" * 10)
+"""Each digit as ``\\x01``: the layout of a number or a time (no text the fast path reads holds ``\\x01``)."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What reading decimals of one layout needs, worked out once per layout (:func:`_fixed_layout`)."""
+
+    low: bytes  # the layout's bytes with "0" for each digit ...
+    span: bytes  # ... and how far above it a byte may be (9 for a digit, 0 for a sign or the dot)
+    is_digit: NDArray[np.bool_]
+    digits: int
+    dot: int  # -1: none
+    weights: NDArray[np.int64]  # each column's power of ten (0 for a sign or the dot)
+    offset: int  # 48 times the sum of the weights: what the bytes of the digits add
+    negative: bool
+    pairs: NDArray[np.int64] | None  # the power of ten of each pair of columns read as one number (see below)
+
+
+_LAYOUTS: dict[bytes, _Layout | None] = {}
+
+
+def _fixed_layout(layout: bytes) -> _Layout | None:
+    """The :class:`_Layout` of ``layout`` (a number's bytes with ``\\x01`` for each digit), or ``None`` when it
+    is not a plain decimal ``[+-]digits[.digits]``; kept for the next chunks."""
+    known = _LAYOUTS.get(layout)  # not a second look-up that could fail: another thread may clear the cache
+    if known is not None or layout in _LAYOUTS:
+        return known
+    if len(_LAYOUTS) > 256:
+        _LAYOUTS.clear()
+    found: _Layout | None = None
+    if _NUMBER_LAYOUT.fullmatch(layout) is not None:
+        is_digit = np.frombuffer(layout, dtype=np.uint8) == 1
+        nd = int(is_digit.sum())
+        weights = np.zeros(len(layout), dtype=np.int64)
+        if nd <= _LONG_DIGITS:
+            weights[is_digit] = _INT_POW10[nd - 1 :: -1]
+        found = _Layout(
+            low=layout.replace(b"\x01", b"0"),
+            span=bytes(9 if c == 1 else 0 for c in layout),
+            is_digit=is_digit,
+            digits=nd,
+            dot=layout.find(b"."),
+            weights=weights,
+            offset=48 * int(weights.sum()),
+            negative=layout[:1] == b"-",
+            pairs=_pair_weights(weights, is_digit),
+        )
+    _LAYOUTS[layout] = found
+    return found
+
+
+def _pair_weights(weights: NDArray[np.int64], is_digit: NDArray[np.bool_]) -> NDArray[np.int64] | None:
+    """The power of ten of each pair of columns ``(a, b)`` read as the number ``10 a + b`` (a sign or the dot
+    read as 0): ``b``'s when it is a digit, else a tenth of ``a``'s; ``None`` when the columns cannot be read
+    in pairs (an odd count, a big-endian machine, a number ending with its dot)."""
+    if len(weights) % 2 or sys.byteorder != "little":
+        return None
+    out = np.where(is_digit[1::2], weights[1::2], weights[0::2] // 10)
+    if (is_digit[0::2] & ~is_digit[1::2] & (weights[0::2] % 10 != 0)).any():
+        return None  # "12.": the last digit's weight is 1
+    pairs: NDArray[np.int64] = out.astype(np.int64)
+    return pairs
+
+
 def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
     """Decimals whose rows (contiguous, all as wide) have the layout of the first: digits where it has
     digits, its sign and dot where it has them; :class:`NotFast` if one has not.
@@ -167,27 +236,29 @@ def _decimals_fixed(v: NDArray[np.uint8], padded: bool) -> NDArray[np.float64]:
     have a dot (the layout has one), else :class:`NotFast`.
     """
     n, width = v.shape
-    first = v[0]
-    is_digit = first - np.uint8(48) <= 9
-    layout = bytes(np.where(is_digit, 1, first).astype(np.uint8))
-    dot = layout.find(b".")
-    if _NUMBER_LAYOUT.fullmatch(layout) is None or (padded and dot < 0):
+    lay = _fixed_layout(v[0].tobytes().translate(_AS_LAYOUT))
+    if lay is None or (padded and lay.dot < 0):
         raise NotFast
-    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
-    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
-    if not (v.reshape(-1) - _tile(low, n) <= _tile(span, n)).all():
+    x = v.reshape(-1) - _tile(lay.low, n)  # a digit's value; 0 for a sign or the dot
+    if not (x <= _tile(lay.span, n)).all():
         raise NotFast
-    nd = int(is_digit.sum())
-    frac = 0 if dot < 0 else width - dot - 1
+    nd = lay.digits
+    frac = 0 if lay.dot < 0 else width - lay.dot - 1
     if nd > _LONG_DIGITS or (nd > _MAX_DIGITS and not _LONG_OK):
-        long: NDArray[np.float64] = _long_decimals(v, v[:, is_digit], frac, width)
-        return -long if first[0] == 45 else long
-    weights = np.zeros(width, dtype=np.int64)
-    weights[is_digit] = _INT_POW10[nd - 1 :: -1]
-    # exact in int64: at most 18 digits, each byte at most 57
-    mant = v @ weights - 48 * int(weights.sum())
+        long: NDArray[np.float64] = _long_decimals(v, v[:, lay.is_digit], frac, width)
+        return -long if lay.negative else long
+    # exact in int64: at most 18 digits
+    if lay.pairs is not None:  # two columns at a time, ``10 a + b`` (a product of half as many columns)
+        two = x.view(np.uint16)
+        pair = two & np.uint16(0xFF)
+        pair *= np.uint16(10)
+        pair += two >> np.uint16(8)
+        mant = pair.reshape(n, width // 2) @ lay.pairs
+    else:
+        mant = v @ lay.weights
+        mant -= lay.offset
     value = _divide_long(mant, frac, v, width) if nd > _MAX_DIGITS else mant.astype(np.float64) / _POW10[frac]
-    out: NDArray[np.float64] = -value if first[0] == 45 else value
+    out: NDArray[np.float64] = np.negative(value, out=value) if lay.negative else value
     return out
 
 
@@ -228,6 +299,19 @@ def _decimals_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArra
     return out
 
 
+def _decimals_right_aligned(v: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
+    """Decimals of one count of digits after the dot and several lengths (``%.1f``: an elevation crossing
+    1000 m), each moved right to end in the last column and padded with ``0`` on the left (the same number),
+    then read by :func:`_decimals_fixed`; :class:`NotFast` when they do not line up so (another count of
+    digits after the dot, a sign)."""
+    n, width = v.shape
+    padded = np.concatenate([np.zeros(width, dtype=np.uint8), v.reshape(-1)])
+    view = np.ndarray((len(padded) - width + 1,), np.dtype((np.void, width)), padded, 0, (1,))
+    rows = view[np.arange(0, n * width, width) + length].view(np.uint8).reshape(-1)  # each ends where its text does
+    aligned = np.where(_inside(width - length, width), np.uint8(48), rows).reshape(n, width)
+    return _decimals_fixed(aligned, False)
+
+
 def _divide_long(mant: NDArray[np.int64], frac: int, v: NDArray[np.uint8], width: int) -> NDArray[np.float64]:
     """``mant / 10**frac`` (``mant`` below 2**63) as ``float()`` reads the decimal: divided once in extended
     precision, the exact ties read by ``float()`` (see :func:`_long_decimals`)."""
@@ -255,19 +339,31 @@ def decimals(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.i
     return _decimals_of(b, length)
 
 
-def _decimals_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
-    """:func:`decimals` of the first ``length`` bytes of each row of ``b``."""
-    if not len(length) or int(length.min()) < 1 or int(length.max()) > 64:
+def _decimals_of(
+    b: NDArray[np.uint8], length: NDArray[np.int64], shortest: int = -1, longest: int = -1
+) -> NDArray[np.float64]:
+    """:func:`decimals` of the first ``length`` bytes of each row of ``b`` (``shortest`` and ``longest``: the least
+    and the greatest length, when the caller knows them)."""
+    if shortest < 0 and len(length):
+        shortest, longest = int(length.min()), int(length.max())
+    if not len(length) or shortest < 1 or longest > 64:
         raise NotFast
-    width = int(length.max())
+    width = longest
+    padded = shortest != longest
+    if padded and width % 2 and width < _LONG_DIGITS and b.shape[1] > width:
+        width += 1  # one more 0 after the dot: an even width, read two columns at a time
     v = np.ascontiguousarray(b[:, :width])
-    padded = not (length == width).all()
     if padded:  # the digits after the dot padded with zeros: the same number, the same layout
         v = np.where(_inside(length, width), v.reshape(-1), np.uint8(48)).reshape(v.shape)
     try:
         return _decimals_fixed(v, padded)
     except NotFast:
         pass
+    if padded:
+        try:
+            return _decimals_right_aligned(v, length)
+        except NotFast:
+            pass
     try:
         return _decimals_aligned(v, length)
     except NotFast:
@@ -358,20 +454,33 @@ def _kind_of(column: NDArray[np.uint8]) -> NDArray[np.int64]:
     return np.where((column >= 48) & (column <= 57), 48, column).astype(np.int64)
 
 
-def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes]) -> tuple[re.Match[bytes], NDArray[np.bool_]]:
-    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit),
-    and where its digits are; :class:`NotFast` unless every row has digits where it has digits and its
-    other bytes elsewhere."""
-    first = v[0]
-    is_digit = first - np.uint8(48) <= 9
-    m = pattern.fullmatch(bytes(np.where(is_digit, 1, first).astype(np.uint8)))  # no text holds \x01
-    if m is None:
+_TIME_LAYOUTS: dict[tuple[bytes, bytes, bytes], tuple[re.Match[bytes], bytes, bytes] | None] = {}
+
+
+def _layout_checked(v: NDArray[np.uint8], pattern: re.Pattern[bytes], date: bytes = b"") -> re.Match[bytes]:
+    """The layout of the first row of ``v`` (contiguous rows), matched by ``pattern`` (``\\x01`` for a digit);
+    :class:`NotFast` unless every row has digits where it has digits and its other bytes elsewhere (the tens of
+    the minutes and seconds at most 5), and starts with ``date`` (the first row's date, if given): one pass."""
+    layout = v[0].tobytes().translate(_AS_LAYOUT)  # a control byte \x01 taken for a digit fails the check
+    key = (layout, date, pattern.pattern)
+    found = _TIME_LAYOUTS.get(key)  # not a second look-up that could fail: another thread may clear the cache
+    if found is None and key not in _TIME_LAYOUTS:
+        if len(_TIME_LAYOUTS) > 256:
+            _TIME_LAYOUTS.clear()
+        m = pattern.fullmatch(layout)
+        low = bytearray(layout.replace(b"\x01", b"0"))
+        span = bytearray(9 if c == 1 else 0 for c in layout)
+        if m is not None and pattern is _LAYOUT:
+            span[14] = span[17] = 5  # the tens of the minutes and of the seconds
+        low[: len(date)] = date
+        span[: len(date)] = bytes(len(date))
+        found = _TIME_LAYOUTS[key] = None if m is None else (m, bytes(low), bytes(span))
+    if found is None:
         raise NotFast
-    low = np.where(is_digit, 48, first).astype(np.uint8).tobytes()
-    span = np.where(is_digit, 9, 0).astype(np.uint8).tobytes()
-    if not (v.reshape(-1) - _tile(low, len(v)) <= _tile(span, len(v))).all():
+    m, low_bytes, span_bytes = found
+    if not (v.reshape(-1) - _tile(low_bytes, len(v)) <= _tile(span_bytes, len(v))).all():
         raise NotFast
-    return m, is_digit
+    return m
 
 
 def _digits(x: NDArray[np.int32], col: int, count: int) -> NDArray[np.int32]:
@@ -395,14 +504,21 @@ def _days_from_civil(year: Any, month: Any, day: Any) -> Any:
 def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float64]:
     """Times whose rows are all ``length`` bytes and share the layout of the first (digits where it has them)."""
     v = np.ascontiguousarray(b[:, :length])
-    m, _ = _layout_checked(v, _LAYOUT)
-    x = np.ascontiguousarray(v.T, dtype=np.int32)  # a row a column: each field read from contiguous rows
-    # the date: most often one for all (one recording, one day), checked as bytes and read once
-    date = bytes(v[0, :10])
+    # the date: most often one for all (one recording, one day), checked with the layout and read once
+    date = v[0, :10].tobytes()
     year: Any
     month: Any
     day: Any
-    if _all_start_with(v, date):
+    try:
+        if not (date[:4].isdigit() and date[5:7].isdigit() and date[8:10].isdigit()):  # a control byte, say
+            raise NotFast
+        m = _layout_checked(v, _LAYOUT, date)
+        first = 11  # the columns read: from the hours on
+    except NotFast:
+        m = _layout_checked(v, _LAYOUT)
+        first = 0
+    x = np.ascontiguousarray(v[:, first:].T, dtype=np.int32)  # a row a column: each field read from contiguous rows
+    if first:
         year, month, day = int(date[:4]), int(date[5:7]), int(date[8:10])
     else:
         year, month, day = _digits(x, 0, 4), _digits(x, 5, 2), _digits(x, 8, 2)
@@ -410,23 +526,24 @@ def _times_of_one_layout(b: NDArray[np.uint8], length: int) -> NDArray[np.float6
     month_ok = (month >= 1) & (month <= 12)
     dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + ((month == 2) & leap)
     valid = (year >= 1900) & (year <= 2200) & month_ok & (day >= 1) & (day <= dim)
-    # the time of day: hours to 23, the tens of minutes and of seconds to 5
-    if not (np.all(valid) and (x[11] * 10 + x[12] <= 551).all() and (x[14] <= 53).all() and (x[17] <= 53).all()):
+    hh = 11 - first
+    # the time of day: hours to 23 (the tens of minutes and of seconds to 5: checked with the layout)
+    if not (np.all(valid) and (x[hh] * 10 + x[hh + 1] <= 551).all()):
         raise NotFast
-    seconds = (x[11] * 36000 + x[12] * 3600 + x[14] * 600 + x[15] * 60 + x[17] * 10 + x[18] - 48 * 40271).astype(
-        np.int64
-    )
+    seconds = (
+        x[hh] * 36000 + x[hh + 1] * 3600 + x[hh + 3] * 600 + x[hh + 4] * 60 + x[hh + 6] * 10 + x[hh + 7] - 48 * 40271
+    ).astype(np.int64)
     seconds += np.int64(_days_from_civil(year, month, day)) * 86400
     tz = m.group(2) or b""
     if len(tz) == 6:
-        off_h, off_m = _digits(x, m.start(2) + 1, 2), _digits(x, m.start(2) + 4, 2)
+        off_h, off_m = _digits(x, m.start(2) + 1 - first, 2), _digits(x, m.start(2) + 4 - first, 2)
         if (off_h > 23).any() or (off_m > 59).any():
             raise NotFast
         seconds -= (-1 if tz[:1] == b"-" else 1) * (off_h * 3600 + off_m * 60)
     micros = seconds * 1_000_000
     frac = len(m.group(1) or b"")
     if frac:
-        micros += _digits(x, 20, frac) * 10 ** (6 - frac)
+        micros += _digits(x, 20 - first, frac) * 10 ** (6 - frac)
     out: NDArray[np.float64] = micros.astype(np.float64) / 1e6
     return out
 
@@ -446,11 +563,16 @@ def times(arr: NDArray[np.uint8], start: NDArray[np.int64], end: NDArray[np.int6
     return _times_of(b, length)
 
 
-def _times_of(b: NDArray[np.uint8], length: NDArray[np.int64]) -> NDArray[np.float64]:
-    """:func:`times` of the first ``length`` bytes of each row of ``b``."""
-    if not len(length) or int(length.min()) < 19 or int(length.max()) > 32:
+def _times_of(
+    b: NDArray[np.uint8], length: NDArray[np.int64], shortest: int = -1, longest: int = -1
+) -> NDArray[np.float64]:
+    """:func:`times` of the first ``length`` bytes of each row of ``b`` (``shortest`` and ``longest``: the least and
+    the greatest length, when the caller knows them)."""
+    if shortest < 0 and len(length):
+        shortest, longest = int(length.min()), int(length.max())
+    if not len(length) or shortest < 19 or longest > 32:
         raise NotFast
-    if (length == length[0]).all():  # most often one layout
+    if shortest == longest:  # most often one layout
         try:
             return _times_of_one_layout(b, int(length[0]))
         except NotFast:

@@ -15,11 +15,14 @@ last) is read at once:
    (``lat``/``lon`` attributes, the texts of ``ele``, ``time``, ... and the texts of digits the
    reader does not keep). The run is read in chunks of about a megabyte that end where a point
    starts, each while it is in cache: the places of its ``<`` (``np.flatnonzero``) are each
-   point's tags in order when the points are the template's; each fixed piece is compared, byte
+   point's tags in order when the points are the template's (when every value is followed by an
+   end tag, as in TCX, the places of its ``/``: half as many); each fixed piece is compared, byte
    for byte, with the template's where the value before it ends
-   (:mod:`offcourse.read._fastchunk`: a row of bytes a point, all compared at once with the piece
-   repeated); each value is read (step 2) or is digits and signs only; the pieces and values of
-   a point must end where the next point starts. So every byte of every point is checked.
+   (:mod:`offcourse.read._fastchunk`: a row of bytes a point for each segment of the point, from
+   a piece over the values of one length and the pieces after them up to a value of several
+   lengths, all compared at once with the segment's pieces repeated); each value is read (step 2)
+   or is digits and signs only; the pieces and values of a point must end where the next point
+   starts. So every byte of every point is checked.
    A run of points of several templates (some with an extension, some without) is read by
    :func:`_run_general`: with the digits and ``.-+`` deleted (``bytes.translate``), the run must
    be the templates repeated, point by point; the tags' lengths (and, for a tag whose template
@@ -275,16 +278,25 @@ def _plan(unit: bytes, shape: PointShape) -> Plan:
         pieces.append(unit[at:s])
         at = e
     pieces.append(unit[at:])
+    scan = [min(e - s + 8, 64) for s, e, _, _ in cuts]
+    if all(j >= 0 and tags[j].group(1) for _, _, _, j in cuts):  # every value before an end tag: its "/" marks it
+        slashes = [i for i, byte in enumerate(unit) if byte == 47]  # the last: the point's end tag's (then spaces)
+        mark_of = {pos: k for k, pos in enumerate(slashes)}
+        values = [(c, mark_of[tags[j].start() + 1], tags[j].start() + 1 - e) for _, e, c, j in cuts]
+        return Plan(
+            len(slashes), pieces, values, scan, t.attr_order, t.positioned, mark=47, after=len(unit) - slashes[-1]
+        )
     values = [(c, j, tags[j].start() - e if j >= 0 else 0) for _, e, c, j in cuts]
-    return Plan(len(tags), pieces, values, [min(e - s + 8, 64) for s, e, _, _ in cuts], t.attr_order, t.positioned)
+    return Plan(len(tags), pieces, values, scan, t.attr_order, t.positioned)
 
 
 def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointShape) -> Block:
     """A run whose points are all of one template (what a program writes), read one chunk at a time.
 
     Each chunk of about :data:`_CHUNK` bytes ends where a point starts; its ``<`` are each point's
-    tags in order when the points are the template's, which
-    :func:`~offcourse.read._fastchunk.chunk_values` checks, byte for byte. Anything else: :class:`NotFast`.
+    tags in order when the points are the template's (or its ``/``, half as many, when every value is
+    followed by an end tag: a TCX trackpoint), which :func:`~offcourse.read._fastchunk.chunk_values`
+    checks, byte for byte. Anything else: :class:`NotFast`.
     """
     close = b"</" + shape.point + b">"
     e0 = data.find(close, a, b)
@@ -302,25 +314,37 @@ def _run_one(data: bytes, arr: NDArray[np.uint8], a: int, b: int, shape: PointSh
     parts: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ("lon", "lat", "ele", "time", "hdop")}
     n = 0
     lo, chunk = a, _CHUNK
+    slash = plan.mark == 47
     while lo < b:
         hi = min(lo + chunk, b)
-        lt = np.flatnonzero(arr[lo:hi] == 60)
+        lt = np.flatnonzero(arr[lo:hi] == plan.mark)
         lt += lo
+        first = None
         if hi == b:
             points, rest = divmod(len(lt), nt)
             if rest or not points:
                 raise NotFast
-            nxt = np.append(lt[nt::nt], b - len(last) + len(plan.pieces[-1]))
+            if slash:  # each point's last "/" is its end tag's: the next point starts a fixed count of bytes after
+                nxt = lt[nt - 1 :: nt] + plan.after
+                nxt[-1] = b - len(last) + len(plan.pieces[-1])
+            else:
+                nxt = np.append(lt[nt::nt], b - len(last) + len(plan.pieces[-1]))
             end = last
         else:
-            points = (len(lt) - 1) // nt
+            points = len(lt) // nt if slash else (len(lt) - 1) // nt
+            if slash and points and int(lt[points * nt - 1]) + plan.after > b:
+                points -= 1  # the run's last point, whole in the chunk: read as the last chunk's
             if points < 1:
                 chunk *= 2
                 continue
-            nxt = lt[nt : (points + 1) * nt : nt]
+            nxt = lt[nt - 1 : points * nt : nt] + plan.after if slash else lt[nt : (points + 1) * nt : nt]
             hi = int(nxt[-1])
             end = b""
-        cols = chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end)
+        if slash:
+            first = np.empty(points, dtype=np.int64)
+            first[0] = lo
+            first[1:] = nxt[:-1]
+        cols = chunk_values(rows, lt[: points * nt].reshape(points, nt), nxt, plan, end, first)
         for name, col in cols.items():
             parts[name].append(col)
         n += points

@@ -223,3 +223,62 @@ def test_what_is_not_such_a_time_is_refused_among_good_times(bad: str) -> None:
     for texts in ([bad], [*good[:5], bad, *good[5:]], [*good, bad]):
         with pytest.raises(NotFast):
             read_times(texts)
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["12.", "-1.", "+.5", "-.25", "1234", "-0.0", "12.5", "+123.4", "45.89961313409013", "-5.123456789012345"],
+)
+def test_decimals_of_an_even_width_read_two_columns_at_a_time_as_float_reads_them(layout: str) -> None:
+    rng = random.Random(len(layout))
+    texts = ["".join(rng.choice("0123456789") if c.isdigit() else c for c in layout) for _ in range(300)]
+    got = read_decimals(texts)
+    assert same_bits(got, [float(t) for t in texts])
+    lay = _fastvalues._fixed_layout(texts[0].encode().translate(_fastvalues._AS_LAYOUT))
+    assert lay is not None and (lay.pairs is None) == (len(layout) % 2 == 1 or layout.endswith("."))
+
+
+def test_decimals_of_an_odd_width_padded_to_an_even_one_read_as_float_reads_them() -> None:
+    # lengths 14 to 17 after the dot padded with 0: one column more makes an even width
+    rng = random.Random(3)
+    texts = [f"45.{rng.randint(0, 10**13):0{rng.randint(11, 14)}d}".rstrip("0") or "45." for _ in range(500)]
+    texts = [t if not t.endswith(".") else t + "5" for t in texts]
+    width = max(map(len, texts))
+    assert width % 2 == 1
+    rows = np.frombuffer(b"".join(t.encode().ljust(width + 1, b"<") for t in texts), dtype=np.uint8)
+    length = np.array([len(t) for t in texts])
+    got = _fastvalues._decimals_of(rows.reshape(len(texts), width + 1), length)  # a column more than the longest
+    assert same_bits(got, [float(t) for t in texts])
+    assert same_bits(read_decimals(texts), [float(t) for t in texts])  # and without it
+
+
+def test_decimals_of_one_count_of_digits_after_the_dot_are_read_right_aligned(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object) -> None:
+        raise NotFast
+
+    monkeypatch.setattr(_fastvalues, "_decimals_aligned", refuse)  # not by the general alignment on the dots
+    monkeypatch.setattr(_fastvalues, "_decimals_of_one_layout", refuse)
+    for texts in (
+        ["999.8", "1000.4", "99.5", "5.0", "12345.6", "0.1", "1000.0"],  # "%.1f": elevations crossing 1000 m
+        ["12", "7", "12345", "0"],  # integers: 0 on the left
+    ):
+        assert same_bits(read_decimals(texts), [float(t) for t in texts])
+    for other in (["999.8", "1000.45"], ["-5.5", "-12.5"]):  # not one count after the dot; signs
+        with pytest.raises(NotFast):
+            _fastvalues._decimals_right_aligned(*_rows(other))
+    monkeypatch.undo()
+    for other in (["999.8", "1000.45"], ["-5.5", "-12.5", "+3.25"]):
+        assert same_bits(read_decimals(other), [float(t) for t in other])
+
+
+def _rows(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    width = max(map(len, texts))
+    rows = np.frombuffer(b"".join(t.encode().ljust(width, b"0") for t in texts), dtype=np.uint8)
+    return rows.reshape(len(texts), width), np.array([len(t) for t in texts])
+
+
+def test_a_chunk_of_one_date_holding_a_control_byte_is_refused() -> None:
+    for text in ["20\x0124-05-01T06:00:00Z", "2024-0\x01-01T06:00:00Z", "2024-05-0\x01T06:00:00Z"]:
+        with pytest.raises(NotFast):
+            read_times([text, text])  # one date for all: checked with the layout, and digits
+    assert read_times(["2024-05-01T06:00:00Z"] * 2).tolist() == [1714543200.0] * 2
