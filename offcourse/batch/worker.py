@@ -355,8 +355,11 @@ def run_tasks(spec: JobSpec, files: Sequence[tuple[bytes, bytes]]) -> tuple[list
     results : list of TaskResult
         One per file, in the order given.
     worker_s : float
-        Seconds this task took on the worker (the batch sizes the next tasks from it).
+        Seconds the files took on the worker (the batch sizes the next tasks from it); the
+        route, read and indexed on a worker's first task, is not counted.
     """
+    with contextlib.suppress(OffcourseError):  # else each file's row says why
+        _prepare(spec)
     t0 = time.perf_counter()
     results = [run_task(spec, path, shown) for path, shown in files]
     return results, time.perf_counter() - t0

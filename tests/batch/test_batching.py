@@ -7,6 +7,7 @@ order sent; ``tests/batch/test_dask.py`` runs the same scheduler on a real clust
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,26 @@ def test_a_file_killing_its_workers_is_an_error_row_the_others_of_its_task_are_c
     del expected["runner17b-killer.gpx"]
     assert rows == expected
     assert result.checked == N_RUNNERS + 2
+
+
+def test_run_tasks_one_result_per_file_in_order(race: Path) -> None:
+    spec, _ = batch.job_spec(race / "route.gpx")
+    names = ["runner05.fit", "runner05b-broken.fit", "runner06.fit", "runner05.fit"]
+    files = [(os.fsencode(race / "runs" / n), os.fsencode(n)) for n in names]
+    results, worker_s = run_tasks(spec, files)
+    assert [r.row["file"] for r in results] == names
+    assert [r.row["status"] for r in results] == ["ok", "error", "ok", "ok"]
+    assert results[0] == results[3] == batch.run_task(spec, *files[0])
+    assert results[1].row["error_kind"] == "not_gps" and results[1].cacheable
+    assert 0 < worker_s < 60
+    assert run_tasks(spec, []) == ([], pytest.approx(0, abs=0.01))
+
+
+def test_run_tasks_route_gone_every_file_an_error_row(race: Path, tmp_path: Path) -> None:
+    route = write_route(tmp_path / "route.gpx", [(0.0, 0.0), (3000.0, 1.0)])  # a new job: read afresh
+    spec, _ = batch.job_spec(route)
+    route.write_bytes(b"<gpx>changed</gpx>")
+    files = [(os.fsencode(race / "runs" / n), os.fsencode(n)) for n in ["runner00.gpx", "runner01.gpx"]]
+    results, _ = run_tasks(spec, files)
+    assert [r.row["status"] for r in results] == ["error", "error"]
+    assert all(r.row["error"].startswith("route unusable on this worker") and not r.cacheable for r in results)
