@@ -137,6 +137,7 @@ def test_worker_killed_with_a_batch_loses_no_file(
         client.wait_for_workers(2, timeout=30)
 
 
+@pytest.mark.filterwarnings("ignore:Port .* is already in use")  # the module's cluster holds the default port
 def test_a_file_killing_its_workers_is_an_error_row_on_a_real_cluster(
     race: Path, tmp_path: Path, local_rows: list[dict[str, Any]]
 ) -> None:
