@@ -9,7 +9,12 @@ peak memory: the largest single process (``getrusage(RUSAGE_CHILDREN).ru_maxrss`
 sampled from ``/proc`` every 0.2 s). It also checks the rows against the field's manifest
 (one row per file, wrong turns found, broken files reported as errors).
 
-Run: ``.venv/bin/python bench/bench_field.py [--runners 1000] [--fixes 20000] [--jobs 1 2]``
+With ``--dask N`` the batch also runs on a fresh Dask ``LocalCluster`` of N worker processes (one
+thread each; the cluster's start is not timed, the pool's is); ``--repeat R`` runs the pool and
+Dask alternately R times, for a ratio measured in the same conditions on a busy machine (each
+round's ratio, and the median).
+
+Run: ``.venv/bin/python bench/bench_field.py [--runners 1000] [--fixes 20000] [--jobs 1 2] [--dask 2 --repeat 3]``
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import threading
@@ -141,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--dask", type=int, default=0, metavar="N", help="also run on a Dask LocalCluster of N worker processes"
     )
+    ap.add_argument("--repeat", type=int, default=1, metavar="R", help="run every configuration R times, alternately")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -156,43 +163,58 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| workers | wall s | files | ok | errors | fixes | fixes/s | peak RSS, largest process MiB | tree MiB |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    verdicts = []
-    walls: dict[str, float] = {}
-    for jobs in args.jobs:
-        r = run_batch(d / "route.gpx", d / "runs", jobs, d / f"batch-j{jobs}.json")
-        s = r["doc"]["summary"]
-        fixes = sum(row["fixes"] or 0 for row in r["doc"]["rows"])
-        print(
-            f"| {jobs} | {r['wall_s']:.1f} | {s['files']} | {s['ok']} | {s['errors']} | {fixes:,} | "
-            f"{fixes / r['wall_s']:,.0f} | {max(r['peak_one_mib'], r['maxrss_children_mib']):.0f} | "
-            f"{r['peak_tree_mib']:.0f} |"
-        )
-        verdicts.append(f"workers {jobs}: {check_rows(r['doc'], manifest)}")
-        verdicts.append(f"  command: {' '.join(r['cmd'])}")
-        walls[f"pool {jobs}"] = r["wall_s"]
-    if args.dask:
-        from distributed import LocalCluster
+    verdicts: list[str] = []
+    rounds: list[dict[str, float]] = []
+    for _ in range(max(1, args.repeat)):
+        walls: dict[str, float] = {}
+        rounds.append(walls)
+        for jobs in args.jobs:
+            r = run_batch(d / "route.gpx", d / "runs", jobs, d / f"batch-j{jobs}.json")
+            s = r["doc"]["summary"]
+            fixes = sum(row["fixes"] or 0 for row in r["doc"]["rows"])
+            print(
+                f"| {jobs} | {r['wall_s']:.1f} | {s['files']} | {s['ok']} | {s['errors']} | {fixes:,} | "
+                f"{fixes / r['wall_s']:,.0f} | {max(r['peak_one_mib'], r['maxrss_children_mib']):.0f} | "
+                f"{r['peak_tree_mib']:.0f} |"
+            )
+            if len(rounds) == 1:
+                verdicts.append(f"workers {jobs}: {check_rows(r['doc'], manifest)}")
+                verdicts.append(f"  command: {' '.join(r['cmd'])}")
+            walls[f"pool {jobs}"] = r["wall_s"]
+        if args.dask:
+            from distributed import LocalCluster
 
-        with LocalCluster(n_workers=args.dask, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
-            r = run_batch(d / "route.gpx", d / "runs", args.dask, d / "batch-dask.json", scheduler=cl.scheduler_address)
-        s = r["doc"]["summary"]
-        fixes = sum(row["fixes"] or 0 for row in r["doc"]["rows"])
-        print(
-            f"| Dask LocalCluster {args.dask} | {r['wall_s']:.1f} | {s['files']} | {s['ok']} | {s['errors']} | "
-            f"{fixes:,} | {fixes / r['wall_s']:,.0f} | (batch process {r['peak_one_mib']:.0f}) | - |"
-        )
-        verdicts.append(f"Dask {args.dask}: {check_rows(r['doc'], manifest)}")
-        walls[f"dask {args.dask}"] = r["wall_s"]
+            with LocalCluster(n_workers=args.dask, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+                r = run_batch(
+                    d / "route.gpx", d / "runs", args.dask, d / "batch-dask.json", scheduler=cl.scheduler_address
+                )
+            s = r["doc"]["summary"]
+            fixes = sum(row["fixes"] or 0 for row in r["doc"]["rows"])
+            print(
+                f"| Dask LocalCluster {args.dask} | {r['wall_s']:.1f} | {s['files']} | {s['ok']} | {s['errors']} | "
+                f"{fixes:,} | {fixes / r['wall_s']:,.0f} | (batch process {r['peak_one_mib']:.0f}) | - |"
+            )
+            if len(rounds) == 1:
+                verdicts.append(f"Dask {args.dask}: {check_rows(r['doc'], manifest)}")
+            walls[f"dask {args.dask}"] = r["wall_s"]
+    walls = rounds[0]
     if "pool 1" in walls and "pool 2" in walls:
         verdicts.append(f"scaling 1 -> 2 workers: {walls['pool 1'] / walls['pool 2']:.2f}x")
     if args.dask and f"pool {args.dask}" in walls:
-        ratio = walls[f"dask {args.dask}"] / walls[f"pool {args.dask}"]
-        verdicts.append(f"Dask LocalCluster of {args.dask} / process pool of {args.dask}: {ratio:.2f}x the wall time")
+        ratios = [w[f"dask {args.dask}"] / w[f"pool {args.dask}"] for w in rounds]
+        each = ", ".join(f"{x:.2f}" for x in ratios)
+        verdicts.append(
+            f"Dask LocalCluster of {args.dask} / process pool of {args.dask}: {statistics.median(ratios):.2f}x "
+            f"the wall time (median of {len(ratios)} rounds: {each})"
+        )
     print()
     print("\n".join(verdicts))
     print(
         f"reproduce: .venv/bin/python bench/bench_field.py --runners {args.runners} --fixes {args.fixes} "
-        f"--seed {args.seed} --jobs {' '.join(map(str, args.jobs))}" + (f" --dask {args.dask}" if args.dask else "")
+        f"--seed {args.seed} --jobs {' '.join(map(str, args.jobs))}"
+        + (f" --dask {args.dask}" if args.dask else "")
+        + (f" --repeat {args.repeat}" if args.repeat > 1 else "")
+        + (f" --out {args.out}" if args.out != FIELD_DIR else "")
     )
     return 0
 

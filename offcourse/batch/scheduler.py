@@ -34,6 +34,20 @@ __all__ = ["MAX_ATTEMPTS", "BatchResult", "run_batch"]
 MAX_ATTEMPTS = 3
 """A file whose worker died is given to another worker up to this many times in all."""
 
+DASK_TASKS_PER_THREAD = 3
+"""Dask tasks in flight per worker thread: one running, one waiting on the worker (Dask sends a
+worker one task more than it has threads), one at the scheduler for the next free worker."""
+
+DASK_TASK_S = 1.0
+"""The worker time a Dask task of several files aims at: its 10-12 ms of scheduler and client CPU
+are then about 1 % of it, and rows still come back every half second or so."""
+
+DASK_FIRST_BATCH = 4
+"""Files in each of the first Dask tasks, before any file's time is known."""
+
+DASK_MAX_BATCH = 64
+"""Most files in one Dask task."""
+
 
 @dataclass
 class BatchResult:
@@ -161,7 +175,9 @@ def run_batch(
         Progress: called with each row as it is known and whether it came from the
         cache (or from another file with the same content).
     in_flight : int, optional
-        Most files sent to workers and not yet back (default: four per worker, at least 8).
+        Most files sent to workers and not yet back (default: four per worker, at least 8;
+        on Dask no limit on files, three tasks per worker thread, of several files each:
+        as many as the workers check in about :data:`DASK_TASK_S`, fewer towards the end).
     on_warning : callable, optional
         Receives each warning line as it happens (the cache cannot be written, cache lines
         ignored); default :func:`stderr_warning`. They are also in ``BatchResult.warnings``.
@@ -254,7 +270,6 @@ def _run(
     try:
         if scheduler is not None:
             backend = _Dask(spec, scheduler)
-            n_workers = max(1, len(backend.client.scheduler_info().get("workers", {})))
         elif n_workers == 1 and worker_memory_mb is None:
             backend = _InProcess(spec)  # a memory limit needs a worker process: it cannot limit this one
         else:
@@ -263,16 +278,37 @@ def _run(
         cache.close()
         raise
     pool = isinstance(backend, _Pool)
-    limit = max(1, in_flight or max(8, 4 * n_workers))
+    if backend.batches:  # Dask: a few tasks per worker thread, several files each
+        task_limit = DASK_TASKS_PER_THREAD * backend.threads
+        file_limit = max(1, in_flight) if in_flight else len(inputs) + 1
+    else:  # one file a task
+        task_limit = file_limit = max(1, in_flight or max(8, 4 * backend.threads))
 
-    flying: dict[Any, _Job] = {}
+    flying: dict[Any, list[_Job]] = {}
     by_sha: dict[str, _Job] = {}
-    suspects: deque[_Job] = deque()
+    ready: deque[_Job] = deque()  # new files, and files to retry, waiting for a task
+    suspects: deque[_Job] = deque()  # pool: after a crash, the files that were in flight, one at a time
+    alone: deque[_Job] = deque()  # Dask: the files of a task that killed its workers, one a task
+    timing = {"files": 0, "worker_s": 0.0}  # Dask: what the tasks back so far took on the workers
 
-    def submit(job: _Job, alone: bool = False) -> None:
-        item = inputs[job.ids[0]]
-        job.alone = alone
-        flying[backend.submit(os.path.abspath(item.path), item.name)] = job
+    def submit(jobs: list[_Job], by_itself: bool = False) -> None:
+        files = []
+        for job in jobs:
+            job.alone = by_itself
+            item = inputs[job.ids[0]]
+            files.append((os.path.abspath(item.path), item.name))
+        flying[backend.submit(files)] = jobs
+
+    def batch_size(files_flying: int, unsent: int) -> int:
+        """Files for the next task: about DASK_TASK_S of work, spread over every slot at the end."""
+        if not backend.batches:
+            return 1
+        if timing["files"] == 0 or timing["worker_s"] <= 0:
+            k = DASK_FIRST_BATCH
+        else:
+            k = round(DASK_TASK_S * timing["files"] / timing["worker_s"])
+        k = min(k, DASK_MAX_BATCH, -(-unsent // task_limit), file_limit - files_flying)
+        return max(1, k)
 
     def finish(job: _Job, result: TaskResult) -> None:
         by_sha.pop(job.sha, None)
@@ -286,12 +322,13 @@ def _run(
             emit(i, error_row(inputs[i].name, reason, None if job.sha.startswith("#") else job.sha), False)
 
     def start(i: int) -> None:
+        """The row of input ``i`` now (bad input, the cache), or its file queued for a worker."""
         item = inputs[i]
         if item.error is not None:
             emit(i, error_row(item.name, item.error, kind=item.error_kind), False)
             return
         if cache.path is None:  # nothing to look up: the worker hashes what it reads, once
-            submit(_Job([i], f"#{i}"))  # (a file given twice is then checked twice; annotate_rows flags it)
+            ready.append(_Job([i], f"#{i}"))  # (a file given twice is then checked twice; annotate_rows flags it)
             return
         try:
             sha = file_sha256(item.path)
@@ -305,34 +342,53 @@ def _run(
             by_sha[sha].ids.append(i)  # the same content is on its way: not checked twice
         else:
             by_sha[sha] = job = _Job([i], sha)
-            submit(job)
+            ready.append(job)
 
     def settle(fut: Any, crashed: list[_Job]) -> None:
-        job = flying.pop(fut)
+        jobs = flying.pop(fut)
         out = backend.outcome(fut)
-        if isinstance(out, TaskResult):
-            finish(job, out)
-        elif isinstance(out, str):
-            fail(job, out)
+        if isinstance(out, tuple):  # Dask: the results and the task's time on its worker
+            results, worker_s = out
+            timing["files"] += len(jobs)
+            timing["worker_s"] += worker_s
+        elif isinstance(out, list):
+            results = out
+        elif isinstance(out, str):  # Dask: the workers died on this task too often
+            for job in jobs:  # which file kills them, if any? each goes again alone, then fails alone
+                if job.alone:
+                    fail(job, out)
+                else:
+                    alone.append(job)
+            return
         else:
-            crashed.append(job)
+            crashed.extend(jobs)
+            return
+        for job, result in zip(jobs, results, strict=True):
+            finish(job, result)
 
-    todo = iter(range(len(inputs)))
-    exhausted = False
+    taken = 0  # inputs started
     cancel = True
     try:
         while True:
-            while len(flying) < limit:  # keep the workers fed, never more than `limit` files out
+            while len(flying) < task_limit:  # keep the workers fed, never more than the limits out
                 if suspects:  # after a pool crash, the files that were in flight go one at a time
                     if flying:
                         break
-                    submit(suspects.popleft(), alone=True)
+                    submit([suspects.popleft()], by_itself=True)
                     continue
-                i_next = None if exhausted else next(todo, None)
-                if i_next is None:
-                    exhausted = True
+                files_flying = sum(len(jobs) for jobs in flying.values())
+                if files_flying >= file_limit:
                     break
-                start(i_next)
+                if alone:
+                    submit([alone.popleft()], by_itself=True)
+                    continue
+                k = batch_size(files_flying, len(inputs) - taken + len(ready))
+                while len(ready) < k and taken < len(inputs):
+                    taken += 1
+                    start(taken - 1)
+                if not ready:
+                    break
+                submit([ready.popleft() for _ in range(min(k, len(ready)))])
             if not flying:
                 break
             crashed: list[_Job] = []
@@ -342,6 +398,7 @@ def _run(
                 for fut in list(flying):  # the rest of a broken pool: results or crashes, at once
                     settle(fut, crashed)
                 backend.recover()
+            again: list[_Job] = []
             for job in crashed:
                 if job.alone or not pool:
                     job.attempt += 1
@@ -349,8 +406,11 @@ def _run(
                     fail(job, f"the worker died while checking this file ({MAX_ATTEMPTS} attempts)")
                 elif pool:
                     suspects.append(job)
+                elif job.alone:
+                    alone.append(job)
                 else:
-                    submit(job)
+                    again.append(job)
+            ready.extendleft(reversed(again))  # Dask: lost or cancelled, sent again first
         cancel = False
     finally:
         backend.close(cancel)
