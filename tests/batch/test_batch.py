@@ -62,6 +62,20 @@ def write_run(path: Path, legs: list[tuple[float, float]], name: str = "", speed
     return path
 
 
+def write_field(d: Path, n_runners: int) -> Path:
+    """A 3 km route and ``n_runners`` runs (clean, detours, wrong way; GPX, FIT, gzip; each a little
+    apart, so that no two files hold the same content) in ``d``; returns ``d / "runs"``."""
+    write_route(d / "route.gpx", STRAIGHT)
+    runs = d / "runs"
+    runs.mkdir()
+    shapes = [STRAIGHT, DETOUR_600, DETOUR_300, WRONG_WAY]
+    for k in range(n_runners):
+        legs = [(x, y + k * 0.5) for x, y in shapes[k % 4]]
+        suffix = (".gpx", ".fit", ".gpx.gz", ".fit.gz")[k // 4 % 4]
+        write_run(runs / f"runner{k:02d}{suffix}", legs, name=f"Runner {k}" if suffix.startswith(".gpx") else "")
+    return runs
+
+
 @pytest.fixture(scope="module")
 def field(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small race: a straight 3 km route and runners in GPX, FIT and gzip, plus broken files."""

@@ -17,7 +17,7 @@ import pytest
 from offcourse import batch
 from offcourse.batch import scheduler
 from offcourse.batch.worker import JobSpec, TaskResult, run_tasks
-from tests.batch.test_batch import DETOUR_300, DETOUR_600, STRAIGHT, WRONG_WAY, write_route, write_run
+from tests.batch.test_batch import write_field, write_route
 
 N_RUNNERS = 40
 FILE_S = 0.1
@@ -80,14 +80,7 @@ class StandIn:
 def race(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 km route; 40 runners (clean, detours, wrong way; FIT, GPX, gzip); broken and killer files."""
     d = tmp_path_factory.mktemp("batching")
-    write_route(d / "route.gpx", STRAIGHT)
-    runs = d / "runs"
-    runs.mkdir()
-    shapes = [STRAIGHT, DETOUR_600, DETOUR_300, WRONG_WAY]
-    for k in range(N_RUNNERS):
-        legs = [(x, y + k * 0.5) for x, y in shapes[k % 4]]
-        suffix = (".gpx", ".fit", ".gpx.gz", ".fit.gz")[k // 4 % 4]
-        write_run(runs / f"runner{k:02d}{suffix}", legs, name=f"Runner {k}" if suffix.startswith(".gpx") else "")
+    runs = write_field(d, N_RUNNERS)
     (runs / "runner05b-broken.fit").write_bytes(b"\x0e\x10" + b"\x00" * 30)  # among the first task's files
     (runs / "runner17b-killer.gpx").write_bytes((runs / "runner17.gpx").read_bytes())
     return d

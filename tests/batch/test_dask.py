@@ -13,7 +13,7 @@ import pytest
 from offcourse import batch
 from offcourse.batch import backends
 from offcourse.cli import main
-from tests.batch.test_batch import DETOUR_300, DETOUR_600, STRAIGHT, WRONG_WAY, write_route, write_run
+from tests.batch.test_batch import write_field
 
 distributed = pytest.importorskip("distributed")
 
@@ -24,14 +24,7 @@ N_RUNNERS = 16
 def race(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 km route; 16 runners (clean, detours, wrong way; FIT, GPX, gzip) and two broken files."""
     d = tmp_path_factory.mktemp("dask-race")
-    write_route(d / "route.gpx", STRAIGHT)
-    runs = d / "runs"
-    runs.mkdir()
-    shapes = [STRAIGHT, DETOUR_600, DETOUR_300, WRONG_WAY]
-    for k in range(N_RUNNERS):
-        legs = [(x, y + k * 0.5) for x, y in shapes[k % 4]]  # distinct content for each runner
-        suffix = (".gpx", ".fit", ".gpx.gz", ".fit.gz")[k // 4 % 4]
-        write_run(runs / f"runner{k:02d}{suffix}", legs, name=f"Runner {k}" if suffix.startswith(".gpx") else "")
+    runs = write_field(d, N_RUNNERS)
     (runs / "broken.fit").write_bytes(b"\x0e\x10" + b"\x00" * 30)
     (runs / "garbage.gpx").write_text("<html>not a recording</html>")
     return d
@@ -76,18 +69,25 @@ def test_cli_scheduler_flag(race: Path, cluster: Any, tmp_path: Path, local_rows
     assert (tmp_path / batch.CACHE_NAME).exists()
 
 
+def _killer(client: Any, pids: dict[str, int], killed: list[int]) -> Any:
+    """An ``on_row`` callback that kills, once, a worker busy with a task (its pid into ``killed``)."""
+
+    def kill_a_busy_worker(row: dict[str, Any], from_cache: bool) -> None:
+        if killed:
+            return
+        busy = [addr for addr, keys in client.processing().items() if keys and addr in pids]
+        if busy:
+            killed.append(pids[busy[0]])
+            os.kill(pids[busy[0]], signal.SIGKILL)
+
+    return kill_a_busy_worker
+
+
 def test_worker_killed_mid_run_loses_no_file(race: Path, cluster: Any, local_rows: list[dict[str, Any]]) -> None:
     with distributed.Client(cluster.scheduler_address, set_as_default=False) as client:
         pids: dict[str, int] = client.run(os.getpid)
         killed: list[int] = []
-
-        def kill_a_busy_worker(row: dict[str, Any], from_cache: bool) -> None:
-            if killed:
-                return
-            busy = [addr for addr, keys in client.processing().items() if keys and addr in pids]
-            if busy:
-                killed.append(pids[busy[0]])
-                os.kill(pids[busy[0]], signal.SIGKILL)
+        kill_a_busy_worker = _killer(client, pids, killed)
 
         inputs = batch.expand_inputs([race / "runs"])
         result = batch.run_batch(
@@ -117,14 +117,7 @@ def test_worker_killed_with_a_batch_loses_no_file(
         client.wait_for_workers(2, timeout=30)
         pids: dict[str, int] = client.run(os.getpid)
         killed: list[int] = []
-
-        def kill_a_busy_worker(row: dict[str, Any], from_cache: bool) -> None:
-            if killed:
-                return
-            busy = [addr for addr, keys in client.processing().items() if keys and addr in pids]
-            if busy:
-                killed.append(pids[busy[0]])
-                os.kill(pids[busy[0]], signal.SIGKILL)
+        kill_a_busy_worker = _killer(client, pids, killed)
 
         inputs = batch.expand_inputs([race / "runs"])
         route = race / "route.gpx"
