@@ -95,6 +95,8 @@ def final_excursions(
     def after_finish(exit_m: float, back: bool) -> bool:
         return reached_end and not back and exit_m >= L - h.coverage.gap_tolerance_m
 
+    # the fixes with a position and a time, once: the corners of sparse fixes are looked up among them
+    fixed = None if xy is None else np.flatnonzero(np.isfinite(xy[0]) & np.isfinite(xy[1]) & np.isfinite(t))
     for e in engine:
         if e.kind != "off_course":
             continue
@@ -145,8 +147,8 @@ def final_excursions(
             continue
         e = _placed_in_hindsight(e, h, t, route, speed)
         e = _turned_back(e, h, t, route, speed, paused)
-        if xy is not None and times_known:
-            e = _corners(e, h, t, xy, speed)  # the running pace over the whole run, pauses left out
+        if xy is not None and fixed is not None and times_known:
+            e = _corners(e, h, t, xy, fixed, speed)  # the running pace over the whole run, pauses left out
         if (
             e.extra_distance_m is not None
             and e.rejoin_route_m is not None
@@ -433,9 +435,11 @@ def _corners(
     h: Hindsight,
     t: npt.NDArray[np.float64],
     xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    fin: npt.NDArray[np.int64],
     pace: float,
 ) -> Excursion:
-    """The distance sparse fixes miss at the two ends of an excursion.
+    """The distance sparse fixes miss at the two ends of an excursion (``fin``: the indices of the fixes
+    with a position and a time).
 
     From the last fix on the route (A) to the first off it (B) the runner ran along the route to
     where they left it, then off it: the straight step from A to B cuts that corner. Completed at the
@@ -450,7 +454,6 @@ def _corners(
     if pace <= 0.0:
         return e
     x, y = xy
-    fin = np.flatnonzero(np.isfinite(x) & np.isfinite(y) & np.isfinite(t))
     a = np.flatnonzero(t[fin] == e.start_epoch_s)
     d = np.flatnonzero(t[fin] == e.end_epoch_s)
     if len(a) == 0 or len(d) == 0 or a[0] + 1 >= len(fin) or d[0] == 0 or a[0] + 1 > d[0] - 1:
