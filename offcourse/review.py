@@ -55,6 +55,12 @@ CORNER_MIN_S = 5.0
 completed (:func:`_corners`)."""
 PLACE_REJOIN_M = 200.0
 """Hindsight places an excursion's rejoin on another pass of the route when the two differ by more."""
+RAMP_MIN_FIXES = 5
+RAMP_SHARE = 0.8
+"""Fixes whose distance from the route grows (shrinks) from one to the next at this share of steps or
+more, this many or more, are a slow departure (return), not GPS drift (:func:`_moved_in_hindsight`)."""
+PLACE_EXIT_M = 50.0
+"""Hindsight moves an excursion's exit or rejoin to another fix when the two differ by this much or more."""
 GLITCH_SPEED_MPS = 50.0
 GLITCH_MIN_M = 5_000.0
 """An excursion of this many metres or more at this speed or more is a position glitch, not a runner."""
@@ -148,6 +154,7 @@ def final_excursions(
         e = _placed_in_hindsight(e, h, t, route, speed)
         e = _turned_back(e, h, t, route, speed, paused)
         if xy is not None and fixed is not None and times_known:
+            e = _moved_in_hindsight(e, h, t, route, xy, fixed, speed)
             e = _corners(e, h, t, xy, fixed, speed)  # the running pace over the whole run, pauses left out
         if (
             e.extra_distance_m is not None
@@ -426,6 +433,81 @@ def _placed_in_hindsight(
         exit_lonlat=(float(x[0]), float(y[0])),
         rejoin_lonlat=(float(x[1]), float(y[1])),
         extra_distance_m=e.distance_m - d_route,
+        time_lost_s=lost,
+    )
+
+
+def _polyline_m(
+    t: npt.NDArray[np.float64],
+    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    fin: npt.NDArray[np.int64],
+    t0: float,
+    t1: float,
+) -> float:
+    """Metres of the straight steps between the fixes ``fin`` from time ``t0`` to ``t1``."""
+    tf = t[fin]
+    k = fin[(tf >= min(t0, t1)) & (tf <= max(t0, t1))]
+    if len(k) < 2:
+        return 0.0
+    return float(np.hypot(np.diff(xy[0][k]), np.diff(xy[1][k])).sum())
+
+
+def _moved_in_hindsight(
+    e: Excursion,
+    h: Hindsight,
+    t: npt.NDArray[np.float64],
+    route: Route,
+    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
+    fin: npt.NDArray[np.int64],
+    pace: float,
+) -> Excursion:
+    """The excursion's exit (and rejoin) moved to the fix where hindsight's match of the whole
+    recording says the runner left (came back to) the route, when that is another fix and
+    :data:`PLACE_EXIT_M` or more along the route from where the live engine put it. The engine dates
+    a departure back to where the evidence began to grow (fixes 20-30 m off in a GPS drift, three
+    fixes a minute apart before the runner left); hindsight has the fixes that came after."""
+    if e.kind != "off_course" or e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
+        return e
+    hits = [
+        off for off in h.offs if math.isfinite(off.to_m) and t[off.i0] <= e.end_epoch_s and t[off.i1] >= e.start_epoch_s
+    ]
+    if len(hits) != 1:
+        return e
+    off = hits[0]
+    start, end = e.start_epoch_s, e.end_epoch_s
+    exit_m, rejoin_m, dist = e.exit_route_m, e.rejoin_route_m, e.distance_m
+    t0, t1 = float(t[off.i0]), float(t[off.i1])
+
+    def ramp(a: float, b: float, way: float) -> bool:
+        # a slow departure (a fork at a shallow angle) builds distance from the route fix by fix, and
+        # a slow return loses it: there the engine's exit (rejoin) stands, hindsight's match only
+        # took the first fixes 20-45 m off to be on the route. GPS drift goes up and down.
+        d = h.nearest_m[fin[(t[fin] > a) & (t[fin] < b)]]
+        d = d[np.isfinite(d)]
+        return len(d) >= RAMP_MIN_FIXES and float(np.mean(way * np.diff(d) > 0.0)) >= RAMP_SHARE
+
+    if start < t0 < end and off.from_m - exit_m >= PLACE_EXIT_M and not ramp(start, t0, 1.0):
+        dist -= _polyline_m(t, xy, fin, start, t0)
+        start, exit_m = t0, off.from_m
+    if start < t1 < end and rejoin_m - off.to_m >= PLACE_EXIT_M and not ramp(t1, end, -1.0):
+        dist -= _polyline_m(t, xy, fin, t1, end)
+        end, rejoin_m = t1, off.to_m
+    if (start, end) == (e.start_epoch_s, e.end_epoch_s) or rejoin_m < exit_m:
+        return e
+    x, y = route.lonlat_at([exit_m, rejoin_m])
+    lost = None
+    if e.time_lost_s is not None and pace > 0:
+        lost = (end - start) - (rejoin_m - exit_m) / pace
+    return replace(
+        e,
+        start_epoch_s=start,
+        end_epoch_s=end,
+        exit_route_m=exit_m,
+        rejoin_route_m=rejoin_m,
+        exit_lonlat=(float(x[0]), float(y[0])),
+        rejoin_lonlat=(float(x[1]), float(y[1])),
+        distance_m=max(dist, 0.0),
+        extra_distance_m=max(dist, 0.0) - (rejoin_m - exit_m),
         time_lost_s=lost,
     )
 
