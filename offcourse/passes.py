@@ -11,6 +11,9 @@ passes is :mod:`offcourse.rematch`.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 import shapely
@@ -19,7 +22,7 @@ from . import _hindsight_loops as _hl
 from .match import RouteIndex
 from .nearby import SegmentGrid
 
-__all__ = ["CANDIDATE_RADIUS_M", "MAX_CANDIDATES", "candidates", "near_m", "nearest_to_route"]
+__all__ = ["CANDIDATE_RADIUS_M", "MAX_CANDIDATES", "TWO_WAY_M", "candidates", "near_m", "nearest_to_route", "two_way"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -183,3 +186,52 @@ def near_m(passes_m: FloatArray, length_m: float) -> float:
     lo, hi = np.maximum(a[first], 0.0), np.minimum(b[last], length_m)
     keep = (b[last] > a[first]) & (hi > lo)
     return float(sum((hi[keep] - lo[keep]).tolist()))
+
+
+TWO_WAY_M = 15.0
+"""A part of the route with another pass this near running the other way (an out-and-back's two legs,
+a lollipop's stem) is *two-way*: a runner there may be on either, so the direction they ran it in
+cannot be told from the fixes."""
+TWO_WAY_STEP_M = 25.0
+"""The route is looked at every this many metres for :func:`two_way`."""
+
+
+def two_way(index: RouteIndex, intervals: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """The parts of the route ``intervals`` (route metres) beside another pass of the route, within
+    :data:`TWO_WAY_M`, that runs the other way (their directions more than 120 degrees apart).
+
+    Looked at every :data:`TWO_WAY_STEP_M` (the middle of each step stands for it); the pass itself and
+    the route within :data:`CANDIDATE_RADIUS_M` twice of it along the route are not "another pass".
+
+    Out 1,000 m and back 5 m beside the way out; then a loop (one way only) from route metre 2,005:
+
+    >>> from offcourse.model import Route
+    >>> from offcourse.project import LocalProjection
+    >>> p = LocalProjection(7.0, 46.0)
+    >>> lon, lat = p.inverse(np.array([0.0, 1000.0, 1000.0, 0.0, 0.0, -500.0, -500.0, 0.0]),
+    ...                      np.array([0.0, 0.0, 5.0, 5.0, 500.0, 500.0, 0.0, 0.0]))
+    >>> index = RouteIndex(Route.from_arrays(lon=lon, lat=lat, projection=p))
+    >>> [(round(a), round(b)) for a, b in two_way(index, [(100.0, 600.0), (2100.0, 2600.0)])]
+    [(100, 600)]
+    """
+    out: list[tuple[float, float]] = []
+    for a, b in intervals:
+        n = math.ceil((b - a) / TWO_WAY_STEP_M)
+        if n <= 0:
+            continue
+        edges = np.linspace(a, b, n + 1)
+        s = 0.5 * (edges[:-1] + edges[1:])
+        seg = np.clip(np.searchsorted(index.cum, s, side="right") - 1, 0, len(index.seg_len) - 1)
+        u = np.clip((s - index.cum[seg]) / np.where(index.seg_len[seg] > 0, index.seg_len[seg], 1.0), 0.0, 1.0)
+        ptr, ps, pd = candidates(index, index.ax[seg] + u * index.dx[seg], index.ay[seg] + u * index.dy[seg])
+        owner = np.repeat(np.arange(n), np.diff(ptr))
+        other = np.clip(np.searchsorted(index.cum, ps, side="right") - 1, 0, len(index.seg_len) - 1)
+        mine = seg[owner]
+        dot = index.dx[mine] * index.dx[other] + index.dy[mine] * index.dy[other]
+        norm = index.seg_len[mine] * index.seg_len[other]
+        against = (pd <= TWO_WAY_M) & (np.abs(ps - s[owner]) > 2 * CANDIDATE_RADIUS_M) & (dot < -0.5 * norm)
+        flag = np.zeros(n, dtype=bool)
+        flag[owner[against]] = True
+        runs = np.flatnonzero(np.diff(np.concatenate(([0], flag.astype(np.int8), [0]))))
+        out.extend((float(edges[i]), float(edges[j])) for i, j in zip(runs[::2], runs[1::2], strict=True))
+    return tuple(out)

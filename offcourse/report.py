@@ -42,8 +42,10 @@ from .detect import (
 )
 from .errors import InvalidTrackError
 from .findings import Excursion, cut_sections, live_excursions, live_withdrawn, more_warnings
+from .intervals import merge
 from .match import RouteIndex
 from .model import Route, Track
+from .passes import two_way
 from .present import hms
 from .review import final_excursions
 from .text import report_to_text
@@ -254,6 +256,7 @@ def check(
             (e.exit_route_m, e.rejoin_route_m, e.extra_distance_m) for e in excursions if e.kind == "off_course"
         ),
         finished=finished,
+        two_way=() if finished else two_way(monitor.index, merge(list(cov.intervals) + list(cov.backwards))),
     )
     verdict = decide(evidence)
     started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M

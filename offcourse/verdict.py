@@ -18,7 +18,8 @@ cut            route not covered while the runner went on past it: a skipped sec
 wrong_way      a section of at least ``wrong_way_min_m`` run in the wrong direction
 lost           an off-course excursion (left the route and came back, or never came back)
 did_not_finish started at the start, stopped before the finish
-partial        joined the route away from its start and did not reach the finish
+partial        joined the route away from its start and did not reach the finish (also when it ran
+               the wrong way only where the route runs both ways: which way cannot be told there)
 on_course      started at the start, reached the finish, every gap under ``gap_tolerance_m``
 unjudged       (also) reached the finish with a stretch of at least ``gap_tolerance_m`` crossed
                without any fix (a dropout, or a watch paused): whether it was run cannot be told
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .coverage import Coverage
+from .intervals import merge
 from .present import Style, Units
 
 __all__ = [
@@ -187,6 +189,15 @@ class Evidence:
     lost: tuple[tuple[float, float | None, float | None], ...]
     """(exit_m, rejoin_m or None, extra_distance_m or None) of each off-course excursion."""
     finished: bool
+    two_way: tuple[tuple[float, float], ...] = ()
+    """Route metres run (either way) beside another pass of the route that runs the other way
+    (:func:`offcourse.passes.two_way`): which way the runner ran them cannot be told; found only for a
+    run that did not reach the finish."""
+
+
+TWO_WAY_SHARE = 0.9
+"""A run that did not reach the finish, with this share of what it ran on two-way route, is not judged
+for its direction (not a wrong way; said in the verdict's details)."""
 
 
 def _km(m: float) -> str:
@@ -245,15 +256,22 @@ def decide(ev: Evidence) -> Verdict:
     first = cov.first_route_m
     started = first is not None and first <= START_TOLERANCE_M
     details: list[tuple[Fact, ...]] = []
+    # a run that joined mid-route and stopped short, all of it where the route runs both ways: one way
+    # on one pass or the other way on the other, the fixes cannot tell; "joined and did not finish"
+    # holds either way, "ran it the wrong way" would be a claim without evidence
+    ran_m = sum(b - a for a, b in merge(list(cov.intervals) + list(cov.backwards)))
+    two_way_m = sum(b - a for a, b in ev.two_way)
+    two_way = not ev.finished and not started and ran_m > 0 and two_way_m >= TWO_WAY_SHARE * ran_m
+    wrong_way = () if two_way else ev.wrong_way
     if ev.cut_sections:
         bypassed = sum(b - a for a, b, _ in ev.cut_sections)
         where = _join([(*_span(a, b), f" ({what})") for a, b, what in ev.cut_sections[:3]])
         more = f" and {len(ev.cut_sections) - 3} more" if len(ev.cut_sections) > 3 else ""
         saved: tuple[Fact, ...] = (", about ", _d(ev.distance_saved_m), " saved") if ev.distance_saved_m > 0 else ()
         details.append(("cut: ", _d(bypassed), " of route not run: ", *where, more, *saved))
-    if ev.wrong_way:
-        run = sum(abs(a - b) for a, b in ev.wrong_way)
-        where = _join([(_at(a), " back to ", _at(b)) for a, b in ev.wrong_way[:3]])
+    if wrong_way:
+        run = sum(abs(a - b) for a, b in wrong_way)
+        where = _join([(_at(a), " back to ", _at(b)) for a, b in wrong_way[:3]])
         details.append(("ran ", _d(run), " of the route the wrong way (", *where, ")"))
     if ev.lost:
         extra = sum(x for _, _, x in ev.lost if x is not None)
@@ -271,10 +289,22 @@ def decide(ev: Evidence) -> Verdict:
             details.append(("stopped at ", _at(last), " of ", ("to", L), f" ({pct} of the route covered)"))
         else:
             joined = cov.joined_m if cov.joined_m is not None else (first or 0.0)
+            ran = merge(list(cov.intervals) + list(cov.backwards))
+            if ran and not any(a - cov.gap_tolerance_m <= joined <= b + cov.gap_tolerance_m for a, b in ran):
+                joined = ran[0][0]  # a first fix matched alone on another pass (the match went on elsewhere)
             details.append(("joined the route at ", _at(joined), ", last on it at ", _at(last), f" ({pct} covered)"))
+        if two_way:
+            where = _join([_span(a, b) for a, b in ev.two_way[:3]])
+            details.append(
+                (
+                    "direction not judged: the route runs both ways where the runner was (",
+                    *where,
+                    "), so running it one way cannot be told from running its other pass the other way",
+                )
+            )
     if ev.cut_sections:
         kind = VerdictKind.CUT
-    elif ev.wrong_way:
+    elif wrong_way:
         kind = VerdictKind.WRONG_WAY
     elif ev.lost:
         kind = VerdictKind.LOST
