@@ -65,6 +65,26 @@ def test_joining_mid_route_and_running_it_backwards_is_wrong_way() -> None:
     assert r.coverage.covered_m < 50.0
 
 
+TWO_WAY = [(0.0, 0.0), (3000.0, 0.0), (3000.0, 4.0), (0.0, 4.0)]
+"""Out 3 km and back 4 m beside the way out: route m 2,000 is (2000, 0), m 4,004 is (1000, 4)."""
+
+
+def test_joining_an_out_and_back_and_running_towards_the_start_is_a_partial_run_whose_direction_is_not_judged() -> None:
+    # from (2000, 2) to (1000, 2): the way out backwards (km 2.0 back to 1.0), or the way back forwards
+    # (km 4.0 to 5.0): the fixes cannot tell which. The match reads the way back; the verdict says
+    # where the runner joined it and that the direction is not judged, on the part run
+    r = check(synth.route(TWO_WAY), run([(2000.0, 2.0), (1000.0, 2.0)]))
+    assert r.verdict.kind == "partial" and not r.completed
+    (a, b), = r.coverage.intervals
+    assert a == pytest.approx(4004.0, abs=30.0) and b == pytest.approx(5004.0, abs=30.0)
+    assert "joined the route at km 4.0" in r.verdict.reason
+    (note,) = r.verdict.details
+    assert note.startswith("direction not judged: the route runs both ways where the runner was (km 4.0-5.0)")
+    # the same run on a route that goes out only: run the wrong way, and nothing said of two ways
+    one_way = check(synth.route(TWO_WAY[:2]), run([(2000.0, 2.0), (1000.0, 2.0)]))
+    assert one_way.verdict.kind == "wrong_way" and not any("both ways" in d for d in one_way.verdict.details)
+
+
 def test_a_recording_that_starts_130_m_from_the_route_and_walks_to_it_is_judged_from_there() -> None:
     r = check(synth.route(STRAIGHT), run([(0.0, 130.0), (0.0, 0.0), (3000.0, 0.0)]))
     assert r.verdict.kind == "on_course" and r.coverage.fraction > 0.99 and not r.excursions
@@ -370,3 +390,25 @@ def test_the_corners_sparse_fixes_cut_at_an_exit_are_completed_at_the_runners_pa
     assert e.exit_route_m == pytest.approx(540.0, abs=0.01) and e.rejoin_route_m == pytest.approx(600.0, abs=0.01)
     assert chords - 60.0 < e.extra_distance_m <= chords - 60.0 + 22.92  # 217.1 m plus the corner
     assert e.distance_m is not None and e.extra_distance_m == pytest.approx(e.distance_m - 60.0, abs=0.01)
+
+
+def test_an_exit_the_live_engine_dated_back_into_gps_drift_is_moved_to_where_hindsight_saw_the_runner_leave() -> None:
+    # a fix a minute, 150 m apart along a straight route: fixes 16, 28 and 22 m aside at x = 1,050-1,350 m
+    # (drift, or the start of a slow departure), then a bulge out to 371 m and back at x = 3,000 m. The
+    # live engine dates the departure back to the last fix on the line (x = 900 m, t = 360 s): the
+    # evidence began to grow there. Hindsight, with the fixes that came after, keeps the runner on the
+    # route to x = 1,350 m (t = 540 s): the exit moves there, and the 451 m run along the route before
+    # it is no longer extra distance.
+    offsets = [0.0] * 7 + [16, 28, 22, 54, 96, 155, 190, 237, 277, 323, 371, 327, 151, 0] + [0.0] * 10
+    xy = np.array([(150.0 * k, float(o)) for k, o in enumerate(offsets)])
+    lon, lat = synth.PROJ.inverse(xy[:, 0], xy[:, 1])
+    track = Track.from_arrays(
+        lon=lon, lat=lat, epoch_s=T0 + 60.0 * np.arange(len(xy)), meta=Metadata("memory", path="run")
+    )
+    (e,) = check(synth.route([(0.0, 0.0), (6000.0, 0.0)]), track).excursions
+    assert e.kind == "off_course"
+    assert e.exit_route_m == pytest.approx(1350.0, abs=0.01) and e.start_epoch_s == T0 + 540.0
+    assert e.rejoin_route_m == pytest.approx(3000.0, abs=0.01) and e.end_epoch_s == T0 + 1200.0
+    steps = float(np.hypot(np.diff(xy[9:21, 0]), np.diff(xy[9:21, 1])).sum())  # the fixes from x = 1,350 m on
+    assert e.distance_m == pytest.approx(steps, abs=0.1)  # the route's own projection: a centimetre apart
+    assert e.extra_distance_m == pytest.approx(steps - 1650.0, abs=0.1)
