@@ -184,6 +184,7 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
         misses: list[str] = []
         by_interval: dict[str, list[str]] = {}
         interval = {str(t.get("id")): _interval_bin(t) for _, t in scen}
+        placed: list[str] = []
         for d in dets:
             scores = run_detector(d, scen, log)
             for iv in INTERVAL_BINS:
@@ -194,6 +195,10 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
                     txt += f" (after the fix {np.median(flat):.0f}/{np.percentile(flat, 90):.0f} s)"
                 by_interval.setdefault(iv, []).append(txt + f" [{len(lat)}]")
             m = aggregate(scores)
+            n_placed = sum(len(x.exit_errors) for x in scores)
+            placed.append(f"exit {m['exit_error_median_m']:.0f}/{m['exit_error_p90_m']:.0f} m, rejoin "
+                          f"{m['rejoin_error_median_m']:.0f}/{m['rejoin_error_p90_m']:.0f} m [{n_placed}]"
+                          if n_placed else "-")
             m["verdict_right"] = sum(bool(x.verdict_ok) for x in scores)
             m["skip_matched"] = sum(x.skip_matched for x in scores)
             m["wrong_matched"] = sum(x.wrong_matched for x in scores)
@@ -208,6 +213,8 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
             misses.insert(0, "latency median/p90 after 50 m by mean fix interval (" + " | ".join(d.name for d in dets)
                           + ", [excursions]): " + "; ".join(f"{k}: " + " | ".join(v) for k, v in by_interval.items()
                                                               if any(not x.endswith("[0]") for x in v)))
+        misses.insert(0, "exit and rejoin placement, route metres from the truth's, median/p90 ("
+                      + " | ".join(d.name for d in dets) + ", [excursions]): " + " | ".join(placed))
         out.append((fam, head, rows, misses))
     return out
 
@@ -329,7 +336,8 @@ def _main_families(args: argparse.Namespace) -> int:
         if rows:
             text += ["", family_table(rows)]
             for line in misses:
-                text.append(line if line.startswith("latency") else "offcourse verdict not accepted: " + line)
+                said = line.startswith(("latency", "exit and rejoin"))
+                text.append(line if said else "offcourse verdict not accepted: " + line)
         text.append("")
     print("\n".join(text))
     if args.markdown:

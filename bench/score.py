@@ -17,6 +17,8 @@ Matching rules
   - latency = ``alert_time`` - the instant the true position first passes 50 m off the route;
     where the truth has ``t50_fix_epoch`` (families B and C), also the latency after the first
     *recorded* fix taken while the runner was over 50 m off (what a detector could know at the earliest);
+  - exit and rejoin error = |reported - true| route metres of the place left and the place come back to,
+    over matched excursions (where both sides give it);
   - extra-distance error = |reported - true| over matched excursions that came back; "within" when
     <= max(75 m, 10 % of |true|) (a missing reported value is never within).
   A ``shortcut`` report (the verdict API's kind for leaving and rejoining further on having run less)
@@ -139,6 +141,8 @@ class ScenarioScore:
     fix_latencies: list[float] = field(default_factory=list)
     extra_errors: list[float] = field(default_factory=list)
     extra_within: list[bool] = field(default_factory=list)
+    exit_errors: list[float] = field(default_factory=list)
+    rejoin_errors: list[float] = field(default_factory=list)
     skip_truth: int = 0
     skip_matched: int = 0
     skip_false: int = 0
@@ -222,6 +226,9 @@ def score_scenario(truth: dict[str, Any], report: dict[str, Any] | None, wall_s:
             sc.latencies.append(alert - float(e["t50_epoch"]))
         if alert is not None and e.get("t50_fix_epoch") is not None:
             sc.fix_latencies.append(alert - float(e["t50_fix_epoch"]))
+        for key, errs in (("exit_route_m", sc.exit_errors), ("rejoin_route_m", sc.rejoin_errors)):
+            if e.get(key) is not None and r.get(key) is not None:
+                errs.append(abs(float(r[key]) - float(e[key])))
         if e.get("extra_distance_m") is not None:
             true_x = float(e["extra_distance_m"])
             rep_x = r.get("extra_distance_m")
@@ -339,6 +346,10 @@ def aggregate(scores: Iterable[ScenarioScore]) -> dict[str, Any]:
         "fix_latency_median_s": float(np.median(flat)) if len(flat) else math.nan,
         "fix_latency_p90_s": float(np.percentile(flat, 90)) if len(flat) else math.nan,
         "extra_error_median_m": float(np.median(xerr)) if len(xerr) else math.nan,
+        **{f"{k}_error_{q}_m": float(np.percentile(v, p)) if len(v) else math.nan
+           for k, v in (("exit", [v for x in s for v in x.exit_errors]),
+                        ("rejoin", [v for x in s for v in x.rejoin_errors]))
+           for q, p in (("median", 50), ("p90", 90))},
         "extra_within_share": _ratio(sum(within), len(within)),
         "skip_truth": sum(x.skip_truth for x in s),
         "skip_recall": _ratio(sum(x.skip_matched for x in s), sum(x.skip_truth for x in s)),

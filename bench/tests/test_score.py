@@ -72,6 +72,13 @@ def test_matching_report_gives_latency_and_extra_error() -> None:
     assert s.extra_errors == [pytest.approx(40.0)] and s.extra_within == [True]
 
 
+def test_exit_and_rejoin_errors_in_route_metres() -> None:
+    placed = score.score_scenario(truth(), report(rep("off_course", 1010, 1290, exit_m=3950.0, rejoin_m=4100.0)))
+    assert placed.exit_errors == [pytest.approx(50.0)] and placed.rejoin_errors == [pytest.approx(100.0)]
+    m = score.aggregate([placed, score.score_scenario(truth(), report(rep("off_course", 1010, 1290, exit_m=4010.0)))])
+    assert m["exit_error_median_m"] == pytest.approx(30.0) and m["rejoin_error_median_m"] == pytest.approx(100.0)
+
+
 def test_extra_distance_outside_tolerance_and_missing() -> None:
     far = score.score_scenario(truth(), report(rep("off_course", 1010, 1290, extra=500.0)))
     assert far.extra_within == [False]  # 300 m off, tolerance max(75, 80) m
