@@ -85,11 +85,13 @@ bench: $(STAMP) ## speed and accuracy benchmarks (see BENCHMARKS.md)
 	$(PY) bench/bench_check.py
 	$(PY) bench/run.py
 	$(PY) bench/run.py --family all
+	$(PY) bench/extra_ceiling.py
 	$(PY) bench/compare_real.py
 	$(PY) bench/bench_field.py --runners 100 --fixes 20000
 
 bench-families: $(STAMP) ## detection on the held-out families B and C and the report set A, beside the debounced distance check
 	$(PY) bench/run.py --family all
+	$(PY) bench/extra_ceiling.py
 
 bench-real: $(STAMP) ## the labelled real recordings (bench/real_labels.json) beside offcourse's verdicts
 	$(PY) bench/compare_real.py
