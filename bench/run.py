@@ -213,6 +213,14 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
             misses.insert(0, "latency median/p90 after 50 m by mean fix interval (" + " | ".join(d.name for d in dets)
                           + ", [excursions]): " + "; ".join(f"{k}: " + " | ".join(v) for k, v in by_interval.items()
                                                               if any(not x.endswith("[0]") for x in v)))
+        floor = np.array([float(e["t50_fix_epoch"]) - float(e["t50_epoch"])
+                          for _, t in scen for e in t.get("excursions", [])
+                          if e.get("class") == "required" and e.get("t50_epoch") is not None
+                          and e.get("t50_fix_epoch") is not None])
+        if len(floor):
+            misses.insert(0, f"latency floor: the first fix past 50 m comes {np.median(floor):.0f}/"
+                             f"{np.percentile(floor, 90):.0f} s (median/p90) after the runner passes 50 m "
+                             f"[{len(floor)}]: no detector that reads the fixes alerts sooner")
         misses.insert(0, "exit and rejoin placement, route metres from the truth's, median/p90 ("
                       + " | ".join(d.name for d in dets) + ", [excursions]): " + " | ".join(placed))
         out.append((fam, head, rows, misses))
