@@ -48,6 +48,23 @@ def test_one_fix_adds_at_most_the_clip_times_the_level_so_far() -> None:
     assert math.sqrt(level) < 1.2 * math.sqrt(53.0)
 
 
+def test_the_clipped_level_settles_below_the_mean_square_of_gaussian_offsets() -> None:
+    """A Huber scale estimate without its consistency factor: offsets of RMS 10 m are learned as a
+    level of about 0.62 of 100 m² (RMS 7.9 m); at 3 m the clip is the floor's (6 m) and rarely bites."""
+
+    def settled(sigma_m: float) -> float:
+        rng = np.random.default_rng(7)
+        level, seen = sigma_m * sigma_m, []
+        for i, d in enumerate(np.abs(rng.normal(0.0, sigma_m, 20_000))):
+            level = steps.learn_noise(level, 0.0, 0.0, float(d), 0.0, 1.0, math.inf, 60.0)[0]
+            if i >= 1000:
+                seen.append(level)
+        return float(np.mean(seen)) / (sigma_m * sigma_m)
+
+    assert settled(10.0) == pytest.approx(0.62, abs=0.02)
+    assert settled(3.0) == pytest.approx(0.915, abs=0.02)
+
+
 def test_a_slow_departure_does_not_raise_the_off_threshold_on_its_way_out() -> None:
     """A runner drifting off at 0.3 m/s sideways (a shallow fork) after a clean kilometre: the
     fixes between 0 and 25 m off are learned as error only a little at a time, so the alert comes
