@@ -55,10 +55,11 @@ CORNER_MIN_S = 5.0
 completed (:func:`_corners`)."""
 PLACE_REJOIN_M = 200.0
 """Hindsight places an excursion's rejoin on another pass of the route when the two differ by more."""
-RAMP_MIN_FIXES = 5
+RAMP_MIN_FIXES = 4
 RAMP_SHARE = 0.8
-"""Fixes whose distance from the route grows (shrinks) from one to the next at this share of steps or
-more, this many or more, are a slow departure (return), not GPS drift (:func:`_moved_in_hindsight`)."""
+"""This many fixes or more, from the engine's exit to hindsight's (hindsight's rejoin to the engine's),
+whose distance from the route grows (shrinks) from one to the next at this share of steps or more,
+are a slow departure (return), not GPS drift (:func:`_moved_in_hindsight`)."""
 PLACE_EXIT_M = 50.0
 """Hindsight moves an excursion's exit or rejoin to another fix when the two differ by this much or more."""
 GLITCH_SPEED_MPS = 50.0
@@ -151,10 +152,11 @@ def final_excursions(
                 (e, f"{(e.distance_m or 0.0) / 1000:.0f} km off the route at an impossible speed: a position glitch")
             )
             continue
+        if xy is not None and fixed is not None and times_known:
+            e = _moved_in_hindsight(e, h, t, route, xy, fixed, speed)  # before another pass is taken
         e = _placed_in_hindsight(e, h, t, route, speed)
         e = _turned_back(e, h, t, route, speed, paused)
         if xy is not None and fixed is not None and times_known:
-            e = _moved_in_hindsight(e, h, t, route, xy, fixed, speed)
             e = _corners(e, h, t, xy, fixed, speed)  # the running pace over the whole run, pauses left out
         if (
             e.extra_distance_m is not None
@@ -437,21 +439,6 @@ def _placed_in_hindsight(
     )
 
 
-def _polyline_m(
-    t: npt.NDArray[np.float64],
-    xy: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]],
-    fin: npt.NDArray[np.int64],
-    t0: float,
-    t1: float,
-) -> float:
-    """Metres of the straight steps between the fixes ``fin`` from time ``t0`` to ``t1``."""
-    tf = t[fin]
-    k = fin[(tf >= min(t0, t1)) & (tf <= max(t0, t1))]
-    if len(k) < 2:
-        return 0.0
-    return float(np.hypot(np.diff(xy[0][k]), np.diff(xy[1][k])).sum())
-
-
 def _moved_in_hindsight(
     e: Excursion,
     h: Hindsight,
@@ -462,10 +449,18 @@ def _moved_in_hindsight(
     pace: float,
 ) -> Excursion:
     """The excursion's exit (and rejoin) moved to the fix where hindsight's match of the whole
-    recording says the runner left (came back to) the route, when that is another fix and
-    :data:`PLACE_EXIT_M` or more along the route from where the live engine put it. The engine dates
-    a departure back to where the evidence began to grow (fixes 20-30 m off in a GPS drift, three
-    fixes a minute apart before the runner left); hindsight has the fixes that came after."""
+    recording says the runner left (came back to) the route, when that is a later (earlier) fix and
+    :data:`PLACE_EXIT_M` or more further on (back) along the route than where the live engine put it:
+    the engine dates a departure back to where its evidence began to grow (fixes 20-30 m off in a GPS
+    drift, three fixes a minute apart before the runner left); hindsight has the fixes that came
+    after. Never wider, and not over a slow departure or return (:data:`RAMP_SHARE`). ``fin``: the
+    indices of the fixes with a position and a time, in recorded order.
+
+    The distance off the route loses the straight steps between the engine's fix and hindsight's
+    (what the engine's odometer counted there, on the route); the extra distance and the time lost
+    follow. The extra climb is left as the engine measured it: the stretch given back was on the
+    route, where the runner's climb is the route's.
+    """
     if e.kind != "off_course" or e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
         return e
     hits = [
@@ -474,24 +469,32 @@ def _moved_in_hindsight(
     if len(hits) != 1:
         return e
     off = hits[0]
-    start, end = e.start_epoch_s, e.end_epoch_s
-    exit_m, rejoin_m, dist = e.exit_route_m, e.rejoin_route_m, e.distance_m
-    t0, t1 = float(t[off.i0]), float(t[off.i1])
+    tf = t[fin]
+    at_start, at_end = np.flatnonzero(tf == e.start_epoch_s), np.flatnonzero(tf == e.end_epoch_s)
+    k0, k1 = int(np.searchsorted(fin, off.i0)), int(np.searchsorted(fin, off.i1))
+    if not len(at_start) or not len(at_end) or k1 >= len(fin) or fin[k0] != off.i0 or fin[k1] != off.i1:
+        return e
+    ka, kb = int(at_start[0]), int(at_end[-1])  # the engine's exit and rejoin fixes
 
-    def ramp(a: float, b: float, way: float) -> bool:
+    def ramp(k: npt.NDArray[np.int64], way: float) -> bool:
         # a slow departure (a fork at a shallow angle) builds distance from the route fix by fix, and
         # a slow return loses it: there the engine's exit (rejoin) stands, hindsight's match only
         # took the first fixes 20-45 m off to be on the route. GPS drift goes up and down.
-        d = h.nearest_m[fin[(t[fin] > a) & (t[fin] < b)]]
+        d = h.nearest_m[k]
         d = d[np.isfinite(d)]
         return len(d) >= RAMP_MIN_FIXES and float(np.mean(way * np.diff(d) > 0.0)) >= RAMP_SHARE
 
-    if start < t0 < end and off.from_m - exit_m >= PLACE_EXIT_M and not ramp(start, t0, 1.0):
-        dist -= _polyline_m(t, xy, fin, start, t0)
-        start, exit_m = t0, off.from_m
-    if start < t1 < end and rejoin_m - off.to_m >= PLACE_EXIT_M and not ramp(t1, end, -1.0):
-        dist -= _polyline_m(t, xy, fin, t1, end)
-        end, rejoin_m = t1, off.to_m
+    def steps_m(k: npt.NDArray[np.int64]) -> float:
+        return float(np.hypot(np.diff(xy[0][k]), np.diff(xy[1][k])).sum())
+
+    start, end = e.start_epoch_s, e.end_epoch_s
+    exit_m, rejoin_m, dist = e.exit_route_m, e.rejoin_route_m, e.distance_m
+    if ka < k0 < kb and off.from_m - exit_m >= PLACE_EXIT_M and not ramp(fin[ka : k0 + 1], 1.0):
+        dist -= steps_m(fin[ka : k0 + 1])
+        start, exit_m = float(tf[k0]), off.from_m
+    if max(ka, k0) < k1 < kb and rejoin_m - off.to_m >= PLACE_EXIT_M and not ramp(fin[k1 : kb + 1], -1.0):
+        dist -= steps_m(fin[k1 : kb + 1])
+        end, rejoin_m = float(tf[k1]), off.to_m
     if (start, end) == (e.start_epoch_s, e.end_epoch_s) or rejoin_m < exit_m:
         return e
     x, y = route.lonlat_at([exit_m, rejoin_m])

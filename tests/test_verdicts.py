@@ -392,23 +392,55 @@ def test_the_corners_sparse_fixes_cut_at_an_exit_are_completed_at_the_runners_pa
     assert e.distance_m is not None and e.extra_distance_m == pytest.approx(e.distance_m - 60.0, abs=0.01)
 
 
-def test_an_exit_the_live_engine_dated_back_into_gps_drift_is_moved_to_where_hindsight_saw_the_runner_leave() -> None:
-    # a fix a minute, 150 m apart along a straight route: fixes 16, 28 and 22 m aside at x = 1,050-1,350 m
-    # (drift, or the start of a slow departure), then a bulge out to 371 m and back at x = 3,000 m. The
-    # live engine dates the departure back to the last fix on the line (x = 900 m, t = 360 s): the
-    # evidence began to grow there. Hindsight, with the fixes that came after, keeps the runner on the
-    # route to x = 1,350 m (t = 540 s): the exit moves there, and the 451 m run along the route before
-    # it is no longer extra distance.
-    offsets = [0.0] * 7 + [16, 28, 22, 54, 96, 155, 190, 237, 277, 323, 371, 327, 151, 0] + [0.0] * 10
+def minute_fixes(offsets: list[float]) -> Track:
+    """A fix a minute, 150 m apart along the x axis, ``offsets`` metres aside."""
     xy = np.array([(150.0 * k, float(o)) for k, o in enumerate(offsets)])
     lon, lat = synth.PROJ.inverse(xy[:, 0], xy[:, 1])
-    track = Track.from_arrays(
-        lon=lon, lat=lat, epoch_s=T0 + 60.0 * np.arange(len(xy)), meta=Metadata("memory", path="run")
-    )
-    (e,) = check(synth.route([(0.0, 0.0), (6000.0, 0.0)]), track).excursions
+    return Track.from_arrays(lon=lon, lat=lat, epoch_s=T0 + 60.0 * np.arange(len(xy)), meta=Metadata("memory"))
+
+
+BULGE = [54.0, 96, 155, 190, 237, 277, 323, 371, 327, 151]
+"""Out to 371 m and back, from x = 1,500 m to x = 2,850 m (at a fix a minute, 150 m apart)."""
+
+
+def test_an_exit_the_live_engine_dated_back_into_gps_drift_is_moved_to_where_hindsight_saw_the_runner_leave() -> None:
+    # fixes 16, 28 and 22 m aside at x = 1,050-1,350 m (drift, or the start of a slow departure), then a
+    # bulge out to 371 m and back at x = 3,000 m. The live engine dates the departure back to the last
+    # fix on the line (x = 900 m, t = 360 s): its evidence began to grow there. Hindsight, with the
+    # fixes that came after, keeps the runner on the route to x = 1,350 m (t = 540 s): the exit moves
+    # there, and the 451 m run along the route before it is no longer extra distance
+    offsets = [0.0] * 7 + [16, 28, 22, *BULGE, 0] + [0.0] * 10
+    (e,) = check(synth.route([(0.0, 0.0), (6000.0, 0.0)]), minute_fixes(offsets)).excursions
     assert e.kind == "off_course"
     assert e.exit_route_m == pytest.approx(1350.0, abs=0.01) and e.start_epoch_s == T0 + 540.0
     assert e.rejoin_route_m == pytest.approx(3000.0, abs=0.01) and e.end_epoch_s == T0 + 1200.0
+    xy = np.array([(150.0 * k, float(o)) for k, o in enumerate(offsets)])
     steps = float(np.hypot(np.diff(xy[9:21, 0]), np.diff(xy[9:21, 1])).sum())  # the fixes from x = 1,350 m on
     assert e.distance_m == pytest.approx(steps, abs=0.1)  # the route's own projection: a centimetre apart
     assert e.extra_distance_m == pytest.approx(steps - 1650.0, abs=0.1)
+
+
+def test_a_rejoin_the_live_engine_dated_late_in_gps_drift_is_moved_to_where_hindsight_saw_the_runner_back() -> None:
+    # the same bulge, then 20, 30 and 25 m aside at x = 3,000-3,300 m before the line: hindsight has the
+    # runner back at x = 3,000 m (t = 1,200 s); the live engine, waiting for progress along the route,
+    # at x = 3,450 m. The excursion ends at hindsight's fix, its extra distance without the 450 m run
+    # along the route after it (the old end: 965 m extra, for about 200 m run)
+    offsets = [0.0] * 7 + [16, 28, 22, *BULGE, 20, 30, 25, 0] + [0.0] * 10
+    (e,) = check(synth.route([(0.0, 0.0), (6000.0, 0.0)]), minute_fixes(offsets)).excursions
+    assert e.exit_route_m == pytest.approx(1350.0, abs=0.01) and e.start_epoch_s == T0 + 540.0
+    assert e.rejoin_route_m == pytest.approx(3000.0, abs=0.01) and e.end_epoch_s == T0 + 1200.0
+    xy = np.array([(150.0 * k, float(o)) for k, o in enumerate(offsets)])
+    steps = float(np.hypot(np.diff(xy[9:21, 0]), np.diff(xy[9:21, 1])).sum())
+    # plus the corner the step from (2850, 151) back to the route cuts (:func:`review._corners`): at most
+    # 150 m along the route and 151 m out, 301 m, against that step's 199 m
+    assert e.distance_m is not None and steps <= e.distance_m <= steps + 301.0 - float(np.hypot(150.0, 131.0))
+    assert e.extra_distance_m == pytest.approx(e.distance_m - 1650.0, abs=0.1)
+
+
+def test_a_slow_departure_at_a_fix_a_minute_keeps_the_exit_where_the_runner_began_to_leave() -> None:
+    # 15, 30, 45, 60, 80 m aside fix by fix from x = 1,050 m: a fork at a shallow angle, not drift.
+    # Hindsight's match takes the first fixes (up to 45 m off) to be on the route; the exit stays at the
+    # last fix on the line (x = 900 m, t = 360 s), where the runner began to leave
+    offsets = [0.0] * 7 + [15, 30, 45, 60, 80, 110, 155, 190, 237, 277, 323, 371, 327, 151, 0] + [0.0] * 10
+    (e,) = check(synth.route([(0.0, 0.0), (6000.0, 0.0)]), minute_fixes(offsets)).excursions
+    assert e.exit_route_m == pytest.approx(900.0, abs=0.01) and e.start_epoch_s == T0 + 360.0
