@@ -1,9 +1,9 @@
-"""Intervals of route metres: merged, and their complement along the route.
+"""Intervals of route metres: merged, their complement along the route, and the share of one inside others.
 
 Hindsight (:mod:`offcourse.coverage`) measures what the runner covered as intervals of route metres
 (``(from_m, to_m)``, ``from_m < to_m``); the skipped sections (:mod:`offcourse.sections`), the
 coverage's gaps and the findings (:mod:`offcourse.review`, :mod:`offcourse.findings`) are read
-from them with these two operations, the one copy of each. Part of the report step of the pipeline
+from them with these operations, the one copy of each. Part of the report step of the pipeline
 read → project → match → detect → report.
 
 Examples
@@ -12,11 +12,15 @@ Examples
 ((0.0, 200.0), (300.0, 500.0))
 >>> complement(((0.0, 200.0), (300.0, 500.0)), 1000.0, 150.0)
 ((500.0, 1000.0),)
+>>> share_within(100.0, 0.0, [(50.0, 200.0), (-10.0, 10.0)])
+0.6
 """
 
 from __future__ import annotations
 
-__all__ = ["complement", "merge"]
+from collections.abc import Sequence
+
+__all__ = ["complement", "merge", "share_within"]
 
 
 def merge(ivs: list[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
@@ -41,3 +45,12 @@ def complement(ivs: tuple[tuple[float, float], ...], length_m: float, min_m: flo
     if length_m - pos >= min_m and length_m > pos:
         gaps.append((pos, length_m))
     return tuple(gaps)
+
+
+def share_within(a: float, b: float, ivs: Sequence[tuple[float, float]]) -> float:
+    """The share of the interval from ``a`` to ``b`` (either end first) inside the intervals ``ivs``
+    (merged first); 1.0 for an empty interval."""
+    lo, hi = min(a, b), max(a, b)
+    if hi <= lo:
+        return 1.0
+    return sum(max(0.0, min(y, hi) - max(x, lo)) for x, y in merge(list(ivs))) / (hi - lo)

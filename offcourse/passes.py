@@ -216,9 +216,9 @@ def two_way(index: RouteIndex, intervals: Sequence[tuple[float, float]]) -> tupl
     """
     out: list[tuple[float, float]] = []
     for a, b in intervals:
-        n = math.ceil((b - a) / TWO_WAY_STEP_M)
-        if n <= 0:
+        if not (math.isfinite(a) and math.isfinite(b)) or b <= a:
             continue
+        n = math.ceil((b - a) / TWO_WAY_STEP_M)
         edges = np.linspace(a, b, n + 1)
         s = 0.5 * (edges[:-1] + edges[1:])
         seg = np.clip(np.searchsorted(index.cum, s, side="right") - 1, 0, len(index.seg_len) - 1)

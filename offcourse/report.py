@@ -47,7 +47,7 @@ from .match import RouteIndex
 from .model import Route, Track
 from .passes import two_way
 from .present import hms
-from .review import final_excursions
+from .review import final_excursions, judge_directions
 from .text import report_to_text
 from .timeline import Pause, engine_times, find_pauses, paused_s
 from .verdict import START_TOLERANCE_M, Evidence, Verdict, VerdictKind, decide
@@ -137,7 +137,8 @@ class Report:
     (:class:`~offcourse.detect.AlertWithdrawn`, ``withdrawn_epoch_s`` set: the fixes came back to the
     route where running on along it would have taken the runner); or by hindsight: the runner was
     within the off threshold of another part of the route throughout (``max_offset_m``: the largest
-    such distance), or moved at a speed no runner has (a position glitch)."""
+    such distance), or moved at a speed no runner has (a position glitch); and wrong-way alerts
+    where the route runs both ways, in a run that joined mid-route and did not finish."""
     trace: Trace | None = None
     """Per fix: progress along the route and distance off it, with the options the check used (for
     :func:`offcourse.plot.plot_report`, which then need not run the engine again)."""
@@ -243,6 +244,10 @@ def check(
     L = monitor.index.length_m
     cov = h.coverage
     finished = finished_at is not None or (cov.last_route_m is not None and cov.last_route_m >= L - cov.gap_tolerance_m)
+    started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M
+    ran = merge(list(cov.intervals) + list(cov.backwards))
+    ways = () if finished or started_at_start else two_way(monitor.index, ran)
+    excursions = judge_directions(excursions, ways, withdrawn)
     cut = cut_sections(excursions, cov, finished)
     usable = int(np.isfinite(x).sum())
     evidence = Evidence(
@@ -256,10 +261,9 @@ def check(
             (e.exit_route_m, e.rejoin_route_m, e.extra_distance_m) for e in excursions if e.kind == "off_course"
         ),
         finished=finished,
-        two_way=() if finished else two_way(monitor.index, merge(list(cov.intervals) + list(cov.backwards))),
+        two_way=ways,
     )
     verdict = decide(evidence)
-    started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M
     completed = finished and started_at_start and verdict.kind in (VerdictKind.ON_COURSE, VerdictKind.LOST)
     more_warnings(warnings, route, track, monitor.ignored_fixes, usable, h.nearest_m, pauses)
     return Report(

@@ -31,13 +31,13 @@ from .detect import (
     WrongDirection,
 )
 from .findings import Excursion
-from .intervals import merge
+from .intervals import share_within
 from .model import Route
 from .sections import is_shortcut
 from .timeline import Pause, paused_s
-from .verdict import START_TOLERANCE_M
+from .verdict import START_TOLERANCE_M, TWO_WAY_SHARE
 
-__all__ = ["final_excursions"]
+__all__ = ["final_excursions", "judge_directions"]
 
 HINDSIGHT_OFF_MARGIN_M = 50.0
 HINDSIGHT_OFF_MIN_FIXES = 3
@@ -621,10 +621,7 @@ def _impossible_speed(e: Excursion, times_known: bool) -> bool:
 
 def _run_share(cov: Coverage, a: float, b: float) -> float:
     """Share of the route from ``a`` to ``b`` run in either direction."""
-    if b <= a:
-        return 1.0
-    ran = sum(max(0.0, min(hi, b) - max(lo, a)) for lo, hi in merge(list(cov.intervals) + list(cov.backwards)))
-    return ran / (b - a)
+    return share_within(a, b, list(cov.intervals) + list(cov.backwards)) if b > a else 1.0
 
 
 def _running_speed(t: npt.NDArray[np.float64], h: Hindsight, pauses: tuple[Pause, ...]) -> float:
@@ -635,3 +632,26 @@ def _running_speed(t: npt.NDArray[np.float64], h: Hindsight, pauses: tuple[Pause
     tt = t[ok]
     moving = float(tt.max() - tt.min()) - sum(p.duration_s for p in pauses)
     return h.coverage.covered_m / moving if moving > 0 else 0.0
+
+
+def judge_directions(
+    excursions: list[Excursion], two_way: tuple[tuple[float, float], ...], withdrawn: list[tuple[Excursion, str]]
+) -> list[Excursion]:
+    """The excursions without the wrong-way sections run where the route runs both ways (``two_way``,
+    :func:`offcourse.passes.two_way`, found for a run that joined mid-route and did not finish): with
+    nothing before them to say which pass the runner was on, running one pass backwards cannot be
+    told from running the other forwards. Those go to ``withdrawn``, with the reason."""
+    out: list[Excursion] = []
+    for e in excursions:
+        back_to = e.rejoin_route_m if e.rejoin_route_m is not None else e.exit_route_m
+        if e.kind == "wrong_direction" and two_way and share_within(e.exit_route_m, back_to, two_way) >= TWO_WAY_SHARE:
+            withdrawn.append(
+                (
+                    e,
+                    f"run back from km {e.exit_route_m / 1000:.1f} to km {back_to / 1000:.1f}, where the route "
+                    "runs both ways: one pass run backwards cannot be told from the other run forwards",
+                )
+            )
+        else:
+            out.append(e)
+    return out

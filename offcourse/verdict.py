@@ -19,7 +19,7 @@ wrong_way      a section of at least ``wrong_way_min_m`` run in the wrong direct
 lost           an off-course excursion (left the route and came back, or never came back)
 did_not_finish started at the start, stopped before the finish
 partial        joined the route away from its start and did not reach the finish (also when it ran
-               the wrong way only where the route runs both ways: which way cannot be told there)
+               "the wrong way" only where the route runs both ways: which way cannot be told there)
 on_course      started at the start, reached the finish, every gap under ``gap_tolerance_m``
 unjudged       (also) reached the finish with a stretch of at least ``gap_tolerance_m`` crossed
                without any fix (a dropout, or a watch paused): whether it was run cannot be told
@@ -192,12 +192,13 @@ class Evidence:
     two_way: tuple[tuple[float, float], ...] = ()
     """Route metres run (either way) beside another pass of the route that runs the other way
     (:func:`offcourse.passes.two_way`): which way the runner ran them cannot be told; found only for a
-    run that did not reach the finish."""
+    run that joined mid-route and did not reach the finish."""
 
 
 TWO_WAY_SHARE = 0.9
-"""A run that did not reach the finish, with this share of what it ran on two-way route, is not judged
-for its direction (not a wrong way; said in the verdict's details)."""
+"""A wrong-way section with this share of it on two-way route, in a run that joined mid-route and did
+not finish, is withdrawn (:func:`offcourse.review.judge_directions`); a run with this share of what it
+ran on two-way route, and no wrong way left, says in its details that its direction is not judged."""
 
 
 def _km(m: float) -> str:
@@ -256,13 +257,14 @@ def decide(ev: Evidence) -> Verdict:
     first = cov.first_route_m
     started = first is not None and first <= START_TOLERANCE_M
     details: list[tuple[Fact, ...]] = []
-    # a run that joined mid-route and stopped short, all of it where the route runs both ways: one way
-    # on one pass or the other way on the other, the fixes cannot tell; "joined and did not finish"
-    # holds either way, "ran it the wrong way" would be a claim without evidence
-    ran_m = sum(b - a for a, b in merge(list(cov.intervals) + list(cov.backwards)))
+    # a run that joined mid-route and stopped short, (nearly) all of it where the route runs both ways:
+    # one way on one pass or the other way on the other, the fixes cannot tell; "joined and did not
+    # finish" holds either way (the wrong-way sections there are withdrawn: review.judge_directions)
+    ran = merge(list(cov.intervals) + list(cov.backwards))
+    ran_m = sum(b - a for a, b in ran)
     two_way_m = sum(b - a for a, b in ev.two_way)
     two_way = not ev.finished and not started and ran_m > 0 and two_way_m >= TWO_WAY_SHARE * ran_m
-    wrong_way = () if two_way else ev.wrong_way
+    wrong_way = ev.wrong_way
     if ev.cut_sections:
         bypassed = sum(b - a for a, b, _ in ev.cut_sections)
         where = _join([(*_span(a, b), f" ({what})") for a, b, what in ev.cut_sections[:3]])
@@ -289,11 +291,12 @@ def decide(ev: Evidence) -> Verdict:
             details.append(("stopped at ", _at(last), " of ", ("to", L), f" ({pct} of the route covered)"))
         else:
             joined = cov.joined_m if cov.joined_m is not None else (first or 0.0)
-            ran = merge(list(cov.intervals) + list(cov.backwards))
             if ran and not any(a - cov.gap_tolerance_m <= joined <= b + cov.gap_tolerance_m for a, b in ran):
-                joined = ran[0][0]  # a first fix matched alone on another pass (the match went on elsewhere)
+                # a first fix matched alone on another pass (the match went on elsewhere): the nearest part run
+                near = min(ran, key=lambda ab: min(abs(ab[0] - joined), abs(ab[1] - joined)))
+                joined = near[0] if abs(near[0] - joined) <= abs(near[1] - joined) else near[1]
             details.append(("joined the route at ", _at(joined), ", last on it at ", _at(last), f" ({pct} covered)"))
-        if two_way:
+        if two_way and not wrong_way:
             where = _join([_span(a, b) for a, b in ev.two_way[:3]])
             details.append(
                 (

@@ -85,6 +85,33 @@ def test_joining_an_out_and_back_and_running_towards_the_start_is_a_partial_run_
     assert one_way.verdict.kind == "wrong_way" and not any("both ways" in d for d in one_way.verdict.details)
 
 
+def test_a_wrong_way_alert_where_the_route_runs_both_ways_is_withdrawn_for_a_mid_route_join() -> None:
+    # the same run 8 m beside the way out (10 m from the way back): the match reads the way out run
+    # backwards and the live engine alerted a wrong way; with nothing before it to say which leg the
+    # runner was on, the alert is withdrawn with its reason and the verdict is partial
+    r = check(synth.route(TWO_WAY), run([(2000.0, -8.0), (1000.0, -8.0)]))
+    assert r.verdict.kind == "partial"
+    assert not [e for e in r.excursions if e.kind == "wrong_direction"]
+    ((w, why),) = r.withdrawn
+    assert w.kind == "wrong_direction" and "where the route runs both ways" in why
+    assert any(d.startswith("direction not judged") for d in r.verdict.details)
+
+
+LOLLIPOP = [(6000.0, 0.0), (6300.0, 0.0), (6300.0, 300.0), (6000.0, 300.0), (6000.0, 4.0)]
+"""The loop of a lollipop whose stem runs out along y = 0 and back along y = 4 (6 km each way)."""
+
+
+def test_a_loop_run_backwards_is_a_wrong_way_even_when_most_of_the_run_is_on_a_two_way_stem() -> None:
+    # joined on the loop (one way only), 600 m of it backwards to the junction, then 5.7 km down the
+    # stem (two ways): the loop says which way the runner went; the stem does not take it back
+    route = synth.route([(0.0, 0.0), *LOLLIPOP, (0.0, 4.0)])
+    r = check(route, run([(6300.0, 300.0), (6300.0, 0.0), (6000.0, 0.0), (300.0, 0.0)]))
+    assert r.verdict.kind == "wrong_way"
+    (w,) = [e for e in r.excursions if e.kind == "wrong_direction"]
+    assert w.exit_route_m == pytest.approx(6600.0, abs=30.0) and w.rejoin_route_m == pytest.approx(6000.0, abs=30.0)
+    assert not any("both ways" in d for d in r.verdict.details)
+
+
 def test_a_recording_that_starts_130_m_from_the_route_and_walks_to_it_is_judged_from_there() -> None:
     r = check(synth.route(STRAIGHT), run([(0.0, 130.0), (0.0, 0.0), (3000.0, 0.0)]))
     assert r.verdict.kind == "on_course" and r.coverage.fraction > 0.99 and not r.excursions
