@@ -74,8 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else:
                     beyond.append(f"{sc.sid}#{k} ({short_m:.0f} m short, tolerance {tol_m:.0f} m, "
                                   f"fixes {sc.params.interval})")
+        share = f"{within / n:.2f}" if n else "-"
         print(f"family {fam}: {n} excursions; an error-free receiver at the same fix times measures {within} within "
-              f"the tolerance ({within / n:.2f}); beyond it: {', '.join(beyond) or 'none'}")
+              f"the tolerance ({share}); beyond it: {', '.join(beyond) or 'none'}")
     return 0
 
 

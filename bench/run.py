@@ -195,10 +195,10 @@ def run_families(families: Sequence[str], dets: Sequence[Detector], root: Path,
                     txt += f" (after the fix {np.median(flat):.0f}/{np.percentile(flat, 90):.0f} s)"
                 by_interval.setdefault(iv, []).append(txt + f" [{len(lat)}]")
             m = aggregate(scores)
-            n_placed = sum(len(x.exit_errors) for x in scores)
-            placed.append(f"exit {m['exit_error_median_m']:.0f}/{m['exit_error_p90_m']:.0f} m, rejoin "
-                          f"{m['rejoin_error_median_m']:.0f}/{m['rejoin_error_p90_m']:.0f} m [{n_placed}]"
-                          if n_placed else "-")
+            n_exit, n_rejoin = (sum(len(x.exit_errors) for x in scores), sum(len(x.rejoin_errors) for x in scores))
+            placed.append(f"exit {m['exit_error_median_m']:.0f}/{m['exit_error_p90_m']:.0f} m [{n_exit}], rejoin "
+                          f"{m['rejoin_error_median_m']:.0f}/{m['rejoin_error_p90_m']:.0f} m [{n_rejoin}]"
+                          if n_exit or n_rejoin else "-")
             m["verdict_right"] = sum(bool(x.verdict_ok) for x in scores)
             m["skip_matched"] = sum(x.skip_matched for x in scores)
             m["wrong_matched"] = sum(x.wrong_matched for x in scores)
