@@ -33,7 +33,7 @@ from .detect import (
 from .findings import Excursion
 from .intervals import share_within
 from .model import Route
-from .sections import is_shortcut
+from .sections import Section, is_shortcut
 from .timeline import Pause, paused_s
 from .verdict import START_TOLERANCE_M, TWO_WAY_SHARE
 
@@ -404,6 +404,13 @@ def _join_excursions(out: list[Excursion], o: Options) -> list[Excursion]:
     return joined
 
 
+def _hindsight_off(e: Excursion, h: Hindsight, t: npt.NDArray[np.float64]) -> Section | None:
+    """The one stretch off the route hindsight's match has over the excursion's time, if exactly one."""
+    end = e.end_epoch_s if e.end_epoch_s is not None else math.inf
+    hits = [off for off in h.offs if math.isfinite(off.to_m) and t[off.i0] <= end and t[off.i1] >= e.start_epoch_s]
+    return hits[0] if len(hits) == 1 else None
+
+
 def _placed_in_hindsight(
     e: Excursion, h: Hindsight, t: npt.NDArray[np.float64], route: Route, pace: float
 ) -> Excursion:
@@ -413,12 +420,9 @@ def _placed_in_hindsight(
     whole recording (what the runner did next)."""
     if e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
         return e
-    hits = [
-        off for off in h.offs if math.isfinite(off.to_m) and t[off.i0] <= e.end_epoch_s and t[off.i1] >= e.start_epoch_s
-    ]
-    if len(hits) != 1:
+    off = _hindsight_off(e, h, t)
+    if off is None:
         return e
-    off = hits[0]
     if abs(off.to_m - e.rejoin_route_m) <= PLACE_REJOIN_M:
         return e
     # the exit too, when hindsight puts it on another pass (another lap) than the engine did
@@ -463,12 +467,9 @@ def _moved_in_hindsight(
     """
     if e.kind != "off_course" or e.rejoin_route_m is None or e.end_epoch_s is None or e.distance_m is None:
         return e
-    hits = [
-        off for off in h.offs if math.isfinite(off.to_m) and t[off.i0] <= e.end_epoch_s and t[off.i1] >= e.start_epoch_s
-    ]
-    if len(hits) != 1:
+    off = _hindsight_off(e, h, t)
+    if off is None:
         return e
-    off = hits[0]
     tf = t[fin]
     at_start, at_end = np.flatnonzero(tf == e.start_epoch_s), np.flatnonzero(tf == e.end_epoch_s)
     k0, k1 = int(np.searchsorted(fin, off.i0)), int(np.searchsorted(fin, off.i1))
