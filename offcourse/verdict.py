@@ -264,16 +264,15 @@ def decide(ev: Evidence) -> Verdict:
     ran_m = sum(b - a for a, b in ran)
     two_way_m = sum(b - a for a, b in ev.two_way)
     two_way = not ev.finished and not started and ran_m > 0 and two_way_m >= TWO_WAY_SHARE * ran_m
-    wrong_way = ev.wrong_way
     if ev.cut_sections:
         bypassed = sum(b - a for a, b, _ in ev.cut_sections)
         where = _join([(*_span(a, b), f" ({what})") for a, b, what in ev.cut_sections[:3]])
         more = f" and {len(ev.cut_sections) - 3} more" if len(ev.cut_sections) > 3 else ""
         saved: tuple[Fact, ...] = (", about ", _d(ev.distance_saved_m), " saved") if ev.distance_saved_m > 0 else ()
         details.append(("cut: ", _d(bypassed), " of route not run: ", *where, more, *saved))
-    if wrong_way:
-        run = sum(abs(a - b) for a, b in wrong_way)
-        where = _join([(_at(a), " back to ", _at(b)) for a, b in wrong_way[:3]])
+    if ev.wrong_way:
+        run = sum(abs(a - b) for a, b in ev.wrong_way)
+        where = _join([(_at(a), " back to ", _at(b)) for a, b in ev.wrong_way[:3]])
         details.append(("ran ", _d(run), " of the route the wrong way (", *where, ")"))
     if ev.lost:
         extra = sum(x for _, _, x in ev.lost if x is not None)
@@ -296,7 +295,7 @@ def decide(ev: Evidence) -> Verdict:
                 near = min(ran, key=lambda ab: min(abs(ab[0] - joined), abs(ab[1] - joined)))
                 joined = near[0] if abs(near[0] - joined) <= abs(near[1] - joined) else near[1]
             details.append(("joined the route at ", _at(joined), ", last on it at ", _at(last), f" ({pct} covered)"))
-        if two_way and not wrong_way:
+        if two_way and not ev.wrong_way:
             where = _join([_span(a, b) for a, b in ev.two_way[:3]])
             details.append(
                 (
@@ -307,7 +306,7 @@ def decide(ev: Evidence) -> Verdict:
             )
     if ev.cut_sections:
         kind = VerdictKind.CUT
-    elif wrong_way:
+    elif ev.wrong_way:
         kind = VerdictKind.WRONG_WAY
     elif ev.lost:
         kind = VerdictKind.LOST
