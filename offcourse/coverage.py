@@ -53,17 +53,12 @@ from .match import RouteIndex
 from .passes import candidates, near_m, nearest_to_route
 from .rematch import FORWARD_SLACK_M, match, moving_fixes, noise_sigma_m
 from .sections import JOIN_WRONG_WAY_M, Section, join_wrong_ways, read_path, skipped_sections
+from .timeline import no_fix_s
 
 __all__ = ["Coverage", "Hindsight", "hindsight"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-DROPOUT_MAX_S = 180.0
-"""...and never more than this: a recording of two fixes an hour apart saw nothing between them."""
-DROPOUT_S = 60.0
-"""No fix for this long (or three times the recording's usual interval, if more) is a dropout."""
-
 
 @dataclass(frozen=True)
 class Coverage:
@@ -135,7 +130,9 @@ class Hindsight:
     sigma_m: float
     """The noise level the match assumed (estimated from the recording)."""
     dropouts: tuple[tuple[int, int], ...]
-    """Index pairs of consecutive fixes with no fix between them for at least :data:`DROPOUT_S`."""
+    """Index pairs of consecutive fixes with no fix between them for at least
+    :func:`offcourse.timeline.no_fix_s` (what the report calls a pause without fixes: 60 s, or three
+    usual fix intervals, at most 180 s)."""
 
 
 def _gap_tolerance(length_m: float, skip_min_m: float) -> float:
@@ -214,13 +211,9 @@ def hindsight(
     route_m = np.full(n_all, np.nan)
     dropouts: list[tuple[int, int]] = []
     tf = t_all[np.isfinite(t_all)]
-    dropout_s = DROPOUT_S
+    dropout_s = no_fix_s(t_all[ok])
     if len(tf) > 1 and len(ok) > 1:
-        to = t_all[ok]
-        dt = np.diff(to)
-        fin = dt[np.isfinite(dt) & (dt > 0)]
-        if len(fin):
-            dropout_s = min(max(DROPOUT_S, 3.0 * float(np.median(fin))), DROPOUT_MAX_S)
+        dt = np.diff(t_all[ok])
         for j in np.flatnonzero(np.isfinite(dt) & (dt >= dropout_s)).tolist():
             dropouts.append((int(ok[j]), int(ok[j + 1])))
     if not kept:
