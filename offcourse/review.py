@@ -411,6 +411,14 @@ def _hindsight_off(e: Excursion, h: Hindsight, t: npt.NDArray[np.float64]) -> Se
     return hits[0] if len(hits) == 1 else None
 
 
+def _end_fixes(e: Excursion, t: npt.NDArray[np.float64], fin: npt.NDArray[np.int64]) -> tuple[int, int] | None:
+    """Where among the fixes ``fin`` the excursion starts and ends (the first fix at each time: the
+    engine ignores a fix not later than the last), or ``None`` without both."""
+    tf = t[fin]
+    a, b = np.flatnonzero(tf == e.start_epoch_s), np.flatnonzero(tf == e.end_epoch_s)
+    return (int(a[0]), int(b[0])) if len(a) and len(b) else None
+
+
 def _placed_in_hindsight(
     e: Excursion, h: Hindsight, t: npt.NDArray[np.float64], route: Route, pace: float
 ) -> Excursion:
@@ -427,20 +435,7 @@ def _placed_in_hindsight(
         return e
     # the exit too, when hindsight puts it on another pass (another lap) than the engine did
     exit_m = off.from_m if abs(off.from_m - e.exit_route_m) > PLACE_REJOIN_M else e.exit_route_m
-    d_route = off.to_m - exit_m
-    x, y = route.lonlat_at([exit_m, off.to_m])
-    lost = None
-    if e.time_lost_s is not None and pace > 0:
-        lost = (e.end_epoch_s - e.start_epoch_s) - d_route / pace
-    return replace(
-        e,
-        exit_route_m=exit_m,
-        rejoin_route_m=off.to_m,
-        exit_lonlat=(float(x[0]), float(y[0])),
-        rejoin_lonlat=(float(x[1]), float(y[1])),
-        extra_distance_m=e.distance_m - d_route,
-        time_lost_s=lost,
-    )
+    return _with_ends(e, route, pace, e.start_epoch_s, e.end_epoch_s, exit_m, off.to_m, e.distance_m)
 
 
 def _moved_in_hindsight(
@@ -470,12 +465,12 @@ def _moved_in_hindsight(
     off = _hindsight_off(e, h, t)
     if off is None:
         return e
-    tf = t[fin]
-    at_start, at_end = np.flatnonzero(tf == e.start_epoch_s), np.flatnonzero(tf == e.end_epoch_s)
+    ends = _end_fixes(e, t, fin)  # the engine's exit and rejoin fixes
     k0, k1 = int(np.searchsorted(fin, off.i0)), int(np.searchsorted(fin, off.i1))
-    if not len(at_start) or not len(at_end) or k1 >= len(fin) or fin[k0] != off.i0 or fin[k1] != off.i1:
+    if ends is None or k1 >= len(fin) or fin[k0] != off.i0 or fin[k1] != off.i1:
         return e
-    ka, kb = int(at_start[0]), int(at_end[-1])  # the engine's exit and rejoin fixes
+    ka, kb = ends
+    tf = t[fin]
 
     def ramp(k: npt.NDArray[np.int64], way: float) -> bool:
         # a slow departure (a fork at a shallow angle) builds distance from the route fix by fix, and
@@ -498,6 +493,21 @@ def _moved_in_hindsight(
         end, rejoin_m = float(tf[k1]), off.to_m
     if (start, end) == (e.start_epoch_s, e.end_epoch_s) or rejoin_m < exit_m:
         return e
+    return _with_ends(e, route, pace, start, end, exit_m, rejoin_m, max(dist, 0.0))
+
+
+def _with_ends(
+    e: Excursion,
+    route: Route,
+    pace: float,
+    start: float,
+    end: float,
+    exit_m: float,
+    rejoin_m: float,
+    distance_m: float,
+) -> Excursion:
+    """The excursion from ``exit_m`` at ``start`` to ``rejoin_m`` at ``end`` (route metres, UTC seconds),
+    ``distance_m`` off the route: its places on the map, extra distance and time lost (at ``pace``)."""
     x, y = route.lonlat_at([exit_m, rejoin_m])
     lost = None
     if e.time_lost_s is not None and pace > 0:
@@ -510,8 +520,8 @@ def _moved_in_hindsight(
         rejoin_route_m=rejoin_m,
         exit_lonlat=(float(x[0]), float(y[0])),
         rejoin_lonlat=(float(x[1]), float(y[1])),
-        distance_m=max(dist, 0.0),
-        extra_distance_m=max(dist, 0.0) - (rejoin_m - exit_m),
+        distance_m=distance_m,
+        extra_distance_m=distance_m - (rejoin_m - exit_m),
         time_lost_s=lost,
     )
 
@@ -540,12 +550,12 @@ def _corners(
     if pace <= 0.0:
         return e
     x, y = xy
-    a = np.flatnonzero(t[fin] == e.start_epoch_s)
-    d = np.flatnonzero(t[fin] == e.end_epoch_s)
-    if len(a) == 0 or len(d) == 0 or a[0] + 1 >= len(fin) or d[0] == 0 or a[0] + 1 > d[0] - 1:
+    ends = _end_fixes(e, t, fin)
+    if ends is None or ends[0] + 1 > ends[1] - 1:
         return e
-    add = _corner(fin[a[0]], fin[a[0] + 1], h, t, x, y, pace, 1.0)
-    add += _corner(fin[d[0]], fin[d[0] - 1], h, t, x, y, pace, -1.0)
+    ka, kb = ends
+    add = _corner(fin[ka], fin[ka + 1], h, t, x, y, pace, 1.0)
+    add += _corner(fin[kb], fin[kb - 1], h, t, x, y, pace, -1.0)
     if add <= 0.0:
         return e
     return replace(e, distance_m=e.distance_m + add, extra_distance_m=e.extra_distance_m + add)
