@@ -89,6 +89,11 @@ class Coverage:
         return float(sum(b - a for a, b in self.intervals))
 
     @property
+    def ran(self) -> tuple[tuple[float, float], ...]:
+        """Route metres run in either direction, merged."""
+        return merge(list(self.intervals) + list(self.backwards))
+
+    @property
     def fraction(self) -> float:
         return self.covered_m / self.length_m if self.length_m > 0 else 0.0
 

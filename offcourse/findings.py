@@ -172,7 +172,7 @@ def cut_sections(excursions: list[Excursion], cov: Coverage, finished: bool) -> 
         for e in excursions
         if e.kind in ("skipped_section", "shortcut")
     ]
-    ran = merge(list(cov.intervals) + list(cov.backwards))
+    ran = cov.ran
     if finished and ran and ran[0][0] > START_TOLERANCE_M:
         # the part before the join that no skip already names (a runner seen at the start who skipped
         # from there is a skip, not a late join)

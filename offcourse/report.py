@@ -42,7 +42,6 @@ from .detect import (
 )
 from .errors import InvalidTrackError
 from .findings import Excursion, cut_sections, live_excursions, live_withdrawn, more_warnings
-from .intervals import merge
 from .match import RouteIndex
 from .model import Route, Track
 from .passes import two_way
@@ -245,8 +244,7 @@ def check(
     cov = h.coverage
     finished = finished_at is not None or (cov.last_route_m is not None and cov.last_route_m >= L - cov.gap_tolerance_m)
     started_at_start = cov.first_route_m is not None and cov.first_route_m <= START_TOLERANCE_M
-    ran = merge(list(cov.intervals) + list(cov.backwards))
-    ways = () if finished or started_at_start else two_way(monitor.index, ran)
+    ways = () if finished or started_at_start else two_way(monitor.index, cov.ran)
     excursions = judge_directions(excursions, ways, withdrawn)
     cut = cut_sections(excursions, cov, finished)
     usable = int(np.isfinite(x).sum())

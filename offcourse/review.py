@@ -632,7 +632,7 @@ def _impossible_speed(e: Excursion, times_known: bool) -> bool:
 
 def _run_share(cov: Coverage, a: float, b: float) -> float:
     """Share of the route from ``a`` to ``b`` run in either direction."""
-    return share_within(a, b, list(cov.intervals) + list(cov.backwards)) if b > a else 1.0
+    return share_within(a, b, cov.ran) if b > a else 1.0
 
 
 def _running_speed(t: npt.NDArray[np.float64], h: Hindsight, pauses: tuple[Pause, ...]) -> float:

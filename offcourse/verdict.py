@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .coverage import Coverage
-from .intervals import merge
 from .present import Style, Units
 
 __all__ = [
@@ -260,7 +259,7 @@ def decide(ev: Evidence) -> Verdict:
     # a run that joined mid-route and stopped short, (nearly) all of it where the route runs both ways:
     # one way on one pass or the other way on the other, the fixes cannot tell; "joined and did not
     # finish" holds either way (the wrong-way sections there are withdrawn: review.judge_directions)
-    ran = merge(list(cov.intervals) + list(cov.backwards))
+    ran = cov.ran
     ran_m = sum(b - a for a, b in ran)
     two_way_m = sum(b - a for a, b in ev.two_way)
     two_way = not ev.finished and not started and ran_m > 0 and two_way_m >= TWO_WAY_SHARE * ran_m
