@@ -214,6 +214,10 @@ def two_way(index: RouteIndex, intervals: Sequence[tuple[float, float]]) -> tupl
     >>> [(round(a), round(b)) for a, b in two_way(index, [(100.0, 600.0), (2100.0, 2600.0)])]
     [(100, 600)]
     """
+
+    def segment(route_m: FloatArray) -> IntArray:
+        return np.clip(np.searchsorted(index.cum, route_m, side="right") - 1, 0, len(index.seg_len) - 1)
+
     out: list[tuple[float, float]] = []
     for a, b in intervals:
         if not (math.isfinite(a) and math.isfinite(b)) or b <= a:
@@ -221,12 +225,9 @@ def two_way(index: RouteIndex, intervals: Sequence[tuple[float, float]]) -> tupl
         n = math.ceil((b - a) / TWO_WAY_STEP_M)
         edges = np.linspace(a, b, n + 1)
         s = 0.5 * (edges[:-1] + edges[1:])
-        seg = np.clip(np.searchsorted(index.cum, s, side="right") - 1, 0, len(index.seg_len) - 1)
-        u = np.clip((s - index.cum[seg]) / np.where(index.seg_len[seg] > 0, index.seg_len[seg], 1.0), 0.0, 1.0)
-        ptr, ps, pd = candidates(index, index.ax[seg] + u * index.dx[seg], index.ay[seg] + u * index.dy[seg])
+        ptr, ps, pd = candidates(index, *index.route.point_at(s))
         owner = np.repeat(np.arange(n), np.diff(ptr))
-        other = np.clip(np.searchsorted(index.cum, ps, side="right") - 1, 0, len(index.seg_len) - 1)
-        mine = seg[owner]
+        mine, other = segment(s)[owner], segment(ps)
         dot = index.dx[mine] * index.dx[other] + index.dy[mine] * index.dy[other]
         norm = index.seg_len[mine] * index.seg_len[other]
         against = (pd <= TWO_WAY_M) & (np.abs(ps - s[owner]) > 2 * CANDIDATE_RADIUS_M) & (dot < -0.5 * norm)
